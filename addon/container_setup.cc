@@ -1,0 +1,337 @@
+// The container's first process, from clone() to execve().
+//
+// This file reads top to bottom in the order things happen. The process was
+// cloned by the monitor (monitor_main.cc) into new pid, mount, uts, ipc and
+// network namespaces. Each numbered step below names itself in `step`; when a
+// system call fails, the step, the call, the errno and the path go back to the
+// monitor over the SOCK_SEQPACKET sync socket and the process exits.
+//
+// Nothing here allocates: every string was prepared before clone in
+// child_plan_prepare().
+
+#include "container_setup.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "setup_error.h"
+
+namespace {
+
+const char* step = "start";  // the step in progress, reported with any failure
+int sync_fd = -1;
+
+[[noreturn]] void fail(const char* syscall_name, const char* path) {
+  SetupError error = {};
+  int saved = errno;
+  strncpy(error.step, step, sizeof error.step - 1);
+  strncpy(error.syscall, syscall_name, sizeof error.syscall - 1);
+  if (path) strncpy(error.path, path, sizeof error.path - 1);
+  error.error_number = saved;
+  send(sync_fd, &error, sizeof error, MSG_NOSIGNAL);
+  _exit(127);
+}
+
+void check(int result, const char* syscall_name, const char* path) {
+  if (result < 0) fail(syscall_name, path);
+}
+
+void make_dir(const char* path, mode_t mode) {
+  if (mkdir(path, mode) < 0 && errno != EEXIST) fail("mkdir", path);
+}
+
+// mkdir -p for a path in the (already pivoted) root, using a stack buffer.
+void make_dirs(const char* path) {
+  char buf[PATH_MAX];
+  size_t len = strlen(path);
+  if (len >= sizeof buf) { errno = ENAMETOOLONG; fail("mkdir", path); }
+  memcpy(buf, path, len + 1);
+  for (size_t i = 1; i <= len; i++) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    char saved = buf[i];
+    buf[i] = '\0';
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST) fail("mkdir", buf);
+    buf[i] = saved;
+  }
+}
+
+void make_device(const char* path, unsigned major_number, unsigned minor_number) {
+  check(mknod(path, S_IFCHR | 0666, makedev(major_number, minor_number)), "mknod", path);
+}
+
+void make_symlink(const char* target, const char* path) {
+  check(symlink(target, path), "symlink", path);
+}
+
+// Docker's masked paths: files are covered by /dev/null, directories by an
+// empty read-only tmpfs. Paths the kernel doesn't have are skipped.
+void mask_path(const char* path) {
+  if (mount("/dev/null", path, nullptr, MS_BIND, nullptr) == 0) return;
+  if (errno == ENOENT) return;
+  if (errno == ENOTDIR) {
+    check(mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0"),
+          "mount", path);
+    return;
+  }
+  fail("mount", path);
+}
+
+void make_readonly(const char* path) {
+  if (mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+    if (errno == ENOENT) return;
+    fail("mount", path);
+  }
+  check(mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_REC,
+              nullptr),
+        "mount", path);
+}
+
+int capset_all(unsigned long long mask) {
+  __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  data[0].effective = data[0].permitted = static_cast<__u32>(mask);
+  data[1].effective = data[1].permitted = static_cast<__u32>(mask >> 32);
+  return static_cast<int>(syscall(SYS_capset, &header, data));
+}
+
+bool parent_is_gone() {
+  pollfd p = {sync_fd, POLLIN, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+// execve argv[0], searching PATH like execvp but with the container's PATH.
+[[noreturn]] void exec_command(const ChildPlan& plan) {
+  const char* file = plan.argv[0];
+  if (strchr(file, '/')) {
+    execve(file, plan.argv.data(), plan.envp.data());
+    fail("execve", file);
+  }
+  char candidate[PATH_MAX];
+  int seen_eacces = 0;
+  const char* dir = plan.search_path.c_str();
+  while (*dir) {
+    const char* end = strchrnul(dir, ':');
+    size_t dir_len = static_cast<size_t>(end - dir);
+    size_t file_len = strlen(file);
+    if (dir_len + 1 + file_len < sizeof candidate) {
+      memcpy(candidate, dir, dir_len);
+      candidate[dir_len] = '/';
+      memcpy(candidate + dir_len + 1, file, file_len + 1);
+      execve(candidate, plan.argv.data(), plan.envp.data());
+      if (errno == EACCES) seen_eacces = 1;
+      else if (errno != ENOENT && errno != ENOTDIR) fail("execve", candidate);
+    }
+    dir = *end ? end + 1 : end;
+  }
+  errno = seen_eacces ? EACCES : ENOENT;
+  fail("execve", file);
+}
+
+}  // namespace
+
+void child_plan_prepare(ChildPlan& plan, const Spec& spec) {
+  plan.spec = &spec;
+  plan.overlay_options = "lowerdir=";
+  for (size_t i = 0; i < spec.lower_dirs.size(); i++) {
+    if (i) plan.overlay_options += ':';
+    plan.overlay_options += spec.lower_dirs[i];
+  }
+  plan.overlay_options += ",upperdir=" + spec.upper_dir + ",workdir=" + spec.work_dir;
+  for (const auto& a : spec.args) plan.argv.push_back(const_cast<char*>(a.c_str()));
+  plan.argv.push_back(nullptr);
+  plan.search_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const auto& e : spec.env) {
+    plan.envp.push_back(const_cast<char*>(e.c_str()));
+    if (e.compare(0, 5, "PATH=") == 0) plan.search_path = e.substr(5);
+  }
+  plan.envp.push_back(nullptr);
+  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char buf[16] = {};
+    if (read(fd, buf, sizeof buf - 1) > 0) plan.last_capability = atoi(buf);
+    close(fd);
+  }
+}
+
+void container_setup_and_exec(const ChildPlan& plan) {
+  const Spec& spec = *plan.spec;
+  sync_fd = plan.sync_fd;
+  umask(0);
+
+  // 1. Die with the monitor; wait until it has placed us (sync 1: cgroups and
+  //    network are ready). EOF here means the monitor is gone.
+  step = "sync";
+  check(prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);
+  char go = 0;
+  if (read(sync_fd, &go, 1) != 1) _exit(127);
+
+  // 2. A cgroup namespace rooted at the cgroup we were just placed in.
+  step = "cgroupns";
+  check(unshare(CLONE_NEWCGROUP), "unshare", nullptr);
+
+  // 3. No mount event propagates between the host and the container.
+  step = "propagation";
+  check(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "mount", "/");
+
+  // 4. The root filesystem: read-only image layers under a per-container upper dir.
+  step = "rootfs";
+  check(mount("overlay", spec.rootfs.c_str(), "overlay", 0, plan.overlay_options.c_str()), "mount",
+        spec.rootfs.c_str());
+
+  // 5. pivot_root into it and detach the old root: the host's tree is gone.
+  step = "pivot-root";
+  check(chdir(spec.rootfs.c_str()), "chdir", spec.rootfs.c_str());
+  check(static_cast<int>(syscall(SYS_pivot_root, ".", ".")), "pivot_root", spec.rootfs.c_str());
+  check(umount2(".", MNT_DETACH), "umount2", "/");
+  check(chdir("/"), "chdir", "/");
+
+  // 6. /proc for the new pid namespace.
+  step = "proc";
+  make_dir("/proc", 0555);
+  check(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr), "mount", "/proc");
+
+  // 7. A minimal /dev on tmpfs: the standard character devices, a private devpts
+  //    instance, shm and mqueue.
+  step = "dev";
+  make_dir("/dev", 0755);
+  check(mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"), "mount", "/dev");
+  make_device("/dev/null", 1, 3);
+  make_device("/dev/zero", 1, 5);
+  make_device("/dev/full", 1, 7);
+  make_device("/dev/random", 1, 8);
+  make_device("/dev/urandom", 1, 9);
+  make_device("/dev/tty", 5, 0);
+  make_dir("/dev/pts", 0755);
+  check(mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5"),
+        "mount", "/dev/pts");
+  make_symlink("pts/ptmx", "/dev/ptmx");
+  make_dir("/dev/shm", 01777);
+  check(mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k"), "mount",
+        "/dev/shm");
+  make_dir("/dev/mqueue", 0755);
+  check(mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr), "mount",
+        "/dev/mqueue");
+  make_symlink("/proc/self/fd", "/dev/fd");
+  make_symlink("/proc/self/fd/0", "/dev/stdin");
+  make_symlink("/proc/self/fd/1", "/dev/stdout");
+  make_symlink("/proc/self/fd/2", "/dev/stderr");
+  make_symlink("/proc/kcore", "/dev/core");
+  if (plan.tty_fd >= 0) {
+    char source[64];
+    snprintf(source, sizeof source, "/proc/self/fd/%d", plan.tty_fd);
+    int fd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    check(fd, "open", "/dev/console");
+    close(fd);
+    check(mount(source, "/dev/console", nullptr, MS_BIND, nullptr), "mount", "/dev/console");
+  }
+
+  // 8. /sys, read-only.
+  step = "sys";
+  make_dir("/sys", 0555);
+  check(mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr), "mount", "/sys");
+
+  // 9. Docker's masked and read-only paths (/proc/kcore, /proc/sys, …).
+  step = "masked-paths";
+  for (const auto& path : spec.masked_paths) mask_path(path.c_str());
+  step = "readonly-paths";
+  for (const auto& path : spec.readonly_paths) make_readonly(path.c_str());
+
+  // 10. The working directory exists (Docker creates a missing one).
+  step = "cwd";
+  make_dirs(spec.cwd.c_str());
+
+  // 11. A read-only root, when asked for.
+  if (spec.readonly_rootfs) {
+    step = "rootfs-readonly";
+    check(mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr), "mount", "/");
+  }
+
+  // 12. Hostname.
+  step = "hostname";
+  check(sethostname(spec.hostname.c_str(), spec.hostname.size()), "sethostname", nullptr);
+
+  // 13. A session of its own, and stdio: a pipe or /dev/null each, or the pty.
+  step = "stdio";
+  check(setsid(), "setsid", nullptr);
+  if (plan.tty_fd >= 0) {
+    check(ioctl(plan.tty_fd, TIOCSCTTY, 0), "ioctl", "TIOCSCTTY");
+    for (int target = 0; target < 3; target++) check(dup2(plan.tty_fd, target), "dup2", nullptr);
+  } else {
+    check(dup2(plan.stdin_fd, 0), "dup2", "stdin");
+    check(dup2(plan.stdout_fd, 1), "dup2", "stdout");
+    check(dup2(plan.stderr_fd, 2), "dup2", "stderr");
+  }
+
+  // 14. Resource limits.
+  step = "rlimits";
+  for (const auto& r : spec.rlimits) {
+    rlimit value = {r.soft, r.hard};
+    check(setrlimit(r.resource, &value), "setrlimit", nullptr);
+  }
+
+  // 15. Capabilities, part one: everything outside the kept set leaves the
+  //     bounding set; no ambient capabilities; keep the permitted set across setuid.
+  step = "capabilities";
+  for (int cap = 0; cap <= plan.last_capability; cap++) {
+    if (spec.capabilities & (1ULL << cap)) continue;
+    check(prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl", "PR_CAPBSET_DROP");
+  }
+  check(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl", "PR_CAP_AMBIENT");
+  check(prctl(PR_SET_KEEPCAPS, 1), "prctl", "PR_SET_KEEPCAPS");
+
+  // 16. User and groups (resolved from the image's /etc/passwd and /etc/group).
+  step = "user";
+  check(setgroups(spec.groups.size(), spec.groups.data()), "setgroups", nullptr);
+  check(setresgid(spec.gid, spec.gid, spec.gid), "setresgid", nullptr);
+  check(setresuid(spec.uid, spec.uid, spec.uid), "setresuid", nullptr);
+
+  // 17. Capabilities, part two: effective and permitted are the kept set, the
+  //     inheritable set is empty. (execve gives a non-root user none of them.)
+  step = "capabilities";
+  check(capset_all(spec.capabilities), "capset", nullptr);
+  check(prctl(PR_SET_KEEPCAPS, 0), "prctl", "PR_SET_KEEPCAPS");
+
+  // 18. setuid cleared the parent-death signal: set it again, and make sure the
+  //     monitor did not die in between.
+  step = "sync";
+  check(prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);
+  if (parent_is_gone()) _exit(127);
+
+  // 19. Into the working directory, as the user.
+  step = "cwd";
+  check(chdir(spec.cwd.c_str()), "chdir", spec.cwd.c_str());
+
+  // 20. No privilege gained through execve (setuid bits, file capabilities).
+  if (spec.no_new_privileges) {
+    step = "no-new-privileges";
+    check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl", "PR_SET_NO_NEW_PRIVS");
+  }
+
+  // 21. Every descriptor but 0-2 closes on exec, the sync socket included: the
+  //     monitor reads EOF there exactly when execve succeeded.
+  step = "close-fds";
+  check(close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range", nullptr);
+
+  // 22. The command.
+  step = "exec";
+  umask(022);
+  exec_command(plan);
+}

@@ -1,0 +1,27 @@
+// The container's first process, from clone() to execve(), in one file:
+// container_setup.cc. Everything it needs is prepared here, before clone, so
+// the child side allocates nothing.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "spec.h"
+
+struct ChildPlan {
+  const Spec* spec = nullptr;
+  std::string overlay_options;     // "lowerdir=…,upperdir=…,workdir=…"
+  std::vector<char*> argv;         // NULL-terminated, points into spec
+  std::vector<char*> envp;         // NULL-terminated, points into spec
+  std::string search_path;         // PATH used to find argv[0]
+  int sync_fd = -1;                // SOCK_SEQPACKET to the monitor
+  int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
+  int tty_fd = -1;                 // pty slave, when spec->tty
+  int last_capability = 40;        // /proc/sys/kernel/cap_last_cap
+};
+
+// Fills `plan` from `spec`; runs in the monitor before clone.
+void child_plan_prepare(ChildPlan& plan, const Spec& spec);
+
+// Runs in the cloned child: sets the container up and execs its command.
+// Never returns: on failure it sends a SetupError on plan.sync_fd and exits 127.
+[[noreturn]] void container_setup_and_exec(const ChildPlan& plan);

@@ -1,0 +1,298 @@
+// berth-monitor: one small single-threaded process per running container.
+//
+//   berth-monitor <container-dir>
+//
+// Started detached (own session) by lib/container/monitor-process.ts. It reads
+// <dir>/spec, clones the container's first process into new namespaces
+// (container_setup.cc), holds its stdio, writes its output to the log, reaps
+// it and records the exit status atomically in <dir>/exit.json. It outlives the
+// Node process that started it.
+//
+// File descriptors from the starter:
+//   0  the container's stdin when the spec says `stdin`, else /dev/null
+//   1, 2  attached output (copies of stdout/stderr) when the spec says `attach`
+//   3  control pipe: one JSON event per line — started, error, exited
+//
+// State it writes in <dir>: monitor.json (its pid, then the container's pid),
+// exit.json (exit code, signal, time), container.log.
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <string>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "container_setup.h"
+#include "log_writer.h"
+#include "setup_error.h"
+#include "spec.h"
+#include "state_file.h"
+
+namespace {
+
+const int kControlFd = 3;
+bool control_open = true;
+bool attach_open = true;
+
+void write_all(int fd, const char* data, size_t len, bool& open_flag) {
+  while (open_flag && len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) { open_flag = false; return; }  // the reader went away: carry on without it
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+}
+
+void send_event(const std::string& json) {
+  std::string line = json + "\n";
+  write_all(kControlFd, line.data(), line.size(), control_open);
+}
+
+std::string error_event(const char* step, const char* syscall_name, int error_number, const char* path) {
+  std::string e = "{\"event\":\"error\",\"step\":\"";
+  json_escape(e, step, strlen(step));
+  e += "\",\"syscall\":\"";
+  json_escape(e, syscall_name, strlen(syscall_name));
+  e += "\",\"errno\":" + std::to_string(error_number) + ",\"path\":\"";
+  json_escape(e, path, strlen(path));
+  e += "\"}";
+  return e;
+}
+
+[[noreturn]] void fail_before_clone(const char* step, const char* syscall_name, const char* path) {
+  send_event(error_event(step, syscall_name, errno, path ? path : ""));
+  _exit(1);
+}
+
+int dup_high(int fd) {
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+  if (copy < 0) fail_before_clone("stdio", "fcntl", nullptr);
+  return copy;
+}
+
+std::string monitor_record(int monitor_pid, int container_pid, const std::string& started_at) {
+  std::string j = "{\"monitorPid\":" + std::to_string(monitor_pid) +
+                  ",\"monitorStartTime\":" + std::to_string(process_start_time(monitor_pid));
+  if (container_pid > 0) {
+    j += ",\"pid\":" + std::to_string(container_pid) +
+         ",\"pidStartTime\":" + std::to_string(process_start_time(container_pid)) + ",\"startedAt\":\"" +
+         started_at + "\"";
+  }
+  return j + "}\n";
+}
+
+struct Output {
+  int fd;       // read end
+  int stream;   // 0 stdout, 1 stderr
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: berth-monitor <container-dir>\n");
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  if (fcntl(kControlFd, F_GETFD) < 0) control_open = false;
+
+  const std::string dir = argv[1];
+  Spec spec;
+  std::string spec_error;
+  if (!spec_read((dir + "/spec").c_str(), spec, spec_error)) {
+    errno = EINVAL;
+    fail_before_clone("spec", "read", spec_error.c_str());
+  }
+  const int monitor_pid = getpid();
+  if (!spec.pid_path.empty() && !state_file_write(spec.pid_path, monitor_record(monitor_pid, 0, "")))
+    fail_before_clone("state", "write", spec.pid_path.c_str());
+  if (chdir("/") < 0) fail_before_clone("state", "chdir", "/");
+
+  // Every image layer must be there before we ask overlayfs for them.
+  for (const auto& lower : spec.lower_dirs) {
+    struct stat st;
+    if (stat(lower.c_str(), &st) < 0) fail_before_clone("rootfs", "stat", lower.c_str());
+    if (!S_ISDIR(st.st_mode)) {
+      errno = ENOTDIR;
+      fail_before_clone("rootfs", "stat", lower.c_str());
+    }
+  }
+
+  LogWriter log;
+  if (!spec.log_path.empty() && !log.open(spec.log_path, spec.log_max_bytes, spec.log_max_files))
+    fail_before_clone("log", "open", spec.log_path.c_str());
+
+  // The container's stdio: a pty, or pipes for stdout and stderr.
+  ChildPlan plan;
+  child_plan_prepare(plan, spec);
+  int tty_master = -1;
+  Output outputs[2] = {{-1, 0}, {-1, 1}};
+  if (spec.tty) {
+    tty_master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (tty_master < 0) fail_before_clone("stdio", "posix_openpt", "/dev/ptmx");
+    char slave_name[64];
+    if (grantpt(tty_master) < 0 || unlockpt(tty_master) < 0 || ptsname_r(tty_master, slave_name, sizeof slave_name))
+      fail_before_clone("stdio", "unlockpt", "/dev/ptmx");
+    plan.tty_fd = open(slave_name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (plan.tty_fd < 0) fail_before_clone("stdio", "open", slave_name);
+    if (spec.tty_rows && spec.tty_cols) {
+      winsize size = {spec.tty_rows, spec.tty_cols, 0, 0};
+      ioctl(tty_master, TIOCSWINSZ, &size);
+    }
+    outputs[0].fd = tty_master;
+  } else {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) fail_before_clone("stdio", "pipe2", nullptr);
+    outputs[0].fd = out[0];
+    outputs[1].fd = err[0];
+    plan.stdout_fd = dup_high(out[1]);
+    plan.stderr_fd = dup_high(err[1]);
+    close(out[1]);
+    close(err[1]);
+    if (spec.open_stdin) {
+      plan.stdin_fd = dup_high(0);
+    } else {
+      plan.stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (plan.stdin_fd < 0) fail_before_clone("stdio", "open", "/dev/null");
+      plan.stdin_fd = dup_high(plan.stdin_fd);
+    }
+  }
+
+  int sync[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
+    fail_before_clone("clone", "socketpair", nullptr);
+  plan.sync_fd = sync[1];
+
+  // The container's first process, in new pid, mount, uts, ipc and net namespaces.
+  long child = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | SIGCHLD,
+                       nullptr, nullptr, nullptr, nullptr);
+  if (child < 0) fail_before_clone("clone", "clone", nullptr);
+  if (child == 0) {
+    close(sync[0]);
+    if (tty_master >= 0) close(tty_master);
+    for (auto& o : outputs)
+      if (o.fd >= 0) close(o.fd);
+    container_setup_and_exec(plan);
+  }
+  const int pid = static_cast<int>(child);
+  close(sync[1]);
+  if (plan.tty_fd >= 0) close(plan.tty_fd);
+  if (plan.stdout_fd >= 0) close(plan.stdout_fd);
+  if (plan.stderr_fd >= 0) close(plan.stderr_fd);
+  if (plan.stdin_fd >= 0) close(plan.stdin_fd);
+  if (!spec.tty && spec.open_stdin) close(0);  // the container holds the only other copy
+
+  /* sync 1. The child waits here until cgroups and network are in place. */
+  char go = 'G';
+  if (send(sync[0], &go, 1, MSG_NOSIGNAL) != 1) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    fail_before_clone("sync", "send", nullptr);
+  }
+
+  /* sync 2. EOF: execve succeeded and closed the child's end. A message: setup failed. */
+  SetupError setup_error;
+  ssize_t n;
+  do n = recv(sync[0], &setup_error, sizeof setup_error, 0);
+  while (n < 0 && errno == EINTR);
+  close(sync[0]);
+  if (n != 0) {
+    waitpid(pid, nullptr, 0);
+    if (n != static_cast<ssize_t>(sizeof setup_error)) {
+      send_event(error_event("sync", "recv", n < 0 ? errno : EPROTO, ""));
+      return 1;
+    }
+    setup_error.step[sizeof setup_error.step - 1] = '\0';
+    setup_error.syscall[sizeof setup_error.syscall - 1] = '\0';
+    setup_error.path[sizeof setup_error.path - 1] = '\0';
+    send_event(error_event(setup_error.step, setup_error.syscall, setup_error.error_number, setup_error.path));
+    return 1;
+  }
+
+  const std::string started_at = time_now_rfc3339();
+  if (!spec.pid_path.empty()) state_file_write(spec.pid_path, monitor_record(monitor_pid, pid, started_at));
+  send_event("{\"event\":\"started\",\"pid\":" + std::to_string(pid) + ",\"startedAt\":\"" + started_at + "\"}");
+
+  // Copy output to the log (and to the attached reader) until every writer is
+  // gone. When the container's init exits the kernel kills the rest of its pid
+  // namespace, so the pipes close.
+  bool forward_stdin = spec.tty && spec.open_stdin;
+  char buf[65536];
+  for (;;) {
+    pollfd fds[3];
+    int count = 0;
+    Output* polled[3] = {};
+    for (auto& o : outputs) {
+      if (o.fd < 0) continue;
+      fds[count] = {o.fd, POLLIN, 0};
+      polled[count++] = &o;
+    }
+    if (count == 0) break;
+    int stdin_index = -1;
+    if (forward_stdin) {
+      stdin_index = count;
+      fds[count++] = {0, POLLIN, 0};
+    }
+    if (poll(fds, static_cast<nfds_t>(count), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < count; i++) {
+      if (!fds[i].revents) continue;
+      if (i == stdin_index) {
+        ssize_t r = read(0, buf, sizeof buf);
+        bool ok = r > 0;
+        if (ok) write_all(tty_master, buf, static_cast<size_t>(r), ok);
+        if (!ok) forward_stdin = false;
+        continue;
+      }
+      Output& o = *polled[i];
+      ssize_t r = read(o.fd, buf, sizeof buf);
+      if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (r <= 0) {  // EOF, or EIO from a pty whose last slave closed
+        log.flush(o.stream);
+        close(o.fd);
+        o.fd = -1;
+        continue;
+      }
+      log.write(o.stream, buf, static_cast<size_t>(r));
+      if (spec.attach) write_all(1 + o.stream, buf, static_cast<size_t>(r), attach_open);
+    }
+  }
+  log.close();
+  if (spec.attach) {
+    close(1);
+    close(2);
+  }
+
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  int exit_code = 0, signal_number = 0;
+  if (WIFEXITED(status)) {
+    exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    signal_number = WTERMSIG(status);
+    exit_code = 128 + signal_number;
+  }
+  std::string exit_record = "{\"exitCode\":" + std::to_string(exit_code) +
+                            ",\"signal\":" + std::to_string(signal_number) + ",\"startedAt\":\"" + started_at +
+                            "\",\"finishedAt\":\"" + time_now_rfc3339() + "\"}";
+  state_file_write(spec.exit_path, exit_record + "\n");
+  send_event("{\"event\":\"exited\"," + exit_record.substr(1));
+  return 0;
+}

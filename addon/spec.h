@@ -1,0 +1,47 @@
+// The monitor's input: what Node decided (policy), as plain values.
+// Written by lib/container/monitor-spec.ts as NUL-separated "key\0value\0" pairs.
+#pragma once
+#include <string>
+#include <vector>
+#include <sys/resource.h>
+
+struct Rlimit {
+  int resource;
+  rlim_t soft;
+  rlim_t hard;
+};
+
+struct Spec {
+  // filesystem
+  std::vector<std::string> lower_dirs;  // top-most first
+  std::string upper_dir;
+  std::string work_dir;
+  std::string rootfs;                   // where the overlay is mounted
+  bool readonly_rootfs = false;
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
+  // process
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string cwd = "/";
+  std::string hostname;
+  unsigned uid = 0;
+  unsigned gid = 0;
+  std::vector<unsigned> groups;
+  unsigned long long capabilities = 0;  // bit mask of the kept set
+  std::vector<Rlimit> rlimits;
+  bool no_new_privileges = true;
+  bool tty = false;
+  bool open_stdin = false;
+  bool attach = false;                  // also copy output to the monitor's fds 1 and 2
+  unsigned short tty_rows = 0, tty_cols = 0;
+  // monitor
+  std::string log_path;
+  unsigned long long log_max_bytes = 0;  // 0: unbounded
+  unsigned log_max_files = 2;
+  std::string exit_path;
+  std::string pid_path;
+};
+
+// Reads a spec file; on failure returns false and fills `error`.
+bool spec_read(const char* path, Spec& spec, std::string& error);
