@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ContainerCreateOptions } from '../../types/container.js';
+import type { ImageConfig } from '../../types/image.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
+import { withFileLock } from '../state/file-lock.js';
+import { parseBytes } from '../units.js';
+import { Container } from './container.js';
+import { containerPaths, type ContainerConfig } from './container-config.js';
+import { effectiveCapabilities, normalizeEnv, validateCreateOptions } from './create-options.js';
+import { generateName } from './name-generator.js';
+import { DEFAULT_PATH } from './security-defaults.js';
+
+/** Options of `runtime.containers.list()`. */
+export interface ContainerListOptions {
+  /** Include containers that are not running (default: running ones only, like `docker ps`). */
+  all?: boolean;
+}
+
+/** `runtime.containers`: creating containers and finding them again, from any process. */
+export class ContainerCollection {
+  private readonly containersDir: string;
+  private readonly namesDir: string;
+
+  /** @internal */
+  constructor(private readonly runtime: Runtime) {
+    this.containersDir = join(runtime.root, 'containers');
+    this.namesDir = join(runtime.root, 'names');
+    mkdirSync(this.containersDir, { recursive: true });
+    mkdirSync(this.namesDir, { recursive: true });
+  }
+
+  /**
+   * Creates a container (not started). The options are validated first:
+   * a wrong type or value throws `TypeError`/`RangeError` and changes nothing.
+   * @throws ConflictError when `name` is taken; NotFoundError when the image is not in the store.
+   *
+   * @example
+   * ```ts
+   * const container = await runtime.containers.create({ image: 'localhost/busybox', cmd: ['echo', 'hi'], attach: true });
+   * ```
+   */
+  async create(options: ContainerCreateOptions): Promise<Container> {
+    validateCreateOptions(options);
+    const image = options.image !== undefined ? await this.runtime.images.get(options.image) : undefined;
+    const imageConfig: ImageConfig = image?.config ?? {};
+    const layers = image ? [...image.layerPaths] : [options.rootfs!];
+    const id = randomBytes(32).toString('hex');
+
+    const entrypoint = options.entrypoint ?? imageConfig.Entrypoint ?? [];
+    const cmd = options.cmd ?? (options.entrypoint ? [] : (imageConfig.Cmd ?? []));
+    const argv = [...entrypoint, ...cmd];
+    if (argv.length === 0) throw new TypeError('no command: give cmd (the image has no Cmd or Entrypoint)');
+    const env = mergeEnv(imageConfig.Env ?? [], normalizeEnv(options.env));
+    if (!env.some((entry) => entry.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
+
+    const config: Omit<ContainerConfig, 'name'> = {
+      id,
+      createdAt: new Date().toISOString(),
+      image: options.image ?? `rootfs:${options.rootfs}`,
+      imageId: image?.id ?? null,
+      layers,
+      cmd: argv,
+      env,
+      workdir: options.workdir ?? (imageConfig.WorkingDir || '/'),
+      user: options.user ?? imageConfig.User ?? '',
+      hostname: options.hostname ?? id.slice(0, 12),
+      tty: options.tty ?? false,
+      ttySize: options.ttySize ?? null,
+      stdin: options.stdin ?? false,
+      attach: options.attach ?? false,
+      labels: { ...imageConfig.Labels, ...options.labels },
+      capabilities: effectiveCapabilities(options.capAdd, options.capDrop),
+      readonlyRootfs: options.readonlyRootfs ?? false,
+      ulimits: options.ulimits ?? {},
+      stopSignal: options.stopSignal ?? ((imageConfig.StopSignal as NodeJS.Signals | undefined) ?? 'SIGTERM'),
+      stopTimeout: options.stopTimeout ?? 10,
+      log: { maxBytes: parseBytes(options.log?.maxSize ?? '10m', 'log.maxSize'), maxFiles: options.log?.maxFiles ?? 3 },
+    };
+    // shared: many creators at once; crash recovery waits for them
+    return withFileLock(this.runtime.lockPath, () => {
+      const name = this.claimName(id, options.name);
+      const dir = join(this.containersDir, id);
+      try {
+        mkdirSync(dir, { mode: 0o711 });
+        const full: ContainerConfig = { ...config, name };
+        writeJsonAtomic(containerPaths(dir).config, full);
+        return new Container(this.runtime, full, dir);
+      } catch (error) {
+        rmSync(dir, { recursive: true, force: true });
+        rmSync(join(this.namesDir, name), { force: true });
+        throw error;
+      }
+    }, false);
+  }
+
+  /** Takes `name` (or a generated one) for `id`, atomically: a symlink `names/<name>` → id. */
+  private claimName(id: string, wanted: string | undefined): string {
+    for (let attempt = 0; ; attempt++) {
+      const name = wanted ?? generateName(attempt);
+      try {
+        symlinkSync(id, join(this.namesDir, name));
+        return name;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        if (wanted !== undefined || attempt > 20) {
+          throw new ConflictError(`the container name "${name}" is already in use; remove that container or choose another name`, {
+            path: join(this.namesDir, name),
+          });
+        }
+      }
+    }
+  }
+
+  /**
+   * Finds a container by id, name, or a unique id prefix.
+   * @throws NotFoundError when there is none; ConflictError when a prefix is ambiguous.
+   */
+  async get(idOrName: string): Promise<Container> {
+    if (typeof idOrName !== 'string' || idOrName === '' || idOrName.includes('/')) {
+      throw new TypeError('get: expected a container id, name or id prefix');
+    }
+    let id: string | undefined;
+    try {
+      id = readlinkSync(join(this.namesDir, idOrName));
+    } catch {
+      const matches = this.ids().filter((candidate) => candidate.startsWith(idOrName));
+      if (matches.length > 1) throw new ConflictError(`the id prefix ${idOrName} names ${matches.length} containers; give more characters`);
+      id = matches[0];
+    }
+    const container = id === undefined ? undefined : this.load(id);
+    if (!container) throw new NotFoundError(`no such container: ${idOrName}`);
+    return container;
+  }
+
+  /** The containers in this runtime: running ones, or all with `{ all: true }`. */
+  async list(options: ContainerListOptions = {}): Promise<Container[]> {
+    const containers = this.ids()
+      .map((id) => this.load(id))
+      .filter((container): container is Container => container !== undefined);
+    if (options.all) return containers;
+    const running = await Promise.all(containers.map(async (c) => (await c.inspect()).state.running));
+    return containers.filter((_c, i) => running[i]);
+  }
+
+  /** @internal Deletes a stopped container's files and its name. */
+  async forget(id: string, name: string): Promise<void> {
+    await rm(join(this.containersDir, id), { recursive: true, force: true });
+    try {
+      if (readlinkSync(join(this.namesDir, name)) === id) rmSync(join(this.namesDir, name), { force: true });
+    } catch {
+      // the name is already gone
+    }
+  }
+
+  /** @internal Crash recovery: drops half-created containers and names that point nowhere. */
+  recover(): void {
+    for (const id of this.ids()) {
+      const dir = join(this.containersDir, id);
+      if (!readJsonIfExists<ContainerConfig>(containerPaths(dir).config)) rmSync(dir, { recursive: true, force: true });
+    }
+    for (const name of readdirSync(this.namesDir)) {
+      let target = '';
+      try {
+        target = readlinkSync(join(this.namesDir, name));
+      } catch {
+        // not a link: not ours
+      }
+      if (!this.load(target)) rmSync(join(this.namesDir, name), { force: true });
+    }
+    for (const container of readdirSync(this.containersDir)) {
+      // reading the state records the exit of any container whose monitor died
+      void this.load(container)?.inspect();
+    }
+  }
+
+  private ids(): string[] {
+    return readdirSync(this.containersDir).filter((entry) => /^[a-f0-9]{64}$/.test(entry));
+  }
+
+  private load(id: string): Container | undefined {
+    if (!/^[a-f0-9]{64}$/.test(id)) return undefined;
+    const dir = join(this.containersDir, id);
+    const config = readJsonIfExists<ContainerConfig>(containerPaths(dir).config);
+    return config ? new Container(this.runtime, config, dir) : undefined;
+  }
+}
+
+/** Image env overridden by the caller's, key by key. */
+function mergeEnv(base: string[], overrides: string[]): string[] {
+  const result = new Map<string, string>();
+  for (const entry of [...base, ...overrides]) result.set(entry.split('=', 1)[0]!, entry);
+  return [...result.values()];
+}

@@ -1,0 +1,48 @@
+import type { Ulimit } from '../../types/container.js';
+
+/** What `create` decided, stored as `<container-dir>/config.json`. */
+export interface ContainerConfig {
+  id: string;
+  name: string;
+  createdAt: string;
+  /** The image reference as given, or `rootfs:<path>`. */
+  image: string;
+  imageId: string | null;
+  /** Read-only layer directories, top-most first. */
+  layers: string[];
+  /** The full argv: entrypoint followed by cmd. */
+  cmd: string[];
+  env: string[];
+  workdir: string;
+  user: string;
+  hostname: string;
+  tty: boolean;
+  ttySize: { rows: number; cols: number } | null;
+  stdin: boolean;
+  attach: boolean;
+  labels: Record<string, string>;
+  capabilities: string[];
+  readonlyRootfs: boolean;
+  ulimits: Record<string, Ulimit>;
+  stopSignal: NodeJS.Signals;
+  stopTimeout: number;
+  log: { maxBytes: number; maxFiles: number };
+}
+
+/** The files of one container, under `<root>/containers/<id>/`. */
+export function containerPaths(dir: string) {
+  return {
+    dir,
+    config: `${dir}/config.json`,
+    spec: `${dir}/spec`,
+    monitor: `${dir}/monitor.json`,
+    exit: `${dir}/exit.json`,
+    log: `${dir}/container.log`,
+    lock: `${dir}/lock`,
+    upper: `${dir}/upper`,
+    work: `${dir}/work`,
+    rootfs: `${dir}/rootfs`,
+  };
+}
+
+export type ContainerPaths = ReturnType<typeof containerPaths>;

@@ -1,0 +1,100 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { constants } from 'node:os';
+import type { ContainerStatus, SignalName } from '../../types/container.js';
+import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
+import type { ContainerPaths } from './container-config.js';
+
+/** monitor.json, written by berth-monitor: its own pid, then the container's. */
+export interface MonitorRecord {
+  monitorPid: number;
+  monitorStartTime: number;
+  pid?: number;
+  pidStartTime?: number;
+  startedAt?: string;
+}
+
+/** exit.json, written by berth-monitor when the container's process has been reaped. */
+export interface ExitRecord {
+  exitCode: number;
+  signal: number;
+  startedAt: string;
+  finishedAt: string;
+  /** Set when berth, not the monitor, recorded the exit (the monitor died). */
+  error?: string;
+}
+
+/** A container's state, derived from its files and the processes they name. */
+export interface ContainerState {
+  status: ContainerStatus;
+  /** A start is under way: the monitor runs but the command has not been exec'd yet. */
+  starting: boolean;
+  monitorPid: number | null;
+  pid: number | null;
+  exit: ExitRecord | null;
+  startedAt: string | null;
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks), or undefined when no such process. */
+export function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `pid` is alive and is the same process that was recorded (not a reused pid). */
+export function isSameProcess(pid: number | undefined, startTime: number | undefined): pid is number {
+  return pid !== undefined && pid > 0 && processStartTime(pid) === startTime;
+}
+
+/** Signal number → name (`9` → `'SIGKILL'`). */
+export function signalName(signal: number): SignalName | null {
+  if (!signal) return null;
+  const entry = Object.entries(constants.signals).find(([, value]) => value === signal);
+  return (entry?.[0] as SignalName | undefined) ?? null;
+}
+
+/**
+ * Reads a container's state. When its monitor died without recording an exit
+ * (kill -9, OOM, reboot), the container is recorded as exited with code 255
+ * and an `error`, and a first process that somehow survived is killed: the
+ * state on disk is put right by whoever looks first.
+ */
+export function readContainerState(paths: ContainerPaths): ContainerState {
+  const exit = readJsonIfExists<ExitRecord>(paths.exit);
+  if (exit) return { status: 'exited', starting: false, monitorPid: null, pid: null, exit, startedAt: exit.startedAt };
+  const monitor = readJsonIfExists<MonitorRecord>(paths.monitor);
+  if (!monitor) return { status: 'created', starting: false, monitorPid: null, pid: null, exit: null, startedAt: null };
+  if (isSameProcess(monitor.monitorPid, monitor.monitorStartTime)) {
+    return monitor.pid
+      ? { status: 'running', starting: false, monitorPid: monitor.monitorPid, pid: monitor.pid, exit: null, startedAt: monitor.startedAt ?? null }
+      : { status: 'created', starting: true, monitorPid: monitor.monitorPid, pid: null, exit: null, startedAt: null };
+  }
+  // The monitor is gone. It may have recorded the exit just now: look again.
+  const lateExit = readJsonIfExists<ExitRecord>(paths.exit);
+  if (lateExit) return readContainerState(paths);
+  if (!monitor.pid) {
+    // it died before the command started: the container is simply not started
+    rmSync(paths.monitor, { force: true });
+    return { status: 'created', starting: false, monitorPid: null, pid: null, exit: null, startedAt: null };
+  }
+  if (isSameProcess(monitor.pid, monitor.pidStartTime)) {
+    try {
+      process.kill(monitor.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const recovered: ExitRecord = {
+    exitCode: 255,
+    signal: 0,
+    startedAt: monitor.startedAt ?? new Date(0).toISOString(),
+    finishedAt: new Date().toISOString(),
+    error: 'the container monitor died; the exit status is unknown',
+  };
+  writeJsonAtomic(paths.exit, recovered);
+  return { status: 'exited', starting: false, monitorPid: null, pid: null, exit: recovered, startedAt: recovered.startedAt };
+}

@@ -1,0 +1,145 @@
+import { isAbsolute } from 'node:path';
+import { constants } from 'node:os';
+import type { ContainerCreateOptions, Ulimit } from '../../types/container.js';
+import { parseBytes } from '../units.js';
+import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, RLIMIT_RESOURCES, type CapabilityName } from './security-defaults.js';
+
+const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const HOSTNAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const ENV_NAME_PATTERN = /^[^=\0]+$/;
+
+function fail(message: string): never {
+  throw new TypeError(message);
+}
+
+function checkStringArray(value: unknown, what: string, allowEmpty: boolean): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    fail(`${what} must be an array of strings`);
+  }
+  if (!allowEmpty && value.length === 0) fail(`${what} must not be empty`);
+  if (value.some((item: string) => item.includes('\0'))) fail(`${what} must not contain NUL characters`);
+  return value as string[];
+}
+
+function checkString(value: unknown, what: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') fail(`${what} must be a string`);
+  if (value.includes('\0')) fail(`${what} must not contain NUL characters`);
+  return value;
+}
+
+function checkBoolean(value: unknown, what: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') fail(`${what} must be a boolean`);
+  return value;
+}
+
+function checkStringRecord(value: unknown, what: string): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${what} must be an object of strings`);
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== 'string') fail(`${what}.${key} must be a string`);
+  }
+  return value as Record<string, string>;
+}
+
+/** `env` as `KEY=value` strings. */
+export function normalizeEnv(env: ContainerCreateOptions['env']): string[] {
+  if (env === undefined) return [];
+  const entries = Array.isArray(env)
+    ? (checkStringArray(env, 'env', true) ?? [])
+    : Object.entries(checkStringRecord(env, 'env') ?? {}).map(([key, value]) => `${key}=${value}`);
+  for (const entry of entries) {
+    const name = entry.split('=', 1)[0]!;
+    if (!entry.includes('=') || !ENV_NAME_PATTERN.test(name) || entry.includes('\0')) {
+      fail(`env entry '${entry}' must look like KEY=value`);
+    }
+  }
+  return entries;
+}
+
+/** A capability name in canonical form (`'net_admin'`, `'CAP_NET_ADMIN'` → `'NET_ADMIN'`). */
+function capabilityName(name: string, what: string): CapabilityName | 'ALL' {
+  const upper = name.toUpperCase().replace(/^CAP_/, '');
+  if (upper === 'ALL') return 'ALL';
+  if (!(CAPABILITY_NAMES as readonly string[]).includes(upper)) fail(`${what}: unknown capability '${name}'`);
+  return upper as CapabilityName;
+}
+
+/** Docker's default set with `capAdd` and `capDrop` applied (drop first, as Docker does). */
+export function effectiveCapabilities(capAdd: string[] = [], capDrop: string[] = []): CapabilityName[] {
+  const drop = capDrop.map((name) => capabilityName(name, 'capDrop'));
+  const add = capAdd.map((name) => capabilityName(name, 'capAdd'));
+  let set = new Set<CapabilityName>(drop.includes('ALL') ? [] : DEFAULT_CAPABILITIES);
+  for (const name of drop) if (name !== 'ALL') set.delete(name);
+  if (add.includes('ALL')) set = new Set(CAPABILITY_NAMES);
+  for (const name of add) if (name !== 'ALL') set.add(name);
+  return CAPABILITY_NAMES.filter((name) => set.has(name));
+}
+
+function checkUlimits(value: unknown): Record<string, Ulimit> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('ulimits must be an object');
+  for (const [name, limit] of Object.entries(value as Record<string, unknown>)) {
+    if (!(name in RLIMIT_RESOURCES)) fail(`ulimits: unknown resource '${name}' (one of ${Object.keys(RLIMIT_RESOURCES).join(', ')})`);
+    const { soft, hard } = (limit ?? {}) as Partial<Ulimit>;
+    for (const [key, number] of [['soft', soft], ['hard', hard]] as const) {
+      if (typeof number !== 'number' || !Number.isInteger(number)) fail(`ulimits.${name}.${key} must be an integer`);
+      if (number < -1) throw new RangeError(`ulimits.${name}.${key} must be ≥ 0, or -1 for unlimited`);
+    }
+    const unlimited = (n: number) => (n === -1 ? Infinity : n);
+    if (unlimited(soft!) > unlimited(hard!)) throw new RangeError(`ulimits.${name}: soft limit ${soft} is above hard limit ${hard}`);
+  }
+  return value as Record<string, Ulimit>;
+}
+
+/**
+ * Checks every option's type and range; throws `TypeError`/`RangeError`
+ * naming the option before anything touches the system.
+ */
+export function validateCreateOptions(options: ContainerCreateOptions): void {
+  if (typeof options !== 'object' || options === null) fail('container options must be an object');
+  const image = checkString(options.image, 'image');
+  const rootfs = checkString(options.rootfs, 'rootfs');
+  if (image === undefined && rootfs === undefined) fail("either 'image' or 'rootfs' is required");
+  if (image !== undefined && rootfs !== undefined) fail("give 'image' or 'rootfs', not both");
+  if (rootfs !== undefined && !isAbsolute(rootfs)) fail(`rootfs must be an absolute path, got '${rootfs}'`);
+  checkStringArray(options.cmd, 'cmd', false);
+  checkStringArray(options.entrypoint, 'entrypoint', true);
+  normalizeEnv(options.env);
+  const workdir = checkString(options.workdir, 'workdir');
+  if (workdir !== undefined && !workdir.startsWith('/')) fail(`workdir must be an absolute path, got '${workdir}'`);
+  const user = checkString(options.user, 'user');
+  if (user !== undefined && !/^[^:\s]+(:[^:\s]+)?$/.test(user)) fail(`user must look like 'name', 'uid', 'name:group' or 'uid:gid', got '${user}'`);
+  const hostname = checkString(options.hostname, 'hostname');
+  if (hostname !== undefined && (hostname.length > 64 || !HOSTNAME_PATTERN.test(hostname))) fail(`hostname '${hostname}' is not a valid host name`);
+  const name = checkString(options.name, 'name');
+  if (name !== undefined && !NAME_PATTERN.test(name)) fail(`name '${name}' must match ${NAME_PATTERN} (letters, digits, _ . -)`);
+  if (name !== undefined && name.length > 128) throw new RangeError('name must be at most 128 characters');
+  checkStringRecord(options.labels, 'labels');
+  for (const key of ['tty', 'stdin', 'attach', 'readonlyRootfs'] as const) checkBoolean(options[key], key);
+  if (options.ttySize !== undefined) {
+    const { rows, cols } = options.ttySize;
+    for (const [key, n] of [['rows', rows], ['cols', cols]] as const) {
+      if (!Number.isInteger(n)) fail(`ttySize.${key} must be an integer`);
+      if (n < 1 || n > 65535) throw new RangeError(`ttySize.${key} must be between 1 and 65535`);
+    }
+  }
+  effectiveCapabilities(checkStringArray(options.capAdd, 'capAdd', true), checkStringArray(options.capDrop, 'capDrop', true));
+  checkUlimits(options.ulimits);
+  const stopSignal = checkString(options.stopSignal, 'stopSignal');
+  if (stopSignal !== undefined && !(stopSignal in constants.signals)) fail(`stopSignal: unknown signal '${stopSignal}'`);
+  if (options.stopTimeout !== undefined) {
+    if (typeof options.stopTimeout !== 'number' || Number.isNaN(options.stopTimeout)) fail('stopTimeout must be a number of seconds');
+    if (options.stopTimeout < 0) throw new RangeError('stopTimeout must not be negative');
+  }
+  if (options.log !== undefined) {
+    if (typeof options.log !== 'object' || options.log === null) fail('log must be an object');
+    if (options.log.maxSize !== undefined) parseBytes(options.log.maxSize, 'log.maxSize');
+    if (options.log.maxFiles !== undefined) {
+      if (!Number.isInteger(options.log.maxFiles)) fail('log.maxFiles must be an integer');
+      if (options.log.maxFiles < 2 || options.log.maxFiles > 100) throw new RangeError('log.maxFiles must be between 2 and 100');
+    }
+  }
+}

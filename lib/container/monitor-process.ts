@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import type { Socket } from 'node:net';
+import { ContainerSetupError, errnoName } from '../errors.js';
+import { monitorPath } from '../native/addon.js';
+import type { ExitRecord } from './container-state.js';
+
+/** The events berth-monitor writes on its control pipe (fd 3), one JSON object per line. */
+type MonitorEvent =
+  | { event: 'started'; pid: number; startedAt: string }
+  | { event: 'error'; step: string; syscall: string; errno: number; path: string }
+  | ({ event: 'exited' } & ExitRecord);
+
+/** A monitor this process started: its attached stdio and the exit event. */
+export interface MonitorHandle {
+  pid: number;
+  containerPid: number;
+  stdin: Writable | null;
+  stdout: Readable | null;
+  stderr: Readable | null;
+  /** Resolves with the exit record, or `undefined` if the monitor went away without one. */
+  exited: Promise<ExitRecord | undefined>;
+  /** Keep this process alive while someone waits for the exit (or not). */
+  setKeepAlive(keep: boolean): void;
+}
+
+export interface LaunchOptions {
+  containerId: string;
+  attach: boolean;
+  stdin: boolean;
+}
+
+/**
+ * Starts berth-monitor for the container in `dir`, detached in its own session
+ * so it outlives this process, and resolves once the container's command has
+ * been exec'd. A setup failure rejects with a ContainerSetupError naming the
+ * step, the system call, the errno and the path.
+ */
+export function launchMonitor(dir: string, options: LaunchOptions): Promise<MonitorHandle> {
+  const child: ChildProcess = spawn(monitorPath(), [dir], {
+    detached: true,
+    stdio: [options.stdin ? 'pipe' : 'ignore', options.attach ? 'pipe' : 'ignore', options.attach ? 'pipe' : 'ignore', 'pipe'],
+  });
+  child.unref();
+  const control = child.stdio[3] as Socket;
+  let resolveExited!: (record: ExitRecord | undefined) => void;
+  const exited = new Promise<ExitRecord | undefined>((resolve) => (resolveExited = resolve));
+
+  return new Promise<MonitorHandle>((resolve, reject) => {
+    let buffered = '';
+    let settled = false;
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      reject(error);
+    };
+    child.once('error', (error) =>
+      fail(new ContainerSetupError(`cannot start berth-monitor: ${error.message}`, {
+        step: 'monitor', code: (error as NodeJS.ErrnoException).code ?? 'ERR_MONITOR', syscall: 'spawn',
+        path: monitorPath(), containerId: options.containerId, cause: error,
+      })),
+    );
+    control.setEncoding('utf8');
+    control.on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const event = JSON.parse(buffered.slice(0, newline)) as MonitorEvent;
+        buffered = buffered.slice(newline + 1);
+        if (event.event === 'started') {
+          settled = true;
+          control.unref();
+          resolve({
+            pid: child.pid!,
+            containerPid: event.pid,
+            stdin: child.stdin,
+            stdout: child.stdout,
+            stderr: child.stderr,
+            exited,
+            setKeepAlive: (keep) => (keep ? control.ref() : control.unref()),
+          });
+        } else if (event.event === 'error') {
+          const code = errnoName(event.errno);
+          const where = event.path ? ` \`${event.path}\`` : '';
+          fail(new ContainerSetupError(
+            `container setup failed at step '${event.step}': ${event.syscall}${where}: ${code}${setupHint(event.step, code)}`,
+            { step: event.step, syscall: event.syscall, errno: event.errno, code, path: event.path, containerId: options.containerId },
+          ));
+        } else {
+          const { event: _kind, ...record } = event;
+          resolveExited(record);
+        }
+      }
+    });
+    control.once('close', () => {
+      resolveExited(undefined);
+      fail(new ContainerSetupError('berth-monitor exited before the container started', {
+        step: 'monitor', code: 'ERR_MONITOR_EXITED', path: dir, containerId: options.containerId,
+      }));
+    });
+  });
+}
+
+/** What to do about the most common setup failures. */
+function setupHint(step: string, code: string): string {
+  if (step === 'exec' && code === 'ENOENT') return ' (the command is not in the image, or not on its PATH)';
+  if (step === 'exec' && code === 'EACCES') return ' (the command is not executable)';
+  if (step === 'rootfs' && code === 'ENOENT') return ' (the image layer or rootfs directory does not exist)';
+  if (step === 'cwd' && code === 'ENOTDIR') return ' (the working directory is a file in the image)';
+  return '';
+}

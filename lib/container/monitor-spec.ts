@@ -1,0 +1,59 @@
+import { writeFileSync } from 'node:fs';
+import { CAPABILITY_NAMES, MASKED_PATHS, READONLY_PATHS, RLIMIT_RESOURCES } from './security-defaults.js';
+import type { ContainerConfig, ContainerPaths } from './container-config.js';
+import type { ResolvedUser } from './user-resolve.js';
+
+/** The capability set as the bit mask the kernel uses. */
+export function capabilityMask(names: readonly string[]): bigint {
+  let mask = 0n;
+  for (const name of names) {
+    const bit = (CAPABILITY_NAMES as readonly string[]).indexOf(name);
+    if (bit >= 0) mask |= 1n << BigInt(bit);
+  }
+  return mask;
+}
+
+/**
+ * Writes `<dir>/spec`, the monitor's input: NUL-separated key/value pairs
+ * (addon/spec.cc reads them). Everything in it is already decided and
+ * validated; the monitor applies it in order.
+ */
+export function writeMonitorSpec(config: ContainerConfig, paths: ContainerPaths, user: ResolvedUser, env: string[]): void {
+  const pairs: [string, string][] = [];
+  const add = (key: string, value: string | number | bigint | boolean) =>
+    pairs.push([key, typeof value === 'boolean' ? (value ? '1' : '0') : String(value)]);
+
+  for (const layer of config.layers) add('lower', layer);
+  add('upper', paths.upper);
+  add('work', paths.work);
+  add('rootfs', paths.rootfs);
+  add('readonly-rootfs', config.readonlyRootfs);
+  for (const path of MASKED_PATHS) add('mask', path);
+  for (const path of READONLY_PATHS) add('readonly', path);
+  for (const arg of config.cmd) add('arg', arg);
+  for (const entry of env) add('env', entry);
+  add('cwd', config.workdir);
+  add('hostname', config.hostname);
+  add('uid', user.uid);
+  add('gid', user.gid);
+  for (const group of user.groups) add('group', group);
+  add('capabilities', capabilityMask(config.capabilities));
+  for (const [name, limit] of Object.entries(config.ulimits)) {
+    add('rlimit', `${RLIMIT_RESOURCES[name]}:${limit.soft}:${limit.hard}`);
+  }
+  add('no-new-privileges', true);
+  add('tty', config.tty);
+  if (config.ttySize) {
+    add('tty-rows', config.ttySize.rows);
+    add('tty-cols', config.ttySize.cols);
+  }
+  add('stdin', config.stdin);
+  add('attach', config.attach);
+  add('log', paths.log);
+  add('log-max-bytes', config.log.maxBytes);
+  add('log-max-files', config.log.maxFiles);
+  add('exit-file', paths.exit);
+  add('pid-file', paths.monitor);
+
+  writeFileSync(paths.spec, pairs.map(([key, value]) => `${key}\0${value}\0`).join(''), { mode: 0o600 });
+}

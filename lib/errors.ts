@@ -1,0 +1,76 @@
+import { constants } from 'node:os';
+
+/** Fields every berth error may carry. */
+export interface BerthErrorDetails {
+  /** A stable, machine-readable code: an errno name (`ENOENT`) or a berth code (`ERR_NOT_FOUND`). */
+  code?: string;
+  /** The numeric errno, when a system call failed. */
+  errno?: number;
+  /** The system call that failed. */
+  syscall?: string;
+  /** The path the failing operation was working on. */
+  path?: string;
+  /** The container setup step that failed (`rootfs`, `pivot-root`, `user`, `cwd`, `exec`, …). */
+  step?: string;
+  /** The container this error concerns. */
+  containerId?: string;
+  /** The underlying error. */
+  cause?: unknown;
+}
+
+/** The base class of every error berth throws on purpose. Test with `instanceof` or by `code`. */
+export class BerthError extends Error {
+  readonly code: string;
+  readonly errno?: number;
+  readonly syscall?: string;
+  readonly path?: string;
+  readonly step?: string;
+  readonly containerId?: string;
+
+  constructor(message: string, details: BerthErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = details.code ?? 'ERR_BERTH';
+    if (details.errno !== undefined) this.errno = details.errno;
+    if (details.syscall !== undefined) this.syscall = details.syscall;
+    if (details.path !== undefined) this.path = details.path;
+    if (details.step !== undefined) this.step = details.step;
+    if (details.containerId !== undefined) this.containerId = details.containerId;
+  }
+}
+
+/** The named object (container, image, …) does not exist. */
+export class NotFoundError extends BerthError {
+  constructor(message: string, details: BerthErrorDetails = {}) {
+    super(message, { code: 'ERR_NOT_FOUND', ...details });
+  }
+}
+
+/** The operation conflicts with existing state, e.g. a container name already in use. */
+export class ConflictError extends BerthError {
+  constructor(message: string, details: BerthErrorDetails = {}) {
+    super(message, { code: 'ERR_CONFLICT', ...details });
+  }
+}
+
+/** The object is in the wrong state for the operation, e.g. removing a running container. */
+export class InvalidStateError extends BerthError {
+  constructor(message: string, details: BerthErrorDetails = {}) {
+    super(message, { code: 'ERR_INVALID_STATE', ...details });
+  }
+}
+
+/**
+ * Setting up a container failed between clone and exec. `step` says where
+ * (`rootfs`, `pivot-root`, `proc`, `dev`, `user`, `cwd`, `exec`, …), `syscall`,
+ * `errno`/`code` and `path` say what failed. The container stays `created`
+ * and nothing of the attempt is left mounted.
+ */
+export class ContainerSetupError extends BerthError {}
+
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
+
+/** The symbolic name of an errno value (`2` → `ENOENT`). */
+export function errnoName(errno: number): string {
+  return errnoNames.get(errno) ?? `E${errno}`;
+}

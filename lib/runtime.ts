@@ -1,0 +1,76 @@
+import { mkdirSync } from 'node:fs';
+import { release } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ContainerCollection } from './container/container-collection.js';
+import { ImageStore } from './image/image-store.js';
+import { withFileLock } from './state/file-lock.js';
+
+/** Options of {@link Runtime.open}. */
+export interface RuntimeOptions {
+  /** The state root: images, layers, containers. Default `/var/lib/berth`. Tests use a temporary directory. */
+  root?: string;
+}
+
+/** What {@link Runtime.info} reports. */
+export interface RuntimeInfo {
+  root: string;
+  version: string;
+  kernel: string;
+}
+
+/** The default state root. */
+export const DEFAULT_ROOT = '/var/lib/berth';
+
+/**
+ * A berth runtime: one state root and the objects in it. There is no daemon:
+ * every process that opens the same root sees the same containers and images.
+ *
+ * @example
+ * ```ts
+ * const runtime = await Runtime.open({ root: '/tmp/berth-demo' });
+ * const container = await runtime.containers.create({ image: 'localhost/busybox', cmd: ['true'] });
+ * ```
+ */
+export class Runtime {
+  /** Containers: create, get, list. */
+  readonly containers: ContainerCollection;
+  /** The local image store. */
+  readonly images: ImageStore;
+
+  private constructor(
+    /** The absolute state root. */
+    readonly root: string,
+  ) {
+    this.images = new ImageStore(root);
+    this.containers = new ContainerCollection(this);
+  }
+
+  /**
+   * Opens (creating when needed) the runtime at `root`, and reconciles its
+   * state with reality: containers whose monitor died are recorded as exited,
+   * half-created containers are removed.
+   */
+  static async open(options: RuntimeOptions = {}): Promise<Runtime> {
+    if (typeof options !== 'object' || options === null) throw new TypeError('Runtime.open: options must be an object');
+    const root = options.root ?? DEFAULT_ROOT;
+    if (typeof root !== 'string' || root === '') throw new TypeError('Runtime.open: root must be a non-empty path');
+    const absolute = isAbsolute(root) ? root : resolve(root);
+    mkdirSync(absolute, { recursive: true, mode: 0o711 });
+    const runtime = new Runtime(absolute);
+    await withFileLock(runtime.lockPath, () => runtime.containers.recover());
+    return runtime;
+  }
+
+  /** @internal Shared by creators, exclusive for crash recovery. */
+  get lockPath(): string {
+    return join(this.root, 'runtime.lock');
+  }
+
+  /** Facts about this runtime and host. */
+  info(): RuntimeInfo {
+    return { root: this.root, version: BERTH_VERSION, kernel: release() };
+  }
+}
+
+declare const __BERTH_VERSION__: string | undefined;
+const BERTH_VERSION = typeof __BERTH_VERSION__ === 'string' ? __BERTH_VERSION__ : '0.1.0';
