@@ -26,6 +26,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -110,6 +111,24 @@ int capset_all(unsigned long long mask) {
   data[0].effective = data[0].permitted = static_cast<__u32>(mask);
   data[1].effective = data[1].permitted = static_cast<__u32>(mask >> 32);
   return static_cast<int>(syscall(SYS_capset, &header, data));
+}
+
+// Hands the pty master to the monitor (SCM_RIGHTS): a one-byte 'T' message.
+void send_fd(int fd) {
+  char kind = 'T';
+  iovec data = {&kind, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message = {};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(header), &fd, sizeof(int));
+  check(static_cast<int>(sendmsg(sync_fd, &message, MSG_NOSIGNAL)), "sendmsg", "/dev/ptmx");
 }
 
 bool parent_is_gone() {
@@ -234,13 +253,29 @@ void container_setup_and_exec(const ChildPlan& plan) {
   make_symlink("/proc/self/fd/1", "/dev/stdout");
   make_symlink("/proc/self/fd/2", "/dev/stderr");
   make_symlink("/proc/kcore", "/dev/core");
-  if (plan.tty_fd >= 0) {
-    char source[64];
-    snprintf(source, sizeof source, "/proc/self/fd/%d", plan.tty_fd);
-    int fd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-    check(fd, "open", "/dev/console");
-    close(fd);
-    check(mount(source, "/dev/console", nullptr, MS_BIND, nullptr), "mount", "/dev/console");
+  int tty = -1;
+  if (spec.tty) {
+    // the terminal comes from the container's own devpts, so its name resolves
+    // inside; the monitor gets the master side over the sync socket
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    check(master, "open", "/dev/ptmx");
+    int unlock = 0, number = 0;
+    check(ioctl(master, TIOCSPTLCK, &unlock), "ioctl", "/dev/ptmx");
+    check(ioctl(master, TIOCGPTN, &number), "ioctl", "/dev/ptmx");
+    if (spec.tty_rows && spec.tty_cols) {
+      winsize size = {spec.tty_rows, spec.tty_cols, 0, 0};
+      check(ioctl(master, TIOCSWINSZ, &size), "ioctl", "TIOCSWINSZ");
+    }
+    char slave[32];
+    snprintf(slave, sizeof slave, "/dev/pts/%d", number);
+    tty = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    check(tty, "open", slave);
+    int console = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    check(console, "open", "/dev/console");
+    close(console);
+    check(mount(slave, "/dev/console", nullptr, MS_BIND, nullptr), "mount", "/dev/console");
+    send_fd(master);
+    close(master);
   }
 
   // 8. /sys, read-only.
@@ -271,9 +306,9 @@ void container_setup_and_exec(const ChildPlan& plan) {
   // 13. A session of its own, and stdio: a pipe or /dev/null each, or the pty.
   step = "stdio";
   check(setsid(), "setsid", nullptr);
-  if (plan.tty_fd >= 0) {
-    check(ioctl(plan.tty_fd, TIOCSCTTY, 0), "ioctl", "TIOCSCTTY");
-    for (int target = 0; target < 3; target++) check(dup2(plan.tty_fd, target), "dup2", nullptr);
+  if (tty >= 0) {
+    check(ioctl(tty, TIOCSCTTY, 0), "ioctl", "TIOCSCTTY");
+    for (int target = 0; target < 3; target++) check(dup2(tty, target), "dup2", nullptr);
   } else {
     check(dup2(plan.stdin_fd, 0), "dup2", "stdin");
     check(dup2(plan.stdout_fd, 1), "dup2", "stdout");

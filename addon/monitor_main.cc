@@ -93,6 +93,24 @@ std::string monitor_record(int monitor_pid, int container_pid, const std::string
   return j + "}\n";
 }
 
+// One message from the child: 0 bytes (EOF: exec'd), 1 byte 'T' with a
+// descriptor (the pty master, stored in *fd), or a SetupError.
+ssize_t receive_setup_message(int sync_fd, SetupError& error, int* fd) {
+  iovec data = {&error, sizeof error};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message = {};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = recvmsg(sync_fd, &message, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  if (fd && header && header->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(header), sizeof(int));
+  return n;
+}
+
 struct Output {
   int fd;       // read end
   int stream;   // 0 stdout, 1 stderr
@@ -136,25 +154,14 @@ int main(int argc, char** argv) {
   if (!spec.log_path.empty() && !log.open(spec.log_path, spec.log_max_bytes, spec.log_max_files))
     fail_before_clone("log", "open", spec.log_path.c_str());
 
-  // The container's stdio: a pty, or pipes for stdout and stderr.
+  // The container's stdio: pipes for stdout and stderr, stdin passed through
+  // or /dev/null. With a tty the child opens the pty in its own devpts instead
+  // and sends us the master side (sync 2).
   ChildPlan plan;
   child_plan_prepare(plan, spec);
   int tty_master = -1;
   Output outputs[2] = {{-1, 0}, {-1, 1}};
-  if (spec.tty) {
-    tty_master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (tty_master < 0) fail_before_clone("stdio", "posix_openpt", "/dev/ptmx");
-    char slave_name[64];
-    if (grantpt(tty_master) < 0 || unlockpt(tty_master) < 0 || ptsname_r(tty_master, slave_name, sizeof slave_name))
-      fail_before_clone("stdio", "unlockpt", "/dev/ptmx");
-    plan.tty_fd = open(slave_name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (plan.tty_fd < 0) fail_before_clone("stdio", "open", slave_name);
-    if (spec.tty_rows && spec.tty_cols) {
-      winsize size = {spec.tty_rows, spec.tty_cols, 0, 0};
-      ioctl(tty_master, TIOCSWINSZ, &size);
-    }
-    outputs[0].fd = tty_master;
-  } else {
+  if (!spec.tty) {
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) fail_before_clone("stdio", "pipe2", nullptr);
     outputs[0].fd = out[0];
@@ -166,9 +173,10 @@ int main(int argc, char** argv) {
     if (spec.open_stdin) {
       plan.stdin_fd = dup_high(0);
     } else {
-      plan.stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (plan.stdin_fd < 0) fail_before_clone("stdio", "open", "/dev/null");
-      plan.stdin_fd = dup_high(plan.stdin_fd);
+      int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (null_fd < 0) fail_before_clone("stdio", "open", "/dev/null");
+      plan.stdin_fd = dup_high(null_fd);
+      close(null_fd);
     }
   }
 
@@ -183,14 +191,12 @@ int main(int argc, char** argv) {
   if (child < 0) fail_before_clone("clone", "clone", nullptr);
   if (child == 0) {
     close(sync[0]);
-    if (tty_master >= 0) close(tty_master);
     for (auto& o : outputs)
       if (o.fd >= 0) close(o.fd);
     container_setup_and_exec(plan);
   }
   const int pid = static_cast<int>(child);
   close(sync[1]);
-  if (plan.tty_fd >= 0) close(plan.tty_fd);
   if (plan.stdout_fd >= 0) close(plan.stdout_fd);
   if (plan.stderr_fd >= 0) close(plan.stderr_fd);
   if (plan.stdin_fd >= 0) close(plan.stdin_fd);
@@ -204,11 +210,14 @@ int main(int argc, char** argv) {
     fail_before_clone("sync", "send", nullptr);
   }
 
-  /* sync 2. EOF: execve succeeded and closed the child's end. A message: setup failed. */
+  /* sync 2. With a tty: a 'T' message carrying the pty master. */
   SetupError setup_error;
-  ssize_t n;
-  do n = recv(sync[0], &setup_error, sizeof setup_error, 0);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = receive_setup_message(sync[0], setup_error, spec.tty ? &tty_master : nullptr);
+  if (n == 1 && tty_master >= 0) {
+    outputs[0].fd = tty_master;
+    n = receive_setup_message(sync[0], setup_error, nullptr);
+  }
+  /* sync 3. EOF: execve succeeded and closed the child's end. A message: setup failed. */
   close(sync[0]);
   if (n != 0) {
     waitpid(pid, nullptr, 0);

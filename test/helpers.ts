@@ -1,0 +1,58 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Runtime } from '../lib/index.js';
+
+/** The built-in image, made from the host's busybox-static. */
+export const BUSYBOX = 'localhost/busybox';
+
+/** A runtime on a fresh temporary root; disposing it removes every container and the root. */
+export async function temporaryRuntime(): Promise<Runtime & AsyncDisposable> {
+  const root = mkdtempSync(join(tmpdir(), 'berth-test-'));
+  const runtime = await Runtime.open({ root });
+  return Object.assign(runtime, {
+    async [Symbol.asyncDispose]() {
+      for (const container of await runtime.containers.list({ all: true })) await container.remove({ force: true });
+      rmSync(root, { recursive: true, force: true });
+    },
+  });
+}
+
+/** Mount points whose path lies under `root` (from this process's mountinfo). */
+export function mountsUnder(root: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((mountPoint) => mountPoint.startsWith(root));
+}
+
+/** Cgroup directories whose name mentions berth, in every hierarchy. */
+export function berthCgroups(dir = '/sys/fs/cgroup', depth = 0): string[] {
+  if (depth > 6) return [];
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((entry) => entry.isDirectory())
+    .flatMap((entry) => {
+      const path = join(dir, entry.name);
+      return [...(entry.name.includes('berth') ? [path] : []), ...berthCgroups(path, depth + 1)];
+    });
+}
+
+/** Pids of processes whose command line mentions `text` (e.g. a runtime root). */
+export function processesMentioning(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
