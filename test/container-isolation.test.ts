@@ -66,7 +66,6 @@ test("Docker's masked paths are masked", async () => {
   const result = await sh(script);
   for (const path of present) {
     assert.match(result.stdout, new RegExp(`^${path} 0$`, 'm'), `${path} should be empty inside the container`);
-    if (statSync(path).isDirectory()) assert.ok(readdirSync(path).length > 0 || true);
   }
 });
 

@@ -160,7 +160,7 @@ export class Container implements AsyncDisposable {
         mkdir(this.paths.work, { recursive: true }),
         mkdir(this.paths.rootfs, { recursive: true }),
       ]);
-      const user = resolveUser(this.config.user, [this.paths.upper, ...this.config.layers]);
+      const user = resolveUser(this.config.user, [this.paths.upper, ...this.config.layers], this.id);
       writeMonitorSpec(this.config, this.paths, user, this.processEnv(user.home));
       try {
         this.monitor = await launchMonitor(this.paths.dir, {

@@ -38,17 +38,18 @@ const isNumeric = (value: string) => /^\d+$/.test(value);
  * against the image's /etc/passwd and /etc/group, as Docker does: a numeric
  * uid need not exist; a name must.
  * @param rootDirs the container's filesystem layers, top-most first.
+ * @param containerId named in the error.
  * @throws ContainerSetupError with step `user` when a name is not found.
  */
-export function resolveUser(user: string, rootDirs: readonly string[]): ResolvedUser {
+export function resolveUser(user: string, rootDirs: readonly string[], containerId?: string): ResolvedUser {
   const [userPart = '', groupPart] = (user || '0').split(':');
   const passwd = parseColonFile(readImageFile(rootDirs, 'passwd'));
   const groupFile = parseColonFile(readImageFile(rootDirs, 'group'));
 
   const entry = passwd.find((fields) => (isNumeric(userPart) ? fields[2] === userPart : fields[0] === userPart));
   if (!entry && !isNumeric(userPart)) {
-    throw new ContainerSetupError(`unable to find user ${userPart}: no matching entry in the image's /etc/passwd`, {
-      step: 'user', code: 'ENOENT', path: '/etc/passwd',
+    throw new ContainerSetupError(`container setup failed at step 'user': unable to find user ${userPart}: no matching entry in the image's /etc/passwd`, {
+      step: 'user', code: 'ENOENT', path: '/etc/passwd', containerId,
     });
   }
   const uid = entry ? Number(entry[2]) : Number(userPart);
@@ -59,8 +60,8 @@ export function resolveUser(user: string, rootDirs: readonly string[]): Resolved
     } else {
       const group = groupFile.find((fields) => fields[0] === groupPart);
       if (!group) {
-        throw new ContainerSetupError(`unable to find group ${groupPart}: no matching entry in the image's /etc/group`, {
-          step: 'user', code: 'ENOENT', path: '/etc/group',
+        throw new ContainerSetupError(`container setup failed at step 'user': unable to find group ${groupPart}: no matching entry in the image's /etc/group`, {
+          step: 'user', code: 'ENOENT', path: '/etc/group', containerId,
         });
       }
       gid = Number(group[2]);
