@@ -34,11 +34,16 @@ export interface ContainerState {
   startedAt: string | null;
 }
 
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks), or undefined when no such process. */
+/**
+ * Field 22 of /proc/<pid>/stat (start time in clock ticks), or undefined when
+ * there is no such live process. A zombie counts as dead: a monitor whose
+ * parent died is reaped by init, sometimes late.
+ */
 export function processStartTime(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
     return Number(fields[19]);
   } catch {
     return undefined;

@@ -239,7 +239,12 @@ export class Container implements AsyncDisposable {
     if (this.state().status !== 'running') return undefined;
     await this.kill(options.signal ?? this.config.stopSignal).catch(ignoreNotRunning);
     const exited = this.wait();
-    const inTime = await Promise.race([exited.then(() => true), sleep(timeout * 1000).then(() => false)]);
+    const timer = new AbortController();
+    const inTime = await Promise.race([
+      exited.then(() => true),
+      sleep(timeout * 1000, false, { signal: timer.signal }).catch(() => false),
+    ]);
+    timer.abort();
     if (!inTime) await this.kill('SIGKILL').catch(ignoreNotRunning);
     return exited;
   }

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { Runtime } from '../lib/index.js';
+import { startFixture } from './helpers-process.js';
+import { BUSYBOX, berthCgroups, mountsUnder, processesMentioning, temporaryRuntime } from './helpers.js';
+
+/** Alive and not a zombie (init on this machine may reap orphans late). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function until(condition: () => boolean, what: string, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+test('kill -9 of a monitor: the container dies with it and the next open records it as exited', async () => {
+  await using runtime = await temporaryRuntime();
+  const container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '300'] });
+  await container.start();
+  const { pid, monitorPid } = (await container.inspect()).state;
+  process.kill(monitorPid!, 'SIGKILL');
+  await until(() => !alive(pid!), 'the container process to die with its monitor');
+
+  const reopened = await Runtime.open({ root: runtime.root });
+  const state = (await (await reopened.containers.get(container.id)).inspect()).state;
+  assert.equal(state.status, 'exited');
+  assert.equal(state.exitCode, 255);
+  assert.match(state.error!, /monitor died/);
+  assert.deepEqual(processesMentioning(runtime.root), []);
+  assert.deepEqual(mountsUnder(runtime.root), []);
+  assert.deepEqual(berthCgroups(), []);
+  // and it can start again
+  await container.start();
+  assert.equal((await container.inspect()).state.status, 'running');
+  await container.remove({ force: true });
+});
+
+test('kill -9 of the Node process mid-start and of the monitor: Runtime.open cleans everything', async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.images.get(BUSYBOX); // built once, so the kills land in start()
+  const delays = [0, 1, 2, 4, 8, 16, 32];
+  for (const [i, delay] of delays.entries()) {
+    const child = startFixture('start-and-hang.ts', [runtime.root, `victim-${i}`]);
+    await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('starting') && resolve()));
+    await sleep(delay);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+  // whatever got started keeps running under its monitor: now kill those monitors too
+  for (const pid of processesMentioning(runtime.root)) process.kill(pid, 'SIGKILL');
+  await until(() => processesMentioning(runtime.root).length === 0, 'the monitors to go');
+
+  const reopened = await Runtime.open({ root: runtime.root });
+  const containers = await reopened.containers.list({ all: true });
+  assert.equal(containers.length, delays.length);
+  for (const container of containers) {
+    const { state } = await container.inspect();
+    assert.ok(state.status === 'created' || state.status === 'exited', `${container.name}: ${state.status}`);
+    assert.equal(state.pid, null);
+  }
+  await sleep(50);
+  assert.deepEqual(processesMentioning(runtime.root), [], 'no container or monitor process remains');
+  assert.deepEqual(mountsUnder(runtime.root), [], 'no mount remains');
+  assert.deepEqual(berthCgroups(), [], 'no cgroup remains');
+  for (const container of containers) await container.remove();
+  assert.deepEqual(readdirSync(join(runtime.root, 'containers')), []);
+  assert.deepEqual(readdirSync(join(runtime.root, 'names')), []);
+});
+
+test('Runtime.open removes half-created containers and dangling names', async () => {
+  await using runtime = await temporaryRuntime();
+  const id = 'a'.repeat(64);
+  mkdirSync(join(runtime.root, 'containers', id)); // crashed before config.json was written
+  symlinkSync('b'.repeat(64), join(runtime.root, 'names', 'dangling'));
+  await Runtime.open({ root: runtime.root });
+  assert.deepEqual(readdirSync(join(runtime.root, 'containers')), []);
+  assert.deepEqual(readdirSync(join(runtime.root, 'names')), []);
+});
