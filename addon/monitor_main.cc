@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <string>
@@ -33,6 +34,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cgroup_place.h"
 #include "container_setup.h"
 #include "log_writer.h"
 #include "setup_error.h"
@@ -185,10 +187,22 @@ int main(int argc, char** argv) {
     fail_before_clone("clone", "socketpair", nullptr);
   plan.sync_fd = sync[1];
 
-  // The container's first process, in new pid, mount, uts, ipc and net namespaces.
-  long child = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | SIGCHLD,
-                       nullptr, nullptr, nullptr, nullptr);
-  if (child < 0) fail_before_clone("clone", "clone", nullptr);
+  const unsigned long oom_kills_before = cgroup_oom_kills(spec.oom_counter);
+
+  // The container's first process, in new pid, mount, uts, ipc and net
+  // namespaces; on cgroup v2 born in its cgroup (clone3 CLONE_INTO_CGROUP).
+  clone_args args = {};
+  args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
+  args.exit_signal = SIGCHLD;
+  int cgroup_fd = -1;
+  if (!spec.cgroup_dir.empty()) {
+    cgroup_fd = open(spec.cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cgroup_fd < 0) fail_before_clone("cgroup", "open", spec.cgroup_dir.c_str());
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<__u64>(cgroup_fd);
+  }
+  long child = syscall(SYS_clone3, &args, sizeof args);
+  if (child < 0) fail_before_clone("clone", "clone3", spec.cgroup_dir.empty() ? nullptr : spec.cgroup_dir.c_str());
   if (child == 0) {
     close(sync[0]);
     for (auto& o : outputs)
@@ -202,7 +216,17 @@ int main(int argc, char** argv) {
   if (plan.stdin_fd >= 0) close(plan.stdin_fd);
   if (!spec.tty && spec.open_stdin) close(0);  // the container holds the only other copy
 
+  if (cgroup_fd >= 0) close(cgroup_fd);
+
   /* sync 1. The child waits here until cgroups and network are in place. */
+  std::string failed_path;
+  if (!cgroup_enter(spec.cgroup_procs, pid, failed_path)) {
+    int saved = errno;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    errno = saved;
+    fail_before_clone("cgroup", "write", failed_path.c_str());
+  }
   char go = 'G';
   if (send(sync[0], &go, 1, MSG_NOSIGNAL) != 1) {
     kill(pid, SIGKILL);
@@ -298,8 +322,12 @@ int main(int argc, char** argv) {
     signal_number = WTERMSIG(status);
     exit_code = 128 + signal_number;
   }
+  // The OOM killer's count, read before the cgroup goes away.
+  bool oom_killed = cgroup_oom_kills(spec.oom_counter) > oom_kills_before;
+  cgroup_remove(spec.cgroup_remove, spec.cgroup_remove_parents);
   std::string exit_record = "{\"exitCode\":" + std::to_string(exit_code) +
-                            ",\"signal\":" + std::to_string(signal_number) + ",\"startedAt\":\"" + started_at +
+                            ",\"signal\":" + std::to_string(signal_number) +
+                            ",\"oomKilled\":" + (oom_killed ? "true" : "false") + ",\"startedAt\":\"" + started_at +
                             "\",\"finishedAt\":\"" + time_now_rfc3339() + "\"}";
   state_file_write(spec.exit_path, exit_record + "\n");
   send_event("{\"event\":\"exited\"," + exit_record.substr(1));

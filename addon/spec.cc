@@ -73,6 +73,11 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "tty-rows") spec.tty_rows = static_cast<unsigned short>(number(value));
     else if (key == "tty-cols") spec.tty_cols = static_cast<unsigned short>(number(value));
     else if (key == "stdin") spec.open_stdin = value == "1";
+    else if (key == "cgroup-dir") spec.cgroup_dir = value;
+    else if (key == "cgroup-procs") spec.cgroup_procs.push_back(value);
+    else if (key == "oom-counter") spec.oom_counter = value;
+    else if (key == "cgroup-remove") spec.cgroup_remove.push_back(value);
+    else if (key == "cgroup-remove-parent") spec.cgroup_remove_parents.push_back(value);
     else if (key == "attach") spec.attach = value == "1";
     else if (key == "log") spec.log_path = value;
     else if (key == "log-max-files") spec.log_max_files = static_cast<unsigned>(number(value));

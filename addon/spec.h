@@ -35,6 +35,12 @@ struct Spec {
   bool open_stdin = false;
   bool attach = false;                  // also copy output to the monitor's fds 1 and 2
   unsigned short tty_rows = 0, tty_cols = 0;
+  // cgroups (created and limited by Node; the monitor only places and cleans)
+  std::string cgroup_dir;                     // v2: the child is born in it (CLONE_INTO_CGROUP)
+  std::vector<std::string> cgroup_procs;      // v1: cgroup.procs files to write the child's pid to
+  std::string oom_counter;                    // memory.events / memory.oom_control ("oom_kill N")
+  std::vector<std::string> cgroup_remove;     // removed after the exit
+  std::vector<std::string> cgroup_remove_parents;  // removed after the exit when empty
   // monitor
   std::string log_path;
   unsigned long long log_max_bytes = 0;  // 0: unbounded

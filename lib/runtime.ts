@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { release } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { cgroupMode } from './cgroup/cgroup-driver.js';
+import type { CgroupMode } from './cgroup/cgroup-mode.js';
 import { ContainerCollection } from './container/container-collection.js';
 import { ImageStore } from './image/image-store.js';
 import { withFileLock } from './state/file-lock.js';
@@ -13,9 +15,14 @@ export interface RuntimeOptions {
 
 /** What {@link Runtime.info} reports. */
 export interface RuntimeInfo {
+  /** The state root. */
   root: string;
+  /** berth's version. */
   version: string;
+  /** The kernel release (`uname -r`). */
   kernel: string;
+  /** How the host's cgroups are mounted: `v2` (unified), `hybrid`, or `v1`. */
+  cgroupMode: CgroupMode;
 }
 
 /** The default state root. */
@@ -37,10 +44,14 @@ export class Runtime {
   /** The local image store. */
   readonly images: ImageStore;
 
+  /** How the host's cgroups are mounted, detected once at open. */
+  readonly cgroupMode: CgroupMode;
+
   private constructor(
     /** The absolute state root. */
     readonly root: string,
   ) {
+    this.cgroupMode = cgroupMode();
     this.images = new ImageStore(root);
     this.containers = new ContainerCollection(this);
   }
@@ -68,7 +79,7 @@ export class Runtime {
 
   /** Facts about this runtime and host. */
   info(): RuntimeInfo {
-    return { root: this.root, version: BERTH_VERSION, kernel: release() };
+    return { root: this.root, version: BERTH_VERSION, kernel: release(), cgroupMode: this.cgroupMode };
   }
 }
 

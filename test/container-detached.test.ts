@@ -20,11 +20,11 @@ test('a container started by one process outlives it; another process finds it, 
   assert.equal(b.status, 0, b.stderr);
   const stopped = JSON.parse(b.stdout) as { before: string; status: unknown; after: { status: string; exitCode: number } };
   assert.equal(stopped.before, 'running');
-  assert.deepEqual(stopped.status, { exitCode: 3, signal: null });
+  assert.deepEqual(stopped.status, { exitCode: 3, signal: null, oomKilled: false });
   assert.equal(stopped.after.status, 'exited');
   assert.equal(stopped.after.exitCode, 3);
 
   // and this process sees the same
-  assert.deepEqual(await container.wait(), { exitCode: 3, signal: null });
+  assert.deepEqual(await container.wait(), { exitCode: 3, signal: null, oomKilled: false });
   assert.deepEqual(processesMentioning(runtime.root), []);
 });

@@ -57,7 +57,7 @@ test('a plain directory works as rootfs', async () => {
   await container.start();
   const chunks: Buffer[] = [];
   for await (const chunk of container.stdout!) chunks.push(chunk as Buffer);
-  assert.deepEqual(await container.wait(), { exitCode: 0, signal: null });
+  assert.deepEqual(await container.wait(), { exitCode: 0, signal: null, oomKilled: false });
   assert.equal(Buffer.concat(chunks).toString(), 'from a directory\n');
   await container.remove();
 });

@@ -19,7 +19,7 @@ test('a command killed by a signal reports the signal and 128+n', async () => {
   await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '60'] });
   await container.start();
   await container.kill('SIGKILL');
-  assert.deepEqual(await container.wait(), { exitCode: 137, signal: 'SIGKILL' });
+  assert.deepEqual(await container.wait(), { exitCode: 137, signal: 'SIGKILL', oomKilled: false });
 });
 
 test('a command that handles the signal exits with its own code', async () => {
@@ -30,7 +30,7 @@ test('a command that handles the signal exits with its own code', async () => {
   await container.start();
   await new Promise((resolve) => container.stdout!.once('data', resolve));
   await container.kill('SIGTERM');
-  assert.deepEqual(await container.wait(), { exitCode: 7, signal: null });
+  assert.deepEqual(await container.wait(), { exitCode: 7, signal: null, oomKilled: false });
 });
 
 test('stdin reaches the command and its output comes back', async () => {
@@ -63,14 +63,14 @@ test('start, wait, kill, stop, inspect and await using', async () => {
     assert.ok(running.state.pid! > 0);
     // PID 1 ignores SIGTERM without a handler, so stop() escalates to SIGKILL
     const status = await container.stop({ timeout: 0.2 });
-    assert.deepEqual(status, { exitCode: 137, signal: 'SIGKILL' });
+    assert.deepEqual(status, { exitCode: 137, signal: 'SIGKILL', oomKilled: false });
     const exited = await container.inspect();
     assert.equal(exited.state.status, 'exited');
     assert.equal(exited.state.exitCode, 137);
     assert.ok(exited.state.finishedAt);
     await container.start();
     await container.kill('SIGKILL');
-    assert.deepEqual(await container.wait(), { exitCode: 137, signal: 'SIGKILL' });
+    assert.deepEqual(await container.wait(), { exitCode: 137, signal: 'SIGKILL', oomKilled: false });
   }
   await assert.rejects(runtime.containers.get(id), { name: 'NotFoundError' });
 });

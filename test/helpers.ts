@@ -26,9 +26,9 @@ export function mountsUnder(root: string): string[] {
     .filter((mountPoint) => mountPoint.startsWith(root));
 }
 
-/** Cgroup directories whose name mentions berth, in every hierarchy. */
-export function berthCgroups(dir = '/sys/fs/cgroup', depth = 0): string[] {
-  if (depth > 6) return [];
+/** Cgroup directories (in every hierarchy) named after one of `ids`, e.g. a test's containers. */
+export function cgroupsNamed(ids: readonly string[], dir = '/sys/fs/cgroup', depth = 0): string[] {
+  if (depth > 7) return [];
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -39,7 +39,7 @@ export function berthCgroups(dir = '/sys/fs/cgroup', depth = 0): string[] {
     .filter((entry) => entry.isDirectory())
     .flatMap((entry) => {
       const path = join(dir, entry.name);
-      return [...(entry.name.includes('berth') ? [path] : []), ...berthCgroups(path, depth + 1)];
+      return [...(ids.includes(entry.name) ? [path] : []), ...cgroupsNamed(ids, path, depth + 1)];
     });
 }
 

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Runtime } from '../lib/index.js';
 import { startFixture } from './helpers-process.js';
-import { BUSYBOX, berthCgroups, mountsUnder, processesMentioning, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, cgroupsNamed, mountsUnder, processesMentioning, temporaryRuntime } from './helpers.js';
 
 /** Alive and not a zombie (init on this machine may reap orphans late). */
 function alive(pid: number): boolean {
@@ -39,7 +39,7 @@ test('kill -9 of a monitor: the container dies with it and the next open records
   assert.match(state.error!, /monitor died/);
   assert.deepEqual(processesMentioning(runtime.root), []);
   assert.deepEqual(mountsUnder(runtime.root), []);
-  assert.deepEqual(berthCgroups(), []);
+  assert.deepEqual(cgroupsNamed([container.id]), []);
   // and it can start again
   await container.start();
   assert.equal((await container.inspect()).state.status, 'running');
@@ -72,7 +72,7 @@ test('kill -9 of the Node process mid-start and of the monitor: Runtime.open cle
   await sleep(50);
   assert.deepEqual(processesMentioning(runtime.root), [], 'no container or monitor process remains');
   assert.deepEqual(mountsUnder(runtime.root), [], 'no mount remains');
-  assert.deepEqual(berthCgroups(), [], 'no cgroup remains');
+  assert.deepEqual(cgroupsNamed(containers.map((c) => c.id)), [], 'no cgroup remains');
   for (const container of containers) await container.remove();
   assert.deepEqual(readdirSync(join(runtime.root, 'containers')), []);
   assert.deepEqual(readdirSync(join(runtime.root, 'names')), []);

@@ -1,4 +1,5 @@
 /** The public shapes of containers: what you pass to `create`, what `inspect` and `wait` return. */
+import type { ResourceLimits } from './resources.js';
 
 /** Signal names accepted by `kill` and `stopSignal`. */
 export type SignalName = NodeJS.Signals;
@@ -18,7 +19,7 @@ export interface LogOptions {
 }
 
 /** Options of `runtime.containers.create()`. Every field is validated before anything reaches the kernel. */
-export interface ContainerCreateOptions {
+export interface ContainerCreateOptions extends ResourceLimits {
   /**
    * The image to run: a reference such as `'localhost/busybox'` (the built-in image,
    * made from the host's static busybox, no network needed). Either this or `rootfs`.
@@ -64,6 +65,12 @@ export interface ContainerCreateOptions {
   stopTimeout?: number;
   /** Log rotation. */
   log?: LogOptions;
+  /**
+   * The cgroup to create the container's cgroup in. Relative: below this
+   * process's own cgroup; absolute: from the hierarchy's root. Default:
+   * `berth/` below this process's own cgroup (in every hierarchy on v1).
+   */
+  cgroupParent?: string;
 }
 
 /** The lifecycle states of a container. */
@@ -75,6 +82,8 @@ export interface ExitStatus {
   exitCode: number;
   /** The signal that killed it, or `null` when it exited. */
   signal: SignalName | null;
+  /** The kernel's OOM killer killed a process of the container (its memory limit was hit). */
+  oomKilled: boolean;
 }
 
 /** What `inspect()` returns. */
@@ -93,6 +102,7 @@ export interface ContainerInspect {
     monitorPid: number | null;
     exitCode: number | null;
     signal: SignalName | null;
+    oomKilled: boolean;
     startedAt: string | null;
     finishedAt: string | null;
     /** Why the state is what it is when berth had to work it out (e.g. the monitor died). */
@@ -109,6 +119,9 @@ export interface ContainerInspect {
     labels: Record<string, string>;
     capabilities: string[];
     readonlyRootfs: boolean;
+    /** The resource limits given at create (and changed by `update`). */
+    resources: ResourceLimits;
+    cgroupParent: string | null;
   };
   /** The container's directory under the runtime root. */
   path: string;

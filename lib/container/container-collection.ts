@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerCreateOptions } from '../../types/container.js';
 import type { ImageConfig } from '../../types/image.js';
+import type { ResourceLimits } from '../../types/resources.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
@@ -80,6 +81,8 @@ export class ContainerCollection {
       stopSignal: options.stopSignal ?? ((imageConfig.StopSignal as NodeJS.Signals | undefined) ?? 'SIGTERM'),
       stopTimeout: options.stopTimeout ?? 10,
       log: { maxBytes: parseBytes(options.log?.maxSize ?? '10m', 'log.maxSize'), maxFiles: options.log?.maxFiles ?? 3 },
+      resources: pickResources(options),
+      cgroupParent: options.cgroupParent ?? null,
     };
     // shared: many creators at once; crash recovery waits for them
     return withFileLock(this.runtime.lockPath, () => {
@@ -158,23 +161,24 @@ export class ContainerCollection {
   }
 
   /** @internal Crash recovery: drops half-created containers and names that point nowhere. */
-  recover(): void {
+  async recover(): Promise<void> {
     for (const id of this.ids()) {
       const dir = join(this.containersDir, id);
       if (!readJsonIfExists<ContainerConfig>(containerPaths(dir).config)) rmSync(dir, { recursive: true, force: true });
     }
     for (const name of readdirSync(this.namesDir)) {
-      let target = '';
+      let target: string;
       try {
         target = readlinkSync(join(this.namesDir, name));
       } catch {
-        // not a link: not ours
+        continue; // not a link: not ours
       }
       if (!this.load(target)) rmSync(join(this.namesDir, name), { force: true });
     }
-    for (const container of readdirSync(this.containersDir)) {
-      // reading the state records the exit of any container whose monitor died
-      void this.load(container)?.inspect();
+    for (const id of this.ids()) {
+      // records the exit of any container whose monitor died, and removes the
+      // cgroups of containers that are no longer running
+      await this.load(id)?.settle();
     }
   }
 
@@ -188,6 +192,15 @@ export class ContainerCollection {
     const config = readJsonIfExists<ContainerConfig>(containerPaths(dir).config);
     return config ? new Container(this.runtime, config, dir) : undefined;
   }
+}
+
+const RESOURCE_KEYS = [
+  'memory', 'memorySwap', 'memoryReservation', 'cpus', 'cpuShares', 'cpusetCpus', 'cpusetMems', 'pidsLimit', 'blkioWeight', 'devices',
+] as const;
+
+/** The resource-limit options, as given. */
+function pickResources(options: ContainerCreateOptions): ResourceLimits {
+  return Object.fromEntries(RESOURCE_KEYS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]])) as ResourceLimits;
 }
 
 /** Image env overridden by the caller's, key by key. */

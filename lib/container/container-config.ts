@@ -1,4 +1,5 @@
 import type { Ulimit } from '../../types/container.js';
+import type { ResourceLimits } from '../../types/resources.js';
 
 /** What `create` decided, stored as `<container-dir>/config.json`. */
 export interface ContainerConfig {
@@ -27,6 +28,8 @@ export interface ContainerConfig {
   stopSignal: NodeJS.Signals;
   stopTimeout: number;
   log: { maxBytes: number; maxFiles: number };
+  resources: ResourceLimits;
+  cgroupParent: string | null;
 }
 
 /** The files of one container, under `<root>/containers/<id>/`. */
@@ -42,6 +45,7 @@ export function containerPaths(dir: string) {
     upper: `${dir}/upper`,
     work: `${dir}/work`,
     rootfs: `${dir}/rootfs`,
+    cgroup: `${dir}/cgroup.json`,
   };
 }
 

@@ -17,6 +17,7 @@ export interface MonitorRecord {
 export interface ExitRecord {
   exitCode: number;
   signal: number;
+  oomKilled?: boolean;
   startedAt: string;
   finishedAt: string;
   /** Set when berth, not the monitor, recorded the exit (the monitor died). */

@@ -1,10 +1,15 @@
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { constants } from 'node:os';
+import { constants, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import type { ContainerCreateOptions, ContainerInspect, ExitStatus, SignalName } from '../../types/container.js';
-import { InvalidStateError, NotFoundError } from '../errors.js';
+import type { ContainerStats, ResourceUpdate } from '../../types/resources.js';
+import { planContainerCgroup, readContainerCgroup } from '../cgroup/cgroup-driver.js';
+import type { CgroupCounters, ContainerCgroup } from '../cgroup/container-cgroup.js';
+import { normalizeLimits } from '../cgroup/resource-limits.js';
+import { writeJsonAtomic } from '../state/atomic-file.js';
+import { BerthError, InvalidStateError, NotFoundError } from '../errors.js';
 import { withFileLock } from '../state/file-lock.js';
 import type { Runtime } from '../runtime.js';
 import { containerPaths, type ContainerConfig, type ContainerPaths } from './container-config.js';
@@ -148,11 +153,14 @@ export class Container implements AsyncDisposable {
    * @throws InvalidStateError when it is already running.
    */
   async start(): Promise<void> {
+    this.state(); // NotFoundError once removed
     await withFileLock(this.paths.lock, async () => {
       const state = this.state();
       if (state.status === 'running' || state.starting) {
         throw new InvalidStateError(`container ${this.name} is already running`, { containerId: this.id });
       }
+      const user = resolveUser(this.config.user, [this.paths.upper, ...this.config.layers], this.id);
+      await this.removeCgroup();
       await Promise.all([
         rm(this.paths.exit, { force: true }),
         rm(this.paths.monitor, { force: true }),
@@ -160,9 +168,11 @@ export class Container implements AsyncDisposable {
         mkdir(this.paths.work, { recursive: true }),
         mkdir(this.paths.rootfs, { recursive: true }),
       ]);
-      const user = resolveUser(this.config.user, [this.paths.upper, ...this.config.layers], this.id);
-      writeMonitorSpec(this.config, this.paths, user, this.processEnv(user.home));
+      const cgroup = planContainerCgroup(this.id, this.config.cgroupParent ?? undefined);
+      writeJsonAtomic(this.paths.cgroup, cgroup.record);
       try {
+        cgroup.create(normalizeLimits(this.config.resources, true));
+        writeMonitorSpec(this.config, this.paths, user, this.processEnv(user.home), cgroup.monitorSpec());
         this.monitor = await launchMonitor(this.paths.dir, {
           containerId: this.id,
           attach: this.config.attach,
@@ -170,9 +180,81 @@ export class Container implements AsyncDisposable {
         });
       } catch (error) {
         await rm(this.paths.monitor, { force: true });
-        throw error;
+        await this.removeCgroup();
+        throw withContainerId(error, this.id);
       }
     });
+  }
+
+  /** Kills whatever is left in the container's cgroup and removes it. */
+  private async removeCgroup(): Promise<void> {
+    const cgroup = readContainerCgroup(this.paths.cgroup);
+    if (!cgroup) return;
+    await cgroup.remove();
+    await rm(this.paths.cgroup, { force: true });
+  }
+
+  /** The cgroup of the running container. */
+  private liveCgroup(operation: string): ContainerCgroup {
+    const state = this.state();
+    const cgroup = state.status === 'running' ? readContainerCgroup(this.paths.cgroup) : undefined;
+    if (!cgroup) throw new InvalidStateError(`${operation}: container ${this.name} is not running`, { containerId: this.id });
+    return cgroup;
+  }
+
+  /**
+   * Changes resource limits of the running container (memory, swap, cpus,
+   * shares, pids, block IO weight). Validated first, as at create.
+   * @throws InvalidStateError when it is not running.
+   */
+  async update(limits: ResourceUpdate): Promise<void> {
+    if (typeof limits !== 'object' || limits === null) throw new TypeError('update: expected an object of limits');
+    for (const key of Object.keys(limits)) {
+      if (!UPDATABLE.includes(key as keyof ResourceUpdate)) throw new TypeError(`update: '${key}' cannot be changed (one of ${UPDATABLE.join(', ')})`);
+    }
+    const merged = { ...this.config.resources, ...limits };
+    normalizeLimits(merged, true); // the combination must be valid too
+    const normalized = normalizeLimits(limits, false);
+    if (limits.memory !== undefined && limits.memorySwap === undefined && this.config.resources.memorySwap === undefined) {
+      normalized.memorySwap = normalized.memory! * 2; // keep Docker's default ratio
+    }
+    this.liveCgroup('update').update(normalized);
+    this.config.resources = merged;
+    writeJsonAtomic(this.paths.config, this.config);
+  }
+
+  /**
+   * One Docker-stats-like sample: CPU (with percent over a short interval),
+   * memory, pids, block IO, read from the container's cgroup.
+   * @throws InvalidStateError when it is not running.
+   */
+  async stats(): Promise<ContainerStats> {
+    const cgroup = this.liveCgroup('stats');
+    const first = { counters: cgroup.counters(), at: process.hrtime.bigint() };
+    await sleep(100);
+    return toStats(first, { counters: cgroup.counters(), at: process.hrtime.bigint() });
+  }
+
+  /**
+   * Samples every `interval` ms (default 1000) while the container runs;
+   * ends when it exits or `signal` aborts.
+   */
+  async *statsStream(options: { interval?: number; signal?: AbortSignal } = {}): AsyncGenerator<ContainerStats> {
+    const interval = options.interval ?? 1000;
+    if (typeof interval !== 'number' || !(interval >= 10)) throw new RangeError('statsStream: interval must be at least 10 ms');
+    const cgroup = this.liveCgroup('stats');
+    let previous = { counters: cgroup.counters(), at: process.hrtime.bigint() };
+    while (!options.signal?.aborted) {
+      try {
+        await sleep(interval, undefined, { signal: options.signal });
+      } catch {
+        return;
+      }
+      if (this.state().status !== 'running') return;
+      const current = { counters: cgroup.counters(), at: process.hrtime.bigint() };
+      yield toStats(previous, current);
+      previous = current;
+    }
   }
 
   /** The environment of the command: the configured one with Docker's additions. */
@@ -191,21 +273,25 @@ export class Container implements AsyncDisposable {
    * process, not only the one that started the container.
    */
   async wait(): Promise<ExitStatus> {
+    this.state(); // NotFoundError once removed
     this.monitor?.setKeepAlive(true);
     let wake = () => {};
     const watcher: FSWatcher = watch(this.paths.dir, (_event, file) => file === 'exit.json' && wake());
     watcher.on('error', () => wake());
+    const timers = new AbortController();
     try {
       for (;;) {
         const state = this.state();
-        if (state.exit) return { exitCode: state.exit.exitCode, signal: signalName(state.exit.signal) };
+        if (state.exit) return exitStatus(state.exit);
         // the exit event from our own monitor, exit.json appearing, or a periodic look
         // (which notices a monitor that died without writing exit.json)
         const changed = new Promise<void>((resolve) => (wake = resolve));
         const ownExit = this.monitor ? [this.monitor.exited.then(() => undefined)] : [];
-        await Promise.race([changed, ...ownExit, sleep(state.status === 'running' ? 500 : 100)]);
+        const tick = sleep(state.status === 'running' ? 500 : 100, undefined, { signal: timers.signal }).catch(() => undefined);
+        await Promise.race([changed, ...ownExit, tick]);
       }
     } finally {
+      timers.abort();
       watcher.close();
       this.monitor?.setKeepAlive(false);
     }
@@ -226,6 +312,8 @@ export class Container implements AsyncDisposable {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
     }
+    // SIGKILL reaches every process of the container, wherever it forked to
+    if (signal === 'SIGKILL') await readContainerCgroup(this.paths.cgroup)?.killAll();
   }
 
   /**
@@ -263,11 +351,13 @@ export class Container implements AsyncDisposable {
         );
       }
       this.killMonitorTree(state);
+      await readContainerCgroup(this.paths.cgroup)?.killAll();
       await this.wait();
     }
     await withFileLock(this.paths.lock, async () => {
       state = this.state();
       if (state.status === 'running') throw new InvalidStateError(`container ${this.name} was started again while being removed`, { containerId: this.id });
+      await this.removeCgroup();
       await this.runtime.containers.forget(this.id, this.name);
     });
     this.monitor = undefined;
@@ -302,6 +392,7 @@ export class Container implements AsyncDisposable {
         monitorPid: state.monitorPid,
         exitCode: state.exit?.exitCode ?? null,
         signal: state.exit ? signalName(state.exit.signal) : null,
+        oomKilled: state.exit?.oomKilled ?? false,
         startedAt: state.startedAt,
         finishedAt: state.exit?.finishedAt ?? null,
         error: state.exit?.error ?? null,
@@ -317,10 +408,24 @@ export class Container implements AsyncDisposable {
         labels: { ...c.labels },
         capabilities: [...c.capabilities],
         readonlyRootfs: c.readonlyRootfs,
+        resources: structuredClone(c.resources),
+        cgroupParent: c.cgroupParent,
       },
       path: this.paths.dir,
       logPath: this.paths.log,
     };
+  }
+
+  /**
+   * @internal Crash recovery: records the exit of a container whose monitor
+   * died, and removes the cgroups of one that is not running.
+   */
+  async settle(): Promise<void> {
+    if (!existsSync(this.paths.config)) return;
+    await withFileLock(this.paths.lock, async () => {
+      const state = this.state();
+      if (state.status !== 'running' && !state.starting) await this.removeCgroup();
+    });
   }
 
   /** Removes the container (forcefully), for `await using`. */
@@ -338,6 +443,44 @@ export class Container implements AsyncDisposable {
     }
     return readContainerState(this.paths);
   }
+}
+
+const UPDATABLE: (keyof ResourceUpdate)[] = ['memory', 'memorySwap', 'memoryReservation', 'cpus', 'cpuShares', 'pidsLimit', 'blkioWeight'];
+
+function exitStatus(exit: { exitCode: number; signal: number; oomKilled?: boolean }): ExitStatus {
+  return { exitCode: exit.exitCode, signal: signalName(exit.signal), oomKilled: exit.oomKilled ?? false };
+}
+
+/** Two cgroup samples as Docker-like stats. */
+function toStats(before: { counters: CgroupCounters; at: bigint }, after: { counters: CgroupCounters; at: bigint }): ContainerStats {
+  const c = after.counters;
+  const wallNs = Number(after.at - before.at);
+  return {
+    time: new Date().toISOString(),
+    cpu: {
+      totalNs: c.cpuTotalNs,
+      userNs: c.cpuUserNs,
+      systemNs: c.cpuSystemNs,
+      percent: wallNs > 0 ? (Math.max(0, c.cpuTotalNs - before.counters.cpuTotalNs) / wallNs) * 100 : 0,
+    },
+    memory: {
+      usage: Math.max(0, c.memoryUsage - c.memoryInactiveFile),
+      limit: c.memoryLimit ?? totalmem(),
+      cache: c.memoryCache,
+    },
+    pids: { current: c.pidsCurrent, limit: c.pidsLimit },
+    blockIo: { readBytes: c.ioReadBytes, writeBytes: c.ioWriteBytes },
+  };
+}
+
+/** Adds the container id to a setup error that lacks it. */
+function withContainerId(error: unknown, containerId: string): unknown {
+  if (error instanceof BerthError && error.containerId === undefined) {
+    return new (error.constructor as typeof BerthError)(error.message, {
+      code: error.code, errno: error.errno, syscall: error.syscall, path: error.path, step: error.step, containerId, cause: error.cause,
+    });
+  }
+  return error;
 }
 
 function ignoreNotRunning(error: unknown): void {

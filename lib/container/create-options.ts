@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { constants } from 'node:os';
 import type { ContainerCreateOptions, Ulimit } from '../../types/container.js';
 import { parseBytes } from '../units.js';
+import { normalizeLimits } from '../cgroup/resource-limits.js';
 import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, RLIMIT_RESOURCES, type CapabilityName } from './security-defaults.js';
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -133,6 +134,11 @@ export function validateCreateOptions(options: ContainerCreateOptions): void {
   if (options.stopTimeout !== undefined) {
     if (typeof options.stopTimeout !== 'number' || Number.isNaN(options.stopTimeout)) fail('stopTimeout must be a number of seconds');
     if (options.stopTimeout < 0) throw new RangeError('stopTimeout must not be negative');
+  }
+  normalizeLimits(options, true);
+  const cgroupParent = checkString(options.cgroupParent, 'cgroupParent');
+  if (cgroupParent !== undefined && (cgroupParent === '' || cgroupParent.split('/').includes('..'))) {
+    fail(`cgroupParent must be a cgroup path without '..', got '${cgroupParent}'`);
   }
   if (options.log !== undefined) {
     if (typeof options.log !== 'object' || options.log === null) fail('log must be an object');

@@ -65,8 +65,17 @@ export function launchMonitor(dir: string, options: LaunchOptions): Promise<Moni
       buffered += chunk;
       let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {
-        const event = JSON.parse(buffered.slice(0, newline)) as MonitorEvent;
+        const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
+        let event: MonitorEvent;
+        try {
+          event = JSON.parse(line) as MonitorEvent;
+        } catch {
+          fail(new ContainerSetupError(`berth-monitor sent a malformed event: ${line.slice(0, 200)}`, {
+            step: 'monitor', code: 'ERR_MONITOR_PROTOCOL', path: dir, containerId: options.containerId,
+          }));
+          continue;
+        }
         if (event.event === 'started') {
           settled = true;
           control.unref();

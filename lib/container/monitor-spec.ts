@@ -18,7 +18,13 @@ export function capabilityMask(names: readonly string[]): bigint {
  * (addon/spec.cc reads them). Everything in it is already decided and
  * validated; the monitor applies it in order.
  */
-export function writeMonitorSpec(config: ContainerConfig, paths: ContainerPaths, user: ResolvedUser, env: string[]): void {
+export function writeMonitorSpec(
+  config: ContainerConfig,
+  paths: ContainerPaths,
+  user: ResolvedUser,
+  env: string[],
+  cgroup: [string, string][],
+): void {
   const pairs: [string, string][] = [];
   const add = (key: string, value: string | number | bigint | boolean) =>
     pairs.push([key, typeof value === 'boolean' ? (value ? '1' : '0') : String(value)]);
@@ -52,6 +58,7 @@ export function writeMonitorSpec(config: ContainerConfig, paths: ContainerPaths,
   add('log', paths.log);
   add('log-max-bytes', config.log.maxBytes);
   add('log-max-files', config.log.maxFiles);
+  for (const [key, value] of cgroup) add(key, value);
   add('exit-file', paths.exit);
   add('pid-file', paths.monitor);
 

@@ -1,0 +1,50 @@
+#include "cgroup_place.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+bool cgroup_enter(const std::vector<std::string>& procs_files, int pid, std::string& failed) {
+  char text[16];
+  int len = snprintf(text, sizeof text, "%d", pid);
+  for (const auto& file : procs_files) {
+    int fd = open(file.c_str(), O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && write(fd, text, static_cast<size_t>(len)) == len;
+    int saved = errno;
+    if (fd >= 0) close(fd);
+    if (!ok) {
+      failed = file;
+      errno = saved;
+      return false;
+    }
+  }
+  return true;
+}
+
+unsigned long cgroup_oom_kills(const std::string& counter_file) {
+  if (counter_file.empty()) return 0;
+  int fd = open(counter_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[1024];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const char* line = strstr(buf, "oom_kill ");
+  return line ? strtoul(line + 9, nullptr, 10) : 0;
+}
+
+void cgroup_remove(const std::vector<std::string>& dirs, const std::vector<std::string>& parents) {
+  const timespec pause = {0, 10 * 1000 * 1000};
+  for (const auto& dir : dirs) {
+    for (int attempt = 0; attempt < 200; attempt++) {
+      if (rmdir(dir.c_str()) == 0 || errno != EBUSY) break;
+      nanosleep(&pause, nullptr);
+    }
+  }
+  for (const auto& parent : parents) rmdir(parent.c_str());
+}
