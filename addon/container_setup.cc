@@ -29,6 +29,8 @@
 #include <sys/uio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -131,6 +133,13 @@ void send_fd(int fd) {
   check(static_cast<int>(sendmsg(sync_fd, &message, MSG_NOSIGNAL)), "sendmsg", "/dev/ptmx");
 }
 
+// True when / is the initramfs (ramfs or tmpfs), which pivot_root refuses.
+bool root_is_initramfs() {
+  struct statfs root;
+  if (statfs("/", &root) < 0) return false;
+  return root.f_type == RAMFS_MAGIC || root.f_type == TMPFS_MAGIC;
+}
+
 bool parent_is_gone() {
   pollfd p = {sync_fd, POLLIN, 0};
   return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
@@ -202,32 +211,49 @@ void container_setup_and_exec(const ChildPlan& plan) {
   char go = 0;
   if (read(sync_fd, &go, 1) != 1) _exit(127);
 
-  // 2. A cgroup namespace rooted at the cgroup we were just placed in.
+  // 2. Signals as a fresh process has them: the monitor ignores some, and an
+  //    ignored signal stays ignored across execve.
+  step = "signals";
+  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);  // SIGKILL/SIGSTOP fail: fine
+  sigset_t none;
+  sigemptyset(&none);
+  check(sigprocmask(SIG_SETMASK, &none, nullptr), "sigprocmask", nullptr);
+
+  // 3. A cgroup namespace rooted at the cgroup we were just placed in.
   step = "cgroupns";
   check(unshare(CLONE_NEWCGROUP), "unshare", nullptr);
 
-  // 3. No mount event propagates between the host and the container.
+  // 4. No mount event propagates between the host and the container.
   step = "propagation";
   check(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "mount", "/");
 
-  // 4. The root filesystem: read-only image layers under a per-container upper dir.
+  // 5. The root filesystem: read-only image layers under a per-container upper dir.
   step = "rootfs";
   check(mount("overlay", spec.rootfs.c_str(), "overlay", 0, plan.overlay_options.c_str()), "mount",
         spec.rootfs.c_str());
 
-  // 5. pivot_root into it and detach the old root: the host's tree is gone.
+  // 6. pivot_root into it and detach the old root: the host's tree is gone.
   step = "pivot-root";
   check(chdir(spec.rootfs.c_str()), "chdir", spec.rootfs.c_str());
-  check(static_cast<int>(syscall(SYS_pivot_root, ".", ".")), "pivot_root", spec.rootfs.c_str());
-  check(umount2(".", MNT_DETACH), "umount2", "/");
+  if (syscall(SYS_pivot_root, ".", ".") == 0) {
+    check(umount2(".", MNT_DETACH), "umount2", "/");
+  } else if (errno == EINVAL && root_is_initramfs()) {
+    // The initramfs cannot be pivoted away from (a VM booted without a
+    // disk): move the rootfs over / instead. Escaping the chroot leads to
+    // the root of this mount namespace, which is now the rootfs itself.
+    check(mount(".", "/", nullptr, MS_MOVE, nullptr), "mount", spec.rootfs.c_str());
+    check(chroot("."), "chroot", spec.rootfs.c_str());
+  } else {
+    fail("pivot_root", spec.rootfs.c_str());
+  }
   check(chdir("/"), "chdir", "/");
 
-  // 6. /proc for the new pid namespace.
+  // 7. /proc for the new pid namespace.
   step = "proc";
   make_dir("/proc", 0555);
   check(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr), "mount", "/proc");
 
-  // 7. A minimal /dev on tmpfs: the standard character devices, a private devpts
+  // 8. A minimal /dev on tmpfs: the standard character devices, a private devpts
   //    instance, shm and mqueue.
   step = "dev";
   make_dir("/dev", 0755);
@@ -278,32 +304,32 @@ void container_setup_and_exec(const ChildPlan& plan) {
     close(master);
   }
 
-  // 8. /sys, read-only.
+  // 9. /sys, read-only.
   step = "sys";
   make_dir("/sys", 0555);
   check(mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr), "mount", "/sys");
 
-  // 9. Docker's masked and read-only paths (/proc/kcore, /proc/sys, …).
+  // 10. Docker's masked and read-only paths (/proc/kcore, /proc/sys, …).
   step = "masked-paths";
   for (const auto& path : spec.masked_paths) mask_path(path.c_str());
   step = "readonly-paths";
   for (const auto& path : spec.readonly_paths) make_readonly(path.c_str());
 
-  // 10. The working directory exists (Docker creates a missing one).
+  // 11. The working directory exists (Docker creates a missing one).
   step = "cwd";
   make_dirs(spec.cwd.c_str());
 
-  // 11. A read-only root, when asked for.
+  // 12. A read-only root, when asked for.
   if (spec.readonly_rootfs) {
     step = "rootfs-readonly";
     check(mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr), "mount", "/");
   }
 
-  // 12. Hostname.
+  // 13. Hostname.
   step = "hostname";
   check(sethostname(spec.hostname.c_str(), spec.hostname.size()), "sethostname", nullptr);
 
-  // 13. A session of its own, and stdio: a pipe or /dev/null each, or the pty.
+  // 14. A session of its own, and stdio: a pipe or /dev/null each, or the pty.
   step = "stdio";
   check(setsid(), "setsid", nullptr);
   if (tty >= 0) {
@@ -315,14 +341,14 @@ void container_setup_and_exec(const ChildPlan& plan) {
     check(dup2(plan.stderr_fd, 2), "dup2", "stderr");
   }
 
-  // 14. Resource limits.
+  // 15. Resource limits.
   step = "rlimits";
   for (const auto& r : spec.rlimits) {
     rlimit value = {r.soft, r.hard};
     check(setrlimit(r.resource, &value), "setrlimit", nullptr);
   }
 
-  // 15. Capabilities, part one: everything outside the kept set leaves the
+  // 16. Capabilities, part one: everything outside the kept set leaves the
   //     bounding set; no ambient capabilities; keep the permitted set across setuid.
   step = "capabilities";
   for (int cap = 0; cap <= plan.last_capability; cap++) {
@@ -332,40 +358,40 @@ void container_setup_and_exec(const ChildPlan& plan) {
   check(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl", "PR_CAP_AMBIENT");
   check(prctl(PR_SET_KEEPCAPS, 1), "prctl", "PR_SET_KEEPCAPS");
 
-  // 16. User and groups (resolved from the image's /etc/passwd and /etc/group).
+  // 17. User and groups (resolved from the image's /etc/passwd and /etc/group).
   step = "user";
   check(setgroups(spec.groups.size(), spec.groups.data()), "setgroups", nullptr);
   check(setresgid(spec.gid, spec.gid, spec.gid), "setresgid", nullptr);
   check(setresuid(spec.uid, spec.uid, spec.uid), "setresuid", nullptr);
 
-  // 17. Capabilities, part two: effective and permitted are the kept set, the
+  // 18. Capabilities, part two: effective and permitted are the kept set, the
   //     inheritable set is empty. (execve gives a non-root user none of them.)
   step = "capabilities";
   check(capset_all(spec.capabilities), "capset", nullptr);
   check(prctl(PR_SET_KEEPCAPS, 0), "prctl", "PR_SET_KEEPCAPS");
 
-  // 18. setuid cleared the parent-death signal: set it again, and make sure the
+  // 19. setuid cleared the parent-death signal: set it again, and make sure the
   //     monitor did not die in between.
   step = "sync";
   check(prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);
   if (parent_is_gone()) _exit(127);
 
-  // 19. Into the working directory, as the user.
+  // 20. Into the working directory, as the user.
   step = "cwd";
   check(chdir(spec.cwd.c_str()), "chdir", spec.cwd.c_str());
 
-  // 20. No privilege gained through execve (setuid bits, file capabilities).
+  // 21. No privilege gained through execve (setuid bits, file capabilities).
   if (spec.no_new_privileges) {
     step = "no-new-privileges";
     check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl", "PR_SET_NO_NEW_PRIVS");
   }
 
-  // 21. Every descriptor but 0-2 closes on exec, the sync socket included: the
+  // 22. Every descriptor but 0-2 closes on exec, the sync socket included: the
   //     monitor reads EOF there exactly when execve succeeded.
   step = "close-fds";
   check(close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range", nullptr);
 
-  // 22. The command.
+  // 23. The command.
   step = "exec";
   umask(022);
   exec_command(plan);

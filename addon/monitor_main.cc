@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: berth-monitor <container-dir>\n");
     return 2;
   }
+  close_range(4, ~0U, 0);  // nothing of the starter's but 0-3
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   signal(SIGINT, SIG_IGN);

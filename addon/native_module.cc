@@ -4,8 +4,17 @@
 #include <napi.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <fcntl.h>
+#include <spawn.h>
+#include <string>
 #include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+extern char** environ;
 
 namespace {
 
@@ -61,7 +70,97 @@ Napi::Value TryLock(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// spawnMonitor(path, args, { stdin, attach }) → { pid, control, stdin, stdout, stderr }
+//
+// posix_spawn (vfork-fast; libuv's spawn forks the whole Node process) of a
+// detached process in a session of its own, with fresh pipes: fd 3 is the
+// control pipe it writes events to; 0 is a pipe (stdin) or /dev/null; 1 and 2
+// are pipes (attach) or /dev/null. Returns our ends (-1 where none). The
+// caller reaps the pid with reap() once the control pipe closes.
+Napi::Value SpawnMonitor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  Napi::Array js_args = info[1].As<Napi::Array>();
+  Napi::Object options = info[2].As<Napi::Object>();
+  bool want_stdin = options.Get("stdin").ToBoolean().Value();
+  bool attach = options.Get("attach").ToBoolean().Value();
+
+  std::vector<std::string> args = {path};
+  for (uint32_t i = 0; i < js_args.Length(); i++) args.push_back(js_args.Get(i).As<Napi::String>().Utf8Value());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int control[2] = {-1, -1}, in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+  auto close_all = [&]() {
+    for (int* p : {control, in, out, err})
+      for (int i = 0; i < 2; i++)
+        if (p[i] >= 0) close(p[i]);
+  };
+  if (pipe2(control, O_CLOEXEC) < 0 || (want_stdin && pipe2(in, O_CLOEXEC) < 0) ||
+      (attach && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0))) {
+    int saved = errno;
+    close_all();
+    system_error(env, saved, "pipe2").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (want_stdin) posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+  else posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (attach) {
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  }
+  posix_spawn_file_actions_adddup2(&actions, control[1], 3);
+
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setsigdefault(&attributes, &all);  // Node ignores SIGPIPE; the monitor starts clean
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  pid_t pid = -1;
+  int result = posix_spawn(&pid, path.c_str(), &actions, &attributes, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  // the child's ends
+  for (int fd : {control[1], in[0], out[1], err[1]})
+    if (fd >= 0) close(fd);
+  if (result != 0) {
+    for (int fd : {control[0], in[1], out[0], err[0]})
+      if (fd >= 0) close(fd);
+    Napi::Error error = system_error(env, result, "posix_spawn");
+    error.Set("path", Napi::String::New(env, path));
+    error.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object spawned = Napi::Object::New(env);
+  spawned.Set("pid", Napi::Number::New(env, pid));
+  spawned.Set("control", Napi::Number::New(env, control[0]));
+  spawned.Set("stdin", Napi::Number::New(env, in[1]));
+  spawned.Set("stdout", Napi::Number::New(env, out[0]));
+  spawned.Set("stderr", Napi::Number::New(env, err[0]));
+  return spawned;
+}
+
+// reap(pid): boolean — waitpid without waiting; true once the child is reaped (or not ours).
+Napi::Value Reap(const Napi::CallbackInfo& info) {
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  pid_t result = waitpid(pid, nullptr, WNOHANG);
+  return Napi::Boolean::New(info.Env(), result != 0);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("spawnMonitor", Napi::Function::New(env, SpawnMonitor));
+  exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("lock", Napi::Function::New(env, Lock));
   exports.Set("tryLock", Napi::Function::New(env, TryLock));
   return exports;

@@ -20,7 +20,7 @@ bool state_file_write(const std::string& path, const std::string& content) {
     data += n;
     left -= static_cast<size_t>(n);
   }
-  if (fdatasync(fd) < 0 || close(fd) < 0) { unlink(temp.c_str()); return false; }
+  if (close(fd) < 0) { unlink(temp.c_str()); return false; }
   return rename(temp.c_str(), path.c_str()) == 0;
 }
 

@@ -1,4 +1,7 @@
-// State files are replaced atomically: written to a temporary name, synced, renamed.
+// State files are replaced atomically: written to a temporary name, renamed.
+// The monitor's files describe live processes (its pid, the container's, the
+// exit status): a crash of any process leaves the old or the new file, never a
+// mix; a power loss ends the processes too, so they are not fsynced.
 #pragma once
 #include <string>
 

@@ -1,5 +1,21 @@
 /** The typed interface of the N-API module built from addon/native_module.cc. */
+/** Our ends of the pipes of a process started with `spawnMonitor`; -1 where there is none. */
+export interface SpawnedMonitor {
+  pid: number;
+  /** Read end of the control pipe (the monitor's fd 3). */
+  control: number;
+  /** Write end of the monitor's stdin. */
+  stdin: number;
+  /** Read ends of the monitor's stdout and stderr (attached output). */
+  stdout: number;
+  stderr: number;
+}
+
 export interface NativeAddon {
+  /** posix_spawn of a detached process (own session, default signals) with fresh pipes. */
+  spawnMonitor(path: string, args: string[], options: { stdin: boolean; attach: boolean }): SpawnedMonitor;
+  /** waitpid(pid, WNOHANG): true once reaped (or when it is not our child). */
+  reap(pid: number): boolean;
   /** flock(2) on the thread pool: resolves once the lock is held. */
   lock(fd: number, exclusive: boolean): Promise<void>;
   /** flock(2) without waiting: false when someone else holds the lock. */

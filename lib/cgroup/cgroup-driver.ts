@@ -3,6 +3,7 @@ import { CgroupV1, v1Layout } from './cgroup-v1.js';
 import { CgroupV2, v2Layout } from './cgroup-v2.js';
 import { detectCgroupMode, type CgroupMode } from './cgroup-mode.js';
 import type { CgroupRecord, ContainerCgroup } from './container-cgroup.js';
+import type { NormalizedLimits } from './resource-limits.js';
 
 let detected: CgroupMode | undefined;
 
@@ -17,8 +18,8 @@ export function cgroupMode(): CgroupMode {
  * hierarchy on v1), in `berth/` or the given parent, named by the container id.
  * A hybrid host uses the v1 driver: its v2 hierarchy lacks the controllers.
  */
-export function planContainerCgroup(id: string, parent?: string): ContainerCgroup {
-  return cgroupMode() === 'v2' ? new CgroupV2(v2Layout(id, parent)) : new CgroupV1(v1Layout(id, parent));
+export function planContainerCgroup(id: string, parent?: string, limits: NormalizedLimits = {}): ContainerCgroup {
+  return cgroupMode() === 'v2' ? new CgroupV2(v2Layout(id, parent)) : new CgroupV1(v1Layout(id, parent, limits));
 }
 
 /** The cgroup(s) a container was given, from its record (any process can act on them). */

@@ -18,14 +18,17 @@ const USER_HZ_NS = 10_000_000; // cpuacct.stat counts in USER_HZ (100/s) ticks
  * The directory of each controller's hierarchy for a container:
  * `<own cgroup>/berth/<id>` by default; `<parent>/<id>` for a user-given
  * parent (absolute: from the hierarchy's root; relative: below the own cgroup).
+ * The cpuset hierarchy is used only when the limits ask for a cpuset.
  */
-export function v1Layout(id: string, parentName?: string): CgroupRecord {
+export function v1Layout(id: string, parentName?: string, limits: NormalizedLimits = {}): CgroupRecord {
   const mounts = cgroupMounts();
   const own = ownCgroups();
   const byController: Record<string, string> = {};
   const dirs: string[] = [];
   const parents: string[] = [];
-  for (const controller of CONTROLLERS) {
+  // a v1 cpuset starts empty and must be filled level by level: only when asked for
+  const wanted = CONTROLLERS.filter((c) => c !== 'cpuset' || limits.cpusetCpus !== undefined || limits.cpusetMems !== undefined);
+  for (const controller of wanted) {
     const mount = mounts.find((m: CgroupMount) => m.type === 'cgroup' && m.controllers.includes(controller));
     if (!mount) continue;
     const ownPath = own.get(controller) ?? '/';

@@ -1,5 +1,5 @@
-import { existsSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { existsSync, mkdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { constants, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
@@ -161,17 +161,15 @@ export class Container implements AsyncDisposable {
       }
       const user = resolveUser(this.config.user, [this.paths.upper, ...this.config.layers], this.id);
       await this.removeCgroup();
-      await Promise.all([
-        rm(this.paths.exit, { force: true }),
-        rm(this.paths.monitor, { force: true }),
-        mkdir(this.paths.upper, { recursive: true }),
-        mkdir(this.paths.work, { recursive: true }),
-        mkdir(this.paths.rootfs, { recursive: true }),
-      ]);
-      const cgroup = planContainerCgroup(this.id, this.config.cgroupParent ?? undefined);
-      writeJsonAtomic(this.paths.cgroup, cgroup.record);
+      // synchronous on purpose: a handful of tiny calls, cheaper than the thread pool
+      rmSync(this.paths.exit, { force: true });
+      rmSync(this.paths.monitor, { force: true });
+      for (const dir of [this.paths.upper, this.paths.work, this.paths.rootfs]) mkdirSync(dir, { recursive: true });
+      const limits = normalizeLimits(this.config.resources, true);
+      const cgroup = planContainerCgroup(this.id, this.config.cgroupParent ?? undefined, limits);
+      writeJsonAtomic(this.paths.cgroup, cgroup.record, false);
       try {
-        cgroup.create(normalizeLimits(this.config.resources, true));
+        cgroup.create(limits);
         writeMonitorSpec(this.config, this.paths, user, this.processEnv(user.home), cgroup.monitorSpec());
         this.monitor = await launchMonitor(this.paths.dir, {
           containerId: this.id,

@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import type { Socket } from 'node:net';
 import { ContainerSetupError, errnoName } from '../errors.js';
-import { monitorPath } from '../native/addon.js';
+import { monitorPath, nativeAddon } from '../native/addon.js';
 import type { ExitRecord } from './container-state.js';
 
 /** The events berth-monitor writes on its control pipe (fd 3), one JSON object per line. */
@@ -37,12 +36,22 @@ export interface LaunchOptions {
  * step, the system call, the errno and the path.
  */
 export function launchMonitor(dir: string, options: LaunchOptions): Promise<MonitorHandle> {
-  const child: ChildProcess = spawn(monitorPath(), [dir], {
-    detached: true,
-    stdio: [options.stdin ? 'pipe' : 'ignore', options.attach ? 'pipe' : 'ignore', options.attach ? 'pipe' : 'ignore', 'pipe'],
-  });
-  child.unref();
-  const control = child.stdio[3] as Socket;
+  let spawned;
+  try {
+    spawned = nativeAddon().spawnMonitor(monitorPath(), [dir], { stdin: options.stdin, attach: options.attach });
+  } catch (error) {
+    const e = error as { message: string; errno?: number; syscall?: string };
+    return Promise.reject(new ContainerSetupError(`cannot start berth-monitor: ${e.message}`, {
+      step: 'monitor', code: e.errno ? errnoName(e.errno) : 'ERR_MONITOR', errno: e.errno, syscall: e.syscall ?? 'posix_spawn',
+      path: monitorPath(), containerId: options.containerId, cause: error,
+    }));
+  }
+  const monitorPid = spawned.pid;
+  const stream = (fd: number, readable: boolean) => (fd < 0 ? null : new Socket({ fd, readable, writable: !readable }));
+  const control = stream(spawned.control, true)!;
+  const stdin = stream(spawned.stdin, false);
+  const stdout = stream(spawned.stdout, true);
+  const stderr = stream(spawned.stderr, true);
   let resolveExited!: (record: ExitRecord | undefined) => void;
   const exited = new Promise<ExitRecord | undefined>((resolve) => (resolveExited = resolve));
 
@@ -54,12 +63,6 @@ export function launchMonitor(dir: string, options: LaunchOptions): Promise<Moni
       settled = true;
       reject(error);
     };
-    child.once('error', (error) =>
-      fail(new ContainerSetupError(`cannot start berth-monitor: ${error.message}`, {
-        step: 'monitor', code: (error as NodeJS.ErrnoException).code ?? 'ERR_MONITOR', syscall: 'spawn',
-        path: monitorPath(), containerId: options.containerId, cause: error,
-      })),
-    );
     control.setEncoding('utf8');
     control.on('data', (chunk: string) => {
       buffered += chunk;
@@ -80,11 +83,11 @@ export function launchMonitor(dir: string, options: LaunchOptions): Promise<Moni
           settled = true;
           control.unref();
           resolve({
-            pid: child.pid!,
+            pid: monitorPid,
             containerPid: event.pid,
-            stdin: child.stdin,
-            stdout: child.stdout,
-            stderr: child.stderr,
+            stdin,
+            stdout,
+            stderr,
             exited,
             setKeepAlive: (keep) => (keep ? control.ref() : control.unref()),
           });
@@ -102,12 +105,19 @@ export function launchMonitor(dir: string, options: LaunchOptions): Promise<Moni
       }
     });
     control.once('close', () => {
+      reapSoon(monitorPid);
       resolveExited(undefined);
       fail(new ContainerSetupError('berth-monitor exited before the container started', {
         step: 'monitor', code: 'ERR_MONITOR_EXITED', path: dir, containerId: options.containerId,
       }));
     });
   });
+}
+
+/** The monitor is our child until this process exits: collect its exit status once it is gone. */
+function reapSoon(pid: number, attempt = 0): void {
+  if (nativeAddon().reap(pid) || attempt > 200) return;
+  setTimeout(() => reapSoon(pid, attempt + 1), 5).unref();
 }
 
 /** What to do about the most common setup failures. */

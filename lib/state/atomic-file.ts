@@ -1,12 +1,16 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 
-/** Replaces `path` atomically: write a temporary file, fsync it, rename it over. */
-export function writeFileAtomic(path: string, content: string): void {
+/**
+ * Replaces `path` atomically: write a temporary file, fsync it (unless
+ * `durable` is false: state that only describes live processes need not
+ * survive a power loss), rename it over.
+ */
+export function writeFileAtomic(path: string, content: string, durable = true): void {
   const temp = `${path}.${process.pid}.tmp`;
   const fd = openSync(temp, 'w', 0o644);
   try {
     writeSync(fd, content);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
@@ -14,11 +18,14 @@ export function writeFileAtomic(path: string, content: string): void {
 }
 
 /** JSON form of `writeFileAtomic`. */
-export function writeJsonAtomic(path: string, value: unknown): void {
-  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+export function writeJsonAtomic(path: string, value: unknown, durable = true): void {
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', durable);
 }
 
-/** Reads a JSON state file; `undefined` when it does not exist (or was caught half-renamed). */
+/**
+ * Reads a JSON state file; `undefined` when it does not exist, or is empty or
+ * cut short (what a power loss can leave of a file that was not fsynced).
+ */
 export function readJsonIfExists<T>(path: string): T | undefined {
   let text: string;
   try {
@@ -27,5 +34,9 @@ export function readJsonIfExists<T>(path: string): T | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  return JSON.parse(text) as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
 }
