@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <ftw.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -84,13 +85,13 @@ int dup_high(int fd) {
   return copy;
 }
 
-std::string monitor_record(int monitor_pid, int container_pid, const std::string& started_at) {
+std::string monitor_record(int monitor_pid, int container_pid, const std::string& started_at, int restarts) {
   std::string j = "{\"monitorPid\":" + std::to_string(monitor_pid) +
                   ",\"monitorStartTime\":" + std::to_string(process_start_time(monitor_pid));
   if (container_pid > 0) {
     j += ",\"pid\":" + std::to_string(container_pid) +
          ",\"pidStartTime\":" + std::to_string(process_start_time(container_pid)) + ",\"startedAt\":\"" +
-         started_at + "\"";
+         started_at + "\",\"restartCount\":" + std::to_string(restarts);
   }
   return j + "}\n";
 }
@@ -118,6 +119,211 @@ struct Output {
   int stream;   // 0 stdout, 1 stderr
 };
 
+
+// One run of the container's first process: its pid (or -1 and the error
+// event), and our ends of its output.
+struct RunStart {
+  int pid = -1;
+  std::string error_event;
+  Output outputs[2] = {{-1, 0}, {-1, 1}};
+  int tty_master = -1;
+};
+
+// Clones the container's first process and takes it through the sync points.
+RunStart start_container(const Spec& spec) {
+  RunStart run;
+  // The container's stdio: pipes for stdout and stderr, stdin passed through
+  // or /dev/null. With a tty the child opens the pty in its own devpts instead
+  // and sends us the master side (sync 2).
+  ChildPlan plan;
+  child_plan_prepare(plan, spec);
+  auto fail = [&](const char* step, const char* syscall_name, const char* path) {
+    run.error_event = error_event(step, syscall_name, errno, path ? path : "");
+    for (int fd : {plan.stdin_fd, plan.stdout_fd, plan.stderr_fd, run.outputs[0].fd, run.outputs[1].fd})
+      if (fd >= 0) close(fd);
+    run.pid = -1;
+    return run;
+  };
+  if (!spec.tty) {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) return fail("stdio", "pipe2", nullptr);
+    run.outputs[0].fd = out[0];
+    run.outputs[1].fd = err[0];
+    plan.stdout_fd = dup_high(out[1]);
+    plan.stderr_fd = dup_high(err[1]);
+    close(out[1]);
+    close(err[1]);
+    if (spec.open_stdin) {
+      plan.stdin_fd = dup_high(0);
+    } else {
+      int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (null_fd < 0) return fail("stdio", "open", "/dev/null");
+      plan.stdin_fd = dup_high(null_fd);
+      close(null_fd);
+    }
+  }
+
+  int sync[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) return fail("clone", "socketpair", nullptr);
+  plan.sync_fd = sync[1];
+
+  // The container's first process, in new pid, mount, uts, ipc and net
+  // namespaces; on cgroup v2 born in its cgroup (clone3 CLONE_INTO_CGROUP).
+  clone_args args = {};
+  args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
+  args.exit_signal = SIGCHLD;
+  int cgroup_fd = -1;
+  if (!spec.cgroup_dir.empty()) {
+    cgroup_fd = open(spec.cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cgroup_fd < 0) {
+      close(sync[0]);
+      close(sync[1]);
+      return fail("cgroup", "open", spec.cgroup_dir.c_str());
+    }
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<__u64>(cgroup_fd);
+  }
+  long child = syscall(SYS_clone3, &args, sizeof args);
+  if (child == 0) {
+    close(sync[0]);
+    for (auto& o : run.outputs)
+      if (o.fd >= 0) close(o.fd);
+    container_setup_and_exec(plan);
+  }
+  int clone_errno = errno;
+  close(sync[1]);
+  if (cgroup_fd >= 0) close(cgroup_fd);
+  for (int* fd : {&plan.stdout_fd, &plan.stderr_fd, &plan.stdin_fd}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
+  if (child < 0) {
+    close(sync[0]);
+    errno = clone_errno;
+    return fail("clone", "clone3", spec.cgroup_dir.empty() ? nullptr : spec.cgroup_dir.c_str());
+  }
+  const int pid = static_cast<int>(child);
+  auto abandon = [&](const char* step, const char* syscall_name, const char* path) {
+    int saved = errno;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    close(sync[0]);
+    errno = saved;
+    return fail(step, syscall_name, path);
+  };
+
+  /* sync 1. The child waits here until cgroups and network are in place. */
+  std::string failed_path;
+  if (!cgroup_enter(spec.cgroup_procs, pid, failed_path)) return abandon("cgroup", "write", failed_path.c_str());
+  char go = 'G';
+  if (send(sync[0], &go, 1, MSG_NOSIGNAL) != 1) return abandon("sync", "send", nullptr);
+
+  /* sync 2. With a tty: a 'T' message carrying the pty master. */
+  SetupError setup_error;
+  ssize_t n = receive_setup_message(sync[0], setup_error, spec.tty ? &run.tty_master : nullptr);
+  if (n == 1 && run.tty_master >= 0) {
+    run.outputs[0].fd = run.tty_master;
+    n = receive_setup_message(sync[0], setup_error, nullptr);
+  }
+  /* sync 3. EOF: execve succeeded and closed the child's end. A message: setup failed. */
+  close(sync[0]);
+  if (n != 0) {
+    waitpid(pid, nullptr, 0);
+    if (run.tty_master >= 0) close(run.tty_master);
+    run.outputs[0].fd = -1;
+    if (n != static_cast<ssize_t>(sizeof setup_error)) {
+      errno = n < 0 ? errno : EPROTO;
+      return fail("sync", "recv", nullptr);
+    }
+    setup_error.step[sizeof setup_error.step - 1] = '\0';
+    setup_error.syscall[sizeof setup_error.syscall - 1] = '\0';
+    setup_error.path[sizeof setup_error.path - 1] = '\0';
+    errno = setup_error.error_number;
+    return fail(setup_error.step, setup_error.syscall, setup_error.path);
+  }
+  run.pid = pid;
+  return run;
+}
+
+// Copies output to the log (and to the attached reader) until every writer is
+// gone. When the container's init exits the kernel kills the rest of its pid
+// namespace, so the pipes close.
+void pump_output(const Spec& spec, RunStart& run, LogWriter& log) {
+  bool forward_stdin = spec.tty && spec.open_stdin;
+  char buf[65536];
+  for (;;) {
+    pollfd fds[3];
+    int count = 0;
+    Output* polled[3] = {};
+    for (auto& o : run.outputs) {
+      if (o.fd < 0) continue;
+      fds[count] = {o.fd, POLLIN, 0};
+      polled[count++] = &o;
+    }
+    if (count == 0) break;
+    int stdin_index = -1;
+    if (forward_stdin) {
+      stdin_index = count;
+      fds[count++] = {0, POLLIN, 0};
+    }
+    if (poll(fds, static_cast<nfds_t>(count), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < count; i++) {
+      if (!fds[i].revents) continue;
+      if (i == stdin_index) {
+        ssize_t r = read(0, buf, sizeof buf);
+        bool ok = r > 0;
+        if (ok) write_all(run.tty_master, buf, static_cast<size_t>(r), ok);
+        if (!ok) forward_stdin = false;
+        continue;
+      }
+      Output& o = *polled[i];
+      ssize_t r = read(o.fd, buf, sizeof buf);
+      if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (r <= 0) {  // EOF, or EIO from a pty whose last slave closed
+        log.flush(o.stream);
+        close(o.fd);
+        o.fd = -1;
+        continue;
+      }
+      log.write(o.stream, buf, static_cast<size_t>(r));
+      if (spec.attach) write_all(1 + o.stream, buf, static_cast<size_t>(r), attach_open);
+    }
+  }
+}
+
+// rm -rf, without following symlinks.
+void remove_tree(const std::string& dir) {
+  nftw(dir.c_str(), [](const char* path, const struct stat*, int type, FTW*) {
+    return type == FTW_DP ? rmdir(path) : unlink(path), 0;
+  }, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+bool stopped_by_user(const Spec& spec) {
+  return !spec.stop_marker.empty() && access(spec.stop_marker.c_str(), F_OK) == 0;
+}
+
+// The restart policy: no, on-failure[:max], always, unless-stopped. A stop
+// or kill by the user (the stop marker) ends every policy.
+bool should_restart(const Spec& spec, int exit_code, int restarts) {
+  if (spec.restart_policy.empty() || spec.restart_policy == "no" || stopped_by_user(spec)) return false;
+  if (spec.restart_policy == "on-failure") {
+    return exit_code != 0 && (spec.restart_max == 0 || restarts < static_cast<int>(spec.restart_max));
+  }
+  return spec.restart_policy == "always" || spec.restart_policy == "unless-stopped";
+}
+
+// Sleeps `ms` in small steps; false when the user stopped the container meanwhile.
+bool backoff_unless_stopped(const Spec& spec, int ms) {
+  for (int waited = 0; waited < ms; waited += 10) {
+    if (stopped_by_user(spec)) return false;
+    usleep(10 * 1000);
+  }
+  return !stopped_by_user(spec);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -139,7 +345,7 @@ int main(int argc, char** argv) {
     fail_before_clone("spec", "read", spec_error.c_str());
   }
   const int monitor_pid = getpid();
-  if (!spec.pid_path.empty() && !state_file_write(spec.pid_path, monitor_record(monitor_pid, 0, "")))
+  if (!spec.pid_path.empty() && !state_file_write(spec.pid_path, monitor_record(monitor_pid, 0, "", 0)))
     fail_before_clone("state", "write", spec.pid_path.c_str());
   if (chdir("/") < 0) fail_before_clone("state", "chdir", "/");
 
@@ -157,155 +363,41 @@ int main(int argc, char** argv) {
   if (!spec.log_path.empty() && !log.open(spec.log_path, spec.log_max_bytes, spec.log_max_files))
     fail_before_clone("log", "open", spec.log_path.c_str());
 
-  // The container's stdio: pipes for stdout and stderr, stdin passed through
-  // or /dev/null. With a tty the child opens the pty in its own devpts instead
-  // and sends us the master side (sync 2).
-  ChildPlan plan;
-  child_plan_prepare(plan, spec);
-  int tty_master = -1;
-  Output outputs[2] = {{-1, 0}, {-1, 1}};
-  if (!spec.tty) {
-    int out[2], err[2];
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) fail_before_clone("stdio", "pipe2", nullptr);
-    outputs[0].fd = out[0];
-    outputs[1].fd = err[0];
-    plan.stdout_fd = dup_high(out[1]);
-    plan.stderr_fd = dup_high(err[1]);
-    close(out[1]);
-    close(err[1]);
-    if (spec.open_stdin) {
-      plan.stdin_fd = dup_high(0);
-    } else {
-      int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (null_fd < 0) fail_before_clone("stdio", "open", "/dev/null");
-      plan.stdin_fd = dup_high(null_fd);
-      close(null_fd);
-    }
-  }
-
-  int sync[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
-    fail_before_clone("clone", "socketpair", nullptr);
-  plan.sync_fd = sync[1];
-
   const unsigned long oom_kills_before = cgroup_oom_kills(spec.oom_counter);
-
-  // The container's first process, in new pid, mount, uts, ipc and net
-  // namespaces; on cgroup v2 born in its cgroup (clone3 CLONE_INTO_CGROUP).
-  clone_args args = {};
-  args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
-  args.exit_signal = SIGCHLD;
-  int cgroup_fd = -1;
-  if (!spec.cgroup_dir.empty()) {
-    cgroup_fd = open(spec.cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (cgroup_fd < 0) fail_before_clone("cgroup", "open", spec.cgroup_dir.c_str());
-    args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<__u64>(cgroup_fd);
-  }
-  long child = syscall(SYS_clone3, &args, sizeof args);
-  if (child < 0) fail_before_clone("clone", "clone3", spec.cgroup_dir.empty() ? nullptr : spec.cgroup_dir.c_str());
-  if (child == 0) {
-    close(sync[0]);
-    for (auto& o : outputs)
-      if (o.fd >= 0) close(o.fd);
-    container_setup_and_exec(plan);
-  }
-  const int pid = static_cast<int>(child);
-  close(sync[1]);
-  if (plan.stdout_fd >= 0) close(plan.stdout_fd);
-  if (plan.stderr_fd >= 0) close(plan.stderr_fd);
-  if (plan.stdin_fd >= 0) close(plan.stdin_fd);
-  if (!spec.tty && spec.open_stdin) close(0);  // the container holds the only other copy
-
-  if (cgroup_fd >= 0) close(cgroup_fd);
-
-  /* sync 1. The child waits here until cgroups and network are in place. */
-  std::string failed_path;
-  if (!cgroup_enter(spec.cgroup_procs, pid, failed_path)) {
-    int saved = errno;
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    errno = saved;
-    fail_before_clone("cgroup", "write", failed_path.c_str());
-  }
-  char go = 'G';
-  if (send(sync[0], &go, 1, MSG_NOSIGNAL) != 1) {
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    fail_before_clone("sync", "send", nullptr);
-  }
-
-  /* sync 2. With a tty: a 'T' message carrying the pty master. */
-  SetupError setup_error;
-  ssize_t n = receive_setup_message(sync[0], setup_error, spec.tty ? &tty_master : nullptr);
-  if (n == 1 && tty_master >= 0) {
-    outputs[0].fd = tty_master;
-    n = receive_setup_message(sync[0], setup_error, nullptr);
-  }
-  /* sync 3. EOF: execve succeeded and closed the child's end. A message: setup failed. */
-  close(sync[0]);
-  if (n != 0) {
-    waitpid(pid, nullptr, 0);
-    if (n != static_cast<ssize_t>(sizeof setup_error)) {
-      send_event(error_event("sync", "recv", n < 0 ? errno : EPROTO, ""));
-      return 1;
-    }
-    setup_error.step[sizeof setup_error.step - 1] = '\0';
-    setup_error.syscall[sizeof setup_error.syscall - 1] = '\0';
-    setup_error.path[sizeof setup_error.path - 1] = '\0';
-    send_event(error_event(setup_error.step, setup_error.syscall, setup_error.error_number, setup_error.path));
-    return 1;
-  }
-
-  const std::string started_at = time_now_rfc3339();
-  if (!spec.pid_path.empty()) state_file_write(spec.pid_path, monitor_record(monitor_pid, pid, started_at));
-  send_event("{\"event\":\"started\",\"pid\":" + std::to_string(pid) + ",\"startedAt\":\"" + started_at + "\"}");
-
-  // Copy output to the log (and to the attached reader) until every writer is
-  // gone. When the container's init exits the kernel kills the rest of its pid
-  // namespace, so the pipes close.
-  bool forward_stdin = spec.tty && spec.open_stdin;
-  char buf[65536];
+  int restarts = 0;
+  std::string started_at;
+  int exit_code = 0, signal_number = 0;
   for (;;) {
-    pollfd fds[3];
-    int count = 0;
-    Output* polled[3] = {};
-    for (auto& o : outputs) {
-      if (o.fd < 0) continue;
-      fds[count] = {o.fd, POLLIN, 0};
-      polled[count++] = &o;
-    }
-    if (count == 0) break;
-    int stdin_index = -1;
-    if (forward_stdin) {
-      stdin_index = count;
-      fds[count++] = {0, POLLIN, 0};
-    }
-    if (poll(fds, static_cast<nfds_t>(count), -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (int i = 0; i < count; i++) {
-      if (!fds[i].revents) continue;
-      if (i == stdin_index) {
-        ssize_t r = read(0, buf, sizeof buf);
-        bool ok = r > 0;
-        if (ok) write_all(tty_master, buf, static_cast<size_t>(r), ok);
-        if (!ok) forward_stdin = false;
-        continue;
+    RunStart run = start_container(spec);
+    if (run.pid < 0) {
+      if (restarts == 0) {  // the first start failed: the caller gets the error
+        send_event(run.error_event);
+        return 1;
       }
-      Output& o = *polled[i];
-      ssize_t r = read(o.fd, buf, sizeof buf);
-      if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (r <= 0) {  // EOF, or EIO from a pty whose last slave closed
-        log.flush(o.stream);
-        close(o.fd);
-        o.fd = -1;
-        continue;
+      exit_code = 127;  // a restart that cannot start counts as a failure
+      signal_number = 0;
+    } else {
+      if (restarts == 0) started_at = time_now_rfc3339();
+      if (!spec.pid_path.empty())
+        state_file_write(spec.pid_path, monitor_record(monitor_pid, run.pid, started_at, restarts));
+      if (restarts == 0)
+        send_event("{\"event\":\"started\",\"pid\":" + std::to_string(run.pid) + ",\"startedAt\":\"" + started_at + "\"}");
+      pump_output(spec, run, log);
+      int status = 0;
+      while (waitpid(run.pid, &status, 0) < 0 && errno == EINTR) {
       }
-      log.write(o.stream, buf, static_cast<size_t>(r));
-      if (spec.attach) write_all(1 + o.stream, buf, static_cast<size_t>(r), attach_open);
+      exit_code = signal_number = 0;
+      if (WIFEXITED(status)) {
+        exit_code = WEXITSTATUS(status);
+      } else if (WIFSIGNALED(status)) {
+        signal_number = WTERMSIG(status);
+        exit_code = 128 + signal_number;
+      }
     }
+    if (!should_restart(spec, exit_code, restarts)) break;
+    // Docker's back-off: 100 ms, doubling, at most 2 s; a stop meanwhile ends it
+    if (!backoff_unless_stopped(spec, 100 << (restarts < 5 ? restarts : 5))) break;
+    restarts++;
   }
   log.close();
   if (spec.attach) {
@@ -313,24 +405,20 @@ int main(int argc, char** argv) {
     close(2);
   }
 
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  int exit_code = 0, signal_number = 0;
-  if (WIFEXITED(status)) {
-    exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    signal_number = WTERMSIG(status);
-    exit_code = 128 + signal_number;
-  }
   // The OOM killer's count, read before the cgroup goes away.
   bool oom_killed = cgroup_oom_kills(spec.oom_counter) > oom_kills_before;
   cgroup_remove(spec.cgroup_remove, spec.cgroup_remove_parents);
   std::string exit_record = "{\"exitCode\":" + std::to_string(exit_code) +
                             ",\"signal\":" + std::to_string(signal_number) +
-                            ",\"oomKilled\":" + (oom_killed ? "true" : "false") + ",\"startedAt\":\"" + started_at +
+                            ",\"oomKilled\":" + (oom_killed ? "true" : "false") +
+                            ",\"restartCount\":" + std::to_string(restarts) + ",\"startedAt\":\"" + started_at +
                             "\",\"finishedAt\":\"" + time_now_rfc3339() + "\"}";
   state_file_write(spec.exit_path, exit_record + "\n");
   send_event("{\"event\":\"exited\"," + exit_record.substr(1));
+  if (!spec.auto_remove_dir.empty()) {
+    // Docker's --rm: the name first, so it is free the moment the container is gone
+    unlink(spec.auto_remove_name.c_str());
+    remove_tree(spec.auto_remove_dir);
+  }
   return 0;
 }

@@ -3,6 +3,8 @@
 
 #include <napi.h>
 
+#include "device_filter.h"
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -10,6 +12,9 @@
 #include <spawn.h>
 #include <string>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -158,11 +163,124 @@ Napi::Value Reap(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), result != 0);
 }
 
+// attachDeviceFilter(cgroupDir, rules): cgroup v2's device allow-list as an eBPF program.
+// rules: [{ type: 'c'|'b'|'a', major: n|-1, minor: n|-1, access: 'rwm' }]
+Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  Napi::Array js_rules = info[1].As<Napi::Array>();
+  std::vector<DeviceRule> rules;
+  for (uint32_t i = 0; i < js_rules.Length(); i++) {
+    Napi::Object r = js_rules.Get(i).As<Napi::Object>();
+    std::string access = r.Get("access").As<Napi::String>().Utf8Value();
+    unsigned bits = 0;
+    for (char c : access) bits |= c == 'm' ? 1 : c == 'r' ? 2 : c == 'w' ? 4 : 0;
+    rules.push_back({r.Get("type").As<Napi::String>().Utf8Value()[0], r.Get("major").As<Napi::Number>().Int64Value(),
+                     r.Get("minor").As<Napi::Number>().Int64Value(), bits});
+  }
+  const char* syscall_name = "bpf";
+  if (device_filter_attach(dir, rules, syscall_name) < 0) {
+    Napi::Error error = system_error(env, errno, syscall_name);
+    error.Set("path", Napi::String::New(env, dir));
+    error.ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+// ---- files of image layers: what node:fs lacks (device nodes, xattrs without following links)
+
+Napi::Error path_error(Napi::Env env, int error_number, const char* syscall_name, const std::string& path) {
+  Napi::Error error = system_error(env, error_number, syscall_name);
+  error.Set("path", Napi::String::New(env, path));
+  error.Set("message", Napi::String::New(env, std::string(syscall_name) + " `" + path + "`: " + strerror(error_number)));
+  return error;
+}
+
+// mknod(path, mode, major, minor): mode carries the type (S_IFCHR, S_IFBLK, S_IFIFO).
+// An overlay whiteout is a character device 0/0.
+Napi::Value Mknod(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  mode_t mode = info[1].As<Napi::Number>().Uint32Value();
+  dev_t device = makedev(info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().Uint32Value());
+  if (mknod(path.c_str(), mode, device) < 0) path_error(info.Env(), errno, "mknod", path).ThrowAsJavaScriptException();
+  return info.Env().Undefined();
+}
+
+// setXattr(path, name, value): lsetxattr, so a symlink itself gets it, never its target.
+Napi::Value SetXattr(const Napi::CallbackInfo& info) {
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  Napi::Buffer<char> value = info[2].As<Napi::Buffer<char>>();
+  if (lsetxattr(path.c_str(), name.c_str(), value.Data(), value.Length(), 0) < 0) {
+    path_error(info.Env(), errno, "lsetxattr", path).ThrowAsJavaScriptException();
+  }
+  return info.Env().Undefined();
+}
+
+// getXattr(path, name): Buffer, or null when the file has no such attribute.
+Napi::Value GetXattr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  for (;;) {
+    ssize_t size = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+    if (size < 0) {
+      if (errno == ENODATA || errno == ENOTSUP) return env.Null();
+      path_error(env, errno, "lgetxattr", path).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    std::vector<char> value(size);
+    ssize_t got = lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+    if (got < 0 && errno == ERANGE) continue;  // it grew in between
+    if (got < 0) {
+      path_error(env, errno, "lgetxattr", path).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Buffer<char>::Copy(env, value.data(), got);
+  }
+}
+
+// listXattrs(path): the attribute names of the file itself (llistxattr).
+Napi::Value ListXattrs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::vector<char> names;
+  for (;;) {
+    ssize_t size = llistxattr(path.c_str(), nullptr, 0);
+    if (size >= 0) {
+      names.resize(size);
+      size = llistxattr(path.c_str(), names.data(), names.size());
+    }
+    if (size < 0 && errno == ERANGE) continue;
+    if (size < 0 && errno == ENOTSUP) size = 0;
+    if (size < 0) {
+      path_error(env, errno, "llistxattr", path).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    names.resize(size);
+    break;
+  }
+  Napi::Array result = Napi::Array::New(env);
+  uint32_t count = 0;
+  for (size_t start = 0; start < names.size();) {
+    size_t end = start;
+    while (end < names.size() && names[end] != '\0') end++;
+    if (end > start) result.Set(count++, Napi::String::New(env, names.data() + start, end - start));
+    start = end + 1;
+  }
+  return result;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("attachDeviceFilter", Napi::Function::New(env, AttachDeviceFilter));
   exports.Set("spawnMonitor", Napi::Function::New(env, SpawnMonitor));
   exports.Set("reap", Napi::Function::New(env, Reap));
   exports.Set("lock", Napi::Function::New(env, Lock));
   exports.Set("tryLock", Napi::Function::New(env, TryLock));
+  exports.Set("mknod", Napi::Function::New(env, Mknod));
+  exports.Set("setXattr", Napi::Function::New(env, SetXattr));
+  exports.Set("getXattr", Napi::Function::New(env, GetXattr));
+  exports.Set("listXattrs", Napi::Function::New(env, ListXattrs));
   return exports;
 }
 

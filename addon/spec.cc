@@ -78,6 +78,11 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "oom-counter") spec.oom_counter = value;
     else if (key == "cgroup-remove") spec.cgroup_remove.push_back(value);
     else if (key == "cgroup-remove-parent") spec.cgroup_remove_parents.push_back(value);
+    else if (key == "restart") spec.restart_policy = value;
+    else if (key == "restart-max") spec.restart_max = number(value);
+    else if (key == "stop-marker") spec.stop_marker = value;
+    else if (key == "auto-remove-dir") spec.auto_remove_dir = value;
+    else if (key == "auto-remove-name") spec.auto_remove_name = value;
     else if (key == "attach") spec.attach = value == "1";
     else if (key == "log") spec.log_path = value;
     else if (key == "log-max-files") spec.log_max_files = static_cast<unsigned>(number(value));

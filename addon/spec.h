@@ -42,6 +42,11 @@ struct Spec {
   std::vector<std::string> cgroup_remove;     // removed after the exit
   std::vector<std::string> cgroup_remove_parents;  // removed after the exit when empty
   // monitor
+  std::string restart_policy;        // no | on-failure | always | unless-stopped
+  unsigned long restart_max = 0;     // on-failure:N; 0 = no maximum
+  std::string stop_marker;           // exists when the user stopped the container: no more restarts
+  std::string auto_remove_dir;       // Docker's --rm: the container directory, removed after the exit
+  std::string auto_remove_name;      // and its name link
   std::string log_path;
   unsigned long long log_max_bytes = 0;  // 0: unbounded
   unsigned log_max_files = 2;

@@ -74,3 +74,50 @@ const errnoNames = new Map<number, string>(Object.entries(constants.errno).map((
 export function errnoName(errno: number): string {
   return errnoNames.get(errno) ?? `E${errno}`;
 }
+
+/**
+ * Talking to a registry failed: it could not be reached, or it answered with
+ * an error after the retries. `registry` names it; `status` is the last HTTP
+ * status, when there was one.
+ */
+export class ImagePullError extends BerthError {
+  readonly registry?: string;
+  readonly status?: number;
+  constructor(message: string, details: BerthErrorDetails & { registry?: string; status?: number } = {}) {
+    const { registry, status, ...rest } = details;
+    super(message, { code: 'ERR_REGISTRY', ...rest });
+    if (registry !== undefined) this.registry = registry;
+    if (status !== undefined) this.status = status;
+  }
+}
+
+/** The registry refused the credentials (or demanded some and none were given). `code` is `ERR_REGISTRY_AUTH`. */
+export class RegistryAuthError extends ImagePullError {
+  constructor(message: string, details: BerthErrorDetails & { registry?: string; status?: number } = {}) {
+    super(message, { code: 'ERR_REGISTRY_AUTH', ...details });
+  }
+}
+
+/**
+ * Image content is not what it claims to be: a blob whose digest or size differs
+ * from its descriptor (`ERR_DIGEST_MISMATCH`, `ERR_SIZE_MISMATCH`), a malformed
+ * manifest, config, index or archive (`ERR_MANIFEST_INVALID`, `ERR_CONFIG_INVALID`,
+ * `ERR_ARCHIVE_INVALID`), a platform the image does not have (`ERR_PLATFORM_UNAVAILABLE`).
+ * Nothing of the image is kept when this is thrown.
+ */
+export class ImageContentError extends BerthError {}
+
+/**
+ * A layer's tar has an entry that would create or change something outside the
+ * layer directory (`ERR_UNSAFE_ENTRY`: an absolute name, `..`, a write through a
+ * symlink, a hardlink to outside the layer), or a device node that was not
+ * permitted (`ERR_DEVICE_NOT_PERMITTED`). `entry` is the entry's name as the tar
+ * gives it. Nothing of the layer is kept.
+ */
+export class LayerUnpackError extends ImageContentError {
+  readonly entry: string;
+  constructor(message: string, entry: string, details: BerthErrorDetails = {}) {
+    super(message, { code: 'ERR_UNSAFE_ENTRY', ...details });
+    this.entry = entry;
+  }
+}

@@ -66,12 +66,24 @@ export interface ContainerCreateOptions extends ResourceLimits {
   /** Log rotation. */
   log?: LogOptions;
   /**
+   * Restart the command when it exits: `'no'` (default), `'on-failure'`,
+   * `'on-failure:N'` (at most N restarts), `'always'`, `'unless-stopped'`.
+   * The monitor applies it, with Docker's back-off (100 ms, doubling, ≤ 2 s);
+   * `stop()` and `kill()` end it. Nothing restarts after a reboot (no daemon).
+   */
+  restart?: RestartPolicy;
+  /** Remove the container when its command exits (Docker's `--rm`). Not with a restart policy. */
+  autoRemove?: boolean;
+  /**
    * The cgroup to create the container's cgroup in. Relative: below this
    * process's own cgroup; absolute: from the hierarchy's root. Default:
    * `berth/` below this process's own cgroup (in every hierarchy on v1).
    */
   cgroupParent?: string;
 }
+
+/** See {@link ContainerCreateOptions.restart}. */
+export type RestartPolicy = 'no' | 'on-failure' | `on-failure:${number}` | 'always' | 'unless-stopped';
 
 /** The lifecycle states of a container. */
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -103,6 +115,8 @@ export interface ContainerInspect {
     exitCode: number | null;
     signal: SignalName | null;
     oomKilled: boolean;
+    /** How many times the restart policy restarted the command. */
+    restartCount: number;
     startedAt: string | null;
     finishedAt: string | null;
     /** Why the state is what it is when berth had to work it out (e.g. the monitor died). */
@@ -122,6 +136,8 @@ export interface ContainerInspect {
     /** The resource limits given at create (and changed by `update`). */
     resources: ResourceLimits;
     cgroupParent: string | null;
+    restart: RestartPolicy;
+    autoRemove: boolean;
   };
   /** The container's directory under the runtime root. */
   path: string;

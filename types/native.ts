@@ -14,10 +14,20 @@ export interface SpawnedMonitor {
 export interface NativeAddon {
   /** posix_spawn of a detached process (own session, default signals) with fresh pipes. */
   spawnMonitor(path: string, args: string[], options: { stdin: boolean; attach: boolean }): SpawnedMonitor;
+  /** Attaches cgroup v2's device allow-list (an eBPF program) to a cgroup directory; `-1` is any major/minor. */
+  attachDeviceFilter(cgroupDir: string, rules: { type: string; major: number; minor: number; access: string }[]): void;
   /** waitpid(pid, WNOHANG): true once reaped (or when it is not our child). */
   reap(pid: number): boolean;
   /** flock(2) on the thread pool: resolves once the lock is held. */
   lock(fd: number, exclusive: boolean): Promise<void>;
   /** flock(2) without waiting: false when someone else holds the lock. */
   tryLock(fd: number, exclusive: boolean): boolean;
+  /** mknod(2); `mode` includes the file type (`S_IFCHR`, `S_IFBLK`, `S_IFIFO`). An overlay whiteout is a char device 0/0. */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  /** lsetxattr(2): sets an extended attribute on the file itself (never a symlink's target). */
+  setXattr(path: string, name: string, value: Buffer): void;
+  /** lgetxattr(2): the attribute's value, or null when the file has none. */
+  getXattr(path: string, name: string): Buffer | null;
+  /** llistxattr(2): the names of the file's extended attributes. */
+  listXattrs(path: string): string[];
 }

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DeviceRule } from '../../types/resources.js';
 import { BerthError } from '../errors.js';
+import { nativeAddon } from '../native/addon.js';
 import { cgroupMounts, ownCgroups } from './cgroup-mode.js';
 import { makeCgroupDir, readCgroupFile, readKeyValues, readNumber, readPids, removeCgroupDirs, writeCgroupFile } from './cgroup-files.js';
 import type { CgroupCounters, CgroupRecord, ContainerCgroup } from './container-cgroup.js';
@@ -74,7 +76,20 @@ export class CgroupV2 implements ContainerCgroup {
     this.enableControllers();
     makeCgroupDir(this.dir);
     this.update(limits);
-    // Device rules on v2 need an eBPF program attached to the cgroup; not done yet (see docs/architecture.md).
+    if (limits.devices) this.attachDeviceFilter(limits.devices);
+  }
+
+  /** v2 has no devices.allow: the allow-list is an eBPF program attached to the cgroup. */
+  private attachDeviceFilter(rules: DeviceRule[]): void {
+    const any = (n: number | '*') => (n === '*' ? -1 : n);
+    try {
+      nativeAddon().attachDeviceFilter(this.dir, rules.map((r) => ({ type: r.type, major: any(r.major), minor: any(r.minor), access: r.access })));
+    } catch (error) {
+      const e = error as { message: string; errno?: number; syscall?: string };
+      throw new BerthError(`cannot attach the device allow-list to ${this.dir}: ${e.message}`, {
+        code: 'ERR_DEVICE_FILTER', errno: e.errno, syscall: e.syscall, path: this.dir, step: 'cgroup', cause: error,
+      });
+    }
   }
 
   update(limits: NormalizedLimits): void {

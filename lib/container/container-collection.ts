@@ -83,6 +83,8 @@ export class ContainerCollection {
       log: { maxBytes: parseBytes(options.log?.maxSize ?? '10m', 'log.maxSize'), maxFiles: options.log?.maxFiles ?? 3 },
       resources: pickResources(options),
       cgroupParent: options.cgroupParent ?? null,
+      restart: options.restart ?? 'no',
+      autoRemove: options.autoRemove ?? false,
     };
     // shared: many creators at once; crash recovery waits for them
     return withFileLock(this.runtime.lockPath, () => {

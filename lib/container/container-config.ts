@@ -1,4 +1,4 @@
-import type { Ulimit } from '../../types/container.js';
+import type { RestartPolicy, Ulimit } from '../../types/container.js';
 import type { ResourceLimits } from '../../types/resources.js';
 
 /** What `create` decided, stored as `<container-dir>/config.json`. */
@@ -30,6 +30,8 @@ export interface ContainerConfig {
   log: { maxBytes: number; maxFiles: number };
   resources: ResourceLimits;
   cgroupParent: string | null;
+  restart: RestartPolicy;
+  autoRemove: boolean;
 }
 
 /** The files of one container, under `<root>/containers/<id>/`. */
@@ -46,6 +48,7 @@ export function containerPaths(dir: string) {
     work: `${dir}/work`,
     rootfs: `${dir}/rootfs`,
     cgroup: `${dir}/cgroup.json`,
+    stopped: `${dir}/stopped`,
   };
 }
 

@@ -11,6 +11,7 @@ export interface MonitorRecord {
   pid?: number;
   pidStartTime?: number;
   startedAt?: string;
+  restartCount?: number;
 }
 
 /** exit.json, written by berth-monitor when the container's process has been reaped. */
@@ -18,6 +19,7 @@ export interface ExitRecord {
   exitCode: number;
   signal: number;
   oomKilled?: boolean;
+  restartCount?: number;
   startedAt: string;
   finishedAt: string;
   /** Set when berth, not the monitor, recorded the exit (the monitor died). */
@@ -33,6 +35,7 @@ export interface ContainerState {
   pid: number | null;
   exit: ExitRecord | null;
   startedAt: string | null;
+  restartCount: number;
 }
 
 /**
@@ -71,13 +74,13 @@ export function signalName(signal: number): SignalName | null {
  */
 export function readContainerState(paths: ContainerPaths): ContainerState {
   const exit = readJsonIfExists<ExitRecord>(paths.exit);
-  if (exit) return { status: 'exited', starting: false, monitorPid: null, pid: null, exit, startedAt: exit.startedAt };
+  if (exit) return { status: 'exited', starting: false, monitorPid: null, pid: null, exit, startedAt: exit.startedAt, restartCount: exit.restartCount ?? 0 };
   const monitor = readJsonIfExists<MonitorRecord>(paths.monitor);
-  if (!monitor) return { status: 'created', starting: false, monitorPid: null, pid: null, exit: null, startedAt: null };
+  if (!monitor) return { status: 'created', starting: false, monitorPid: null, pid: null, exit: null, startedAt: null, restartCount: 0 };
   if (isSameProcess(monitor.monitorPid, monitor.monitorStartTime)) {
     return monitor.pid
-      ? { status: 'running', starting: false, monitorPid: monitor.monitorPid, pid: monitor.pid, exit: null, startedAt: monitor.startedAt ?? null }
-      : { status: 'created', starting: true, monitorPid: monitor.monitorPid, pid: null, exit: null, startedAt: null };
+      ? { status: 'running', starting: false, monitorPid: monitor.monitorPid, pid: monitor.pid, exit: null, startedAt: monitor.startedAt ?? null, restartCount: monitor.restartCount ?? 0 }
+      : { status: 'created', starting: true, monitorPid: monitor.monitorPid, pid: null, exit: null, startedAt: null, restartCount: 0 };
   }
   // The monitor is gone. It may have recorded the exit just now: look again.
   const lateExit = readJsonIfExists<ExitRecord>(paths.exit);
@@ -85,7 +88,7 @@ export function readContainerState(paths: ContainerPaths): ContainerState {
   if (!monitor.pid) {
     // it died before the command started: the container is simply not started
     rmSync(paths.monitor, { force: true });
-    return { status: 'created', starting: false, monitorPid: null, pid: null, exit: null, startedAt: null };
+    return { status: 'created', starting: false, monitorPid: null, pid: null, exit: null, startedAt: null, restartCount: 0 };
   }
   if (isSameProcess(monitor.pid, monitor.pidStartTime)) {
     try {
@@ -102,5 +105,5 @@ export function readContainerState(paths: ContainerPaths): ContainerState {
     error: 'the container monitor died; the exit status is unknown',
   };
   writeJsonAtomic(paths.exit, recovered);
-  return { status: 'exited', starting: false, monitorPid: null, pid: null, exit: recovered, startedAt: recovered.startedAt };
+  return { status: 'exited', starting: false, monitorPid: null, pid: null, exit: recovered, startedAt: recovered.startedAt, restartCount: monitor.restartCount ?? 0 };
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { constants, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -126,7 +126,7 @@ export class Container implements AsyncDisposable {
       const [status, [stdout, stderr]] = await Promise.all([container.wait(), output]);
       return { ...status, stdout, stderr, id: container.id };
     } finally {
-      if (!keep) await container.remove({ force: true });
+      if (!keep) await container[Symbol.asyncDispose]();
     }
   }
 
@@ -164,6 +164,7 @@ export class Container implements AsyncDisposable {
       // synchronous on purpose: a handful of tiny calls, cheaper than the thread pool
       rmSync(this.paths.exit, { force: true });
       rmSync(this.paths.monitor, { force: true });
+      rmSync(this.paths.stopped, { force: true });
       for (const dir of [this.paths.upper, this.paths.work, this.paths.rootfs]) mkdirSync(dir, { recursive: true });
       const limits = normalizeLimits(this.config.resources, true);
       const cgroup = planContainerCgroup(this.id, this.config.cgroupParent ?? undefined, limits);
@@ -277,8 +278,14 @@ export class Container implements AsyncDisposable {
     const watcher: FSWatcher = watch(this.paths.dir, (_event, file) => file === 'exit.json' && wake());
     watcher.on('error', () => wake());
     const timers = new AbortController();
+    // from our own monitor: survives autoRemove deleting the files
+    const own: { exit: ExitStatus | undefined } = { exit: undefined };
+    void this.monitor?.exited.then((record) => {
+      if (record) own.exit = exitStatus(record);
+    });
     try {
       for (;;) {
+        if (own.exit) return own.exit;
         const state = this.state();
         if (state.exit) return exitStatus(state.exit);
         // the exit event from our own monitor, exit.json appearing, or a periodic look
@@ -305,6 +312,7 @@ export class Container implements AsyncDisposable {
     if (state.status !== 'running' || state.pid === null) {
       throw new InvalidStateError(`container ${this.name} is not running`, { containerId: this.id });
     }
+    writeFileSync(this.paths.stopped, ''); // stopped by the user: the restart policy ends
     try {
       process.kill(state.pid, signal);
     } catch (error) {
@@ -391,6 +399,7 @@ export class Container implements AsyncDisposable {
         exitCode: state.exit?.exitCode ?? null,
         signal: state.exit ? signalName(state.exit.signal) : null,
         oomKilled: state.exit?.oomKilled ?? false,
+        restartCount: state.restartCount,
         startedAt: state.startedAt,
         finishedAt: state.exit?.finishedAt ?? null,
         error: state.exit?.error ?? null,
@@ -408,6 +417,8 @@ export class Container implements AsyncDisposable {
         readonlyRootfs: c.readonlyRootfs,
         resources: structuredClone(c.resources),
         cgroupParent: c.cgroupParent,
+        restart: c.restart,
+        autoRemove: c.autoRemove,
       },
       path: this.paths.dir,
       logPath: this.paths.log,

@@ -136,6 +136,13 @@ export function validateCreateOptions(options: ContainerCreateOptions): void {
     if (options.stopTimeout < 0) throw new RangeError('stopTimeout must not be negative');
   }
   normalizeLimits(options, true);
+  checkBoolean(options.autoRemove, 'autoRemove');
+  if (options.restart !== undefined) {
+    if (typeof options.restart !== 'string' || !/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(options.restart)) {
+      fail(`restart must be 'no', 'on-failure', 'on-failure:N', 'always' or 'unless-stopped', got '${String(options.restart)}'`);
+    }
+    if (options.autoRemove && options.restart !== 'no') fail('autoRemove cannot be combined with a restart policy (as in Docker)');
+  }
   const cgroupParent = checkString(options.cgroupParent, 'cgroupParent');
   if (cgroupParent !== undefined && (cgroupParent === '' || cgroupParent.split('/').includes('..'))) {
     fail(`cgroupParent must be a cgroup path without '..', got '${cgroupParent}'`);

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CAPABILITY_NAMES, MASKED_PATHS, READONLY_PATHS, RLIMIT_RESOURCES } from './security-defaults.js';
 import type { ContainerConfig, ContainerPaths } from './container-config.js';
 import type { ResolvedUser } from './user-resolve.js';
@@ -59,6 +60,14 @@ export function writeMonitorSpec(
   add('log-max-bytes', config.log.maxBytes);
   add('log-max-files', config.log.maxFiles);
   for (const [key, value] of cgroup) add(key, value);
+  const [policy, max] = config.restart.split(':');
+  add('restart', policy!);
+  if (max) add('restart-max', max);
+  add('stop-marker', paths.stopped);
+  if (config.autoRemove) {
+    add('auto-remove-dir', paths.dir);
+    add('auto-remove-name', join(paths.dir, '..', '..', 'names', config.name));
+  }
   add('exit-file', paths.exit);
   add('pid-file', paths.monitor);
 
