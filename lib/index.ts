@@ -16,6 +16,10 @@ export {
   ConflictError,
   InvalidStateError,
   ContainerSetupError,
+  ImagePullError,
+  RegistryAuthError,
+  ImageContentError,
+  LayerUnpackError,
   type BerthErrorDetails,
 } from './errors.js';
 export { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type CapabilityName } from './container/security-defaults.js';
@@ -28,4 +32,32 @@ export type {
   SignalName,
   Ulimit,
 } from '../types/container.js';
-export type { ImageConfig, ImageRecord } from '../types/image.js';
+export { hostPlatform, parsePlatform, formatPlatform } from './image/platform.js';
+export { MediaType } from './image/media-types.js';
+export type {
+  CommitOptions,
+  Descriptor,
+  HealthcheckConfig,
+  HistoryEntry,
+  ImageConfig,
+  ImageIndex,
+  ImageInspect,
+  ImageManifest,
+  ImageProgress,
+  ImageRecord,
+  ImageRemoveOptions,
+  ImportOptions,
+  LayerInspect,
+  LoadOptions,
+  OciImageConfig,
+  Platform,
+  PruneOptions,
+  PruneResult,
+  PullOptions,
+  PullPolicy,
+  PushOptions,
+  PushResult,
+  RegistryCredentials,
+  RegistryOptions,
+  SaveOptions,
+} from '../types/image.js';

@@ -1,5 +1,7 @@
 /** The public shapes of containers: what you pass to `create`, what `inspect` and `wait` return. */
 import type { ResourceLimits } from './resources.js';
+import type { Image } from '../lib/image/image.js';
+import type { PullPolicy } from './image.js';
 
 /** Signal names accepted by `kill` and `stopSignal`. */
 export type SignalName = NodeJS.Signals;
@@ -22,9 +24,17 @@ export interface LogOptions {
 export interface ContainerCreateOptions extends ResourceLimits {
   /**
    * The image to run: a reference such as `'localhost/busybox'` (the built-in image,
-   * made from the host's static busybox, no network needed). Either this or `rootfs`.
+   * made from the host's static busybox, no network needed), `'127.0.0.1:5000/app:1'`,
+   * or an `Image`. Either this or `rootfs`.
    */
-  image?: string;
+  image?: string | Image;
+  /**
+   * When to pull `image` from its registry: `'missing'` (the default: only when the
+   * store lacks it), `'always'`, or `'never'` (NotFoundError when missing).
+   */
+  pull?: PullPolicy;
+  /** The platform to pull (`linux/arm64/v8`); default: the host's. */
+  platform?: string;
   /** A host directory to use as the read-only root filesystem layer (like an OCI bundle's rootfs). */
   rootfs?: string;
   /** The command, replacing the image's `Cmd`. */

@@ -46,8 +46,9 @@ export class ContainerCollection {
    * ```
    */
   async create(options: ContainerCreateOptions): Promise<Container> {
-    validateCreateOptions(options);
-    const image = options.image !== undefined ? await this.runtime.images.get(options.image) : undefined;
+    const given = options.image;
+    validateCreateOptions(typeof given === 'object' && given !== null ? { ...options, image: given.id } : options);
+    const image = given !== undefined ? await this.runtime.images.resolve(given, options.pull, options.platform) : undefined;
     const imageConfig: ImageConfig = image?.config ?? {};
     const layers = image ? [...image.layerPaths] : [options.rootfs!];
     const id = randomBytes(32).toString('hex');
@@ -62,7 +63,7 @@ export class ContainerCollection {
     const config: Omit<ContainerConfig, 'name'> = {
       id,
       createdAt: new Date().toISOString(),
-      image: options.image ?? `rootfs:${options.rootfs}`,
+      image: typeof given === 'string' ? given : image ? (image.references[0] ?? image.id) : `rootfs:${options.rootfs}`,
       imageId: image?.id ?? null,
       layers,
       cmd: argv,

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { pack, type Header } from 'tar-stream';
 import { BerthError } from '../errors.js';
 
 /** The reference of the image berth makes from the host's static busybox. */
@@ -53,36 +52,34 @@ function findStaticBusybox(): string {
   return found;
 }
 
+/** The fixed time of every entry, so the layer (and so the image id) depends only on busybox itself. */
+const EPOCH = new Date('2000-01-01T00:00:00Z');
+
 /**
- * Builds the busybox layer under `layersDir` (once; its id is a hash of what
- * goes in) and returns the layer id. Built in a temporary directory and
- * renamed into place, so a crash leaves no half layer.
+ * The busybox layer as an uncompressed tar: `/bin/busybox` with a symlink per
+ * applet, a small /etc, the usual empty directories. The same busybox gives
+ * the same bytes, so the same diff_id and image id on every host.
  */
-export function buildBusyboxLayer(layersDir: string): string {
+export async function busyboxLayerTar(): Promise<Buffer> {
   const busybox = findStaticBusybox();
   const binary = readFileSync(busybox);
-  const id = `sha256:${createHash('sha256').update(binary).update(PASSWD).update(GROUP).update('berth-busybox-1').digest('hex')}`;
-  const final = join(layersDir, id.slice('sha256:'.length));
-  if (existsSync(final)) return id;
-  const temp = join(layersDir, `.tmp-${process.pid}-${Date.now()}`);
-  const diff = join(temp, 'diff');
-  try {
-    for (const dir of ['bin', 'etc', 'dev', 'proc', 'sys', 'tmp', 'root', 'home/app', 'var/run', 'usr']) {
-      mkdirSync(join(diff, dir), { recursive: true });
-    }
-    chmodSync(join(diff, 'tmp'), 0o1777);
-    chmodSync(join(diff, 'root'), 0o700);
-    copyFileSync(busybox, join(diff, 'bin/busybox'));
-    chmodSync(join(diff, 'bin/busybox'), 0o755);
-    const applets = execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
-    for (const applet of applets) symlinkSync('busybox', join(diff, 'bin', applet));
-    writeFileSync(join(diff, 'etc/passwd'), PASSWD);
-    writeFileSync(join(diff, 'etc/group'), GROUP);
-    writeFileSync(join(diff, 'etc/hostname'), 'localhost\n');
-    chownSync(join(diff, 'home/app'), 1000, 1000);
-    renameSync(temp, final);
-  } finally {
-    rmSync(temp, { recursive: true, force: true });
+  const applets = execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox').sort();
+  const tar = pack();
+  const chunks: Buffer[] = [];
+  tar.on('data', (chunk) => chunks.push(chunk as Buffer));
+  const ended = new Promise<void>((resolve, reject) => tar.once('end', () => resolve()).once('error', reject));
+  const entry = (header: Partial<Header> & { name: string }, content?: Buffer) =>
+    content ? tar.entry({ uid: 0, gid: 0, mtime: EPOCH, ...header }, content) : tar.entry({ uid: 0, gid: 0, mtime: EPOCH, ...header });
+  for (const dir of ['bin', 'dev', 'etc', 'home', 'proc', 'root', 'sys', 'tmp', 'usr', 'var', 'var/run']) {
+    entry({ name: `${dir}/`, type: 'directory', mode: dir === 'tmp' ? 0o1777 : dir === 'root' ? 0o700 : 0o755 });
+    if (dir === 'home') entry({ name: 'home/app/', type: 'directory', mode: 0o755, uid: 1000, gid: 1000 });
   }
-  return id;
+  entry({ name: 'bin/busybox', type: 'file', mode: 0o755, size: binary.length }, binary);
+  for (const applet of applets) entry({ name: `bin/${applet}`, type: 'symlink', linkname: 'busybox', mode: 0o777 });
+  entry({ name: 'etc/passwd', type: 'file', mode: 0o644 }, Buffer.from(PASSWD));
+  entry({ name: 'etc/group', type: 'file', mode: 0o644 }, Buffer.from(GROUP));
+  entry({ name: 'etc/hostname', type: 'file', mode: 0o644 }, Buffer.from('localhost\n'));
+  tar.finalize();
+  await ended;
+  return Buffer.concat(chunks);
 }

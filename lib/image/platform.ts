@@ -1,5 +1,5 @@
 /** Platforms (`linux/amd64`, `linux/arm64/v8`): the host's, parsing, and choosing from an index. */
-import type { Descriptor, Platform } from '../../types/image.js';
+import type { Descriptor, OciImageConfig, Platform } from '../../types/image.js';
 
 const NODE_ARCH: Record<string, string> = {
   x64: 'amd64',
@@ -72,4 +72,9 @@ export function selectPlatform(manifests: readonly Descriptor[], wanted: Platfor
   const exact = candidates.find((m) => variantOf(m.platform!) === wantedVariant);
   if (exact) return exact;
   return candidates.find((m) => !m.platform!.variant) ?? (wanted.variant ? undefined : candidates[0]);
+}
+
+/** The platform fields of an image config. */
+export function platformFields(platform: Platform): Pick<OciImageConfig, 'os' | 'architecture' | 'variant'> {
+  return { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}) };
 }

@@ -1,0 +1,229 @@
+/**
+ * What the image store keeps on disk, below the runtime root:
+ *
+ * ```
+ * blobs/sha256/<hex>          manifests, configs and layer blobs as pulled (what push and save send)
+ * layers/<hex>/diff/          an unpacked layer (hex of its diff_id): an overlayfs lower dir
+ * layers/<hex>/layer.json     its size, written before the directory is renamed into place
+ * images/<hex>.json           image records (hex of the config digest: the image id)
+ * locks/                      flock files: one per layer being made, the store's, the collector's
+ * ```
+ *
+ * Everything is made under a `.tmp-<pid>-…` name and renamed into place, so
+ * a name that exists is complete. Temporary names of dead processes are
+ * removed when the store opens.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, fsyncSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NotFoundError } from '../errors.js';
+import { nativeAddon } from '../native/addon.js';
+import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
+import { digestHex, sha256 } from './digest.js';
+
+/** `layers/<hex>/layer.json` */
+export interface LayerRecord {
+  diffId: string;
+  /** Bytes of regular files. */
+  size: number;
+  /** Bytes of the uncompressed tar (what `docker save` archives hold). */
+  tarSize: number;
+  createdAt: string;
+}
+
+/** Runs `fn` holding flock on `path`, polling (never parks a thread-pool thread on a lock). */
+async function withPolledLock<T>(path: string, exclusive: boolean, fn: () => Promise<T>): Promise<T> {
+  const fd = openSync(path, 'a', 0o600);
+  try {
+    for (let delay = 2; !nativeAddon().tryLock(fd, exclusive); delay = Math.min(delay * 2, 100)) await sleep(delay);
+    return await fn();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class ContentStore {
+  readonly blobsDir: string;
+  readonly layersDir: string;
+  readonly imagesDir: string;
+  private readonly locksDir: string;
+  /** In-process queues per lock name, so this process never waits on its own flock. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(readonly root: string) {
+    this.blobsDir = join(root, 'blobs', 'sha256');
+    this.layersDir = join(root, 'layers');
+    this.imagesDir = join(root, 'images');
+    this.locksDir = join(root, 'locks');
+    for (const dir of [this.blobsDir, this.layersDir, this.imagesDir, this.locksDir]) mkdirSync(dir, { recursive: true });
+  }
+
+  // ---- temporary names
+
+  /** A fresh temporary path in `dir` (not created). */
+  tempPath(dir: string): string {
+    return join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  /** Removes the temporary files of processes that died mid-way. */
+  removeStaleTemporaries(): void {
+    for (const dir of [this.blobsDir, this.layersDir, this.imagesDir]) {
+      for (const name of readdirSync(dir)) {
+        const pid = /^\.tmp-(\d+)-/.exec(name)?.[1];
+        if (pid && !processAlive(Number(pid))) rmSync(join(dir, name), { recursive: true, force: true });
+      }
+    }
+  }
+
+  // ---- blobs
+
+  blobPath(digest: string): string {
+    return join(this.blobsDir, digestHex(digest));
+  }
+
+  hasBlob(digest: string): boolean {
+    return existsSync(this.blobPath(digest));
+  }
+
+  /** @throws NotFoundError when the store lacks the blob. */
+  readBlob(digest: string): Buffer {
+    try {
+      return readFileSync(this.blobPath(digest));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      throw new NotFoundError(`the store has no blob ${digest}; pull the image again`, { path: this.blobPath(digest) });
+    }
+  }
+
+  blobSize(digest: string): number {
+    return statSync(this.blobPath(digest)).size;
+  }
+
+  /** Stores bytes as a blob (atomically); returns the digest. */
+  writeBlob(bytes: Buffer): string {
+    const digest = sha256(bytes);
+    const path = this.blobPath(digest);
+    if (existsSync(path)) return digest;
+    const temp = this.tempPath(this.blobsDir);
+    writeFileSync(temp, bytes, { mode: 0o644 });
+    renameSync(temp, path);
+    return digest;
+  }
+
+  /** Moves a verified temporary file into place as `digest` (or drops it when the blob is there already). */
+  commitBlob(temp: string, digest: string): void {
+    const fd = openSync(temp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (this.hasBlob(digest)) rmSync(temp, { force: true });
+    else renameSync(temp, this.blobPath(digest));
+  }
+
+  allBlobs(): string[] {
+    return readdirSync(this.blobsDir)
+      .filter((name) => /^[a-f0-9]{64}$/.test(name))
+      .map((hex) => `sha256:${hex}`);
+  }
+
+  // ---- layers
+
+  layerDir(diffId: string): string {
+    return join(this.layersDir, digestHex(diffId));
+  }
+
+  /** The unpacked layer: an overlayfs lower dir. */
+  layerPath(diffId: string): string {
+    return join(this.layerDir(diffId), 'diff');
+  }
+
+  hasLayer(diffId: string): boolean {
+    return existsSync(this.layerPath(diffId));
+  }
+
+  layerRecord(diffId: string): LayerRecord | undefined {
+    return readJsonIfExists<LayerRecord>(join(this.layerDir(diffId), 'layer.json'));
+  }
+
+  /** Moves a finished temporary layer directory (with `diff/` in it) into place; false when another got there first. */
+  commitLayer(temp: string, record: LayerRecord): boolean {
+    writeJsonAtomic(join(temp, 'layer.json'), record);
+    if (this.hasLayer(record.diffId)) {
+      rmSync(temp, { recursive: true, force: true });
+      return false;
+    }
+    rmSync(this.layerDir(record.diffId), { recursive: true, force: true }); // a directory without diff/ is a leftover
+    renameSync(temp, this.layerDir(record.diffId));
+    return true;
+  }
+
+  allLayers(): string[] {
+    return readdirSync(this.layersDir)
+      .filter((name) => /^[a-f0-9]{64}$/.test(name))
+      .map((hex) => `sha256:${hex}`);
+  }
+
+  // ---- locks
+
+  /**
+   * Runs `fn` holding the lock `name` (exclusive or shared) against other
+   * processes; inside this process, callers of the same name take turns.
+   */
+  async withLock<T>(name: string, fn: () => Promise<T>, exclusive = true): Promise<T> {
+    const path = join(this.locksDir, name);
+    if (!exclusive) return withPolledLock(path, false, fn);
+    const previous = this.queues.get(name) ?? Promise.resolve();
+    const run = previous.then(
+      () => withPolledLock(path, true, fn),
+      () => withPolledLock(path, true, fn),
+    );
+    const settled = run.catch(() => {});
+    this.queues.set(name, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.queues.get(name) === settled) this.queues.delete(name);
+    }
+  }
+
+  /** While a layer is made: one maker per layer across processes. */
+  withLayerLock<T>(diffId: string, fn: () => Promise<T>): Promise<T> {
+    return this.withLock(`layer-${digestHex(diffId)}`, fn);
+  }
+
+  /**
+   * Shared by everything that adds images (pull, load, import, commit) for its
+   * whole run; exclusive for removal of unreferenced layers and blobs, which so
+   * never removes what an addition is about to reference.
+   */
+  withCollectorLock<T>(fn: () => Promise<T>, exclusive: boolean): Promise<T> {
+    return this.withLock('collector', fn, exclusive);
+  }
+
+  /** Runs `fn` with the collector lock held exclusively if no one holds it now; otherwise does nothing. */
+  async withCollectorLockIfFree(fn: () => Promise<void>): Promise<void> {
+    const fd = openSync(join(this.locksDir, 'collector'), 'a', 0o600);
+    try {
+      if (nativeAddon().tryLock(fd, true)) await fn();
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Around reads-then-writes of image records (tags move between images). */
+  withRecordsLock<T>(fn: () => Promise<T>): Promise<T> {
+    return this.withLock('records', fn);
+  }
+}
