@@ -45,7 +45,7 @@ function checkDescriptor(value: unknown, where: string): Descriptor {
  */
 export function parseManifestDocument(bytes: Buffer, contentType: string | undefined, where: string): ManifestDocument {
   const doc = parseJson(bytes, where, 'ERR_MANIFEST_INVALID');
-  if (doc.schemaVersion === 1 || (contentType ?? '').includes('manifest.v1')) {
+  if (doc.schemaVersion === 1 || (contentType ?? '').includes('distribution.manifest.v1')) {
     invalid(where, 'Docker schema 1 manifests are not supported (deprecated since 2017); push the image again with a current client');
   }
   if (doc.schemaVersion !== 2) invalid(where, `schemaVersion must be 2, not ${JSON.stringify(doc.schemaVersion)}`);
