@@ -1,4 +1,5 @@
 /** The public shapes of containers: what you pass to `create`, what `inspect` and `wait` return. */
+import type { Readable, Writable } from 'node:stream';
 import type { ResourceLimits } from './resources.js';
 import type { Image } from '../lib/image/image.js';
 import type { PullPolicy } from './image.js';
@@ -96,7 +97,7 @@ export interface ContainerCreateOptions extends ResourceLimits {
 export type RestartPolicy = 'no' | 'on-failure' | `on-failure:${number}` | 'always' | 'unless-stopped';
 
 /** The lifecycle states of a container. */
-export type ContainerStatus = 'created' | 'running' | 'exited';
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'exited';
 
 /** How a container's process ended. */
 export interface ExitStatus {
@@ -117,7 +118,10 @@ export interface ContainerInspect {
   createdAt: string;
   state: {
     status: ContainerStatus;
+    /** True while the command runs, paused or not (as Docker's `State.Running`). */
     running: boolean;
+    /** Frozen by `pause()` (its cgroup freezer). */
+    paused: boolean;
     /** The host pid of the container's first process while it runs. */
     pid: number | null;
     /** The pid of its monitor while it runs. */
@@ -152,4 +156,106 @@ export interface ContainerInspect {
   /** The container's directory under the runtime root. */
   path: string;
   logPath: string;
+}
+
+/** Options of `container.logs()` and `container.logStream()`. */
+export interface LogsOptions {
+  /** Keep reading new output until the container exits (`docker logs -f`). */
+  follow?: boolean;
+  /**
+   * Only lines written at or after this time: a Date, Unix seconds, an RFC 3339
+   * time, or a duration back from now (`'10m'`, `'1h30m'`, `'45s'`).
+   */
+  since?: Date | number | string;
+  /** Only lines written before this time (same forms as `since`). */
+  until?: Date | number | string;
+  /** Only the last `tail` lines (after the stream and time filters), then any that follow. Default: all. */
+  tail?: number | 'all';
+  /** Include stdout lines. Default true. */
+  stdout?: boolean;
+  /** Include stderr lines. Default true. */
+  stderr?: boolean;
+  /** `logStream()` only: prefix each line with its RFC 3339 time and a space (`docker logs -t`). */
+  timestamps?: boolean;
+  /** Stops following (the iteration ends, the stream ends). */
+  signal?: AbortSignal;
+}
+
+/** One line of a container's output, from `container.logs()`. */
+export interface LogEntry {
+  stream: 'stdout' | 'stderr';
+  /** When the monitor read it. */
+  time: Date;
+  /**
+   * The line without its newline. A line longer than 16 KiB comes in 16 KiB
+   * pieces (as Docker's json-file log stores it); a last line without a
+   * newline comes as it is.
+   */
+  line: string;
+}
+
+/** What `exec()` and `execStream()` have in common. */
+export interface ExecBaseOptions {
+  /** Added to the container's environment: `{ KEY: 'value' }` or `['KEY=value']`. */
+  env?: Record<string, string> | string[];
+  /** `user`, `uid`, `user:group` or `uid:gid`, looked up in the container's /etc/passwd and /etc/group. Default: the container's user. */
+  user?: string;
+  /** Absolute working directory inside the container. Default: the container's. It must exist. */
+  workdir?: string;
+  /** Run the command on a terminal from the container's devpts: stdout and stderr arrive together on stdout. */
+  tty?: boolean;
+  /** Terminal size with `tty`. */
+  ttySize?: { rows: number; cols: number };
+}
+
+/** Options of `container.exec()`. */
+export interface ExecOptions extends ExecBaseOptions {
+  /** Written to the command's stdin, which is then closed. */
+  stdin?: string | Uint8Array | Readable;
+}
+
+/** Options of `container.execStream()`. */
+export interface ExecStreamOptions extends ExecBaseOptions {
+  /** Give the command a stdin stream (`process.stdin`); otherwise it reads /dev/null (or the terminal). */
+  stdin?: boolean;
+}
+
+/** How an exec'd command ended. */
+export interface ExecExit {
+  /** Its exit code; 128 + signal number when a signal killed it. */
+  exitCode: number;
+  /** The signal that killed it, or `null`. */
+  signal: SignalName | null;
+}
+
+/** What `container.exec()` returns. */
+export interface ExecResult extends ExecExit {
+  stdout: string;
+  stderr: string;
+}
+
+/** A command running in a container, from `container.execStream()`. */
+export interface ExecProcess {
+  /** Its pid on the host. */
+  readonly pid: number;
+  /** Its stdin, when asked for with `stdin: true`; end it to send end-of-file (with a tty: a ^D). */
+  readonly stdin: Writable | null;
+  /** Its stdout (with a tty: everything the terminal shows). Ends when the command exits. */
+  readonly stdout: Readable;
+  /** Its stderr; `null` with a tty. */
+  readonly stderr: Readable | null;
+  /** Resolves when the command has exited. */
+  wait(): Promise<ExecExit>;
+  /** Sends it a signal (default SIGTERM). Does nothing once it has exited. */
+  kill(signal?: SignalName): void;
+  /** Changes the terminal size (with `tty`). */
+  resize(size: { rows: number; cols: number }): void;
+}
+
+/** Options of `copyTo()`. */
+export interface CopyToOptions {
+  /** Owner of everything written, instead of the archive's (or the host files'). */
+  uid?: number;
+  /** Group of everything written, instead of the archive's (or the host files'). */
+  gid?: number;
 }

@@ -165,6 +165,11 @@ export class CgroupV1 implements ContainerCgroup {
     writeCgroupFile(this.need('freezer', 'unpause'), 'freezer.state', 'THAWED');
   }
 
+  frozen(): boolean {
+    const state = this.dir.freezer ? readCgroupFile(this.dir.freezer, 'freezer.state') : undefined;
+    return state === 'FROZEN' || state === 'FREEZING';
+  }
+
   pids(): number[] {
     return readPids(this.dir.pids ?? this.dir.freezer ?? this.record.dirs[0] ?? '');
   }

@@ -158,6 +158,10 @@ export class CgroupV2 implements ContainerCgroup {
     writeCgroupFile(this.dir, 'cgroup.freeze', 0);
   }
 
+  frozen(): boolean {
+    return readCgroupFile(this.dir, 'cgroup.freeze') === '1';
+  }
+
   pids(): number[] {
     return readPids(this.dir);
   }

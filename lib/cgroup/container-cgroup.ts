@@ -41,6 +41,8 @@ export interface ContainerCgroup {
   oomKills(): number;
   freeze(): Promise<void>;
   thaw(): Promise<void>;
+  /** Frozen (or freezing) by `freeze()`: the container is paused. */
+  frozen(): boolean;
   /** Pids of every process in the cgroup. */
   pids(): number[];
   /** SIGKILL every process in the cgroup, forks included. */

@@ -4,6 +4,7 @@ import { constants, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import type { ContainerCreateOptions, ContainerInspect, ExitStatus, SignalName } from '../../types/container.js';
+import type { CopyToOptions, ExecOptions, ExecProcess, ExecResult, ExecStreamOptions, LogEntry, LogsOptions } from '../../types/container.js';
 import type { ContainerStats, ResourceUpdate } from '../../types/resources.js';
 import { planContainerCgroup, readContainerCgroup } from '../cgroup/cgroup-driver.js';
 import type { CgroupCounters, ContainerCgroup } from '../cgroup/container-cgroup.js';
@@ -17,6 +18,12 @@ import { readContainerState, signalName, type ContainerState } from './container
 import { launchMonitor, type MonitorHandle } from './monitor-process.js';
 import { writeMonitorSpec } from './monitor-spec.js';
 import { resolveUser } from './user-resolve.js';
+import type { ContainerHandle } from './container-handle.js';
+import { containerLogs, containerLogStream } from './container-logs.js';
+import { exec, execStream } from './container-exec.js';
+import { copyFromContainer, copyToContainer } from './container-copy.js';
+import { exportContainer } from './container-export.js';
+import { isPaused, pauseContainer, unpauseContainer } from './container-pause.js';
 
 /** Options of {@link Container.run}: everything `create` takes but `image` and `cmd`, plus where to run. */
 export interface RunOptions extends Omit<ContainerCreateOptions, 'image' | 'cmd' | 'attach'> {
@@ -386,14 +393,16 @@ export class Container implements AsyncDisposable {
   async inspect(): Promise<ContainerInspect> {
     const state = this.state();
     const c = this.config;
+    const paused = state.status === 'running' && isPaused(this.handle);
     return {
       id: c.id,
       name: c.name,
       image: c.image,
       createdAt: c.createdAt,
       state: {
-        status: state.status,
+        status: paused ? 'paused' : state.status,
         running: state.status === 'running',
+        paused,
         pid: state.pid,
         monitorPid: state.monitorPid,
         exitCode: state.exit?.exitCode ?? null,
@@ -435,6 +444,85 @@ export class Container implements AsyncDisposable {
       const state = this.state();
       if (state.status !== 'running' && !state.starting) await this.removeCgroup();
     });
+  }
+
+  /** What the parts in their own files (logs, exec, copy, export, pause) need of this container. */
+  private get handle(): ContainerHandle {
+    return { id: this.id, name: this.name, config: this.config, paths: this.paths, state: () => this.state() };
+  }
+
+  /**
+   * The container's output, oldest first, as `{ stream, time, line }`
+   * (`docker logs`): from any process, running or exited, across rotated log
+   * files. `follow` goes on until the container exits; `tail`, `since`,
+   * `until`, `stdout`, `stderr` filter.
+   *
+   * @example
+   * ```ts
+   * for await (const { stream, time, line } of container.logs({ follow: true, tail: 10 })) console.log(time, stream, line);
+   * ```
+   */
+  logs(options: LogsOptions = {}): AsyncIterable<LogEntry> {
+    return containerLogs(this.handle, options);
+  }
+
+  /** The same output as a text stream, as written; with `timestamps` each line starts with its RFC 3339 time (`docker logs -t`). */
+  logStream(options: LogsOptions = {}): Readable {
+    return containerLogStream(this.handle, options);
+  }
+
+  /**
+   * Runs a command inside the running container (`docker exec`): its
+   * namespaces and cgroups, its capabilities and `no_new_privs`, its user and
+   * environment (or those given). Resolves with the exit code and the output.
+   * @throws InvalidStateError when it is not running or is paused; ContainerSetupError naming the failed step
+   *
+   * @example
+   * ```ts
+   * const { exitCode, stdout } = await container.exec(['cat', '/etc/hostname']);
+   * ```
+   */
+  exec(cmd: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    return exec(this.handle, cmd, options);
+  }
+
+  /** Like {@link exec}, with streams: stdin (with `stdin: true`), stdout, stderr, `wait()`, `kill()`, `resize()`. */
+  execStream(cmd: string[], options: ExecStreamOptions = {}): Promise<ExecProcess> {
+    return execStream(this.handle, cmd, options);
+  }
+
+  /**
+   * Copies a host file or directory, or a tar stream, into the container
+   * (running or not), like `docker cp`. See {@link copyTo}.
+   */
+  copyTo(source: string | Readable, containerPath: string, options: CopyToOptions = {}): Promise<void> {
+    return copyToContainer(this.handle, source, containerPath, options);
+  }
+
+  /** A tar stream of a path in the container (running or not), like `docker cp container:path -`. See {@link copyFrom}. */
+  copyFrom(containerPath: string): Promise<Readable> {
+    return copyFromContainer(this.handle, containerPath);
+  }
+
+  /** The container's whole filesystem as a tar stream (`docker export`). */
+  export(): Promise<Readable> {
+    return exportContainer(this.handle);
+  }
+
+  /**
+   * Freezes every process of the container (`docker pause`); `inspect()` says `paused`.
+   * @throws InvalidStateError when it is not running or already paused
+   */
+  pause(): Promise<void> {
+    return pauseContainer(this.handle);
+  }
+
+  /**
+   * Lets a paused container go on.
+   * @throws InvalidStateError when it is not paused
+   */
+  unpause(): Promise<void> {
+    return unpauseContainer(this.handle);
   }
 
   /** Removes the container (forcefully), for `await using`. */

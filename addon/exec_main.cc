@@ -1,0 +1,605 @@
+// berth-exec: a small single-threaded helper for what the multi-threaded Node
+// process cannot do itself (setns into a mount namespace, unshare, mount).
+//
+//   berth-exec exec    run a command inside a running container: its
+//                      namespaces, its cgroups, its user and capabilities
+//   berth-exec mount   mount a stopped container's overlay in a private mount
+//                      namespace, so that Node can open the merged view
+//                      through /proc/<pid>/root and work on it by descriptor
+//
+// Started by Node (lib/container/exec-process.ts) with fd 3 a socket: Node
+// writes the spec on it (exec_spec.cc), berth-exec answers with one JSON event
+// per line:
+//   exec:  started {pid}, error {step, syscall, errno, path}, exited {exitCode, signal}
+//   mount: ready {pid}, error {…}
+// After the spec, Node may send `resize` ("rows cols") and `signal` ("n")
+// pairs on the same socket.
+//
+// exec's other descriptors: 0 is the command's stdin, handed to it as it is;
+// 1 and 2 receive its stdout and stderr, copied by berth-exec until the
+// command exits (a background process that keeps the pipes open cannot hold
+// the caller). With a tty, 0 and 1 are the terminal's input and output.
+//
+// berth-exec dies with the Node process that started it (PR_SET_PDEATHSIG),
+// and the command dies with berth-exec.
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <sched.h>
+#include <string>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include <vector>
+
+#include "exec_spec.h"
+#include "log_writer.h"
+#include "setup_error.h"
+#include "state_file.h"
+
+namespace {
+
+const int kControlFd = 3;
+bool control_open = true;
+const char* step = "start";  // the step in progress, reported with any failure
+
+void write_all(int fd, const char* data, size_t len, bool& open_flag) {
+  while (open_flag && len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) { open_flag = false; return; }  // the reader went away: carry on without it
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+}
+
+void send_event(const std::string& json) {
+  std::string line = json + "\n";
+  write_all(kControlFd, line.data(), line.size(), control_open);
+}
+
+void send_error(const char* failed_step, const char* syscall_name, int error_number, const char* path) {
+  std::string e = "{\"event\":\"error\",\"step\":\"";
+  json_escape(e, failed_step, strlen(failed_step));
+  e += "\",\"syscall\":\"";
+  json_escape(e, syscall_name, strlen(syscall_name));
+  e += "\",\"errno\":" + std::to_string(error_number) + ",\"path\":\"";
+  json_escape(e, path, strlen(path));
+  send_event(e + "\"}");
+}
+
+// A failure in berth-exec itself (before the fork, or in the parent).
+[[noreturn]] void fail(const char* syscall_name, const char* path) {
+  send_error(step, syscall_name, errno, path ? path : "");
+  _exit(1);
+}
+
+void check(long result, const char* syscall_name, const char* path) {
+  if (result < 0) fail(syscall_name, path);
+}
+
+// ---------------------------------------------------------------------------
+// mount: the overlay of a stopped container, in a mount namespace of our own.
+
+[[noreturn]] void mount_main(const ExecSpec& spec) {
+  // 1. A mount namespace of our own, private: nothing reaches the host's.
+  step = "namespace";
+  check(unshare(CLONE_NEWNS), "unshare", nullptr);
+  step = "propagation";
+  check(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "mount", "/");
+
+  // 2. The overlay: read-write with upper and work dirs, or read-only with
+  //    only lower dirs (the container's upper dir then counts as the top-most
+  //    lower one, so nothing of it is locked).
+  step = "rootfs";
+  std::string options = "lowerdir=";
+  for (size_t i = 0; i < spec.lower_dirs.size(); i++) {
+    if (i) options += ':';
+    options += spec.lower_dirs[i];
+  }
+  unsigned long flags = MS_NOSUID | MS_NODEV;
+  if (spec.upper_dir.empty()) flags |= MS_RDONLY;
+  else options += ",upperdir=" + spec.upper_dir + ",workdir=" + spec.work_dir;
+  check(mount("overlay", spec.target.c_str(), "overlay", flags, options.c_str()), "mount", spec.target.c_str());
+
+  // 3. Node opens the mount through /proc/<our pid>/root and says so by
+  //    closing the socket; its descriptor keeps the mount alive after we exit.
+  send_event("{\"event\":\"ready\",\"pid\":" + std::to_string(getpid()) + "}");
+  char buf[256];
+  for (;;) {
+    ssize_t n = read(kControlFd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+  }
+  _exit(0);
+}
+
+// ---------------------------------------------------------------------------
+// exec, the command's side: from fork() to execve(), in the order it happens.
+// Nothing here allocates; a failure goes back to berth-exec on the sync socket.
+
+struct ChildPlan {
+  const ExecSpec* spec = nullptr;
+  std::vector<char*> argv, envp;  // NULL-terminated, pointing into spec
+  std::string search_path;        // the PATH used to find argv[0]
+  int sync_fd = -1;               // SOCK_SEQPACKET to berth-exec
+  int cgroupns_fd = -1;           // the container's cgroup namespace
+  int tty_fd = -1;                // the terminal's slave side, with a tty
+  int stdout_fd = -1, stderr_fd = -1;
+  int last_capability = 40;
+};
+
+[[noreturn]] void child_fail(const ChildPlan& plan, const char* syscall_name, const char* path) {
+  SetupError error = {};
+  int saved = errno;
+  strncpy(error.step, step, sizeof error.step - 1);
+  strncpy(error.syscall, syscall_name, sizeof error.syscall - 1);
+  if (path) strncpy(error.path, path, sizeof error.path - 1);
+  error.error_number = saved;
+  send(plan.sync_fd, &error, sizeof error, MSG_NOSIGNAL);
+  _exit(127);
+}
+
+void child_check(const ChildPlan& plan, long result, const char* syscall_name, const char* path) {
+  if (result < 0) child_fail(plan, syscall_name, path);
+}
+
+int capset_all(unsigned long long mask) {
+  __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  data[0].effective = data[0].permitted = static_cast<__u32>(mask);
+  data[1].effective = data[1].permitted = static_cast<__u32>(mask >> 32);
+  return static_cast<int>(syscall(SYS_capset, &header, data));
+}
+
+// execve argv[0], searching the command's PATH like execvp.
+[[noreturn]] void exec_command(const ChildPlan& plan) {
+  const char* file = plan.argv[0];
+  if (strchr(file, '/')) {
+    execve(file, plan.argv.data(), plan.envp.data());
+    child_fail(plan, "execve", file);
+  }
+  char candidate[PATH_MAX];
+  bool seen_eacces = false;
+  const char* dir = plan.search_path.c_str();
+  while (*dir) {
+    const char* end = strchrnul(dir, ':');
+    size_t dir_len = static_cast<size_t>(end - dir);
+    size_t file_len = strlen(file);
+    if (dir_len + 1 + file_len < sizeof candidate) {
+      memcpy(candidate, dir, dir_len);
+      candidate[dir_len] = '/';
+      memcpy(candidate + dir_len + 1, file, file_len + 1);
+      execve(candidate, plan.argv.data(), plan.envp.data());
+      if (errno == EACCES) seen_eacces = true;
+      else if (errno != ENOENT && errno != ENOTDIR) child_fail(plan, "execve", candidate);
+    }
+    dir = *end ? end + 1 : end;
+  }
+  errno = seen_eacces ? EACCES : ENOENT;
+  child_fail(plan, "execve", file);
+}
+
+[[noreturn]] void exec_child(const ChildPlan& plan) {
+  const ExecSpec& spec = *plan.spec;
+
+  // 1. Die with berth-exec; wait until it has put us in the container's
+  //    cgroups (EOF: it is gone).
+  step = "sync";
+  child_check(plan, prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);
+  char go = 0;
+  if (read(plan.sync_fd, &go, 1) != 1) _exit(127);
+
+  // 2. Signals as a fresh process has them.
+  step = "signals";
+  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  child_check(plan, sigprocmask(SIG_SETMASK, &none, nullptr), "sigprocmask", nullptr);
+
+  // 3. The container's cgroup namespace, now that we are in its cgroups.
+  step = "cgroupns";
+  child_check(plan, setns(plan.cgroupns_fd, CLONE_NEWCGROUP), "setns", "cgroup");
+
+  // 4. A session of our own; stdio: the terminal, or stdin as given and the
+  //    output pipes.
+  step = "stdio";
+  child_check(plan, setsid(), "setsid", nullptr);
+  if (plan.tty_fd >= 0) {
+    child_check(plan, ioctl(plan.tty_fd, TIOCSCTTY, 0), "ioctl", "TIOCSCTTY");
+    for (int target = 0; target < 3; target++) child_check(plan, dup2(plan.tty_fd, target), "dup2", nullptr);
+  } else {
+    child_check(plan, dup2(plan.stdout_fd, 1), "dup2", "stdout");
+    child_check(plan, dup2(plan.stderr_fd, 2), "dup2", "stderr");
+  }
+
+  // 5. The container's resource limits.
+  step = "rlimits";
+  for (const auto& r : spec.rlimits) {
+    rlimit value = {r.soft, r.hard};
+    child_check(plan, setrlimit(r.resource, &value), "setrlimit", nullptr);
+  }
+
+  // 6. Capabilities, part one: everything outside the container's set leaves
+  //    the bounding set; no ambient ones; keep the permitted set across setuid.
+  step = "capabilities";
+  for (int cap = 0; cap <= plan.last_capability; cap++) {
+    if (spec.capabilities & (1ULL << cap)) continue;
+    child_check(plan, prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl", "PR_CAPBSET_DROP");
+  }
+  child_check(plan, prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl", "PR_CAP_AMBIENT");
+  child_check(plan, prctl(PR_SET_KEEPCAPS, 1), "prctl", "PR_SET_KEEPCAPS");
+
+  // 7. User and groups (resolved from the container's /etc/passwd and /etc/group).
+  step = "user";
+  child_check(plan, setgroups(spec.groups.size(), spec.groups.data()), "setgroups", nullptr);
+  child_check(plan, setresgid(spec.gid, spec.gid, spec.gid), "setresgid", nullptr);
+  child_check(plan, setresuid(spec.uid, spec.uid, spec.uid), "setresuid", nullptr);
+
+  // 8. Capabilities, part two: effective = permitted = the container's set,
+  //    inheritable empty.
+  step = "capabilities";
+  child_check(plan, capset_all(spec.capabilities), "capset", nullptr);
+  child_check(plan, prctl(PR_SET_KEEPCAPS, 0), "prctl", "PR_SET_KEEPCAPS");
+
+  // 9. setuid cleared the parent-death signal: set it again.
+  step = "sync";
+  child_check(plan, prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);
+  pollfd peer = {plan.sync_fd, POLLIN, 0};
+  if (poll(&peer, 1, 0) == 1 && (peer.revents & (POLLHUP | POLLERR))) _exit(127);  // berth-exec died
+
+  // 10. The working directory, inside the container, as the user.
+  step = "cwd";
+  child_check(plan, chdir(spec.cwd.c_str()), "chdir", spec.cwd.c_str());
+
+  // 11. No privilege gained through execve.
+  if (spec.no_new_privileges) {
+    step = "no-new-privileges";
+    child_check(plan, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl", "PR_SET_NO_NEW_PRIVS");
+  }
+
+  // 12. Every descriptor but 0-2 closes on exec, the sync socket included:
+  //     berth-exec reads EOF there exactly when execve succeeded.
+  step = "close-fds";
+  child_check(plan, close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range", nullptr);
+
+  // 13. The command.
+  step = "exec";
+  umask(022);
+  exec_command(plan);
+}
+
+// ---------------------------------------------------------------------------
+// exec, berth-exec's side.
+
+// Opens /proc/<pid>/ns/<name> of the container's first process.
+int open_namespace(int pid, const char* name) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/%s", pid, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("open", path);
+  return fd;
+}
+
+void check_same_process(const ExecSpec& spec) {
+  if (process_start_time(spec.pid) != spec.pid_start_time) {
+    errno = ESRCH;  // it exited, and the pid may even be someone else's now
+    char path[32];
+    snprintf(path, sizeof path, "/proc/%d", spec.pid);
+    fail("open", path);
+  }
+}
+
+void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+struct Relay {
+  int from;   // our read end
+  int to;     // where it goes (1 or 2, or the pty master for stdin)
+  bool open;
+};
+
+// Copies what `relay.from` has; closes it on EOF (or EIO from a pty whose
+// last slave closed). With `drain`, reads until nothing is left.
+void pump(Relay& relay, bool drain) {
+  char buf[65536];
+  while (relay.open) {
+    ssize_t n = read(relay.from, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      close(relay.from);
+      relay.open = false;
+      return;
+    }
+    bool writable = true;
+    write_all(relay.to, buf, static_cast<size_t>(n), writable);
+    if (!drain) return;
+  }
+}
+
+// `resize` and `signal` pairs from Node.
+void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
+  std::string key, value;
+  while (control_next_pair(buffer, key, value)) {
+    if (key == "resize" && tty_master >= 0) {
+      unsigned rows = 0, cols = 0;
+      if (sscanf(value.c_str(), "%u %u", &rows, &cols) == 2) {
+        winsize size = {static_cast<unsigned short>(rows), static_cast<unsigned short>(cols), 0, 0};
+        ioctl(tty_master, TIOCSWINSZ, &size);
+      }
+    } else if (key == "signal") {
+      syscall(SYS_pidfd_send_signal, pidfd, atoi(value.c_str()), nullptr, 0);
+    }
+  }
+}
+
+[[noreturn]] void exec_main(const ExecSpec& spec, ControlBuffer& control) {
+  ChildPlan plan;
+  plan.spec = &spec;
+  for (const auto& a : spec.args) plan.argv.push_back(const_cast<char*>(a.c_str()));
+  plan.argv.push_back(nullptr);
+  plan.search_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const auto& e : spec.env) {
+    plan.envp.push_back(const_cast<char*>(e.c_str()));
+    if (e.compare(0, 5, "PATH=") == 0) plan.search_path = e.substr(5);
+  }
+  plan.envp.push_back(nullptr);
+  int cap_fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+  if (cap_fd >= 0) {
+    char buf[16] = {};
+    if (read(cap_fd, buf, sizeof buf - 1) > 0) plan.last_capability = atoi(buf);
+    close(cap_fd);
+  }
+
+  // 1. The container's namespaces, from its first process: checked to be the
+  //    process that was recorded before and after (a pid can be reused).
+  step = "namespaces";
+  check_same_process(spec);
+  struct Namespace {
+    const char* name;
+    int type;
+    int fd;
+  } namespaces[] = {
+      {"ipc", CLONE_NEWIPC, -1}, {"uts", CLONE_NEWUTS, -1}, {"net", CLONE_NEWNET, -1},
+      {"pid", CLONE_NEWPID, -1}, {"mnt", CLONE_NEWNS, -1},
+  };
+  for (auto& ns : namespaces) ns.fd = open_namespace(spec.pid, ns.name);
+  plan.cgroupns_fd = open_namespace(spec.pid, "cgroup");
+  check_same_process(spec);
+
+  // 2. The container's cgroup.procs files are host paths: open them before
+  //    entering its mount namespace.
+  step = "cgroup";
+  std::vector<int> procs;
+  for (const auto& file : spec.cgroup_procs) {
+    int fd = open(file.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) fail("open", file.c_str());
+    procs.push_back(fd);
+  }
+
+  // 3. Into the namespaces (the cgroup one comes after placement, in the
+  //    command's process). The pid namespace applies to the children we fork;
+  //    the mount namespace makes the container's root our root and cwd.
+  step = "namespaces";
+  for (auto& ns : namespaces) {
+    check(setns(ns.fd, ns.type), "setns", ns.name);
+    close(ns.fd);
+  }
+
+  // 4. Output: a pty from the container's own devpts instance, or two pipes.
+  int tty_master = -1;
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  if (spec.tty) {
+    step = "tty";
+    tty_master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    check(tty_master, "open", "/dev/ptmx");
+    int unlock = 0, number = 0;
+    check(ioctl(tty_master, TIOCSPTLCK, &unlock), "ioctl", "/dev/ptmx");
+    check(ioctl(tty_master, TIOCGPTN, &number), "ioctl", "/dev/ptmx");
+    if (spec.tty_rows && spec.tty_cols) {
+      winsize size = {spec.tty_rows, spec.tty_cols, 0, 0};
+      check(ioctl(tty_master, TIOCSWINSZ, &size), "ioctl", "TIOCSWINSZ");
+    }
+    char slave[32];
+    snprintf(slave, sizeof slave, "/dev/pts/%d", number);
+    plan.tty_fd = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    check(plan.tty_fd, "open", slave);
+    check(fchown(plan.tty_fd, spec.uid, static_cast<gid_t>(-1)), "fchown", slave);
+  } else {
+    step = "stdio";
+    check(pipe2(out, O_CLOEXEC), "pipe2", nullptr);
+    check(pipe2(err, O_CLOEXEC), "pipe2", nullptr);
+    plan.stdout_fd = out[1];
+    plan.stderr_fd = err[1];
+  }
+
+  // 5. The command's process, in the container's pid namespace.
+  step = "fork";
+  int sync[2];
+  check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync), "socketpair", nullptr);
+  plan.sync_fd = sync[1];
+  pid_t child = fork();
+  check(child, "fork", nullptr);
+  if (child == 0) {
+    close(sync[0]);
+    if (tty_master >= 0) close(tty_master);
+    if (out[0] >= 0) close(out[0]);
+    if (err[0] >= 0) close(err[0]);
+    exec_child(plan);
+  }
+  close(sync[1]);
+  if (plan.tty_fd >= 0) close(plan.tty_fd);
+  if (out[1] >= 0) close(out[1]);
+  if (err[1] >= 0) close(err[1]);
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+  if (pidfd < 0) {
+    int saved = errno;
+    kill(child, SIGKILL);
+    errno = saved;
+    fail("pidfd_open", nullptr);
+  }
+
+  /* sync 1. Into the container's cgroups (by our host pid view), then go. */
+  step = "cgroup";
+  char text[16];
+  int len = snprintf(text, sizeof text, "%d", child);
+  for (size_t i = 0; i < procs.size(); i++) {
+    if (write(procs[i], text, static_cast<size_t>(len)) != len) {
+      int saved = errno;
+      kill(child, SIGKILL);
+      waitpid(child, nullptr, 0);
+      errno = saved;
+      fail("write", spec.cgroup_procs[i].c_str());
+    }
+    close(procs[i]);
+  }
+  char go = 'G';
+  if (send(sync[0], &go, 1, MSG_NOSIGNAL) != 1) {
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    fail("send", nullptr);
+  }
+
+  /* sync 2. EOF: execve succeeded and closed the child's end. A message: it failed. */
+  SetupError setup_error;
+  ssize_t n;
+  do n = recv(sync[0], &setup_error, sizeof setup_error, 0);
+  while (n < 0 && errno == EINTR);
+  close(sync[0]);
+  if (n != 0) {
+    waitpid(child, nullptr, 0);
+    if (n != static_cast<ssize_t>(sizeof setup_error)) {
+      send_error("sync", "recv", n < 0 ? errno : EPROTO, "");
+      _exit(1);
+    }
+    setup_error.step[sizeof setup_error.step - 1] = '\0';
+    setup_error.syscall[sizeof setup_error.syscall - 1] = '\0';
+    setup_error.path[sizeof setup_error.path - 1] = '\0';
+    send_error(setup_error.step, setup_error.syscall, setup_error.error_number, setup_error.path);
+    _exit(1);
+  }
+  send_event("{\"event\":\"started\",\"pid\":" + std::to_string(child) + "}");
+
+  // Copy output (and, with a tty, input) until the command exits; then take
+  // what is left in the pipes, and no more.
+  step = "relay";
+  std::vector<Relay> outputs;
+  Relay input = {0, tty_master, tty_master >= 0};
+  if (tty_master >= 0) {
+    outputs.push_back({tty_master, 1, true});
+    close(2);
+  } else {
+    outputs.push_back({out[0], 1, true});
+    outputs.push_back({err[0], 2, true});
+    close(0);  // the command holds stdin; we need no copy
+  }
+  bool control_readable = true;
+  for (;;) {
+    pollfd fds[5];
+    Relay* relays[5] = {};
+    int count = 0;
+    fds[count++] = {pidfd, POLLIN, 0};
+    int control_index = -1;
+    if (control_readable) {
+      control_index = count;
+      fds[count++] = {kControlFd, POLLIN, 0};
+    }
+    for (auto& o : outputs) {
+      if (!o.open) continue;
+      relays[count] = &o;
+      fds[count++] = {o.from, POLLIN, 0};
+    }
+    if (input.open) {
+      relays[count] = &input;
+      fds[count++] = {input.from, POLLIN, 0};
+    }
+    if (poll(fds, static_cast<nfds_t>(count), -1) < 0) {
+      if (errno == EINTR) continue;
+      fail("poll", nullptr);
+    }
+    if (fds[0].revents) break;  // the command exited
+    if (control_index >= 0 && fds[control_index].revents) {
+      if (control_fill(kControlFd, control)) handle_control(control, pidfd, tty_master);
+      else control_readable = false;
+    }
+    for (int i = 1; i < count; i++) {
+      if (!fds[i].revents || !relays[i]) continue;
+      Relay& r = *relays[i];
+      if (&r == &input) {
+        pump(r, false);
+        // stdin ended: tell the terminal (end of file for a reader in canonical mode)
+        if (!r.open && write(tty_master, "\x04", 1) < 0) {
+          // the terminal is gone too
+        }
+      } else {
+        pump(r, false);
+      }
+    }
+  }
+
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  for (auto& o : outputs) {
+    if (!o.open) continue;
+    set_nonblocking(o.from);
+    pump(o, true);
+  }
+  close(1);
+  close(2);
+  int exit_code = 0, signal_number = 0;
+  if (WIFEXITED(status)) {
+    exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    signal_number = WTERMSIG(status);
+    exit_code = 128 + signal_number;
+  }
+  send_event("{\"event\":\"exited\",\"exitCode\":" + std::to_string(exit_code) +
+             ",\"signal\":" + std::to_string(signal_number) + "}");
+  _exit(0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2 || (strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "mount") != 0)) {
+    fprintf(stderr, "usage: berth-exec exec|mount (the spec comes on fd 3)\n");
+    return 2;
+  }
+  close_range(4, ~0U, 0);  // nothing of the starter's but 0-3
+  signal(SIGPIPE, SIG_IGN);
+  if (fcntl(kControlFd, F_GETFD) < 0) return 2;
+
+  // Die with the Node process that started us; if it is already gone, so are we.
+  step = "start";
+  check(prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);
+
+  step = "spec";
+  ExecSpec spec;
+  ControlBuffer control;
+  std::string spec_error;
+  if (!exec_spec_read(kControlFd, control, spec, spec_error)) {
+    errno = EINVAL;
+    fail("read", spec_error.c_str());
+  }
+  if (spec.mode != argv[1]) {
+    errno = EINVAL;
+    fail("read", "spec: the mode differs from the command line");
+  }
+  if (spec.mode == "mount") mount_main(spec);
+  exec_main(spec, control);
+}

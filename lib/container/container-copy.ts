@@ -1,0 +1,123 @@
+import { closeSync, lstatSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import type { CopyToOptions } from '../../types/container.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { ContainerHandle } from './container-handle.js';
+import { openContainerFilesystem, withWritableFilesystem } from './container-filesystem.js';
+import { extractTar, packTree } from './container-tar.js';
+import { fdPath, lstatIfExists, openDirectory, RootDir } from './path-in-root.js';
+
+function checkPath(path: unknown, what: string): string {
+  if (typeof path !== 'string' || path === '' || path.includes('\0')) throw new TypeError(`${what} must be a non-empty path`);
+  return path;
+}
+
+function checkOwner(options: CopyToOptions): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError('copyTo: options must be an object');
+  for (const key of ['uid', 'gid'] as const) {
+    const id = options[key];
+    if (id !== undefined && (!Number.isInteger(id) || id < 0 || id > 0xfffffffe)) throw new RangeError(`copyTo: ${key} must be an integer id`);
+  }
+}
+
+/**
+ * Copies into a container, running or not, like `docker cp` (ownership kept
+ * as with `docker cp -a`, unless `uid`/`gid` say otherwise).
+ *
+ * - `source` a host path: copied to `containerPath` by `docker cp`'s rules.
+ *   An existing directory there receives it under its own name (its contents
+ *   only when `source` ends in `/.`); otherwise it is written as
+ *   `containerPath`, whose parent must exist.
+ * - `source` a tar stream: extracted into the directory `containerPath`
+ *   (created when missing).
+ *
+ * `containerPath` is resolved inside the container (its symlinks lead where
+ * they lead in there); the archive's entries may not leave it.
+ * @throws UnsafePathError for `..` or an entry below a symlink (nothing is
+ *   written outside), ConflictError when a directory and a non-directory would
+ *   replace each other, NotFoundError when the source or the destination's parent is missing.
+ */
+export async function copyToContainer(handle: ContainerHandle, source: string | Readable, containerPath: string, options: CopyToOptions = {}): Promise<void> {
+  checkPath(containerPath, 'copyTo: the container path');
+  checkOwner(options);
+  if (typeof source !== 'string' && !(source instanceof Readable)) throw new TypeError('copyTo: source must be a host path or a readable tar stream');
+  if (typeof source === 'string') checkPath(source, 'copyTo: the host path');
+
+  await withWritableFilesystem(handle, async ({ root }) => {
+    if (typeof source !== 'string') {
+      const dir = root.openDir(containerPath, { create: true });
+      try {
+        await extractTar(dir.fd, dir.path, source, options);
+      } finally {
+        closeSync(dir.fd);
+      }
+      return;
+    }
+    const hostPath = resolve(source);
+    const stats = lstatSync(hostPath, { throwIfNoEntry: false });
+    if (!stats) throw new NotFoundError(`copyTo: no such file or directory on the host: ${source}`, { path: source });
+    const contentsOnly = stats.isDirectory() && /(^|\/)\.$/.test(source);
+    const target = destination(root, containerPath, stats.isDirectory());
+    const name = basename(hostPath);
+    const archiveName = target.into ? (contentsOnly || name === '' ? '' : name) : target.name;
+    // the host side is read through descriptors as well, from its parent directory
+    const hostRoot = RootDir.open(dirname(hostPath), 'the host');
+    const tarStream = packTree(hostRoot.fd, name, archiveName, {}, () => hostRoot.close());
+    try {
+      await extractTar(target.fd, target.path, tarStream, options);
+    } finally {
+      closeSync(target.fd);
+    }
+  });
+}
+
+/** Where a host path goes: into an existing directory, or as a new name in an existing parent. */
+function destination(root: RootDir, containerPath: string, sourceIsDir: boolean): { fd: number; path: string; into: boolean; name: string } {
+  const { dirFd, name, dirPath } = root.resolve(containerPath, { followLast: true });
+  try {
+    const existing = name === '' ? undefined : lstatIfExists(fdPath(dirFd, name));
+    const shown = name === '' ? dirPath : `${dirPath === '/' ? '' : dirPath}/${name}`;
+    if (name === '' || existing?.isDirectory()) {
+      const fd = name === '' ? openDirectory(fdPath(dirFd), false) : openDirectory(fdPath(dirFd, name));
+      return { fd, path: shown, into: true, name };
+    }
+    if (containerPath.endsWith('/')) throw new NotFoundError(`copyTo: the directory ${containerPath} does not exist in ${root.description}`, { path: containerPath });
+    if (existing && sourceIsDir) throw new ConflictError(`copyTo: cannot copy a directory over the file ${shown}`, { path: shown });
+    return { fd: openDirectory(fdPath(dirFd), false), path: dirPath, into: false, name };
+  } finally {
+    closeSync(dirFd);
+  }
+}
+
+/**
+ * A tar stream of `containerPath` in a container, running or not, like
+ * `docker cp container:path -`: the entry is named after the path's last
+ * component (a symlink there is archived as the link; a path ending in `/`
+ * follows it, one ending in `/.` gives a directory's contents without the
+ * prefix). Modes, owners, mtimes, symlinks and hard links are kept.
+ * @throws NotFoundError when the path does not exist
+ */
+export async function copyFromContainer(handle: ContainerHandle, containerPath: string): Promise<Readable> {
+  checkPath(containerPath, 'copyFrom: the container path');
+  const fs = await openContainerFilesystem(handle, 'read');
+  let resolved;
+  try {
+    resolved = fs.root.resolve(containerPath, { followLast: /\/\.?$/.test(containerPath) });
+    if (resolved.name !== '' && !lstatIfExists(fdPath(resolved.dirFd, resolved.name))) {
+      closeSync(resolved.dirFd);
+      throw new NotFoundError(`copyFrom: no such file or directory in container ${handle.name}: ${containerPath}`, {
+        path: containerPath, containerId: handle.id,
+      });
+    }
+  } catch (error) {
+    fs.close();
+    throw error;
+  }
+  const { dirFd, name, dirPath } = resolved;
+  const archiveName = /(^|\/)\.$/.test(containerPath) ? '' : name || basename(dirPath);
+  return packTree(dirFd, name, archiveName, {}, () => {
+    closeSync(dirFd);
+    fs.close();
+  });
+}

@@ -1,0 +1,196 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+import type { ExecBaseOptions, ExecExit, ExecOptions, ExecProcess, ExecResult, ExecStreamOptions, SignalName } from '../../types/container.js';
+import { ContainerSetupError, InvalidStateError } from '../errors.js';
+import { readJsonIfExists } from '../state/atomic-file.js';
+import { readContainerCgroup } from '../cgroup/cgroup-driver.js';
+import type { ContainerHandle } from './container-handle.js';
+import { signalName, type MonitorRecord } from './container-state.js';
+import { normalizeEnv } from './create-options.js';
+import { ExecHelper, helperError, type SpecValue } from './exec-helper.js';
+import { capabilityMask } from './monitor-spec.js';
+import { isPaused } from './container-pause.js';
+import { RootDir } from './path-in-root.js';
+import { RLIMIT_RESOURCES } from './security-defaults.js';
+import { resolveUser, type ResolvedUser } from './user-resolve.js';
+
+function checkCommand(cmd: unknown): string[] {
+  if (!Array.isArray(cmd) || cmd.length === 0 || !cmd.every((arg) => typeof arg === 'string')) {
+    throw new TypeError('exec: the command must be a non-empty array of strings');
+  }
+  if (cmd.some((arg: string) => arg.includes('\0'))) throw new TypeError('exec: the command must not contain NUL characters');
+  return cmd as string[];
+}
+
+function checkOptions(options: ExecBaseOptions): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError('exec: options must be an object');
+  const { user, workdir, tty, ttySize } = options;
+  if (user !== undefined && (typeof user !== 'string' || !/^[^:\s\0]+(:[^:\s\0]+)?$/.test(user))) {
+    throw new TypeError(`exec: user must look like 'name', 'uid', 'name:group' or 'uid:gid', got '${String(user)}'`);
+  }
+  if (workdir !== undefined && (typeof workdir !== 'string' || !workdir.startsWith('/') || workdir.includes('\0'))) {
+    throw new TypeError(`exec: workdir must be an absolute path, got '${String(workdir)}'`);
+  }
+  if (tty !== undefined && typeof tty !== 'boolean') throw new TypeError('exec: tty must be a boolean');
+  if (ttySize !== undefined) checkTtySize(ttySize, 'exec: ttySize');
+}
+
+function checkTtySize(size: { rows: number; cols: number }, what: string): void {
+  if (typeof size !== 'object' || size === null) throw new TypeError(`${what} must be { rows, cols }`);
+  for (const key of ['rows', 'cols'] as const) {
+    if (!Number.isInteger(size[key])) throw new TypeError(`${what}.${key} must be an integer`);
+    if (size[key] < 1 || size[key] > 65535) throw new RangeError(`${what}.${key} must be between 1 and 65535`);
+  }
+}
+
+/** The running container's first process: its pid and start time (against pid reuse). */
+function runningTarget(handle: ContainerHandle): { pid: number; startTime: number } {
+  const state = handle.state();
+  const monitor = state.status === 'running' ? readJsonIfExists<MonitorRecord>(handle.paths.monitor) : undefined;
+  if (!monitor?.pid || monitor.pidStartTime === undefined) {
+    throw new InvalidStateError(`exec: container ${handle.name} is not running`, { containerId: handle.id });
+  }
+  if (isPaused(handle)) throw new InvalidStateError(`exec: container ${handle.name} is paused; unpause it first`, { containerId: handle.id });
+  return { pid: monitor.pid, startTime: monitor.pidStartTime };
+}
+
+/**
+ * The user and groups, from the container's own /etc/passwd and /etc/group
+ * (read inside its root: their symlinks cannot lead to the host's).
+ */
+function resolveExecUser(handle: ContainerHandle, pid: number, user: string): ResolvedUser {
+  const root = RootDir.open(`/proc/${pid}/root`, `container ${handle.name}`);
+  const copy = mkdtempSync(join(tmpdir(), 'berth-exec-'));
+  try {
+    mkdirSync(join(copy, 'etc'));
+    for (const file of ['passwd', 'group']) {
+      try {
+        writeFileSync(join(copy, 'etc', file), root.readFile(`/etc/${file}`));
+      } catch {
+        // no such file in the container: numeric ids only
+      }
+    }
+    return resolveUser(user, [copy], handle.id);
+  } finally {
+    root.close();
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+/** The container's environment with Docker's additions for this user, then the caller's. */
+function execEnv(handle: ContainerHandle, home: string, tty: boolean, extra: string[]): string[] {
+  const env = new Map<string, string>();
+  for (const entry of handle.config.env) env.set(entry.split('=', 1)[0]!, entry);
+  const add = (key: string, value: string) => env.has(key) || env.set(key, `${key}=${value}`);
+  add('HOSTNAME', handle.config.hostname);
+  add('HOME', home);
+  if (tty) add('TERM', 'xterm');
+  for (const entry of extra) env.set(entry.split('=', 1)[0]!, entry);
+  return [...env.values()];
+}
+
+/**
+ * Starts `cmd` inside the running container, as `docker exec` does: in its
+ * pid, mount, uts, ipc, network and cgroup namespaces and its cgroups, with
+ * its capability set, `no_new_privs`, only fds 0-2, as its user (or
+ * `options.user`), in its working directory (or `options.workdir`), with its
+ * environment plus `options.env`. berth-exec does the entering (setns is
+ * for single-threaded processes). Resolves once the command has been exec'd.
+ * @throws InvalidStateError when the container is not running or is paused;
+ *   ContainerSetupError naming the step (`namespaces`, `cgroup`, `user`, `cwd`, `exec`, …)
+ */
+export async function execStream(handle: ContainerHandle, cmd: string[], options: ExecStreamOptions = {}): Promise<ExecProcess> {
+  checkCommand(cmd);
+  checkOptions(options);
+  if (options.stdin !== undefined && typeof options.stdin !== 'boolean') throw new TypeError('execStream: stdin must be a boolean');
+  const extraEnv = normalizeEnv(options.env);
+  const tty = options.tty ?? false;
+  const { config } = handle;
+  const target = runningTarget(handle);
+  const user = resolveExecUser(handle, target.pid, options.user ?? config.user);
+  const cgroup = readContainerCgroup(handle.paths.cgroup);
+
+  const spec: [string, SpecValue][] = [
+    ['pid', target.pid],
+    ['pid-start-time', target.startTime],
+    ...(cgroup?.record.dirs ?? []).map((dir): [string, SpecValue] => ['cgroup-procs', join(dir, 'cgroup.procs')]),
+    ...cmd.map((arg): [string, SpecValue] => ['arg', arg]),
+    ...execEnv(handle, user.home, tty, extraEnv).map((entry): [string, SpecValue] => ['env', entry]),
+    ['cwd', options.workdir ?? config.workdir],
+    ['uid', user.uid],
+    ['gid', user.gid],
+    ...user.groups.map((group): [string, SpecValue] => ['group', group]),
+    ['capabilities', capabilityMask(config.capabilities)],
+    ...Object.entries(config.ulimits).map(([name, limit]): [string, SpecValue] => ['rlimit', `${RLIMIT_RESOURCES[name]}:${limit.soft}:${limit.hard}`]),
+    ['no-new-privileges', true],
+    ['tty', tty],
+  ];
+  const size = options.ttySize ?? config.ttySize;
+  if (tty && size) spec.push(['tty-rows', size.rows], ['tty-cols', size.cols]);
+
+  const helper = ExecHelper.start('exec', spec, [options.stdin ? 'pipe' : 'ignore', 'pipe', tty ? 'ignore' : 'pipe']);
+  const first = await helper.next();
+  if (first?.event !== 'started') {
+    await helper.exited();
+    if (first?.event === 'error') throw helperError('exec', first, handle.id);
+    throw new ContainerSetupError('exec failed: berth-exec exited before the command started', {
+      step: 'helper', code: 'ERR_EXEC_HELPER', containerId: handle.id,
+    });
+  }
+
+  let exit: Promise<ExecExit> | undefined;
+  return {
+    pid: first.pid,
+    stdin: (helper.child.stdin as Writable | null) ?? null,
+    stdout: helper.child.stdout as Readable,
+    stderr: tty ? null : (helper.child.stderr as Readable),
+    wait: () => (exit ??= waitForExit(helper)),
+    kill: (signal: SignalName = 'SIGTERM') => {
+      const number = constants.signals[signal];
+      if (number === undefined) throw new TypeError(`kill: '${String(signal)}' is not a signal name such as SIGTERM`);
+      helper.send([['signal', number]]);
+    },
+    resize: (ttySize: { rows: number; cols: number }) => {
+      checkTtySize(ttySize, 'resize');
+      helper.send([['resize', `${ttySize.rows} ${ttySize.cols}`]]);
+    },
+  };
+}
+
+async function waitForExit(helper: ExecHelper): Promise<ExecExit> {
+  for (let event = await helper.next(); event; event = await helper.next()) {
+    if (event.event === 'exited') return { exitCode: event.exitCode, signal: signalName(event.signal) };
+  }
+  // berth-exec itself was killed: the command died with it (PR_SET_PDEATHSIG)
+  const { code, signal } = await helper.exited();
+  return signal ? { exitCode: 128 + constants.signals[signal], signal } : { exitCode: code ?? 255, signal: null };
+}
+
+/**
+ * Runs `cmd` inside the running container (see {@link execStream}) and
+ * collects its output: resolves with the exit code and stdout/stderr once it
+ * has exited.
+ */
+export async function exec(handle: ContainerHandle, cmd: string[], options: ExecOptions = {}): Promise<ExecResult> {
+  const { stdin, ...rest } = options ?? {};
+  if (stdin !== undefined && typeof stdin !== 'string' && !(stdin instanceof Uint8Array) && !(stdin instanceof Readable)) {
+    throw new TypeError('exec: stdin must be a string, a Buffer or a readable stream');
+  }
+  const proc = await execStream(handle, cmd, { ...rest, stdin: stdin !== undefined });
+  if (proc.stdin) {
+    proc.stdin.on('error', () => {}); // the command may exit without reading it all
+    if (stdin instanceof Readable) stdin.pipe(proc.stdin);
+    else proc.stdin.end(stdin);
+  }
+  const [status, stdout, stderr] = await Promise.all([proc.wait(), text(proc.stdout), text(proc.stderr)]);
+  return { ...status, stdout, stderr };
+}
+
+async function text(stream: Readable | null): Promise<string> {
+  if (!stream) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
