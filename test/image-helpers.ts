@@ -290,7 +290,7 @@ export interface BearerProxy extends AsyncDisposable {
   tokenRequests: number;
   /** Makes the next `n` blob GETs fail with 503. */
   fail503(n: number): void;
-  /** Cuts the next blob response after this many bytes (once). */
+  /** Cuts the next blob response longer than this many bytes after that many (once). */
   cutNextBlobAfter(bytes: number): void;
   stop(): Promise<void>;
 }
@@ -350,7 +350,7 @@ export async function startBearerProxy(registry: string, users?: Record<string, 
       const out = { ...response.headers };
       if (typeof out.location === 'string') out.location = out.location.replace(`http://${registry}`, `http://${host}`);
       res.writeHead(response.statusCode ?? 502, out);
-      if (blob && cutAfter !== undefined && response.statusCode === 200) {
+      if (blob && cutAfter !== undefined && response.statusCode === 200 && Number(response.headers['content-length']) > cutAfter) {
         const limit = cutAfter;
         cutAfter = undefined;
         let sent = 0;

@@ -56,7 +56,10 @@ function fromExplicit(credentials: RegistryCredentials): Credentials {
 function fromHelper(helper: string, serverUrl: string, domain: string): Promise<Credentials | undefined> {
   const program = `docker-credential-${helper}`;
   return new Promise((resolve, reject) => {
-    const child = spawn(program, ['get'], { stdio: ['pipe', 'pipe', 'pipe'], timeout: 30_000 });
+    const child = spawn(program, ['get'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // (not spawn's own timeout: its timer outlives a helper that failed to start)
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
+    child.once('close', () => clearTimeout(timer)).once('error', () => clearTimeout(timer));
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
