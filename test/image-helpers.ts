@@ -199,11 +199,18 @@ function writeBlob(layout: string, data: Buffer): { digest: string; size: number
   return { digest, size: data.length };
 }
 
+/** gzip of each layer buffer, made once (busybox is in most test images). */
+const gzipped = new WeakMap<Buffer, Buffer>();
+
 /** Writes one image into an OCI layout; returns its manifest descriptor. */
 function writeImage(layout: string, spec: ImageSpec) {
   const compression = spec.compression ?? 'gzip';
   const compress = (tar: Buffer) => {
-    if (compression === 'gzip') return gzipSync(tar);
+    if (compression === 'gzip') {
+      const cached = gzipped.get(tar) ?? gzipSync(tar);
+      gzipped.set(tar, cached);
+      return cached;
+    }
     if (compression === 'none') return tar;
     requireTool('/usr/bin/zstd', 'zstd');
     return execFileSync('zstd', ['-q', '-c'], { input: tar, maxBuffer: 256 * 1024 * 1024 });

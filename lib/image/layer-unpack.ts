@@ -149,7 +149,12 @@ class Unpacker {
           return;
         case 'link': {
           data.resume();
-          const target = entryPath(header.linkname ?? '', `the hardlink '${name}' to`);
+          let target: string;
+          try {
+            target = entryPath(header.linkname ?? '');
+          } catch {
+            throw new LayerUnpackError(`layer entry '${name}' is a hardlink to '${header.linkname}', outside the layer; refusing the layer`, name);
+          }
           const kind = this.nodes.get(target);
           if (kind === undefined || kind === 'dir' || kind === 'whiteout') {
             throw new LayerUnpackError(
