@@ -363,11 +363,13 @@ int main(int argc, char** argv) {
   if (!spec.log_path.empty() && !log.open(spec.log_path, spec.log_max_bytes, spec.log_max_files))
     fail_before_clone("log", "open", spec.log_path.c_str());
 
-  const unsigned long oom_kills_before = cgroup_oom_kills(spec.oom_counter);
+  unsigned long oom_kills_before = 0;  // the OOM count when the last run started
+  bool oom_killed = false;              // in the last run
   int restarts = 0;
   std::string started_at;
   int exit_code = 0, signal_number = 0;
   for (;;) {
+    oom_kills_before = cgroup_oom_kills(spec.oom_counter);
     RunStart run = start_container(spec);
     if (run.pid < 0) {
       if (restarts == 0) {  // the first start failed: the caller gets the error
@@ -394,8 +396,9 @@ int main(int argc, char** argv) {
         exit_code = 128 + signal_number;
       }
     }
+    oom_killed = cgroup_oom_kills(spec.oom_counter) > oom_kills_before;
     if (!should_restart(spec, exit_code, restarts)) break;
-    // Docker's back-off: 100 ms, doubling, at most 2 s; a stop meanwhile ends it
+    // a back-off like Docker's: 100 ms, doubling, at most 3.2 s; a stop meanwhile ends it
     if (!backoff_unless_stopped(spec, 100 << (restarts < 5 ? restarts : 5))) break;
     restarts++;
   }
@@ -405,8 +408,6 @@ int main(int argc, char** argv) {
     close(2);
   }
 
-  // The OOM killer's count, read before the cgroup goes away.
-  bool oom_killed = cgroup_oom_kills(spec.oom_counter) > oom_kills_before;
   cgroup_remove(spec.cgroup_remove, spec.cgroup_remove_parents);
   std::string exit_record = "{\"exitCode\":" + std::to_string(exit_code) +
                             ",\"signal\":" + std::to_string(signal_number) +

@@ -79,8 +79,8 @@ export interface ContainerCreateOptions extends ResourceLimits {
   /**
    * Restart the command when it exits: `'no'` (default), `'on-failure'`,
    * `'on-failure:N'` (at most N restarts), `'always'`, `'unless-stopped'`.
-   * The monitor applies it, with Docker's back-off (100 ms, doubling, ≤ 2 s);
-   * `stop()` and `kill()` end it. Nothing restarts after a reboot (no daemon).
+   * The monitor applies it, with a back-off (100 ms, doubling, at most 3.2 s);
+   * `stop()`, and `kill()` with SIGKILL or the stop signal, end it. Nothing restarts after a reboot (no daemon).
    */
   restart?: RestartPolicy;
   /** Remove the container when its command exits (Docker's `--rm`). Not with a restart policy. */

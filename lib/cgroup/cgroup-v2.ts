@@ -42,13 +42,25 @@ export class CgroupV2 implements ContainerCgroup {
     for (const level of [join(parent, '..'), parent]) {
       const available = (readCgroupFile(level, 'cgroup.controllers') ?? '').split(' ');
       const enabled = (readCgroupFile(level, 'cgroup.subtree_control') ?? '').split(' ');
+      const added: string[] = [];
       for (const controller of CONTROLLERS) {
         if (!available.includes(controller) || enabled.includes(controller)) continue;
         try {
           writeCgroupFile(level, 'cgroup.subtree_control', `+${controller}`);
+          added.push(controller);
         } catch {
-          // EBUSY: this level has processes of its own; the limit that needs
-          // the controller reports it below
+          // EBUSY: this level has processes of its own. Some controllers
+          // (cpu, pids) are accepted anyway, but a mix leaves the children
+          // "domain invalid": take back what was added at this level; the
+          // limits that need a controller say so below.
+          for (const undo of added) {
+            try {
+              writeCgroupFile(level, 'cgroup.subtree_control', `-${undo}`);
+            } catch {
+              // nothing more to undo
+            }
+          }
+          return;
         }
       }
     }
@@ -60,7 +72,7 @@ export class CgroupV2 implements ContainerCgroup {
       throw new BerthError(
         `${option} needs the ${file.split('.')[0]} controller, which is not enabled for ${this.dir}. ` +
           `Its ancestor ${parent} has processes of its own ("no internal processes" rule) or lacks the controller: ` +
-          'run berth from a cgroup whose subtree has the controllers delegated (e.g. `systemd-run --scope -p Delegate=yes`).',
+          "pass cgroupParent: an absolute cgroup path whose ancestors have no processes of their own and delegate the controllers (e.g. '/berth.slice').",
         { code: 'ENOTSUP', path: join(this.dir, file), step: 'cgroup' },
       );
     }

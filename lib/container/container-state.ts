@@ -33,6 +33,8 @@ export interface ContainerState {
   starting: boolean;
   monitorPid: number | null;
   pid: number | null;
+  /** With `pid`: its start time, so a signal never reaches a reused pid. */
+  pidStartTime?: number;
   exit: ExitRecord | null;
   startedAt: string | null;
   restartCount: number;
@@ -79,7 +81,7 @@ export function readContainerState(paths: ContainerPaths): ContainerState {
   if (!monitor) return { status: 'created', starting: false, monitorPid: null, pid: null, exit: null, startedAt: null, restartCount: 0 };
   if (isSameProcess(monitor.monitorPid, monitor.monitorStartTime)) {
     return monitor.pid
-      ? { status: 'running', starting: false, monitorPid: monitor.monitorPid, pid: monitor.pid, exit: null, startedAt: monitor.startedAt ?? null, restartCount: monitor.restartCount ?? 0 }
+      ? { status: 'running', starting: false, monitorPid: monitor.monitorPid, pid: monitor.pid, pidStartTime: monitor.pidStartTime, exit: null, startedAt: monitor.startedAt ?? null, restartCount: monitor.restartCount ?? 0 }
       : { status: 'created', starting: true, monitorPid: monitor.monitorPid, pid: null, exit: null, startedAt: null, restartCount: 0 };
   }
   // The monitor is gone. It may have recorded the exit just now: look again.
@@ -104,6 +106,6 @@ export function readContainerState(paths: ContainerPaths): ContainerState {
     finishedAt: new Date().toISOString(),
     error: 'the container monitor died; the exit status is unknown',
   };
-  writeJsonAtomic(paths.exit, recovered);
+  writeJsonAtomic(paths.exit, recovered, false);
   return { status: 'exited', starting: false, monitorPid: null, pid: null, exit: recovered, startedAt: recovered.startedAt, restartCount: monitor.restartCount ?? 0 };
 }

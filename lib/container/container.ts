@@ -14,7 +14,7 @@ import { BerthError, InvalidStateError, NotFoundError } from '../errors.js';
 import { withFileLock } from '../state/file-lock.js';
 import type { Runtime } from '../runtime.js';
 import { containerPaths, type ContainerConfig, type ContainerPaths } from './container-config.js';
-import { readContainerState, signalName, type ContainerState } from './container-state.js';
+import { isSameProcess, readContainerState, signalName, type ContainerState } from './container-state.js';
 import { launchMonitor, type MonitorHandle } from './monitor-process.js';
 import { writeMonitorSpec } from './monitor-spec.js';
 import { resolveUser } from './user-resolve.js';
@@ -319,7 +319,11 @@ export class Container implements AsyncDisposable {
     if (state.status !== 'running' || state.pid === null) {
       throw new InvalidStateError(`container ${this.name} is not running`, { containerId: this.id });
     }
-    writeFileSync(this.paths.stopped, ''); // stopped by the user: the restart policy ends
+    if (signal === 'SIGKILL' || signal === this.config.stopSignal) {
+      writeFileSync(this.paths.stopped, ''); // stopped by the user: the restart policy ends
+    }
+    // between restarts the recorded pid is the last run's: never signal a reused pid
+    if (!isSameProcess(state.pid, state.pidStartTime)) return;
     try {
       process.kill(state.pid, signal);
     } catch (error) {
