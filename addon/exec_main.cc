@@ -15,10 +15,13 @@
 // After the spec, Node may send `resize` ("rows cols") and `signal` ("n")
 // pairs on the same socket.
 //
-// exec's other descriptors: 0 is the command's stdin, handed to it as it is;
-// 1 and 2 receive its stdout and stderr, copied by berth-exec until the
-// command exits (a background process that keeps the pipes open cannot hold
-// the caller). With a tty, 0 and 1 are the terminal's input and output.
+// exec's other descriptors: 0 is the command's stdin (/dev/null, or with the
+// spec's `stdin` copied into a pipe of the command's: busybox cat splices a
+// socket into a pipe while holding the pipe's lock, so the command is never
+// given Node's socket itself); 1 and 2 receive its stdout and stderr, copied
+// by berth-exec until the command exits (a background process that keeps the
+// pipes open cannot hold the caller). With a tty, 0 and 1 are the terminal's
+// input and output.
 //
 // berth-exec dies with the Node process that started it (PR_SET_PDEATHSIG),
 // and the command dies with berth-exec.
@@ -139,6 +142,7 @@ struct ChildPlan {
   int sync_fd = -1;               // SOCK_SEQPACKET to berth-exec
   int cgroupns_fd = -1;           // the container's cgroup namespace
   int tty_fd = -1;                // the terminal's slave side, with a tty
+  int stdin_fd = -1;               // the read end of the stdin pipe, with `stdin`
   int stdout_fd = -1, stderr_fd = -1;
   int last_capability = 40;
 };
@@ -223,6 +227,7 @@ int capset_all(unsigned long long mask) {
     child_check(plan, ioctl(plan.tty_fd, TIOCSCTTY, 0), "ioctl", "TIOCSCTTY");
     for (int target = 0; target < 3; target++) child_check(plan, dup2(plan.tty_fd, target), "dup2", nullptr);
   } else {
+    if (plan.stdin_fd >= 0) child_check(plan, dup2(plan.stdin_fd, 0), "dup2", "stdin");
     child_check(plan, dup2(plan.stdout_fd, 1), "dup2", "stdout");
     child_check(plan, dup2(plan.stderr_fd, 2), "dup2", "stderr");
   }
@@ -308,7 +313,7 @@ void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOC
 
 struct Relay {
   int from;   // our read end
-  int to;     // where it goes (1 or 2, or the pty master for stdin)
+  int to;     // where it goes: 1 or 2
   bool open;
 };
 
@@ -330,6 +335,41 @@ void pump(Relay& relay, bool drain) {
     if (!drain) return;
   }
 }
+
+// Node's stdin (fd 0) into the command's stdin pipe or the pty master,
+// without ever blocking: a command that does not read must not stop its
+// output from being copied.
+struct Input {
+  int to = -1;           // non-blocking: the pipe's write end, or the pty master
+  bool reading = false;  // fd 0 is still open
+  bool tty = false;      // at the end: send ^D instead of closing `to`
+  std::string pending;
+
+  bool active() const { return reading || !pending.empty(); }
+
+  void read_some() {
+    char buf[65536];
+    ssize_t n = read(0, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n > 0) {
+      pending.append(buf, static_cast<size_t>(n));
+      return;
+    }
+    reading = false;  // end of input: end of file for the command
+    if (tty) pending += '\x04';
+  }
+
+  void write_some() {
+    ssize_t n = write(to, pending.data(), pending.size());
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n < 0) pending.clear();  // the command closed its stdin
+    else pending.erase(0, static_cast<size_t>(n));
+    if (pending.empty() && !reading && !tty) {
+      close(to);
+      to = -1;
+    }
+  }
+};
 
 // `resize` and `signal` pairs from Node.
 void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
@@ -402,7 +442,7 @@ void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
 
   // 4. Output: a pty from the container's own devpts instance, or two pipes.
   int tty_master = -1;
-  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
   if (spec.tty) {
     step = "tty";
     tty_master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -425,6 +465,10 @@ void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
     check(pipe2(err, O_CLOEXEC), "pipe2", nullptr);
     plan.stdout_fd = out[1];
     plan.stderr_fd = err[1];
+    if (spec.open_stdin) {
+      check(pipe2(in, O_CLOEXEC), "pipe2", nullptr);
+      plan.stdin_fd = in[0];
+    }
   }
 
   // 5. The command's process, in the container's pid namespace.
@@ -437,12 +481,14 @@ void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
   if (child == 0) {
     close(sync[0]);
     if (tty_master >= 0) close(tty_master);
+    if (in[1] >= 0) close(in[1]);
     if (out[0] >= 0) close(out[0]);
     if (err[0] >= 0) close(err[0]);
     exec_child(plan);
   }
   close(sync[1]);
   if (plan.tty_fd >= 0) close(plan.tty_fd);
+  if (in[0] >= 0) close(in[0]);
   if (out[1] >= 0) close(out[1]);
   if (err[1] >= 0) close(err[1]);
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
@@ -494,26 +540,32 @@ void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
   }
   send_event("{\"event\":\"started\",\"pid\":" + std::to_string(child) + "}");
 
-  // Copy output (and, with a tty, input) until the command exits; then take
-  // what is left in the pipes, and no more.
+  // Copy output and input until the command exits; then take what is left
+  // in the output pipes, and no more.
   step = "relay";
   std::vector<Relay> outputs;
-  Relay input = {0, tty_master, tty_master >= 0};
+  Input input;
   if (tty_master >= 0) {
     outputs.push_back({tty_master, 1, true});
     close(2);
+    input.to = tty_master;
+    input.tty = true;
+    input.reading = spec.open_stdin;
   } else {
     outputs.push_back({out[0], 1, true});
     outputs.push_back({err[0], 2, true});
-    close(0);  // the command holds stdin; we need no copy
+    input.to = in[1];
+    input.reading = spec.open_stdin;
   }
+  if (input.to >= 0) set_nonblocking(input.to);
+  if (!input.reading) close(0);
   bool control_readable = true;
   for (;;) {
     pollfd fds[5];
     Relay* relays[5] = {};
     int count = 0;
     fds[count++] = {pidfd, POLLIN, 0};
-    int control_index = -1;
+    int control_index = -1, input_index = -1;
     if (control_readable) {
       control_index = count;
       fds[count++] = {kControlFd, POLLIN, 0};
@@ -523,9 +575,9 @@ void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
       relays[count] = &o;
       fds[count++] = {o.from, POLLIN, 0};
     }
-    if (input.open) {
-      relays[count] = &input;
-      fds[count++] = {input.from, POLLIN, 0};
+    if (input.to >= 0 && input.active()) {
+      input_index = count;
+      fds[count++] = input.pending.empty() ? pollfd{0, POLLIN, 0} : pollfd{input.to, POLLOUT, 0};
     }
     if (poll(fds, static_cast<nfds_t>(count), -1) < 0) {
       if (errno == EINTR) continue;
@@ -536,18 +588,15 @@ void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
       if (control_fill(kControlFd, control)) handle_control(control, pidfd, tty_master);
       else control_readable = false;
     }
-    for (int i = 1; i < count; i++) {
-      if (!fds[i].revents || !relays[i]) continue;
-      Relay& r = *relays[i];
-      if (&r == &input) {
-        pump(r, false);
-        // stdin ended: tell the terminal (end of file for a reader in canonical mode)
-        if (!r.open && write(tty_master, "\x04", 1) < 0) {
-          // the terminal is gone too
-        }
-      } else {
-        pump(r, false);
+    if (input_index >= 0 && fds[input_index].revents) {
+      if (fds[input_index].fd == 0) {
+        input.read_some();
+        if (!input.reading) close(0);
       }
+      if (!input.pending.empty() || (!input.reading && !input.tty)) input.write_some();
+    }
+    for (int i = 1; i < count; i++) {
+      if (fds[i].revents && relays[i]) pump(*relays[i], false);
     }
   }
 

@@ -66,6 +66,7 @@ bool exec_spec_read(int fd, ControlBuffer& buffer, ExecSpec& spec, std::string& 
     else if (key == "capabilities") spec.capabilities = number(value);
     else if (key == "no-new-privileges") spec.no_new_privileges = value == "1";
     else if (key == "tty") spec.tty = value == "1";
+    else if (key == "stdin") spec.open_stdin = value == "1";
     else if (key == "tty-rows") spec.tty_rows = static_cast<unsigned short>(number(value));
     else if (key == "tty-cols") spec.tty_cols = static_cast<unsigned short>(number(value));
     else if (key == "lower") spec.lower_dirs.push_back(value);

@@ -32,6 +32,7 @@ struct ExecSpec {
   std::vector<ExecRlimit> rlimits;
   bool no_new_privileges = true;
   bool tty = false;
+  bool open_stdin = false;                 // fd 0 is a stream from Node to copy to the command
   unsigned short tty_rows = 0, tty_cols = 0;
 
   // mount: an overlay in a private mount namespace

@@ -6,6 +6,8 @@
 export { Runtime, DEFAULT_ROOT, type RuntimeOptions, type RuntimeInfo } from './runtime.js';
 export { Container, type RunOptions, type RunResult, type StopOptions, type RemoveOptions } from './container/container.js';
 export { ContainerCollection, type ContainerListOptions } from './container/container-collection.js';
+export { copyTo, copyFrom } from './container/container-copy.js';
+export { UnsafePathError } from './container/path-in-root.js';
 export { Image } from './image/image.js';
 export { ImageStore } from './image/image-store.js';
 export { parseReference, type ImageReference } from './image/reference.js';
@@ -27,8 +29,18 @@ export type {
   ContainerCreateOptions,
   ContainerInspect,
   ContainerStatus,
+  RestartPolicy,
+  CopyToOptions,
+  ExecBaseOptions,
+  ExecExit,
+  ExecOptions,
+  ExecProcess,
+  ExecResult,
+  ExecStreamOptions,
   ExitStatus,
+  LogEntry,
   LogOptions,
+  LogsOptions,
   SignalName,
   Ulimit,
 } from '../types/container.js';
@@ -61,3 +73,5 @@ export type {
   RegistryOptions,
   SaveOptions,
 } from '../types/image.js';
+export type { ResourceLimits, ResourceUpdate, ContainerStats, DeviceRule } from '../types/resources.js';
+export type { CgroupMode } from './cgroup/cgroup-mode.js';

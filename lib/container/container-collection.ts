@@ -14,13 +14,10 @@ import { Container } from './container.js';
 import { containerPaths, type ContainerConfig } from './container-config.js';
 import { effectiveCapabilities, normalizeEnv, validateCreateOptions } from './create-options.js';
 import { generateName } from './name-generator.js';
+import { containerFilter, type ContainerListOptions } from './container-filter.js';
 import { DEFAULT_PATH } from './security-defaults.js';
 
-/** Options of `runtime.containers.list()`. */
-export interface ContainerListOptions {
-  /** Include containers that are not running (default: running ones only, like `docker ps`). */
-  all?: boolean;
-}
+export type { ContainerListOptions } from './container-filter.js';
 
 /** `runtime.containers`: creating containers and finding them again, from any process. */
 export class ContainerCollection {
@@ -143,14 +140,27 @@ export class ContainerCollection {
     return container;
   }
 
-  /** The containers in this runtime: running ones, or all with `{ all: true }`. */
+  /**
+   * The containers in this runtime: running (and paused) ones, or all with
+   * `{ all: true }`; filtered by `labels` (all must match), `status` and `name`.
+   *
+   * @example
+   * ```ts
+   * const databases = await runtime.containers.list({ all: true, labels: { role: 'db' }, status: 'running' });
+   * ```
+   */
   async list(options: ContainerListOptions = {}): Promise<Container[]> {
+    const keep = containerFilter(options);
     const containers = this.ids()
       .map((id) => this.load(id))
       .filter((container): container is Container => container !== undefined);
-    if (options.all) return containers;
-    const running = await Promise.all(containers.map(async (c) => (await c.inspect()).state.running));
-    return containers.filter((_c, i) => running[i]);
+    if (options.all && options.labels === undefined && options.status === undefined && options.name === undefined) return containers;
+    // one removed meanwhile is simply not listed
+    const infos = await Promise.all(containers.map((c) => c.inspect().catch((error: unknown) => {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    })));
+    return containers.filter((_c, i) => infos[i] !== undefined && keep(infos[i]));
   }
 
   /** @internal Deletes a stopped container's files and its name. */

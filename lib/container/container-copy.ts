@@ -2,6 +2,7 @@ import { closeSync, lstatSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { CopyToOptions } from '../../types/container.js';
+import type { Container } from './container.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { ContainerHandle } from './container-handle.js';
 import { openContainerFilesystem, withWritableFilesystem } from './container-filesystem.js';
@@ -120,4 +121,26 @@ export async function copyFromContainer(handle: ContainerHandle, containerPath: 
     closeSync(dirFd);
     fs.close();
   });
+}
+
+/**
+ * Copies a host file or directory, or a tar stream, into a container
+ * (running or not), like `docker cp`: the same as `container.copyTo()`.
+ *
+ * @example
+ * ```ts
+ * await copyTo(container, './config', '/etc/app');           // a host directory
+ * await copyTo(container, createReadStream('site.tar'), '/srv'); // a tar stream, extracted into /srv
+ * ```
+ */
+export function copyTo(container: Container, source: string | Readable, containerPath: string, options: CopyToOptions = {}): Promise<void> {
+  return container.copyTo(source, containerPath, options);
+}
+
+/**
+ * A tar stream of a path in a container (running or not), like
+ * `docker cp container:path -`: the same as `container.copyFrom()`.
+ */
+export function copyFrom(container: Container, containerPath: string): Promise<Readable> {
+  return container.copyFrom(containerPath);
 }

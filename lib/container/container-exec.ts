@@ -126,6 +126,7 @@ export async function execStream(handle: ContainerHandle, cmd: string[], options
     ...Object.entries(config.ulimits).map(([name, limit]): [string, SpecValue] => ['rlimit', `${RLIMIT_RESOURCES[name]}:${limit.soft}:${limit.hard}`]),
     ['no-new-privileges', true],
     ['tty', tty],
+    ['stdin', options.stdin ?? false],
   ];
   const size = options.ttySize ?? config.ttySize;
   if (tty && size) spec.push(['tty-rows', size.rows], ['tty-cols', size.cols]);

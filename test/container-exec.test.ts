@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BUSYBOX, temporaryRuntime } from './helpers.js';
+
+const NAMESPACES = ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'];
+
+test('exec runs in the container: same namespaces and hostname, sees PID 1 and a file the first process wrote', async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({
+    image: BUSYBOX, hostname: 'execbox', cmd: ['sh', '-c', 'echo written-by-pid-1 > /tmp/marker; exec sleep 60'],
+  });
+  await container.start();
+  const { pid } = (await container.inspect()).state;
+  await waitFor(async () => (await container.exec(['test', '-f', '/tmp/marker'])).exitCode === 0);
+
+  const script = `hostname; cat /tmp/marker; cat /proc/1/cmdline | tr "\\0" " "; echo; ${NAMESPACES.map((ns) => `readlink /proc/self/ns/${ns}`).join('; ')}`;
+  const result = await container.exec(['sh', '-c', script]);
+  assert.equal(result.exitCode, 0, result.stderr);
+  const [hostname, marker, pid1, ...namespaces] = result.stdout.trim().split('\n');
+  assert.equal(hostname, 'execbox');
+  assert.equal(marker, 'written-by-pid-1');
+  assert.equal(pid1!.trim(), 'sleep 60');
+  // the same namespaces as the first process, seen from the host
+  assert.deepEqual(namespaces, NAMESPACES.map((ns) => readlinkSync(`/proc/${pid}/ns/${ns}`)));
+});
+
+test("exec has Docker's default capabilities, no_new_privs, only fds 0-2, and the container's cgroups", async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '60'] });
+  await container.start();
+  const result = await container.exec(['grep', '-E', '^(Cap|NoNewPrivs)', '/proc/self/status']);
+  const status = Object.fromEntries(result.stdout.trim().split('\n').map((line) => line.split(/:\s+/)));
+  assert.equal(status.CapEff, '00000000a80425fb');
+  assert.equal(status.CapPrm, '00000000a80425fb');
+  assert.equal(status.CapBnd, '00000000a80425fb');
+  assert.equal(status.CapInh, '0000000000000000');
+  assert.equal(status.CapAmb, '0000000000000000');
+  assert.equal(status.NoNewPrivs, '1');
+
+  const { pid } = (await container.inspect()).state;
+  const proc = await container.execStream(['sleep', '30']);
+  try {
+    // seen from the host, so that nothing the check runs adds a descriptor
+    assert.deepEqual(readdirSync(`/proc/${proc.pid}/fd`).sort(), ['0', '1', '2']);
+    assert.equal(readFileSync(`/proc/${proc.pid}/cgroup`, 'utf8'), readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+    assert.equal(readlinkSync(`/proc/${proc.pid}/root`), '/');
+  } finally {
+    proc.kill('SIGKILL');
+  }
+  assert.deepEqual(await proc.wait(), { exitCode: 137, signal: 'SIGKILL' });
+});
+
+test('exec returns the exit code and separate stdout and stderr; stdin, env, user and workdir reach the command', async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '60'], env: { FROM_CONTAINER: 'c' } });
+  await container.start();
+  for (const code of [0, 1, 42]) {
+    const result = await container.exec(['sh', '-c', `echo out-${code}; echo err-${code} >&2; exit ${code}`]);
+    assert.deepEqual(result, { exitCode: code, signal: null, stdout: `out-${code}\n`, stderr: `err-${code}\n` });
+  }
+  assert.equal((await container.exec(['tr', 'a-z', 'A-Z'], { stdin: 'hello exec\n' })).stdout, 'HELLO EXEC\n');
+  const env = await container.exec(['sh', '-c', 'echo "$FROM_CONTAINER $GIVEN $HOME"; id; pwd'], {
+    env: { GIVEN: 'g' }, user: 'app', workdir: '/tmp',
+  });
+  assert.equal(env.stdout, 'c g /home/app\nuid=1000(app) gid=1000(app) groups=50(staff),1000(app)\n/tmp\n');
+  const killed = await container.exec(['sh', '-c', 'kill -9 $$']);
+  assert.deepEqual([killed.exitCode, killed.signal], [137, 'SIGKILL']);
+});
+
+test('exec failures are typed and name the step', async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '60'] });
+  await assert.rejects(container.exec(['true']), { name: 'InvalidStateError' });
+  await container.start();
+  await assert.rejects(container.exec(['no-such-command']), { name: 'ContainerSetupError', step: 'exec', syscall: 'execve', code: 'ENOENT' });
+  await assert.rejects(container.exec(['true'], { workdir: '/no/such/dir' }), { name: 'ContainerSetupError', step: 'cwd', code: 'ENOENT', path: '/no/such/dir' });
+  await assert.rejects(container.exec(['true'], { user: 'nobody-here' }), { name: 'ContainerSetupError', step: 'user' });
+  await assert.rejects(container.exec([]), TypeError);
+  await assert.rejects(container.exec(['true'], { workdir: 'relative' }), TypeError);
+  await container.kill('SIGKILL');
+  await container.wait();
+  await assert.rejects(container.exec(['true']), { name: 'InvalidStateError' });
+});
+
+test('execStream: streams in and out, a tty from the container with its size, resize and kill', async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '60'] });
+  await container.start();
+
+  const cat = await container.execStream(['cat'], { stdin: true });
+  const echoed = new Promise<string>((resolve) => cat.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+  cat.stdin!.write('ping\n');
+  assert.equal(await echoed, 'ping\n');
+  cat.stdin!.end();
+  assert.deepEqual(await cat.wait(), { exitCode: 0, signal: null });
+
+  const shell = await container.execStream(['sh'], { tty: true, ttySize: { rows: 24, cols: 80 }, stdin: true });
+  assert.equal(shell.stderr, null);
+  let output = '';
+  shell.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  shell.stdin!.write('tty; stty size\n');
+  await waitFor(() => /24 80/.test(output));
+  assert.match(output, /\/dev\/pts\/\d+/);
+  shell.resize({ rows: 40, cols: 120 });
+  shell.stdin!.write('stty size\n');
+  await waitFor(() => /40 120/.test(output));
+  shell.kill('SIGKILL');
+  assert.deepEqual(await shell.wait(), { exitCode: 137, signal: 'SIGKILL' });
+});
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await sleep(20);
+  }
+}
