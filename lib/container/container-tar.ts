@@ -61,7 +61,7 @@ async function packEntry(pack: Pack, dirFd: number, name: string, archiveName: s
   }
   const header: Headers = { name: archiveName || name, mode: stats.mode, uid: stats.uid, gid: stats.gid, mtime: stats.mtime };
   if (stats.isDirectory()) {
-    if (archiveName !== '') await addEntry(pack, { ...header, type: 'directory' });
+    if (archiveName !== '') await addEntry(pack, { ...header, name: `${header.name}/`, type: 'directory' });
     if (options.sameDevice !== undefined && stats.dev !== options.sameDevice) return;
     let fd: number;
     try {
