@@ -13,6 +13,8 @@ export interface ContainerFilesystem {
   root: RootDir;
   /** The running container's own view (its mounts included), or the overlay of a stopped one. */
   live: boolean;
+  /** The host pid of the running container's first process, whose root this is. */
+  pid?: number;
   /** Releases it (a stopped container's private overlay mount goes away with the descriptor). */
   close(): void;
 }
@@ -70,7 +72,7 @@ function openLiveRoot(handle: ContainerHandle): ContainerFilesystem | undefined 
     root.close();
     return undefined;
   }
-  return { root, live: true, close: () => root.close() };
+  return { root, live: true, pid: monitor.pid, close: () => root.close() };
 }
 
 async function mountStopped(handle: ContainerHandle, mode: 'read' | 'write'): Promise<ContainerFilesystem> {

@@ -19,6 +19,8 @@ export interface PackOptions {
    * /dev, …) are archived as empty directories, as `docker export` does.
    */
   sameDevice?: number;
+  /** Archive names of mount points: directories are archived empty, files with no content. */
+  mountPoints?: ReadonlySet<string>;
 }
 
 /** Where `name` is in `dirFd`, or the directory itself when `name` is `''`. */
@@ -60,9 +62,10 @@ async function packEntry(pack: Pack, dirFd: number, name: string, archiveName: s
     throw error;
   }
   const header: Headers = { name: archiveName || name, mode: stats.mode, uid: stats.uid, gid: stats.gid, mtime: stats.mtime };
+  const mountPoint = options.mountPoints?.has(header.name) ?? false;
   if (stats.isDirectory()) {
     if (archiveName !== '') await addEntry(pack, { ...header, name: `${header.name}/`, type: 'directory' });
-    if (options.sameDevice !== undefined && stats.dev !== options.sameDevice) return;
+    if (mountPoint || (options.sameDevice !== undefined && stats.dev !== options.sameDevice)) return;
     let fd: number;
     try {
       fd = openDirectory(at, name !== '');
@@ -77,6 +80,8 @@ async function packEntry(pack: Pack, dirFd: number, name: string, archiveName: s
     } finally {
       closeSync(fd);
     }
+  } else if (mountPoint) {
+    await addEntry(pack, { ...header, size: 0 }); // what the mount covers cannot be reached: archived empty
   } else if (stats.isFile()) {
     if (stats.nlink > 1) {
       const key = `${stats.dev}:${stats.ino}`;
@@ -120,9 +125,12 @@ function vanished(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR';
 }
 
+/** An entry without content (a directory, a link, an empty file). */
 function addEntry(pack: Pack, header: Headers): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry(header, (error) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) => pack.entry(header, EMPTY, (error) => (error ? reject(error) : resolve())));
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** A file entry of exactly `size` bytes: a file that shrinks while read is padded with zeros, one that grows is cut. */
 async function addFile(pack: Pack, header: Headers, file: FileHandle, size: number): Promise<void> {
