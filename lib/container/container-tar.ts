@@ -134,19 +134,32 @@ const EMPTY = Buffer.alloc(0);
 
 /** A file entry of exactly `size` bytes: a file that shrinks while read is padded with zeros, one that grows is cut. */
 async function addFile(pack: Pack, header: Headers, file: FileHandle, size: number): Promise<void> {
-  let sink!: ReturnType<Pack['entry']>;
-  const done = new Promise<void>((resolve, reject) => {
-    sink = pack.entry({ ...header, type: 'file', size }, (error) => (error ? reject(error) : resolve()));
-  });
+  let settle!: (error?: Error | null) => void;
+  const done = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
+  done.catch(() => {}); // awaited below; until then a failure shows as a destroyed sink
+  const sink = pack.entry({ ...header, type: 'file', size }, settle); // throws once the pack is destroyed
   const buffer = Buffer.allocUnsafe(CHUNK);
-  for (let position = 0; position < size;) {
+  for (let position = 0; position < size && !sink.destroyed;) {
     const { bytesRead } = await file.read(buffer, 0, Math.min(CHUNK, size - position), position);
     const chunk = bytesRead === 0 ? Buffer.alloc(Math.min(CHUNK, size - position)) : Buffer.from(buffer.subarray(0, bytesRead));
     position += chunk.length;
-    if (!sink.write(chunk)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
+    if (!sink.write(chunk)) await drainedOrClosed(sink);
   }
-  sink.end(undefined); // streamx: no last chunk
+  if (!sink.destroyed) sink.end(undefined); // streamx: no last chunk
   await done;
+}
+
+/** Waits until the entry can take more, or was destroyed (the reader went away). */
+function drainedOrClosed(sink: ReturnType<Pack['entry']>): Promise<void> {
+  return new Promise((resolve) => {
+    const go = () => {
+      sink.off('drain', go);
+      sink.off('close', go);
+      resolve();
+    };
+    sink.on('drain', go);
+    sink.on('close', go);
+  });
 }
 
 function major(rdev: number): number {
