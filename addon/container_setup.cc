@@ -30,11 +30,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "mount_target.h"
 #include "setup_error.h"
 
 namespace {
@@ -105,6 +107,83 @@ void make_readonly(const char* path) {
   check(mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_REC,
               nullptr),
         "mount", path);
+}
+
+// mount_setattr(2) (Linux 5.12), declared here: <linux/mount.h> clashes with
+// <sys/mount.h> on older C libraries.
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+struct MountAttributes {
+  __u64 attr_set, attr_clr, propagation, userns_fd;
+};
+
+// A user's mount (step "mounts"): a bind mount or a tmpfs on its target,
+// which mount_target_open() resolves inside the rootfs `root_fd` as if it
+// were `/`, so no symlink in the image can send a mount to the host. The
+// mount goes onto /proc/self/fd/<fd> of the opened target; errors name the
+// target as the user wrote it.
+void mount_in_rootfs(int root_fd, const struct stat& root, const Mount& m) {
+  const char* target = m.target.c_str();
+  bool directory = true;
+  if (m.bind) {
+    struct stat source;
+    check(stat(m.source.c_str(), &source), "stat", m.source.c_str());
+    directory = S_ISDIR(source.st_mode);
+  }
+  const char* failed_call = "openat2";
+  int fd = mount_target_open(root_fd, target, directory, &failed_call);
+  check(fd, failed_call, target);
+  struct stat st;
+  check(fstat(fd, &st), "fstat", target);
+  if (directory != S_ISDIR(st.st_mode)) {
+    errno = directory ? ENOTDIR : EISDIR;  // a directory onto a file, or the other way round
+    fail("mount", target);
+  }
+  if (st.st_dev == root.st_dev && st.st_ino == root.st_ino) {
+    errno = EBUSY;  // onto the container's root itself (`/data -> /`)
+    fail("mount", target);
+  }
+  char fd_path[32];
+  snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", fd);
+  if (m.bind) {
+    check(mount(m.source.c_str(), fd_path, nullptr, MS_BIND | MS_REC, nullptr), "mount", target);
+  } else {
+    check(mount("tmpfs", fd_path, "tmpfs", m.flags, m.data.c_str()), "mount", target);
+  }
+  close(fd);
+  const unsigned long bind_flags = m.bind ? m.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC) : 0;
+  if (!bind_flags && !m.propagation) return;
+
+  // The descriptor names what is under the new mount; the target looked up
+  // again leads into it.
+  fd = mount_target_open(root_fd, target, directory, &failed_call);
+  check(fd, failed_call, target);
+  snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", fd);
+  if (bind_flags) {
+    // read-only (…) for the whole tree, sub-mounts included; other flags stay
+    MountAttributes attributes = {};
+    attributes.attr_set = bind_flags;  // MOUNT_ATTR_RDONLY/NOSUID/NODEV/NOEXEC have the MS_ values
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attributes, sizeof attributes) < 0) {
+      if (errno != ENOSYS) fail("mount_setattr", target);
+      // before Linux 5.12: the top mount only, keeping the flags it has
+      struct statvfs current;
+      check(statvfs(fd_path, &current), "statvfs", target);
+      unsigned long keep = 0;
+      if (current.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+      if (current.f_flag & ST_NODEV) keep |= MS_NODEV;
+      if (current.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+      if (current.f_flag & ST_NOATIME) keep |= MS_NOATIME;
+      if (current.f_flag & ST_NODIRATIME) keep |= MS_NODIRATIME;
+      if (current.f_flag & ST_RELATIME) keep |= MS_RELATIME;
+      check(mount(nullptr, fd_path, nullptr, MS_BIND | MS_REMOUNT | bind_flags | keep, nullptr), "mount", target);
+    }
+  }
+  if (m.propagation) check(mount(nullptr, fd_path, nullptr, m.propagation, nullptr), "mount", target);
+  close(fd);
 }
 
 int capset_all(unsigned long long mask) {
@@ -223,14 +302,29 @@ void container_setup_and_exec(const ChildPlan& plan) {
   step = "cgroupns";
   check(unshare(CLONE_NEWCGROUP), "unshare", nullptr);
 
-  // 4. No mount event propagates between the host and the container.
+  // 4. No mount event propagates from the container to the host (rslave when
+  //    a mount asked for slave or shared propagation: the host's still arrive).
   step = "propagation";
-  check(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "mount", "/");
+  check(mount(nullptr, "/", nullptr, MS_REC | spec.root_propagation, nullptr), "mount", "/");
 
   // 5. The root filesystem: read-only image layers under a per-container upper dir.
   step = "rootfs";
   check(mount("overlay", spec.rootfs.c_str(), "overlay", 0, plan.overlay_options.c_str()), "mount",
         spec.rootfs.c_str());
+
+  // 5b. The user's mounts (bind mounts, volumes, tmpfs), in order, each on its
+  //     target resolved inside the rootfs: a symlink in the image cannot lead
+  //     a mount out of it (mount_target.cc). They live in this mount
+  //     namespace only, like everything else here.
+  if (!spec.mounts.empty()) {
+    step = "mounts";
+    int root_fd = open(spec.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    check(root_fd, "open", spec.rootfs.c_str());
+    struct stat root;
+    check(fstat(root_fd, &root), "fstat", spec.rootfs.c_str());
+    for (const auto& m : spec.mounts) mount_in_rootfs(root_fd, root, m);
+    close(root_fd);
+  }
 
   // 6. pivot_root into it and detach the old root: the host's tree is gone.
   step = "pivot-root";

@@ -36,6 +36,32 @@ bool parse_rlimit(const std::string& v, Rlimit& r) {
   return true;
 }
 
+// "ro,nosuid,rslave": mount flags and at most one propagation.
+bool parse_mount_options(const std::string& v, Mount& m) {
+  static const struct { const char* name; unsigned long flag; bool propagation; } known[] = {
+      {"ro", MS_RDONLY, false},        {"nosuid", MS_NOSUID, false},
+      {"nodev", MS_NODEV, false},      {"noexec", MS_NOEXEC, false},
+      {"rprivate", MS_PRIVATE | MS_REC, true}, {"private", MS_PRIVATE, true},
+      {"rslave", MS_SLAVE | MS_REC, true},     {"slave", MS_SLAVE, true},
+      {"rshared", MS_SHARED | MS_REC, true},   {"shared", MS_SHARED, true},
+  };
+  size_t start = 0;
+  while (start < v.size()) {
+    size_t end = v.find(',', start);
+    if (end == std::string::npos) end = v.size();
+    std::string word = v.substr(start, end - start);
+    bool found = false;
+    for (const auto& k : known) {
+      if (word != k.name) continue;
+      (k.propagation ? m.propagation : m.flags) |= k.flag;
+      found = true;
+    }
+    if (!found) return false;
+    start = end + 1;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool spec_read(const char* path, Spec& spec, std::string& error) {
@@ -60,6 +86,24 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "readonly-rootfs") spec.readonly_rootfs = value == "1";
     else if (key == "mask") spec.masked_paths.push_back(value);
     else if (key == "readonly") spec.readonly_paths.push_back(value);
+    else if (key == "mount") {
+      // starts a mount; the mount-* keys after it fill it in
+      if (value != "bind" && value != "tmpfs") { error = "spec: bad mount type `" + value + "`"; return false; }
+      spec.mounts.emplace_back();
+      spec.mounts.back().bind = value == "bind";
+    } else if (key.compare(0, 6, "mount-") == 0 && !spec.mounts.empty()) {
+      Mount& m = spec.mounts.back();
+      if (key == "mount-source") m.source = value;
+      else if (key == "mount-target") m.target = value;
+      else if (key == "mount-data") m.data = value;
+      else if (key == "mount-options") {
+        if (!parse_mount_options(value, m)) { error = "spec: bad mount options `" + value + "`"; return false; }
+      } else { error = "spec: unknown key `" + key + "`"; return false; }
+    }
+    else if (key == "root-propagation") {
+      if (value != "rprivate" && value != "rslave") { error = "spec: bad root-propagation `" + value + "`"; return false; }
+      spec.root_propagation = value == "rslave" ? MS_SLAVE : MS_PRIVATE;
+    }
     else if (key == "arg") spec.args.push_back(value);
     else if (key == "env") spec.env.push_back(value);
     else if (key == "cwd") spec.cwd = value;
@@ -96,6 +140,9 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     } else { error = "spec: unknown key `" + key + "`"; return false; }
   }
   if (spec.args.empty()) { error = "spec: no command"; return false; }
+  for (const auto& m : spec.mounts) {
+    if (m.target.empty() || (m.bind && m.source.empty())) { error = "spec: a mount without its source or target"; return false; }
+  }
   if (spec.lower_dirs.empty() || spec.upper_dir.empty() || spec.work_dir.empty() || spec.rootfs.empty()) {
     error = "spec: rootfs directories missing";
     return false;

@@ -3,12 +3,25 @@
 #pragma once
 #include <string>
 #include <vector>
+#include <sys/mount.h>
 #include <sys/resource.h>
 
 struct Rlimit {
   int resource;
   rlim_t soft;
   rlim_t hard;
+};
+
+// A mount made inside the container's rootfs (container_setup.cc, step
+// "mounts"): a bind mount of a host path (volumes are bind mounts of their
+// `_data` directory) or a tmpfs. The target is resolved inside the rootfs.
+struct Mount {
+  bool bind = true;                // else a tmpfs
+  std::string source;              // bind: the host path (a directory or a file)
+  std::string target;              // the path in the container, as the user wrote it
+  unsigned long flags = 0;         // MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC
+  unsigned long propagation = 0;   // MS_PRIVATE, MS_SLAVE or MS_SHARED (| MS_REC); 0: leave it
+  std::string data;                // tmpfs: "size=…,mode=…"
 };
 
 struct Spec {
@@ -20,6 +33,8 @@ struct Spec {
   bool readonly_rootfs = false;
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
+  std::vector<Mount> mounts;            // in order: a parent before what is mounted below it
+  unsigned long root_propagation = MS_PRIVATE;  // or MS_SLAVE (a mount asked for slave/shared), for all of /
   // process
   std::vector<std::string> args;
   std::vector<std::string> env;

@@ -10,6 +10,22 @@ export { copyTo, copyFrom } from './container/container-copy.js';
 export { UnsafePathError } from './container/path-in-root.js';
 export { Image } from './image/image.js';
 export { ImageStore } from './image/image-store.js';
+export { Volume } from './volume/volume.js';
+export { VolumeCollection } from './volume/volume-collection.js';
+export type {
+  BindMountOptions,
+  ContainerMount,
+  MountOptions,
+  MountPropagation,
+  TmpfsMountOptions,
+  VolumeCreateOptions,
+  VolumeInspect,
+  VolumeListOptions,
+  VolumeMountOptions,
+  VolumePruneOptions,
+  VolumePruneResult,
+  VolumeRemoveOptions,
+} from '../types/volume.js';
 export { parseReference, type ImageReference } from './image/reference.js';
 export { BUILTIN_BUSYBOX_REFERENCE } from './image/builtin-busybox.js';
 export {

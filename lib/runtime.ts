@@ -5,6 +5,7 @@ import { cgroupMode } from './cgroup/cgroup-driver.js';
 import type { CgroupMode } from './cgroup/cgroup-mode.js';
 import { ContainerCollection } from './container/container-collection.js';
 import { ImageStore } from './image/image-store.js';
+import { VolumeCollection } from './volume/volume-collection.js';
 import { withFileLock } from './state/file-lock.js';
 
 /** Options of {@link Runtime.open}. */
@@ -43,6 +44,8 @@ export class Runtime {
   readonly containers: ContainerCollection;
   /** The local image store. */
   readonly images: ImageStore;
+  /** Volumes: create, get, list, remove, prune. */
+  readonly volumes: VolumeCollection;
 
   /** How the host's cgroups are mounted, detected once at open. */
   readonly cgroupMode: CgroupMode;
@@ -53,6 +56,7 @@ export class Runtime {
   ) {
     this.cgroupMode = cgroupMode();
     this.images = new ImageStore(root);
+    this.volumes = new VolumeCollection(this);
     this.containers = new ContainerCollection(this);
   }
 
@@ -68,7 +72,10 @@ export class Runtime {
     const absolute = isAbsolute(root) ? root : resolve(root);
     mkdirSync(absolute, { recursive: true, mode: 0o711 });
     const runtime = new Runtime(absolute);
-    await withFileLock(runtime.lockPath, () => runtime.containers.recover());
+    await withFileLock(runtime.lockPath, async () => {
+      runtime.volumes.recover();
+      await runtime.containers.recover();
+    });
     return runtime;
   }
 

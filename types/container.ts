@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ResourceLimits } from './resources.js';
 import type { Image } from '../lib/image/image.js';
 import type { PullPolicy } from './image.js';
+import type { ContainerMount, MountOptions } from './volume.js';
 
 /** Signal names accepted by `kill` and `stopSignal`. */
 export type SignalName = NodeJS.Signals;
@@ -91,6 +92,23 @@ export interface ContainerCreateOptions extends ResourceLimits {
    * `berth/` below this process's own cgroup (in every hierarchy on v1).
    */
   cgroupParent?: string;
+  /**
+   * Volumes, bind mounts and tmpfs mounts, each at an absolute `target`
+   * resolved inside the container's root (a symlink in the image never leads
+   * a mount out of it): `{ type: 'volume', source: 'data', target: '/data' }`
+   * (the named volume, created on first use; without `source`, a new
+   * anonymous volume), `{ type: 'bind', source: '/host/dir', target: '/dir',
+   * readonly: true }`, `{ type: 'tmpfs', target: '/scratch', size: '64m' }`.
+   * The image's `Volumes` get anonymous volumes unless a mount covers them.
+   */
+  mounts?: MountOptions[];
+  /**
+   * Docker's `--volumes-from`: the volume and bind mounts of these containers
+   * (id or name, in any state), at the same targets; `'web:ro'` or `'web:rw'`
+   * makes them all read-only or read-write. A mount in `mounts` at the same
+   * target wins.
+   */
+  volumesFrom?: string[];
 }
 
 /** See {@link ContainerCreateOptions.restart}. */
@@ -153,6 +171,8 @@ export interface ContainerInspect {
     restart: RestartPolicy;
     autoRemove: boolean;
   };
+  /** Its volumes, bind mounts and tmpfs mounts, in the order they are made. */
+  mounts: ContainerMount[];
   /** The container's directory under the runtime root. */
   path: string;
   logPath: string;

@@ -16,6 +16,7 @@ import { effectiveCapabilities, normalizeEnv, validateCreateOptions } from './cr
 import { generateName } from './name-generator.js';
 import { containerFilter, type ContainerListOptions } from './container-filter.js';
 import { DEFAULT_PATH } from './security-defaults.js';
+import { resolveMounts, type MountContext } from '../volume/mount-options.js';
 
 export type { ContainerListOptions } from './container-filter.js';
 
@@ -56,6 +57,7 @@ export class ContainerCollection {
     if (argv.length === 0) throw new TypeError('no command: give cmd (the image has no Cmd or Entrypoint)');
     const env = mergeEnv(imageConfig.Env ?? [], normalizeEnv(options.env));
     if (!env.some((entry) => entry.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
+    const mounts = await resolveMounts(options, imageConfig.Volumes, this.mountContext());
 
     const config: Omit<ContainerConfig, 'name'> = {
       id,
@@ -75,6 +77,7 @@ export class ContainerCollection {
       labels: { ...imageConfig.Labels, ...options.labels },
       capabilities: effectiveCapabilities(options.capAdd, options.capDrop),
       readonlyRootfs: options.readonlyRootfs ?? false,
+      mounts,
       ulimits: options.ulimits ?? {},
       stopSignal: options.stopSignal ?? ((imageConfig.StopSignal as NodeJS.Signals | undefined) ?? 'SIGTERM'),
       stopTimeout: options.stopTimeout ?? 10,
@@ -85,7 +88,8 @@ export class ContainerCollection {
       autoRemove: options.autoRemove ?? false,
     };
     // shared: many creators at once; crash recovery waits for them
-    return withFileLock(this.runtime.lockPath, () => {
+    // the volumes it names are made, and cannot be removed until config.json names them
+    return this.runtime.volumes.reserving(mounts, () => withFileLock(this.runtime.lockPath, () => {
       const name = this.claimName(id, options.name);
       const dir = join(this.containersDir, id);
       try {
@@ -98,7 +102,15 @@ export class ContainerCollection {
         rmSync(join(this.namesDir, name), { force: true });
         throw error;
       }
-    }, false);
+    }, false));
+  }
+
+  /** What resolving `mounts` and `volumesFrom` needs. */
+  private mountContext(): MountContext {
+    return {
+      mountsOf: async (container) => (await (await this.get(container)).inspect()).mounts,
+      mountpointOf: (volume) => this.runtime.volumes.mountpointOf(volume),
+    };
   }
 
   /** Takes `name` (or a generated one) for `id`, atomically: a symlink `names/<name>` → id. */

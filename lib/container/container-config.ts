@@ -1,5 +1,6 @@
 import type { RestartPolicy, Ulimit } from '../../types/container.js';
 import type { ResourceLimits } from '../../types/resources.js';
+import type { ContainerMount } from '../../types/volume.js';
 
 /** What `create` decided, stored as `<container-dir>/config.json`. */
 export interface ContainerConfig {
@@ -24,6 +25,8 @@ export interface ContainerConfig {
   labels: Record<string, string>;
   capabilities: string[];
   readonlyRootfs: boolean;
+  /** Volumes, bind and tmpfs mounts, in the order they are made (absent in configs from before volumes). */
+  mounts?: ContainerMount[];
   ulimits: Record<string, Ulimit>;
   stopSignal: NodeJS.Signals;
   stopTimeout: number;

@@ -55,6 +55,12 @@ export interface StopOptions {
 export interface RemoveOptions {
   /** Kill the container first if it is running. */
   force?: boolean;
+  /**
+   * Also remove its anonymous volumes (Docker's `rm -v`): those made for the
+   * image's `Volumes` or a volume mount without a source, unless another
+   * container uses them too. Named volumes always stay.
+   */
+  volumes?: boolean;
 }
 
 /**
@@ -173,6 +179,8 @@ export class Container implements AsyncDisposable {
       rmSync(this.paths.monitor, { force: true });
       rmSync(this.paths.stopped, { force: true });
       for (const dir of [this.paths.upper, this.paths.work, this.paths.rootfs]) mkdirSync(dir, { recursive: true });
+      // volumes: made again if removed meanwhile, filled from the image on their first mount
+      await this.runtime.volumes.prepare(this.config.mounts ?? [], [this.paths.upper, ...this.config.layers]);
       const limits = normalizeLimits(this.config.resources, true);
       const cgroup = planContainerCgroup(this.id, this.config.cgroupParent ?? undefined, limits);
       writeJsonAtomic(this.paths.cgroup, cgroup.record, false);
@@ -355,7 +363,8 @@ export class Container implements AsyncDisposable {
   }
 
   /**
-   * Removes the container: its directory, upper layer, log and name.
+   * Removes the container: its directory, upper layer, log and name; with
+   * `volumes`, its anonymous volumes too. Volumes otherwise outlive it.
    * @throws InvalidStateError when it is running and `force` is not set.
    */
   async remove(options: RemoveOptions = {}): Promise<void> {
@@ -378,6 +387,10 @@ export class Container implements AsyncDisposable {
       await this.runtime.containers.forget(this.id, this.name);
     });
     this.monitor = undefined;
+    if (options.volumes) {
+      const anonymous = (this.config.mounts ?? []).flatMap((mount) => (mount.type === 'volume' && mount.anonymous ? [mount.name] : []));
+      await this.runtime.volumes.removeAnonymous(anonymous);
+    }
   }
 
   /** SIGKILL the container's first process (its pid namespace dies with it) and its monitor if still starting. */
@@ -433,6 +446,7 @@ export class Container implements AsyncDisposable {
         restart: c.restart,
         autoRemove: c.autoRemove,
       },
+      mounts: structuredClone(c.mounts ?? []),
       path: this.paths.dir,
       logPath: this.paths.log,
     };
@@ -529,10 +543,10 @@ export class Container implements AsyncDisposable {
     return unpauseContainer(this.handle);
   }
 
-  /** Removes the container (forcefully), for `await using`. */
+  /** Removes the container (forcefully) and its anonymous volumes, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     try {
-      await this.remove({ force: true });
+      await this.remove({ force: true, volumes: true });
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
     }

@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 import type { ContainerCreateOptions, Ulimit } from '../../types/container.js';
 import { parseBytes } from '../units.js';
 import { normalizeLimits } from '../cgroup/resource-limits.js';
+import { validateMountOptions } from '../volume/mount-options.js';
 import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, RLIMIT_RESOURCES, type CapabilityName } from './security-defaults.js';
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -136,6 +137,7 @@ export function validateCreateOptions(options: ContainerCreateOptions): void {
     if (options.stopTimeout < 0) throw new RangeError('stopTimeout must not be negative');
   }
   normalizeLimits(options, true);
+  validateMountOptions(options.mounts, options.volumesFrom);
   checkBoolean(options.autoRemove, 'autoRemove');
   if (options.restart !== undefined) {
     if (typeof options.restart !== 'string' || !/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(options.restart)) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { CAPABILITY_NAMES, MASKED_PATHS, READONLY_PATHS, RLIMIT_RESOURCES } from './security-defaults.js';
 import type { ContainerConfig, ContainerPaths } from './container-config.js';
 import type { ResolvedUser } from './user-resolve.js';
+import { mountSpec } from '../volume/mount-spec.js';
 
 /** The capability set as the bit mask the kernel uses. */
 export function capabilityMask(names: readonly string[]): bigint {
@@ -37,6 +38,7 @@ export function writeMonitorSpec(
   add('readonly-rootfs', config.readonlyRootfs);
   for (const path of MASKED_PATHS) add('mask', path);
   for (const path of READONLY_PATHS) add('readonly', path);
+  for (const [key, value] of mountSpec(config.mounts ?? [])) add(key, value);
   for (const arg of config.cmd) add('arg', arg);
   for (const entry of env) add('env', entry);
   add('cwd', config.workdir);

@@ -1,0 +1,169 @@
+/**
+ * Filling an empty volume from the image (Docker's copy-up): what the
+ * container's filesystem has at the mount's target is copied into the
+ * volume before the container first starts with it.
+ *
+ * The filesystem is read straight from its overlay layers (the container's
+ * upper directory and the image's layers, top-most first), merged the way
+ * overlayfs merges them: the top-most entry of a name wins, a whiteout (a
+ * character device 0/0) hides the name below it, and a directory merges with
+ * the directories below it down to an opaque one (`trusted.overlay.opaque=y`)
+ * or to a layer where the name is not a directory. Symlinks on the way to the
+ * target are followed inside the container's root, as the container would.
+ */
+import { chmodSync, constants, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { nativeAddon } from '../native/addon.js';
+
+const MAX_SYMLINKS = 40;
+
+/** One name in the merged view. */
+interface Entry {
+  /** Of its top-most layer. */
+  stats: Stats;
+  /** Its path in that layer. */
+  path: string;
+  /** A directory: its directories in every layer that merges into it, top-most first. */
+  layers?: string[];
+}
+
+const isWhiteout = (stats: Stats) => stats.isCharacterDevice() && stats.rdev === 0;
+const isOpaque = (dir: string) => nativeAddon().getXattr(dir, 'trusted.overlay.opaque')?.toString() === 'y';
+const lstat = (path: string) => lstatSync(path, { throwIfNoEntry: false });
+
+/** `name` in the merged directory made of `dirs` (top-most first); undefined when it is missing or whited out. */
+function lookup(dirs: readonly string[], name: string): Entry | undefined {
+  for (let i = 0; i < dirs.length; i++) {
+    const path = join(dirs[i]!, name);
+    const stats = lstat(path);
+    if (!stats) continue;
+    if (isWhiteout(stats)) return undefined;
+    if (!stats.isDirectory()) return { stats, path };
+    const layers = [path];
+    if (!isOpaque(path)) {
+      for (const lower of dirs.slice(i + 1)) {
+        const below = join(lower, name);
+        const belowStats = lstat(below);
+        if (!belowStats) continue;
+        if (!belowStats.isDirectory()) break; // a file or a whiteout ends the merge
+        layers.push(below);
+        if (isOpaque(below)) break;
+      }
+    }
+    return { stats, path, layers };
+  }
+  return undefined;
+}
+
+/** The directory `target` names in the merged view, symlinks followed inside the root; undefined when it is missing or not a directory. */
+function resolveDirectory(rootDirs: readonly string[], target: string): Entry | undefined {
+  const top = lstat(rootDirs[0]!) ?? lstat(rootDirs.at(-1)!);
+  if (!top) return undefined;
+  const root: Entry = { stats: top, path: rootDirs[0]!, layers: [...rootDirs] };
+  let stack: Entry[] = [];
+  const pending = target.split('/').filter(Boolean).reverse();
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.pop()!;
+    if (part === '.') continue;
+    if (part === '..') {
+      stack.pop();
+      continue;
+    }
+    const entry = lookup((stack.at(-1) ?? root).layers!, part);
+    if (!entry) return undefined;
+    if (entry.stats.isSymbolicLink()) {
+      if (++links > MAX_SYMLINKS) return undefined;
+      const link = readlinkSync(entry.path);
+      if (link.startsWith('/')) stack = [];
+      pending.push(...link.split('/').filter(Boolean).reverse());
+      continue;
+    }
+    if (!entry.layers) return undefined;
+    stack.push(entry);
+  }
+  return stack.at(-1) ?? root;
+}
+
+/** The major and minor numbers of a Linux dev_t. */
+function deviceNumbers(rdev: number): [number, number] {
+  const high = Math.floor(rdev / 2 ** 32);
+  const low = rdev % 2 ** 32;
+  const major = ((low >>> 8) & 0xfff) | ((high & 0xfffff000) >>> 0);
+  const minor = (low & 0xff) | ((low >>> 12) & 0xfff00);
+  return [major, minor];
+}
+
+/** Copies a merged tree with owners, modes, times, symlinks, hard links, devices and extended attributes. */
+class TreeCopier {
+  private readonly links = new Map<string, string>();
+
+  /** The entries of the merged directory `dirs` into the existing directory `dest`. */
+  copyChildren(dirs: readonly string[], dest: string): void {
+    const seen = new Set<string>();
+    for (const dir of dirs) {
+      for (const name of readdirSync(dir)) {
+        if (seen.has(name)) continue;
+        seen.add(name);
+        const entry = lookup(dirs, name);
+        if (entry) this.copyEntry(entry, join(dest, name));
+      }
+    }
+  }
+
+  private copyEntry(entry: Entry, dest: string): void {
+    const { stats } = entry;
+    if (entry.layers) {
+      mkdirSync(dest, { mode: 0o700 });
+      this.copyChildren(entry.layers, dest);
+    } else if (stats.isSymbolicLink()) {
+      symlinkSync(readlinkSync(entry.path), dest);
+    } else if (stats.isFile()) {
+      const key = `${stats.dev}:${stats.ino}`;
+      const first = stats.nlink > 1 ? this.links.get(key) : undefined;
+      if (first) {
+        linkSync(first, dest); // the same file again: a hard link, as in the image
+        return;
+      }
+      copyFileSync(entry.path, dest, constants.COPYFILE_EXCL);
+      if (stats.nlink > 1) this.links.set(key, dest);
+    } else if (stats.isCharacterDevice() || stats.isBlockDevice() || stats.isFIFO()) {
+      const [major, minor] = deviceNumbers(stats.rdev);
+      nativeAddon().mknod(dest, (stats.mode & constants.S_IFMT) | (stats.mode & 0o7777), major, minor);
+    } else {
+      return; // a socket: nothing to copy
+    }
+    copyMetadata(entry.path, stats, dest);
+  }
+}
+
+/** Owner, mode, extended attributes (but overlay's own) and times of `source` onto `dest`, in an order that keeps setuid bits and file capabilities. */
+function copyMetadata(source: string, stats: Stats, dest: string): void {
+  lchownSync(dest, stats.uid, stats.gid);
+  if (!stats.isSymbolicLink()) {
+    chmodSync(dest, stats.mode & 0o7777);
+    const addon = nativeAddon();
+    for (const name of addon.listXattrs(source)) {
+      if (name.startsWith('trusted.overlay.')) continue;
+      const value = addon.getXattr(source, name);
+      if (value) addon.setXattr(dest, name, value);
+    }
+  }
+  lutimesSync(dest, stats.atime, stats.mtime);
+}
+
+/**
+ * Fills the volume directory `data` with what `target` holds in the merged
+ * layers `rootDirs` (top-most first), as Docker fills an empty volume, and
+ * gives `data` that directory's owner and mode. Does nothing when `data` has
+ * files already or the target is not a directory there.
+ * @returns whether anything was copied.
+ */
+export function populateVolume(data: string, rootDirs: readonly string[], target: string): boolean {
+  if (readdirSync(data).length > 0) return false;
+  const source = resolveDirectory(rootDirs, target);
+  if (!source) return false;
+  new TreeCopier().copyChildren(source.layers!, data);
+  copyMetadata(source.path, source.stats, data);
+  return true;
+}
