@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { open, readdir, type FileHandle } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -158,6 +158,25 @@ async function rotatedLogs(log: string): Promise<string[]> {
 }
 
 /**
+ * Every log file, opened as one consistent set: the rotated ones oldest
+ * first, and the current one. Rotation renames them all; when a name no longer
+ * holds the file opened under it, a rotation came in between and we look again.
+ */
+async function openLogFiles(log: string): Promise<{ rotated: ForwardReader[]; current: ForwardReader | undefined }> {
+  for (let attempt = 0; ; attempt++) {
+    const paths = [...(await rotatedLogs(log)), log];
+    const opened: (ForwardReader | undefined)[] = [];
+    for (const path of paths) opened.push(await openLog(path));
+    const now = await Promise.all(paths.map(async (path) => Number((await stat(path).catch(() => undefined))?.ino ?? -1)));
+    if (attempt >= 20 || now.every((ino, i) => ino === (opened[i]?.ino ?? -1))) {
+      return { rotated: opened.slice(0, -1).filter((f): f is ForwardReader => f !== undefined), current: opened.at(-1) };
+    }
+    for (const reader of opened) await reader?.close();
+    await sleep(5);
+  }
+}
+
+/**
  * The last `count` matching records of `files` (oldest first; the last one
  * read only up to `end`), reading each file backward from its end. Returns
  * them oldest first, and where the complete records of the last file end
@@ -212,22 +231,15 @@ function finished(handle: ContainerHandle): boolean {
 }
 
 async function* readLog(handle: ContainerHandle, query: Query): AsyncGenerator<LogRecord> {
-  const log = handle.paths.log;
   // pin every file first: rotation renames them while we read
-  const rotated: FileHandle[] = [];
-  for (const path of await rotatedLogs(log)) {
-    try {
-      rotated.push(await open(path, 'r'));
-    } catch {
-      // rotated away meanwhile
-    }
-  }
-  let current = await openLog(log);
+  const files = await openLogFiles(handle.paths.log);
+  const rotated = files.rotated.map((reader) => reader.file);
+  let current = files.current;
   try {
     if (query.tail !== undefined) {
-      const files = current ? [...rotated, current.file] : rotated;
+      const all = current ? [...rotated, current.file] : rotated;
       const end = current ? Number((await current.file.stat()).size) : 0;
-      const { records, completeEnd } = query.tail === 0 ? { records: [], completeEnd: end } : await tailRecords(files, end, query.tail, query);
+      const { records, completeEnd } = query.tail === 0 ? { records: [], completeEnd: end } : await tailRecords(all, end, query.tail, query);
       yield* records;
       // follow on from the last complete record, in the same file
       if (current) current = new ForwardReader(current.file, current.ino, completeEnd);
@@ -271,7 +283,7 @@ async function* follow(handle: ContainerHandle, start: ForwardReader | undefined
       if (next && next.ino !== current?.ino) {
         if (current) {
           for await (const record of current.records()) if (matches(record, query)) yield record;
-          for await (const record of between(log, current.ino, next.ino)) if (matches(record, query)) yield record;
+          for await (const record of between(log, current, next.ino)) if (matches(record, query)) yield record;
           await current.close();
         }
         current = next;
@@ -293,19 +305,22 @@ async function* follow(handle: ContainerHandle, start: ForwardReader | undefined
   }
 }
 
-/** Records of the rotated files newer than the one with inode `after` and older than the one with `before`. */
-async function* between(log: string, after: number, before: number): AsyncGenerator<LogRecord> {
-  const files: ForwardReader[] = [];
-  for (const path of await rotatedLogs(log)) {
-    const reader = await openLog(path);
-    if (reader) files.push(reader);
-  }
+/**
+ * Records of the rotated files newer than `previous` (just rotated away) and
+ * older than the file with inode `before` (the new current one).
+ */
+async function* between(log: string, previous: ForwardReader, before: number): AsyncGenerator<LogRecord> {
+  const { rotated, current } = await openLogFiles(log);
+  await current?.close();
   try {
-    const from = files.findIndex((f) => f.ino === after);
-    const to = files.findIndex((f) => f.ino === before);
-    for (const reader of files.slice(from + 1, to < 0 ? undefined : to)) yield* reader.records();
+    const from = rotated.findIndex((f) => f.ino === previous.ino);
+    const to = rotated.findIndex((f) => f.ino === before);
+    // not listed: it was rotated out entirely (deleted), so every file listed is newer;
+    // otherwise it cannot be placed, and nothing is read rather than something twice
+    const start = from >= 0 ? from + 1 : (await previous.file.stat()).nlink === 0 ? 0 : rotated.length;
+    for (const reader of rotated.slice(start, to < 0 ? undefined : to)) yield* reader.records();
   } finally {
-    for (const reader of files) await reader.close();
+    for (const reader of rotated) await reader.close();
   }
 }
 
