@@ -76,7 +76,7 @@ async function walk(tar: Pack, root: string, options: PackOptions): Promise<void
           await addEntry(tar, { ...header, type: 'link', linkname: first, size: 0 });
         } else {
           if (stat.nlink > 1) links.set(key, name);
-          await addEntry(tar, { ...header, type: 'file', size: stat.size }, stat.size > 0 ? createReadStream(path) : undefined);
+          await addEntry(tar, { ...header, type: 'file', size: stat.size }, stat.size > 0 ? createReadStream(path) : Buffer.alloc(0)); // an entry without content never ends
         }
       } else if (stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice()) {
         const type = stat.isFIFO() ? 'fifo' : stat.isCharacterDevice() ? 'character-device' : 'block-device';
