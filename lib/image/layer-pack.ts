@@ -33,7 +33,9 @@ export async function addEntry(tar: Pack, header: EntryHeader, content?: Buffer 
   if (content === undefined || Buffer.isBuffer(content)) {
     await new Promise<void>((resolve, reject) => {
       const done = (error?: Error | null) => (error ? reject(error) : resolve());
-      if (content) tar.entry({ ...header, size: content.length }, content, done);
+      // a file entry (the default type) without content would wait for content forever: it gets an empty one
+      const body = content ?? (header.type === undefined || header.type === 'file' ? Buffer.alloc(0) : undefined);
+      if (body) tar.entry({ ...header, size: body.length }, body, done);
       else tar.entry(header, done);
     });
     return;
@@ -76,7 +78,7 @@ async function walk(tar: Pack, root: string, options: PackOptions): Promise<void
           await addEntry(tar, { ...header, type: 'link', linkname: first, size: 0 });
         } else {
           if (stat.nlink > 1) links.set(key, name);
-          await addEntry(tar, { ...header, type: 'file', size: stat.size }, stat.size > 0 ? createReadStream(path) : Buffer.alloc(0)); // an entry without content never ends
+          await addEntry(tar, { ...header, type: 'file', size: stat.size }, stat.size > 0 ? createReadStream(path) : undefined);
         }
       } else if (stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice()) {
         const type = stat.isFIFO() ? 'fifo' : stat.isCharacterDevice() ? 'character-device' : 'block-device';
