@@ -22,6 +22,7 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <sched.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -212,6 +213,18 @@ void send_fd(int fd) {
   check(static_cast<int>(sendmsg(sync_fd, &message, MSG_NOSIGNAL)), "sendmsg", "/dev/ptmx");
 }
 
+// ip link set lo up, with the old ioctls: no netlink needed for one flag.
+void bring_loopback_up() {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  check(fd, "socket", "lo");
+  ifreq request = {};
+  strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+  check(ioctl(fd, SIOCGIFFLAGS, &request), "ioctl", "lo");
+  request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
+  check(ioctl(fd, SIOCSIFFLAGS, &request), "ioctl", "lo");
+  close(fd);
+}
+
 // True when / is the initramfs (ramfs or tmpfs), which pivot_root refuses.
 bool root_is_initramfs() {
   struct statfs root;
@@ -301,6 +314,16 @@ void container_setup_and_exec(const ChildPlan& plan) {
   // 3. A cgroup namespace rooted at the cgroup we were just placed in.
   step = "cgroupns";
   check(unshare(CLONE_NEWCGROUP), "unshare", nullptr);
+
+  // 3b. The network: join another container's namespace, or bring up lo in
+  //     our own (a bridge network's eth0 was added by then: sync 1). Before
+  //     /sys, which shows the network namespace of whoever mounts it.
+  step = "network";
+  if (plan.join_netns_fd >= 0) {
+    check(setns(plan.join_netns_fd, CLONE_NEWNET), "setns", spec.network_join.c_str());
+  } else if (spec.network_mode != "host") {
+    bring_loopback_up();
+  }
 
   // 4. No mount event propagates from the container to the host (rslave when
   //    a mount asked for slave or shared propagation: the host's still arrive).

@@ -14,6 +14,7 @@ struct ChildPlan {
   std::vector<char*> envp;         // NULL-terminated, points into spec
   std::string search_path;         // PATH used to find argv[0]
   int sync_fd = -1;                // SOCK_SEQPACKET to the monitor
+  int join_netns_fd = -1;          // network mode container: the netns to join
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // unused with spec->tty
   int last_capability = 40;        // /proc/sys/kernel/cap_last_cap
 };

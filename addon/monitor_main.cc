@@ -85,13 +85,25 @@ int dup_high(int fd) {
   return copy;
 }
 
-std::string monitor_record(int monitor_pid, int container_pid, const std::string& started_at, int restarts) {
+// [{"proto":"tcp","hostIp":"127.0.0.1","hostPort":34567,"containerPort":80}, …]
+std::string ports_json(const std::vector<PortMapping>& ports) {
+  std::string j = "[";
+  for (const auto& m : ports) {
+    if (j.size() > 1) j += ",";
+    j += std::string("{\"proto\":\"") + (m.udp ? "udp" : "tcp") + "\",\"hostIp\":\"" + m.host_ip +
+         "\",\"hostPort\":" + std::to_string(m.host_port) + ",\"containerPort\":" + std::to_string(m.container_port) + "}";
+  }
+  return j + "]";
+}
+
+std::string monitor_record(int monitor_pid, int container_pid, const std::string& started_at, int restarts,
+                           const std::string& ports = "[]") {
   std::string j = "{\"monitorPid\":" + std::to_string(monitor_pid) +
                   ",\"monitorStartTime\":" + std::to_string(process_start_time(monitor_pid));
   if (container_pid > 0) {
     j += ",\"pid\":" + std::to_string(container_pid) +
          ",\"pidStartTime\":" + std::to_string(process_start_time(container_pid)) + ",\"startedAt\":\"" +
-         started_at + "\",\"restartCount\":" + std::to_string(restarts);
+         started_at + "\",\"restartCount\":" + std::to_string(restarts) + ",\"ports\":" + ports;
   }
   return j + "}\n";
 }
@@ -119,6 +131,23 @@ struct Output {
   int stream;   // 0 stdout, 1 stderr
 };
 
+
+// A bridge network is attached by Node (it owns IPAM and the host's links):
+// tell it the pid, wait for its "go" line on the control socket. Node going
+// away (EOF) or an "abort" line ends the start.
+bool network_attached_by_starter(int pid) {
+  send_event("{\"event\":\"network\",\"pid\":" + std::to_string(pid) + "}");
+  std::string line;
+  char c;
+  while (line.size() < 64) {
+    ssize_t n = read(kControlFd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    if (c == '\n') break;
+    line += c;
+  }
+  return line == "go";
+}
 
 // One run of the container's first process: its pid (or -1 and the error
 // event), and our ends of its output.
@@ -170,7 +199,16 @@ RunStart start_container(const Spec& spec) {
   // The container's first process, in new pid, mount, uts, ipc and net
   // namespaces; on cgroup v2 born in its cgroup (clone3 CLONE_INTO_CGROUP).
   clone_args args = {};
-  args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
+  args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+  if (spec.network_mode == "none" || spec.network_mode == "bridge") args.flags |= CLONE_NEWNET;
+  if (!spec.network_join.empty()) {
+    plan.join_netns_fd = open(spec.network_join.c_str(), O_RDONLY | O_CLOEXEC);
+    if (plan.join_netns_fd < 0) {
+      close(sync[0]);
+      close(sync[1]);
+      return fail("network", "open", spec.network_join.c_str());
+    }
+  }
   args.exit_signal = SIGCHLD;
   int cgroup_fd = -1;
   if (!spec.cgroup_dir.empty()) {
@@ -192,6 +230,7 @@ RunStart start_container(const Spec& spec) {
   }
   int clone_errno = errno;
   close(sync[1]);
+  if (plan.join_netns_fd >= 0) close(plan.join_netns_fd);
   if (cgroup_fd >= 0) close(cgroup_fd);
   for (int* fd : {&plan.stdout_fd, &plan.stderr_fd, &plan.stdin_fd}) {
     if (*fd >= 0) close(*fd);
@@ -215,6 +254,10 @@ RunStart start_container(const Spec& spec) {
   /* sync 1. The child waits here until cgroups and network are in place. */
   std::string failed_path;
   if (!cgroup_enter(spec.cgroup_procs, pid, failed_path)) return abandon("cgroup", "write", failed_path.c_str());
+  if (spec.network_mode == "bridge" && !network_attached_by_starter(pid)) {
+    errno = ECONNABORTED;
+    return abandon("network", "attach", nullptr);
+  }
   char go = 'G';
   if (send(sync[0], &go, 1, MSG_NOSIGNAL) != 1) return abandon("sync", "send", nullptr);
 
@@ -248,28 +291,31 @@ RunStart start_container(const Spec& spec) {
 // Copies output to the log (and to the attached reader) until every writer is
 // gone. When the container's init exits the kernel kills the rest of its pid
 // namespace, so the pipes close.
-void pump_output(const Spec& spec, RunStart& run, LogWriter& log) {
+void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder& forwarder) {
   bool forward_stdin = spec.tty && spec.open_stdin;
   char buf[65536];
+  std::vector<pollfd> fds;
   for (;;) {
-    pollfd fds[3];
-    int count = 0;
+    fds.clear();
     Output* polled[3] = {};
     for (auto& o : run.outputs) {
       if (o.fd < 0) continue;
-      fds[count] = {o.fd, POLLIN, 0};
-      polled[count++] = &o;
+      polled[fds.size()] = &o;
+      fds.push_back({o.fd, POLLIN, 0});
     }
-    if (count == 0) break;
+    if (fds.empty()) break;
     int stdin_index = -1;
     if (forward_stdin) {
-      stdin_index = count;
-      fds[count++] = {0, POLLIN, 0};
+      stdin_index = static_cast<int>(fds.size());
+      fds.push_back({0, POLLIN, 0});
     }
-    if (poll(fds, static_cast<nfds_t>(count), -1) < 0) {
+    const int count = static_cast<int>(fds.size());
+    forwarder.add_pollfds(fds);
+    if (poll(fds.data(), fds.size(), forwarder.next_timeout_ms()) < 0) {
       if (errno == EINTR) continue;
       break;
     }
+    forwarder.handle(fds.data() + count, fds.size() - static_cast<size_t>(count));
     for (int i = 0; i < count; i++) {
       if (!fds[i].revents) continue;
       if (i == stdin_index) {
@@ -363,6 +409,11 @@ int main(int argc, char** argv) {
   if (!spec.log_path.empty() && !log.open(spec.log_path, spec.log_max_bytes, spec.log_max_files))
     fail_before_clone("log", "open", spec.log_path.c_str());
 
+  // Published ports are bound before anything runs: a port in use fails the start.
+  PortForwarder forwarder;
+  std::string failed_port;
+  if (!forwarder.listen_all(spec.ports, failed_port)) fail_before_clone("ports", "bind", failed_port.c_str());
+
   unsigned long oom_kills_before = 0;  // the OOM count when the last run started
   bool oom_killed = false;              // in the last run
   int restarts = 0;
@@ -381,10 +432,13 @@ int main(int argc, char** argv) {
     } else {
       if (restarts == 0) started_at = time_now_rfc3339();
       if (!spec.pid_path.empty())
-        state_file_write(spec.pid_path, monitor_record(monitor_pid, run.pid, started_at, restarts));
+        state_file_write(spec.pid_path, monitor_record(monitor_pid, run.pid, started_at, restarts, ports_json(spec.ports)));
       if (restarts == 0)
-        send_event("{\"event\":\"started\",\"pid\":" + std::to_string(run.pid) + ",\"startedAt\":\"" + started_at + "\"}");
-      pump_output(spec, run, log);
+        send_event("{\"event\":\"started\",\"pid\":" + std::to_string(run.pid) + ",\"startedAt\":\"" + started_at +
+                   "\",\"ports\":" + ports_json(spec.ports) + "}");
+      forwarder.set_container_netns(open(("/proc/" + std::to_string(run.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+      pump_output(spec, run, log, forwarder);
+      forwarder.drop_connections();
       int status = 0;
       while (waitpid(run.pid, &status, 0) < 0 && errno == EINTR) {
       }

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
@@ -122,6 +123,22 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "oom-counter") spec.oom_counter = value;
     else if (key == "cgroup-remove") spec.cgroup_remove.push_back(value);
     else if (key == "cgroup-remove-parent") spec.cgroup_remove_parents.push_back(value);
+    else if (key == "network-mode") spec.network_mode = value;
+    else if (key == "network-join") spec.network_join = value;
+    else if (key == "port") {
+      // proto:hostIp:hostPort:containerIp:containerPort (IPv4)
+      PortMapping m;
+      char proto[4] = {}, host_ip[16] = {}, container_ip[16] = {};
+      if (sscanf(value.c_str(), "%3[a-z]:%15[0-9.]:%d:%15[0-9.]:%d", proto, host_ip, &m.host_port, container_ip,
+                 &m.container_port) != 5) {
+        error = "spec: bad port `" + value + "`";
+        return false;
+      }
+      m.udp = std::string(proto) == "udp";
+      m.host_ip = host_ip;
+      m.container_ip = container_ip;
+      spec.ports.push_back(m);
+    }
     else if (key == "restart") spec.restart_policy = value;
     else if (key == "restart-max") spec.restart_max = number(value);
     else if (key == "stop-marker") spec.stop_marker = value;

@@ -6,6 +6,8 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
+#include "port_forward.h"
+
 struct Rlimit {
   int resource;
   rlim_t soft;
@@ -50,6 +52,10 @@ struct Spec {
   bool open_stdin = false;
   bool attach = false;                  // also copy output to the monitor's fds 1 and 2
   unsigned short tty_rows = 0, tty_cols = 0;
+  // network
+  std::string network_mode = "none";        // none (own netns, lo only) | bridge (own netns, Node attaches it) | host | container
+  std::string network_join;                 // container mode: the other container's /proc/<pid>/ns/net
+  std::vector<PortMapping> ports;           // published ports
   // cgroups (created and limited by Node; the monitor only places and cleans)
   std::string cgroup_dir;                     // v2: the child is born in it (CLONE_INTO_CGROUP)
   std::vector<std::string> cgroup_procs;      // v1: cgroup.procs files to write the child's pid to

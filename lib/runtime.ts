@@ -4,6 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { cgroupMode } from './cgroup/cgroup-driver.js';
 import type { CgroupMode } from './cgroup/cgroup-mode.js';
 import { ContainerCollection } from './container/container-collection.js';
+import { NetworkCollection } from './network/network-collection.js';
 import { ImageStore } from './image/image-store.js';
 import { VolumeCollection } from './volume/volume-collection.js';
 import { withFileLock } from './state/file-lock.js';
@@ -46,6 +47,8 @@ export class Runtime {
   readonly images: ImageStore;
   /** Volumes: create, get, list, remove, prune. */
   readonly volumes: VolumeCollection;
+  /** Bridge networks. */
+  readonly networks: NetworkCollection;
 
   /** How the host's cgroups are mounted, detected once at open. */
   readonly cgroupMode: CgroupMode;
@@ -57,6 +60,7 @@ export class Runtime {
     this.cgroupMode = cgroupMode();
     this.images = new ImageStore(root);
     this.volumes = new VolumeCollection(this);
+    this.networks = new NetworkCollection(root, join(root, 'containers'));
     this.containers = new ContainerCollection(this);
   }
 

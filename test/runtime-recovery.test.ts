@@ -52,7 +52,10 @@ test('kill -9 of the Node process mid-start and of the monitor: Runtime.open cle
   const delays = [0, 1, 2, 4, 8, 16, 32];
   for (const [i, delay] of delays.entries()) {
     const child = startFixture('start-and-hang.ts', [runtime.root, `victim-${i}`]);
-    await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('starting') && resolve()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('starting') && resolve());
+      child.once('exit', (code) => reject(new Error(`the fixture exited (${code}) before starting`)));
+    });
     await sleep(delay);
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));

@@ -1,6 +1,7 @@
 /** The public shapes of containers: what you pass to `create`, what `inspect` and `wait` return. */
 import type { Readable, Writable } from 'node:stream';
 import type { ResourceLimits } from './resources.js';
+import type { Endpoint, PortBinding, PublishedPort } from './network.js';
 import type { Image } from '../lib/image/image.js';
 import type { PullPolicy } from './image.js';
 import type { ContainerMount, MountOptions } from './volume.js';
@@ -77,6 +78,25 @@ export interface ContainerCreateOptions extends ResourceLimits {
   stopTimeout?: number;
   /** Log rotation. */
   log?: LogOptions;
+  /**
+   * The network: `'none'` (default: its own namespace with only `lo`), `'host'`,
+   * `'container:<id or name>'` (share a running container's), or the name of a
+   * bridge network (`'bridge'` is created on first use). berth touches the host's
+   * network only when a bridge network is asked for.
+   */
+  network?: string;
+  /** Extra names on the bridge network given in `network`. */
+  networkAliases?: string[];
+  /** A fixed address on the bridge network given in `network`. */
+  ip?: string;
+  /**
+   * Published ports: `{ '80/tcp': 8080 }`, `{ '80': 0 }` (any free port),
+   * `{ '53/udp': '127.0.0.1:5353' }`, `{ '80': { hostIp: '0.0.0.0', hostPort: 0 } }`.
+   * Bound on 127.0.0.1 unless a host address is given; bound by the monitor
+   * before the command starts, so the port accepts connections when `start()`
+   * resolves. Not with `network: 'host'`.
+   */
+  ports?: Record<string, PortBinding>;
   /**
    * Restart the command when it exits: `'no'` (default), `'on-failure'`,
    * `'on-failure:N'` (at most N restarts), `'always'`, `'unless-stopped'`.
@@ -170,7 +190,12 @@ export interface ContainerInspect {
     cgroupParent: string | null;
     restart: RestartPolicy;
     autoRemove: boolean;
+    network: string;
   };
+  /** The container's addresses on bridge networks. */
+  networks: Endpoint[];
+  /** Published ports as bound while it runs (host port 0 resolved). */
+  ports: PublishedPort[];
   /** Its volumes, bind mounts and tmpfs mounts, in the order they are made. */
   mounts: ContainerMount[];
   /** The container's directory under the runtime root. */

@@ -10,6 +10,7 @@ import type { Runtime } from '../runtime.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import { withFileLock } from '../state/file-lock.js';
 import { parseBytes } from '../units.js';
+import { parsePorts } from '../network/port-bindings.js';
 import { Container } from './container.js';
 import { containerPaths, type ContainerConfig } from './container-config.js';
 import { effectiveCapabilities, normalizeEnv, validateCreateOptions } from './create-options.js';
@@ -86,20 +87,29 @@ export class ContainerCollection {
       cgroupParent: options.cgroupParent ?? null,
       restart: options.restart ?? 'no',
       autoRemove: options.autoRemove ?? false,
+      network: options.network ?? 'none',
+      ports: parsePorts(options.ports),
     };
+    const bridged = !['none', 'host'].includes(config.network) && !config.network.startsWith('container:');
+    const network = bridged ? await this.runtime.networks.ensure(config.network) : undefined;
     // shared: many creators at once; crash recovery waits for them
     // the volumes it names are made, and cannot be removed until config.json names them
-    return this.runtime.volumes.reserving(mounts, () => withFileLock(this.runtime.lockPath, () => {
+    return this.runtime.volumes.reserving(mounts, () => withFileLock(this.runtime.lockPath, async () => {
       const name = this.claimName(id, options.name);
       const dir = join(this.containersDir, id);
       try {
         mkdirSync(dir, { mode: 0o711 });
         const full: ContainerConfig = { ...config, name };
         writeJsonAtomic(containerPaths(dir).config, full);
+        if (network) {
+          const endpoint = await this.runtime.networks.allocate(network, id, { aliases: options.networkAliases, ip: options.ip }, 0);
+          writeJsonAtomic(containerPaths(dir).endpoints, [endpoint]);
+        }
         return new Container(this.runtime, full, dir);
       } catch (error) {
         rmSync(dir, { recursive: true, force: true });
         rmSync(join(this.namesDir, name), { force: true });
+        if (network) await this.runtime.networks.ipam(network).release(id);
         throw error;
       }
     }, false));

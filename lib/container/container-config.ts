@@ -1,6 +1,7 @@
 import type { RestartPolicy, Ulimit } from '../../types/container.js';
 import type { ResourceLimits } from '../../types/resources.js';
 import type { ContainerMount } from '../../types/volume.js';
+import type { PublishedPort } from '../../types/network.js';
 
 /** What `create` decided, stored as `<container-dir>/config.json`. */
 export interface ContainerConfig {
@@ -35,6 +36,9 @@ export interface ContainerConfig {
   cgroupParent: string | null;
   restart: RestartPolicy;
   autoRemove: boolean;
+  /** `none`, `host`, `container:<id>`, or a bridge network's name. */
+  network: string;
+  ports: PublishedPort[];
 }
 
 /** The files of one container, under `<root>/containers/<id>/`. */
@@ -52,6 +56,7 @@ export function containerPaths(dir: string) {
     rootfs: `${dir}/rootfs`,
     cgroup: `${dir}/cgroup.json`,
     stopped: `${dir}/stopped`,
+    endpoints: `${dir}/endpoints.json`,
   };
 }
 

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { constants, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
@@ -9,7 +10,9 @@ import type { ContainerStats, ResourceUpdate } from '../../types/resources.js';
 import { planContainerCgroup, readContainerCgroup } from '../cgroup/cgroup-driver.js';
 import type { CgroupCounters, ContainerCgroup } from '../cgroup/container-cgroup.js';
 import { normalizeLimits } from '../cgroup/resource-limits.js';
-import { writeJsonAtomic } from '../state/atomic-file.js';
+import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
+import type { PublishedPort } from '../../types/network.js';
+import { attachNetworks, etcMounts, networkSpec, prepareEtcFiles, readEndpoints, refreshNeighbours } from './container-network.js';
 import { BerthError, InvalidStateError, NotFoundError } from '../errors.js';
 import { withFileLock } from '../state/file-lock.js';
 import type { Runtime } from '../runtime.js';
@@ -186,11 +189,18 @@ export class Container implements AsyncDisposable {
       writeJsonAtomic(this.paths.cgroup, cgroup.record, false);
       try {
         cgroup.create(limits);
-        writeMonitorSpec(this.config, this.paths, user, this.processEnv(user.home), cgroup.monitorSpec());
+        const endpoints = readEndpoints(this.paths.dir);
+        const containersDir = join(this.paths.dir, '..');
+        prepareEtcFiles(this.paths.dir, this.config, this.runtime.networks, containersDir);
+        const network = await networkSpec(this.config, this.runtime.containers, endpoints);
+        writeMonitorSpec(this.config, this.paths, user, this.processEnv(user.home), [
+          ...cgroup.monitorSpec(), ...network, ...etcMounts(this.paths.dir),
+        ]);
         this.monitor = await launchMonitor(this.paths.dir, {
           containerId: this.id,
           attach: this.config.attach,
           stdin: this.config.stdin,
+          onNetwork: (pid) => attachNetworks(pid, this.config, this.paths.dir, this.runtime.networks, containersDir),
         });
       } catch (error) {
         await rm(this.paths.monitor, { force: true });
@@ -384,7 +394,13 @@ export class Container implements AsyncDisposable {
       state = this.state();
       if (state.status === 'running') throw new InvalidStateError(`container ${this.name} was started again while being removed`, { containerId: this.id });
       await this.removeCgroup();
+      const endpoints = readEndpoints(this.paths.dir);
       await this.runtime.containers.forget(this.id, this.name);
+      for (const endpoint of endpoints) {
+        const network = await this.runtime.networks.get(endpoint.network).catch(() => undefined);
+        if (network) await this.runtime.networks.ipam(network).release(this.id);
+      }
+      refreshNeighbours(endpoints.map((e) => e.network), this.runtime.networks, join(this.paths.dir, '..'));
     });
     this.monitor = undefined;
     if (options.volumes) {
@@ -445,11 +461,24 @@ export class Container implements AsyncDisposable {
         cgroupParent: c.cgroupParent,
         restart: c.restart,
         autoRemove: c.autoRemove,
+        network: c.network,
       },
+      networks: readEndpoints(this.paths.dir),
+      ports: state.status === 'running' ? (readJsonIfExists<{ ports?: PublishedPort[] }>(this.paths.monitor)?.ports ?? []) : [],
       mounts: structuredClone(c.mounts ?? []),
       path: this.paths.dir,
       logPath: this.paths.log,
     };
+  }
+
+  /**
+   * The host port a container port is published on, while it runs:
+   * `port('80/tcp')` or `port(80)`; `undefined` when it is not published.
+   */
+  async port(containerPort: string | number): Promise<number | undefined> {
+    const [number, proto = 'tcp'] = String(containerPort).split('/');
+    const { ports } = await this.inspect();
+    return ports.find((p) => p.containerPort === Number(number) && p.proto === proto)?.hostPort;
   }
 
   /**

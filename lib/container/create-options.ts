@@ -4,6 +4,8 @@ import type { ContainerCreateOptions, Ulimit } from '../../types/container.js';
 import { parseBytes } from '../units.js';
 import { normalizeLimits } from '../cgroup/resource-limits.js';
 import { validateMountOptions } from '../volume/mount-options.js';
+import { parsePorts } from '../network/port-bindings.js';
+import { parseIp } from '../network/ipv4.js';
 import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, RLIMIT_RESOURCES, type CapabilityName } from './security-defaults.js';
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -139,6 +141,16 @@ export function validateCreateOptions(options: ContainerCreateOptions): void {
   normalizeLimits(options, true);
   validateMountOptions(options.mounts, options.volumesFrom);
   checkBoolean(options.autoRemove, 'autoRemove');
+  const network = checkString(options.network, 'network') ?? 'none';
+  if (!/^(none|host|container:[a-zA-Z0-9][a-zA-Z0-9_.-]*|[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63})$/.test(network)) {
+    fail(`network must be 'none', 'host', 'container:<id or name>' or a network name, got '${network}'`);
+  }
+  const bridged = !['none', 'host'].includes(network) && !network.startsWith('container:');
+  const aliases = checkStringArray(options.networkAliases, 'networkAliases', true);
+  if ((aliases !== undefined || options.ip !== undefined) && !bridged) fail('networkAliases and ip need a bridge network in network');
+  if (options.ip !== undefined) parseIp(checkString(options.ip, 'ip')!, 'ip');
+  const ports = parsePorts(options.ports);
+  if (ports.length > 0 && network === 'host') fail("ports cannot be published with network: 'host' (the container uses the host's ports)");
   if (options.restart !== undefined) {
     if (typeof options.restart !== 'string' || !/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(options.restart)) {
       fail(`restart must be 'no', 'on-failure', 'on-failure:N', 'always' or 'unless-stopped', got '${String(options.restart)}'`);

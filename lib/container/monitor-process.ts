@@ -3,10 +3,12 @@ import type { Readable, Writable } from 'node:stream';
 import { ContainerSetupError, errnoName } from '../errors.js';
 import { monitorPath, nativeAddon } from '../native/addon.js';
 import type { ExitRecord } from './container-state.js';
+import type { PublishedPort } from '../../types/network.js';
 
 /** The events berth-monitor writes on its control pipe (fd 3), one JSON object per line. */
 type MonitorEvent =
-  | { event: 'started'; pid: number; startedAt: string }
+  | { event: 'started'; pid: number; startedAt: string; ports?: PublishedPort[] }
+  | { event: 'network'; pid: number }
   | { event: 'error'; step: string; syscall: string; errno: number; path: string }
   | ({ event: 'exited' } & ExitRecord);
 
@@ -14,6 +16,8 @@ type MonitorEvent =
 export interface MonitorHandle {
   pid: number;
   containerPid: number;
+  /** The published ports as bound (host port 0 replaced by the port the kernel picked). */
+  ports: PublishedPort[];
   stdin: Writable | null;
   stdout: Readable | null;
   stderr: Readable | null;
@@ -27,6 +31,8 @@ export interface LaunchOptions {
   containerId: string;
   attach: boolean;
   stdin: boolean;
+  /** Bridge networks: attach the container (pid) before its command runs. */
+  onNetwork?: (pid: number) => Promise<void>;
 }
 
 /**
@@ -48,7 +54,7 @@ export function launchMonitor(dir: string, options: LaunchOptions): Promise<Moni
   }
   const monitorPid = spawned.pid;
   const stream = (fd: number, readable: boolean) => (fd < 0 ? null : new Socket({ fd, readable, writable: !readable }));
-  const control = stream(spawned.control, true)!;
+  const control = new Socket({ fd: spawned.control, readable: true, writable: true });
   const stdin = stream(spawned.stdin, false);
   const stdout = stream(spawned.stdout, true);
   const stderr = stream(spawned.stderr, true);
@@ -79,12 +85,22 @@ export function launchMonitor(dir: string, options: LaunchOptions): Promise<Moni
           }));
           continue;
         }
-        if (event.event === 'started') {
+        if (event.event === 'network') {
+          const attach = options.onNetwork ?? (() => Promise.reject(new Error('no network hook')));
+          attach(event.pid).then(
+            () => control.write('go\n'),
+            (error: Error) => {
+              control.write('abort\n');
+              fail(error);
+            },
+          );
+        } else if (event.event === 'started') {
           settled = true;
           control.unref();
           resolve({
             pid: monitorPid,
             containerPid: event.pid,
+            ports: event.ports ?? [],
             stdin,
             stdout,
             stderr,

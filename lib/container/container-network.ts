@@ -1,0 +1,111 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Endpoint, NetworkRecord } from '../../types/network.js';
+import { InvalidStateError } from '../errors.js';
+import { attachEndpoint, ensureBridge } from '../network/host-links.js';
+import { etcFiles, writeHostsFile, writeNameFiles, type HostEntry } from '../network/hosts-files.js';
+import type { NetworkCollection } from '../network/network-collection.js';
+import { readJsonIfExists } from '../state/atomic-file.js';
+import type { ContainerCollection } from './container-collection.js';
+import { containerPaths, type ContainerConfig } from './container-config.js';
+
+/** What the monitor needs to know about a container's network (spec keys). */
+export async function networkSpec(
+  config: ContainerConfig,
+  containers: ContainerCollection,
+  endpoints: Endpoint[],
+): Promise<[string, string][]> {
+  const spec: [string, string][] = [];
+  let mode = config.network;
+  if (mode.startsWith('container:')) {
+    const other = await containers.get(mode.slice('container:'.length));
+    const { state } = await other.inspect();
+    if (!state.running || state.pid === null) {
+      throw new InvalidStateError(`network ${mode}: that container is not running`, { containerId: config.id, step: 'network' });
+    }
+    spec.push(['network-join', `/proc/${state.pid}/ns/net`]);
+    mode = 'container';
+  } else if (mode !== 'none' && mode !== 'host') {
+    mode = 'bridge';
+  }
+  spec.push(['network-mode', mode]);
+  const upstream = endpoints[0]?.ip ?? '127.0.0.1';
+  for (const p of config.ports) spec.push(['port', `${p.proto}:${p.hostIp}:${p.hostPort}:${upstream}:${p.containerPort}`]);
+  return spec;
+}
+
+/** The container's endpoints on bridge networks (`<dir>/endpoints.json`). */
+export function readEndpoints(dir: string): Endpoint[] {
+  return readJsonIfExists<Endpoint[]>(containerPaths(dir).endpoints) ?? [];
+}
+
+/** /etc/hosts, /etc/hostname, /etc/resolv.conf for the container, as bind mounts (spec keys). */
+export function etcMounts(dir: string): [string, string][] {
+  const files = etcFiles(dir);
+  return [
+    ['/etc/hosts', files.hosts],
+    ['/etc/hostname', files.hostname],
+    ['/etc/resolv.conf', files.resolvConf],
+  ].flatMap(([target, source]) => [['mount', 'bind'], ['mount-source', source!], ['mount-target', target!]] as [string, string][]);
+}
+
+/** Writes the container's /etc files before it starts. */
+export function prepareEtcFiles(dir: string, config: ContainerConfig, networks: NetworkCollection, containersDir: string): void {
+  writeNameFiles(dir, config.hostname);
+  const endpoints = readEndpoints(dir);
+  writeHostsFile(dir, config.hostname, config.name, endpoints, neighbours(config.id, endpoints, networks, containersDir));
+}
+
+/** The other containers on the same networks, by name and alias. */
+function neighbours(id: string, endpoints: Endpoint[], networks: NetworkCollection, containersDir: string): HostEntry[] {
+  const entries: HostEntry[] = [];
+  for (const endpoint of endpoints) {
+    const record = readJsonIfExists<NetworkRecord>(join(containersDir, '..', 'networks', endpoint.network, 'network.json'));
+    if (!record) continue;
+    for (const member of networks.members(record)) {
+      if (member === id) continue;
+      const dir = join(containersDir, member);
+      const config = readJsonIfExists<ContainerConfig>(containerPaths(dir).config);
+      const theirs = readEndpoints(dir).find((e) => e.network === endpoint.network);
+      if (config && theirs) entries.push({ ip: theirs.ip, names: [config.name, ...theirs.aliases] });
+    }
+  }
+  return entries;
+}
+
+/**
+ * Rewrites /etc/hosts of every container on these networks (in place: their
+ * bind mounts see it), after a container joined or left.
+ */
+export function refreshNeighbours(networkNames: string[], networks: NetworkCollection, containersDir: string): void {
+  const seen = new Set<string>();
+  for (const name of networkNames) {
+    const record = readJsonIfExists<NetworkRecord>(join(containersDir, '..', 'networks', name, 'network.json'));
+    if (!record) continue;
+    for (const member of networks.members(record)) {
+      if (seen.has(member)) continue;
+      seen.add(member);
+      const dir = join(containersDir, member);
+      const config = readJsonIfExists<ContainerConfig>(containerPaths(dir).config);
+      if (!config || !existsSync(etcFiles(dir).hosts)) continue;
+      const endpoints = readEndpoints(dir);
+      writeHostsFile(dir, config.hostname, config.name, endpoints, neighbours(member, endpoints, networks, containersDir));
+    }
+  }
+}
+
+/** Puts a starting container (its first process `pid`, not yet running its command) on its bridge networks. */
+export async function attachNetworks(pid: number, config: ContainerConfig, dir: string, networks: NetworkCollection, containersDir: string): Promise<void> {
+  const endpoints = readEndpoints(dir);
+  for (const [index, endpoint] of endpoints.entries()) {
+    const record = await networks.get(endpoint.network);
+    await ensureBridge(record);
+    await attachEndpoint(pid, config.id, endpoint, record, index === 0);
+  }
+  refreshNeighbours(endpoints.map((e) => e.network), networks, containersDir);
+}
+
+/** The hostname line of the hosts file, for tests and debugging. */
+export function hostsFileOf(dir: string): string {
+  return readFileSync(etcFiles(dir).hosts, 'utf8');
+}

@@ -1,0 +1,43 @@
+import { writeFileSync } from 'node:fs';
+import type { NetworkRecord } from '../../types/network.js';
+import { runBatch } from './host-commands.js';
+
+/**
+ * berth's nftables table, `inet berth`, rebuilt whole (in one transaction)
+ * from the list of networks whenever it changes, and deleted with the last
+ * network. It keeps networks apart, gives internal networks no way out, and
+ * masquerades the others' outbound traffic.
+ */
+export async function applyFirewall(networks: NetworkRecord[]): Promise<void> {
+  const reset = ['table inet berth {}', 'delete table inet berth'];
+  if (networks.length === 0) return runBatch('nft', reset, { step: 'firewall' });
+  const forward: string[] = ['ct state established,related accept'];
+  const nat: string[] = [];
+  for (const n of networks) {
+    const br = `"${n.bridge}"`;
+    forward.push(`iifname ${br} oifname ${br} accept`);
+    forward.push(`iifname ${br} oifname "berth-*" drop`);
+    if (n.internal) {
+      forward.push(`iifname ${br} drop`, `oifname ${br} drop`);
+    } else {
+      nat.push(`ip saddr ${n.subnet} oifname != ${br} masquerade`);
+    }
+  }
+  const table = [
+    'table inet berth {',
+    '  chain forward {',
+    '    type filter hook forward priority filter; policy accept;',
+    ...forward.map((rule) => `    ${rule}`),
+    '  }',
+    '  chain postrouting {',
+    '    type nat hook postrouting priority srcnat; policy accept;',
+    ...nat.map((rule) => `    ${rule}`),
+    '  }',
+    '}',
+  ];
+  await runBatch('nft', [...reset, ...table], { step: 'firewall' });
+  if (networks.some((n) => !n.internal)) {
+    // outbound access needs forwarding in this network namespace
+    writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+  }
+}

@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Endpoint, NetworkRecord } from '../../types/network.js';
+import { runBatch } from './host-commands.js';
+
+/** Interface names in this process's network namespace (/proc/net/dev is per namespace). */
+export function linkNames(): string[] {
+  return readFileSync('/proc/net/dev', 'utf8').split('\n').slice(2).map((line) => line.split(':')[0]!.trim()).filter(Boolean);
+}
+
+/** The bridge of a network, created (with the gateway address) when missing, e.g. after a reboot. */
+export async function ensureBridge(network: NetworkRecord): Promise<void> {
+  if (linkNames().includes(network.bridge)) return;
+  const prefix = network.subnet.split('/')[1];
+  await runBatch('ip', [
+    `link add ${network.bridge} type bridge`,
+    `addr add ${network.gateway}/${prefix} dev ${network.bridge}`,
+    `link set ${network.bridge} up`,
+  ], { step: 'network' });
+}
+
+export async function deleteBridge(network: NetworkRecord): Promise<void> {
+  if (linkNames().includes(network.bridge)) await runBatch('ip', [`link del ${network.bridge}`], { step: 'network' });
+}
+
+/** The host end of a container's veth: `bv` + a hash, within the 15-character limit. */
+export function hostVethName(containerId: string, network: string): string {
+  return `bv${createHash('sha256').update(`${containerId}/${network}`).digest('hex').slice(0, 10)}`;
+}
+
+/**
+ * A veth pair from the network's bridge into the namespace of `pid`, with the
+ * endpoint's address; the first network of a container that is not internal
+ * gives it its default route. The pair disappears with the namespace.
+ */
+export async function attachEndpoint(pid: number, containerId: string, endpoint: Endpoint, network: NetworkRecord, defaultRoute: boolean): Promise<void> {
+  const hostEnd = hostVethName(containerId, network.name);
+  await runBatch('ip', [
+    `link add ${hostEnd} type veth peer name ${endpoint.interface} netns ${pid}`,
+    `link set ${hostEnd} master ${network.bridge} up`,
+  ], { step: 'network' });
+  const prefix = network.subnet.split('/')[1];
+  await runBatch('ip', [
+    `addr add ${endpoint.ip}/${prefix} dev ${endpoint.interface}`,
+    `link set ${endpoint.interface} up`,
+    ...(defaultRoute && !network.internal ? [`route add default via ${network.gateway}`] : []),
+  ], { netnsPid: pid, step: 'network' });
+}
+
+export async function detachEndpoint(pid: number, endpoint: Endpoint): Promise<void> {
+  await runBatch('ip', [`link del ${endpoint.interface}`], { netnsPid: pid, step: 'network' });
+}

@@ -1,0 +1,37 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Endpoint } from '../../types/network.js';
+
+/** A container as its network neighbours see it. */
+export interface HostEntry {
+  ip: string;
+  names: string[];
+}
+
+/** The files berth bind-mounts over /etc/hosts, /etc/hostname and /etc/resolv.conf, in the container's directory. */
+export function etcFiles(dir: string) {
+  return { hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname'), resolvConf: join(dir, 'resolv.conf') };
+}
+
+/**
+ * Writes /etc/hosts for a container: localhost, itself, and every other
+ * container on its networks by name and alias. Written in place (same
+ * inode), so a running container sees updates through its bind mount.
+ */
+export function writeHostsFile(dir: string, hostname: string, name: string, own: Endpoint[], neighbours: HostEntry[]): void {
+  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
+  const ownNames = [...new Set([hostname, name])].join(' ');
+  if (own.length === 0) lines.push(`127.0.1.1\t${ownNames}`);
+  for (const endpoint of own) lines.push(`${endpoint.ip}\t${[ownNames, ...endpoint.aliases].join(' ')}`);
+  for (const entry of neighbours) lines.push(`${entry.ip}\t${entry.names.join(' ')}`);
+  writeFileSync(etcFiles(dir).hosts, lines.join('\n') + '\n');
+}
+
+/** /etc/hostname and /etc/resolv.conf (the host's, without loopback name servers a container cannot reach). */
+export function writeNameFiles(dir: string, hostname: string): void {
+  const files = etcFiles(dir);
+  writeFileSync(files.hostname, `${hostname}\n`);
+  const host = existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
+  const kept = host.split('\n').filter((line) => !/^\s*nameserver\s+(127\.|::1)/.test(line));
+  writeFileSync(files.resolvConf, kept.join('\n').trim() + '\n');
+}

@@ -1,0 +1,160 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConnectOptions, Endpoint, NetworkCreateOptions, NetworkRecord } from '../../types/network.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
+import { withFileLock } from '../state/file-lock.js';
+import { applyFirewall } from './firewall.js';
+import { deleteBridge, ensureBridge } from './host-links.js';
+import { Ipam } from './ipam.js';
+import { formatIp, overlaps, parseIp, parseSubnet } from './ipv4.js';
+
+/** The network containers join when they ask for `network: 'bridge'`. */
+export const DEFAULT_NETWORK = 'bridge';
+const POOL = { base: parseIp('10.89.0.0', 'pool'), prefix: 24, count: 256 };
+const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+
+/**
+ * `runtime.networks`: user bridge networks. Each is a Linux bridge with the
+ * gateway address, a subnet whose addresses are handed out by a lock-guarded
+ * table, and rules in berth's own nftables table. Containers join with
+ * `network: name` at create or `connect()` later.
+ */
+export class NetworkCollection {
+  private readonly dir: string;
+
+  /** @internal */
+  constructor(root: string, private readonly containersDir: string) {
+    this.dir = join(root, 'networks');
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  private lockPath(): string {
+    return join(this.dir, 'lock');
+  }
+
+  private records(): NetworkRecord[] {
+    return readdirSync(this.dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => readJsonIfExists<NetworkRecord>(join(this.dir, entry.name, 'network.json')))
+      .filter((record): record is NetworkRecord => record !== undefined);
+  }
+
+  /**
+   * Creates a network: validated first (TypeError), ConflictError when the
+   * name is taken or the subnet overlaps another network's.
+   */
+  async create(options: NetworkCreateOptions): Promise<NetworkRecord> {
+    if (typeof options !== 'object' || options === null) throw new TypeError('networks.create: options must be an object');
+    const { name, internal = false, labels = {} } = options;
+    if (typeof name !== 'string' || !NAME_PATTERN.test(name)) throw new TypeError(`network name must match ${NAME_PATTERN}, got '${String(name)}'`);
+    if (typeof internal !== 'boolean') throw new TypeError('internal must be a boolean');
+    if (options.subnet !== undefined) parseSubnet(options.subnet, 'subnet');
+    if (options.gateway !== undefined) parseIp(options.gateway, 'gateway');
+    return withFileLock(this.lockPath(), async () => {
+      const existing = this.records();
+      if (existing.some((n) => n.name === name)) throw new ConflictError(`a network named ${name} already exists`);
+      const subnet = options.subnet ?? this.freeSubnet(existing);
+      const parsed = parseSubnet(subnet, 'subnet');
+      const clash = existing.find((n) => overlaps(parseSubnet(n.subnet, 'subnet'), parsed));
+      if (clash) throw new ConflictError(`subnet ${subnet} overlaps network ${clash.name} (${clash.subnet})`);
+      const gateway = options.gateway ?? formatIp(parsed.network + 1);
+      const gatewayNumber = parseIp(gateway, 'gateway');
+      if (gatewayNumber <= parsed.network || gatewayNumber >= parsed.network + parsed.size - 1) {
+        throw new TypeError(`gateway ${gateway} is not a usable address of ${subnet}`);
+      }
+      const id = randomBytes(32).toString('hex');
+      const record: NetworkRecord = {
+        id, name, subnet, gateway, internal, labels: { ...labels },
+        bridge: `berth-${createHash('sha256').update(id).digest('hex').slice(0, 8)}`,
+        createdAt: new Date().toISOString(),
+      };
+      mkdirSync(join(this.dir, name));
+      try {
+        await ensureBridge(record);
+        await applyFirewall([...existing, record]);
+        writeJsonAtomic(join(this.dir, name, 'network.json'), record);
+      } catch (error) {
+        await deleteBridge(record).catch(() => undefined);
+        rmSync(join(this.dir, name), { recursive: true, force: true });
+        await applyFirewall(existing).catch(() => undefined);
+        throw error;
+      }
+      return record;
+    });
+  }
+
+  private freeSubnet(existing: NetworkRecord[]): string {
+    for (let i = 0; i < POOL.count; i++) {
+      const candidate = `${formatIp(POOL.base + i * 256)}/${POOL.prefix}`;
+      const parsed = parseSubnet(candidate, 'subnet');
+      if (!existing.some((n) => overlaps(parseSubnet(n.subnet, 'subnet'), parsed))) return candidate;
+    }
+    throw new ConflictError('no free /24 left in 10.89.0.0/16: give a subnet');
+  }
+
+  /** @throws NotFoundError */
+  async get(name: string): Promise<NetworkRecord> {
+    const record = readJsonIfExists<NetworkRecord>(join(this.dir, name, 'network.json'));
+    if (!record || !NAME_PATTERN.test(name)) throw new NotFoundError(`no such network: ${name}`);
+    return record;
+  }
+
+  /** The network, creating the default `bridge` network on first use; its bridge exists afterwards. */
+  async ensure(name: string): Promise<NetworkRecord> {
+    let record: NetworkRecord;
+    try {
+      record = await this.get(name);
+    } catch (error) {
+      if (name !== DEFAULT_NETWORK) throw error;
+      record = await this.create({ name }).catch(async (e: unknown) => {
+        if (e instanceof ConflictError) return this.get(name); // created by someone else meanwhile
+        throw e;
+      });
+    }
+    await ensureBridge(record);
+    return record;
+  }
+
+  async list(options: { labels?: Record<string, string> } = {}): Promise<NetworkRecord[]> {
+    return this.records().filter((n) => Object.entries(options.labels ?? {}).every(([k, v]) => n.labels[k] === v));
+  }
+
+  /** @internal */
+  ipam(record: NetworkRecord): Ipam {
+    return new Ipam(join(this.dir, record.name), record.subnet, record.gateway, this.containersDir);
+  }
+
+  /** @internal An address on `network` for a container. */
+  async allocate(network: NetworkRecord, containerId: string, options: ConnectOptions, index: number): Promise<Endpoint> {
+    const aliases = options.aliases ?? [];
+    if (!Array.isArray(aliases) || !aliases.every((a) => typeof a === 'string' && NAME_PATTERN.test(a))) {
+      throw new TypeError('aliases must be an array of names');
+    }
+    const ip = await this.ipam(network).allocate(containerId, options.ip);
+    return { network: network.name, ip, aliases, interface: `eth${index}` };
+  }
+
+  /**
+   * Removes a network: its bridge, its rules, its state.
+   * @throws ConflictError while containers are attached.
+   */
+  async remove(name: string): Promise<void> {
+    await withFileLock(this.lockPath(), async () => {
+      const record = await this.get(name);
+      const members = this.ipam(record).members();
+      if (members.length > 0) {
+        throw new ConflictError(`network ${name} has ${members.length} container(s) attached: remove or disconnect them first`);
+      }
+      await deleteBridge(record);
+      await applyFirewall(this.records().filter((n) => n.name !== name));
+      rmSync(join(this.dir, name), { recursive: true, force: true });
+    });
+  }
+
+  /** @internal Members of a network (container ids holding an address). */
+  members(record: NetworkRecord): string[] {
+    return this.ipam(record).members();
+  }
+}
