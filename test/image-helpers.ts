@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';
+import type { Runtime } from '../lib/index.js';
 
 const run = promisify(execFile);
 
@@ -409,4 +410,17 @@ export function treeOf(dir: string): string[] {
   };
   if (existsSync(dir)) walk('');
   return out.sort();
+}
+
+/** Runs a container with the image's own Cmd/Entrypoint; returns its stdout. */
+export async function runImageDefault(runtime: Runtime, image: string): Promise<string> {
+  await using container = await runtime.containers.create({ image, attach: true });
+  const chunks: Buffer[] = [];
+  await container.start();
+  container.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const ended = new Promise((resolve) => container.stdout!.once('end', resolve));
+  const status = await container.wait();
+  await ended;
+  if (status.exitCode !== 0) throw new Error(`${image} exited with ${status.exitCode}`);
+  return Buffer.concat(chunks).toString();
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Container, ImageContentError, NotFoundError, type ImageProgress } from '../lib/index.js';
 import { temporaryRuntime } from './helpers.js';
-import { busyboxTar, pushImage, skopeo, startRegistry, tarOf, type Registry } from './image-helpers.js';
+import { busyboxTar, pushImage, runImageDefault, skopeo, startRegistry, tarOf, type Registry } from './image-helpers.js';
 
 let registry: Registry;
 let busybox: Buffer;
@@ -133,12 +133,7 @@ test('containers pull a missing image; pull: never refuses; unknown images are N
   await pushImage(registry.host, 'lazy:1', [{ layers: [busybox], config: { Cmd: ['echo', 'from the image Cmd'] } }]);
   await assert.rejects(runtime.containers.create({ image: `${registry.host}/lazy:1`, pull: 'never' }), NotFoundError);
   assert.equal(runtime.images.list().length, 0);
-  await using container = await runtime.containers.create({ image: `${registry.host}/lazy:1`, attach: true });
-  const output: Buffer[] = [];
-  await container.start();
-  container.stdout!.on('data', (chunk: Buffer) => output.push(chunk));
-  assert.equal((await container.wait()).exitCode, 0);
-  assert.equal(Buffer.concat(output).toString(), 'from the image Cmd\n');
+  assert.equal(await runImageDefault(runtime, `${registry.host}/lazy:1`), 'from the image Cmd\n');
   const image = await runtime.images.get(`${registry.host}/lazy:1`);
   await using again = await runtime.containers.create({ image, cmd: ['true'], pull: 'always' });
   assert.equal((await again.inspect()).image, `${registry.host}/lazy:1`);
