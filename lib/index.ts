@@ -91,3 +91,5 @@ export type {
 } from '../types/image.js';
 export type { ResourceLimits, ResourceUpdate, ContainerStats, DeviceRule } from '../types/resources.js';
 export type { CgroupMode } from './cgroup/cgroup-mode.js';
+export { NetworkCollection, DEFAULT_NETWORK } from './network/network-collection.js';
+export type { NetworkCreateOptions, NetworkRecord, ConnectOptions, Endpoint, PortBinding, PublishedPort } from '../types/network.js';

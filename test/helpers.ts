@@ -13,6 +13,7 @@ export async function temporaryRuntime(): Promise<Runtime & AsyncDisposable> {
   return Object.assign(runtime, {
     async [Symbol.asyncDispose]() {
       for (const container of await runtime.containers.list({ all: true })) await container.remove({ force: true });
+      for (const network of await runtime.networks.list()) await runtime.networks.remove(network.name);
       rmSync(root, { recursive: true, force: true });
     },
   });

@@ -204,6 +204,7 @@ export class CgroupV1 implements ContainerCgroup {
       setState('THAWED');
       await sleep(5);
     }
+    setState('THAWED'); // also when nothing was left to kill: never leave it frozen
   }
 
   async remove(): Promise<void> {

@@ -11,9 +11,10 @@ import { planContainerCgroup, readContainerCgroup } from '../cgroup/cgroup-drive
 import type { CgroupCounters, ContainerCgroup } from '../cgroup/container-cgroup.js';
 import { normalizeLimits } from '../cgroup/resource-limits.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
-import type { PublishedPort } from '../../types/network.js';
+import type { ConnectOptions, Endpoint, PublishedPort } from '../../types/network.js';
+import { attachEndpoint, detachEndpoint } from '../network/host-links.js';
 import { attachNetworks, etcMounts, networkSpec, prepareEtcFiles, readEndpoints, refreshNeighbours } from './container-network.js';
-import { BerthError, InvalidStateError, NotFoundError } from '../errors.js';
+import { BerthError, ConflictError, InvalidStateError, NotFoundError } from '../errors.js';
 import { withFileLock } from '../state/file-lock.js';
 import type { Runtime } from '../runtime.js';
 import { containerPaths, type ContainerConfig, type ContainerPaths } from './container-config.js';
@@ -469,6 +470,45 @@ export class Container implements AsyncDisposable {
       path: this.paths.dir,
       logPath: this.paths.log,
     };
+  }
+
+  /**
+   * Puts the container on a bridge network (also while it runs: a new
+   * interface appears, `eth1`, …), with aliases and an optional fixed address.
+   * @throws ConflictError when it is already on that network.
+   */
+  async connect(network: string, options: ConnectOptions = {}): Promise<Endpoint> {
+    if (!['none'].includes(this.config.network) && readEndpoints(this.paths.dir).length === 0) {
+      throw new InvalidStateError(`container ${this.name} uses network '${this.config.network}': it cannot join bridge networks`, { containerId: this.id });
+    }
+    return withFileLock(this.paths.lock, async () => {
+      const endpoints = readEndpoints(this.paths.dir);
+      if (endpoints.some((e) => e.network === network)) throw new ConflictError(`container ${this.name} is already on network ${network}`);
+      const record = await this.runtime.networks.ensure(network);
+      const endpoint = await this.runtime.networks.allocate(record, this.id, options, endpoints.length);
+      writeJsonAtomic(this.paths.endpoints, [...endpoints, endpoint]);
+      const state = this.state();
+      if (state.status === 'running' && state.pid !== null) {
+        await attachEndpoint(state.pid, this.id, endpoint, record, endpoints.length === 0);
+      }
+      refreshNeighbours([network], this.runtime.networks, join(this.paths.dir, '..'));
+      return endpoint;
+    });
+  }
+
+  /** Takes the container off a bridge network (its interface goes away if it runs). */
+  async disconnect(network: string): Promise<void> {
+    await withFileLock(this.paths.lock, async () => {
+      const endpoints = readEndpoints(this.paths.dir);
+      const endpoint = endpoints.find((e) => e.network === network);
+      if (!endpoint) throw new NotFoundError(`container ${this.name} is not on network ${network}`, { containerId: this.id });
+      const state = this.state();
+      if (state.status === 'running' && state.pid !== null) await detachEndpoint(state.pid, endpoint);
+      const record = await this.runtime.networks.get(network);
+      await this.runtime.networks.ipam(record).release(this.id);
+      writeJsonAtomic(this.paths.endpoints, endpoints.filter((e) => e !== endpoint));
+      refreshNeighbours([network], this.runtime.networks, join(this.paths.dir, '..'));
+    });
   }
 
   /**

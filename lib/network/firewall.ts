@@ -3,13 +3,15 @@ import type { NetworkRecord } from '../../types/network.js';
 import { runBatch } from './host-commands.js';
 
 /**
- * berth's nftables table, `inet berth`, rebuilt whole (in one transaction)
- * from the list of networks whenever it changes, and deleted with the last
- * network. It keeps networks apart, gives internal networks no way out, and
- * masquerades the others' outbound traffic.
+ * A runtime's nftables table, `inet berth_<hash of its root>` (several
+ * runtimes on one host each keep their own), rebuilt whole in one
+ * transaction from the list of networks whenever it changes, and deleted
+ * with the last network. It keeps networks apart (a drop in any table
+ * drops), gives internal networks no way out, and masquerades the others'
+ * outbound traffic.
  */
-export async function applyFirewall(networks: NetworkRecord[]): Promise<void> {
-  const reset = ['table inet berth {}', 'delete table inet berth'];
+export async function applyFirewall(table: string, networks: NetworkRecord[]): Promise<void> {
+  const reset = [`table inet ${table} {}`, `delete table inet ${table}`];
   if (networks.length === 0) return runBatch('nft', reset, { step: 'firewall' });
   const forward: string[] = ['ct state established,related accept'];
   const nat: string[] = [];
@@ -23,8 +25,8 @@ export async function applyFirewall(networks: NetworkRecord[]): Promise<void> {
       nat.push(`ip saddr ${n.subnet} oifname != ${br} masquerade`);
     }
   }
-  const table = [
-    'table inet berth {',
+  const rules = [
+    `table inet ${table} {`,
     '  chain forward {',
     '    type filter hook forward priority filter; policy accept;',
     ...forward.map((rule) => `    ${rule}`),
@@ -35,7 +37,7 @@ export async function applyFirewall(networks: NetworkRecord[]): Promise<void> {
     '  }',
     '}',
   ];
-  await runBatch('nft', [...reset, ...table], { step: 'firewall' });
+  await runBatch('nft', [...reset, ...rules], { step: 'firewall' });
   if (networks.some((n) => !n.internal)) {
     // outbound access needs forwarding in this network namespace
     writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');

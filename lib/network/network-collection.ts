@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectOptions, Endpoint, NetworkCreateOptions, NetworkRecord } from '../../types/network.js';
 import { ConflictError, NotFoundError } from '../errors.js';
@@ -8,7 +8,19 @@ import { withFileLock } from '../state/file-lock.js';
 import { applyFirewall } from './firewall.js';
 import { deleteBridge, ensureBridge } from './host-links.js';
 import { Ipam } from './ipam.js';
-import { formatIp, overlaps, parseIp, parseSubnet } from './ipv4.js';
+import { formatIp, overlaps, parseIp, parseSubnet, type Subnet } from './ipv4.js';
+
+/** Subnets this network namespace already routes (/proc/net/route; the default route aside). */
+function routedSubnets(): Subnet[] {
+  return readFileSync('/proc/net/route', 'utf8').split('\n').slice(1).filter(Boolean).flatMap((line) => {
+    const [, destination, , , , , , mask] = line.split('\t');
+    const hexToNumber = (hex: string) => Number(`0x${hex.match(/../g)!.reverse().join('')}`); // little-endian
+    const maskNumber = hexToNumber(mask!);
+    if (maskNumber === 0) return [];
+    const prefix = 32 - Math.log2(2 ** 32 - maskNumber);
+    return [{ network: hexToNumber(destination!), prefix, size: 2 ** (32 - prefix) }];
+  });
+}
 
 /** The network containers join when they ask for `network: 'bridge'`. */
 export const DEFAULT_NETWORK = 'bridge';
@@ -23,10 +35,13 @@ const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
  */
 export class NetworkCollection {
   private readonly dir: string;
+  /** This runtime's nftables table. */
+  private readonly table: string;
 
   /** @internal */
   constructor(root: string, private readonly containersDir: string) {
     this.dir = join(root, 'networks');
+    this.table = `berth_${createHash('sha256').update(root).digest('hex').slice(0, 8)}`;
     mkdirSync(this.dir, { recursive: true });
   }
 
@@ -59,6 +74,8 @@ export class NetworkCollection {
       const parsed = parseSubnet(subnet, 'subnet');
       const clash = existing.find((n) => overlaps(parseSubnet(n.subnet, 'subnet'), parsed));
       if (clash) throw new ConflictError(`subnet ${subnet} overlaps network ${clash.name} (${clash.subnet})`);
+      const route = routedSubnets().find((r) => overlaps(r, parsed));
+      if (route) throw new ConflictError(`subnet ${subnet} overlaps a route this host already has (${formatIp(route.network)}/${route.prefix}): give another subnet`);
       const gateway = options.gateway ?? formatIp(parsed.network + 1);
       const gatewayNumber = parseIp(gateway, 'gateway');
       if (gatewayNumber <= parsed.network || gatewayNumber >= parsed.network + parsed.size - 1) {
@@ -73,12 +90,12 @@ export class NetworkCollection {
       mkdirSync(join(this.dir, name));
       try {
         await ensureBridge(record);
-        await applyFirewall([...existing, record]);
+        await applyFirewall(this.table, [...existing, record]);
         writeJsonAtomic(join(this.dir, name, 'network.json'), record);
       } catch (error) {
         await deleteBridge(record).catch(() => undefined);
         rmSync(join(this.dir, name), { recursive: true, force: true });
-        await applyFirewall(existing).catch(() => undefined);
+        await applyFirewall(this.table, existing).catch(() => undefined);
         throw error;
       }
       return record;
@@ -89,7 +106,8 @@ export class NetworkCollection {
     for (let i = 0; i < POOL.count; i++) {
       const candidate = `${formatIp(POOL.base + i * 256)}/${POOL.prefix}`;
       const parsed = parseSubnet(candidate, 'subnet');
-      if (!existing.some((n) => overlaps(parseSubnet(n.subnet, 'subnet'), parsed))) return candidate;
+      const taken = [...existing.map((n) => parseSubnet(n.subnet, 'subnet')), ...routedSubnets()];
+      if (!taken.some((other) => overlaps(other, parsed))) return candidate;
     }
     throw new ConflictError('no free /24 left in 10.89.0.0/16: give a subnet');
   }
@@ -148,9 +166,19 @@ export class NetworkCollection {
         throw new ConflictError(`network ${name} has ${members.length} container(s) attached: remove or disconnect them first`);
       }
       await deleteBridge(record);
-      await applyFirewall(this.records().filter((n) => n.name !== name));
+      await applyFirewall(this.table, this.records().filter((n) => n.name !== name));
       rmSync(join(this.dir, name), { recursive: true, force: true });
     });
+  }
+
+  /** Connects a container to the network `name` (see `container.connect`). */
+  async connect(name: string, container: { connect(network: string, options?: ConnectOptions): Promise<Endpoint> }, options: ConnectOptions = {}): Promise<Endpoint> {
+    return container.connect(name, options);
+  }
+
+  /** Disconnects a container from the network `name`. */
+  async disconnect(name: string, container: { disconnect(network: string): Promise<void> }): Promise<void> {
+    return container.disconnect(name);
   }
 
   /** @internal Members of a network (container ids holding an address). */

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ContainerSetupError } from '../lib/index.js';
+import { BUSYBOX, temporaryRuntime } from './helpers.js';
+
+/** Sends `text` to 127.0.0.1:port, half-closes, returns everything that comes back. */
+function roundTrip(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.on('end', () => resolve(received));
+    socket.on('error', reject);
+    socket.end(text);
+  });
+}
+
+test('a published TCP port (host port 0) accepts a connection the moment start() resolves, both ways', async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({
+    image: BUSYBOX, ports: { '80/tcp': 0 }, cmd: ['sh', '-c', 'while true; do nc -l -p 80 -e cat; done'],
+  });
+  await container.start();
+  const port = await container.port('80/tcp');
+  assert.ok(port && port > 0);
+  // no polling: the first connection, right away
+  assert.equal(await roundTrip(port, 'ping from the host\n'), 'ping from the host\n');
+  const big = 'x'.repeat(1 << 20) + '\n';
+  assert.equal((await roundTrip(port, big)).length, big.length, '1 MiB echoed intact');
+  const { ports } = await container.inspect();
+  assert.deepEqual(ports, [{ proto: 'tcp', containerPort: 80, hostIp: '127.0.0.1', hostPort: port }]);
+});
+
+test('a published UDP port carries datagrams both ways', async () => {
+  await using runtime = await temporaryRuntime();
+  // busybox has no UDP server: a static helper, copied into a rootfs made from the built-in image
+  const dir = mkdtempSync(join(tmpdir(), 'berth-udp-'));
+  try {
+    const rootfs = join(dir, 'rootfs');
+    cpSync((await runtime.images.get(BUSYBOX)).layerPaths[0]!, rootfs, { recursive: true, verbatimSymlinks: true });
+    execFileSync('cc', ['-O2', '-static', '-o', join(rootfs, 'bin/udp-echo'), join(import.meta.dirname, 'fixtures/udp-echo.c')]);
+    await using container = await runtime.containers.create({ rootfs, ports: { '53/udp': 0 }, cmd: ['/bin/udp-echo', '53'] });
+    await container.start();
+    const port = (await container.port('53/udp'))!;
+    const socket = createSocket('udp4');
+    const reply = await new Promise<string>((resolve) => {
+      socket.on('message', (message) => resolve(message.toString()));
+      const send = () => socket.send('hello over udp', port, '127.0.0.1');
+      send();
+      const retry = setInterval(send, 100); // until the server inside is up
+      socket.once('message', () => clearInterval(retry));
+    });
+    socket.close();
+    assert.equal(reply, 'echo:hello over udp');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ports on a bridge network forward to the container address; a taken host port fails at step ports', async () => {
+  await using runtime = await temporaryRuntime();
+  await using web = await runtime.containers.create({
+    image: BUSYBOX, network: 'bridge', ports: { '8080': 0 }, cmd: ['sh', '-c', 'while true; do nc -l -p 8080 -e cat; done'],
+  });
+  await web.start();
+  assert.equal(await roundTrip((await web.port(8080))!, 'via the bridge\n'), 'via the bridge\n');
+
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const taken = (blocker.address() as { port: number }).port;
+  try {
+    const clash = await runtime.containers.create({ image: BUSYBOX, ports: { '80': taken }, cmd: ['true'] });
+    const error = await clash.start().then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof ContainerSetupError);
+    assert.equal(error.step, 'ports');
+    assert.equal(error.code, 'EADDRINUSE');
+    assert.equal((await clash.inspect()).state.status, 'created');
+  } finally {
+    blocker.close();
+  }
+});
+
+test('invalid port specs are TypeErrors/RangeErrors', async () => {
+  await using runtime = await temporaryRuntime();
+  const bad: [unknown, RegExp][] = [
+    [{ 'http': 80 }, /must be 'PORT', 'PORT\/tcp' or 'PORT\/udp'/],
+    [{ '80/sctp': 80 }, /must be 'PORT'/],
+    [{ '0': 80 }, /container port must be between 1 and 65535/],
+    [{ '80': 70000 }, /between 0 and 65535/],
+    [{ '80': 'localhost:80' }, /host address must be an IPv4 address/],
+    [['80:80'], /ports must be an object/],
+  ];
+  for (const [ports, message] of bad) {
+    await assert.rejects(runtime.containers.create({ image: BUSYBOX, cmd: ['true'], ports: ports as never }), message);
+  }
+  await assert.rejects(runtime.containers.create({ image: BUSYBOX, cmd: ['true'], network: 'host', ports: { '80': 0 } }), /network: 'host'/);
+});
