@@ -59,7 +59,7 @@ test('a named volume mounted where the image has files starts with those files',
   // a second layer: a whiteout of `gone`, a new file in `sub`
   const image = await imageFrom(runtime, base, 'rm /srv/seed/gone && echo top > /srv/seed/sub/c');
 
-  const run = await Container.run(image, ['sh', '-c', 'cat /srv/seed/a /srv/seed/sub/b /srv/seed/sub/c && ls /srv/seed'], {
+  const run = await Container.run(image.id, ['sh', '-c', 'cat /srv/seed/a /srv/seed/sub/b /srv/seed/sub/c && ls /srv/seed'], {
     runtime, mounts: [{ type: 'volume', source: 'seeded', target: '/srv/seed' }],
   });
   assert.equal(run.stdout, 'hi\ndeep\ntop\na\nempty\nfifo\nhard\nlink\nsub\n', run.stderr);
@@ -73,27 +73,27 @@ test('a named volume mounted where the image has files starts with those files',
   assert.deepEqual(readdirSync(join(data, 'sub')).sort(), ['b', 'c']);
 
   // through a symlink in the image: the same content
-  const alias = await Container.run(image, ['ls', '/srv/alias/'], { runtime, mounts: [{ type: 'volume', source: 'aliased', target: '/srv/alias' }] });
+  const alias = await Container.run(image.id, ['ls', '/srv/alias/'], { runtime, mounts: [{ type: 'volume', source: 'aliased', target: '/srv/alias' }] });
   assert.equal(alias.stdout, 'a\nempty\nfifo\nhard\nlink\nsub\n', alias.stderr);
   // and the mount went where the symlink points, inside the container
-  const where = await Container.run(image, ['sh', '-c', 'touch /srv/alias/new && ls /srv/seed/new'], {
+  const where = await Container.run(image.id, ['sh', '-c', 'touch /srv/alias/new && ls /srv/seed/new'], {
     runtime, mounts: [{ type: 'volume', source: 'aliased', target: '/srv/alias' }],
   });
   assert.equal(where.stdout, '/srv/seed/new\n', where.stderr);
 
   // noCopy: starts empty
-  await Container.run(image, ['true'], { runtime, mounts: [{ type: 'volume', source: 'bare', target: '/srv/seed', noCopy: true }] });
+  await Container.run(image.id, ['true'], { runtime, mounts: [{ type: 'volume', source: 'bare', target: '/srv/seed', noCopy: true }] });
   assert.deepEqual(readdirSync((await runtime.volumes.get('bare')).mountpoint), []);
 
   // only the first mount fills a volume: emptied later, it stays empty
   const seeded = await runtime.volumes.get('seeded');
   for (const entry of readdirSync(seeded.mountpoint)) rmSync(join(seeded.mountpoint, entry), { recursive: true });
-  const refill = await Container.run(image, ['ls', '/srv/seed'], { runtime, mounts: [{ type: 'volume', source: 'seeded', target: '/srv/seed' }] });
+  const refill = await Container.run(image.id, ['ls', '/srv/seed'], { runtime, mounts: [{ type: 'volume', source: 'seeded', target: '/srv/seed' }] });
   assert.equal(refill.stdout, '');
   // nor does a volume that had files already
   await runtime.volumes.create({ name: 'prefilled' });
   writeFileSync(join((await runtime.volumes.get('prefilled')).mountpoint, 'mine'), '');
-  const prefilled = await Container.run(image, ['ls', '/srv/seed'], { runtime, mounts: [{ type: 'volume', source: 'prefilled', target: '/srv/seed' }] });
+  const prefilled = await Container.run(image.id, ['ls', '/srv/seed'], { runtime, mounts: [{ type: 'volume', source: 'prefilled', target: '/srv/seed' }] });
   assert.equal(prefilled.stdout, 'mine\n');
 });
 
@@ -128,7 +128,7 @@ test("the image's Volumes get anonymous volumes, removed with the container only
 
   // a throwaway run leaves no anonymous volume behind
   const before = (await runtime.volumes.list()).length;
-  assert.equal((await Container.run(image, ['ls', '/var/lib/app'], { runtime })).stdout, 'state\n');
+  assert.equal((await Container.run(image.id, ['ls', '/var/lib/app'], { runtime })).stdout, 'state\n');
   assert.equal((await runtime.volumes.list()).length, before);
 });
 
