@@ -77,18 +77,18 @@ test('cpus: 0.5 holds a busy loop to half a CPU', async () => {
   await using runtime = await temporaryRuntime();
   await using container = await runtime.containers.create({ image: BUSYBOX, cpus: 0.5, cmd: ['sh', '-c', 'while :; do :; done'] });
   await container.start();
+  // the acceptance: over 2 s of a busy loop, never more than 0.6 CPU-seconds per second, and over 0.2
   const samples = [];
   for await (const sample of container.statsStream({ interval: 1000 })) {
     samples.push(sample);
-    if (samples.length === 2) break;
+    if (samples.length === 3) break;
   }
-  const seconds = (samples[1]!.cpu.totalNs - samples[0]!.cpu.totalNs) / 1e9; // over one second
-  const first = samples[0]!.cpu.percent / 100;
-  console.log(`# cpu seconds per wall second: ${seconds.toFixed(3)}, ${first.toFixed(3)}`);
-  for (const used of [seconds, first]) {
-    assert.ok(used <= 0.6, `used ${used} CPU, limit 0.5`);
-    assert.ok(used > 0.2, `used ${used} CPU: it should have run`);
-  }
+  const perSecond = (samples[2]!.cpu.totalNs - samples[0]!.cpu.totalNs) / 1e9 / 2;
+  const worstSecond = Math.max(...samples.slice(1).map((s) => s.cpu.percent / 100));
+  console.log(`# cpu seconds per wall second over 2 s: ${perSecond.toFixed(3)}, worst 1 s window ${worstSecond.toFixed(3)}`);
+  assert.ok(worstSecond <= 0.6, `used ${worstSecond} CPU in one second, limit 0.5`);
+  assert.ok(perSecond <= 0.6, `used ${perSecond} CPU per second, limit 0.5`);
+  assert.ok(perSecond > 0.2, `used ${perSecond} CPU per second: it should have run`);
 });
 
 test('stats report memory usage within 10% of what the process allocated', async () => {
