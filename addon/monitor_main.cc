@@ -38,6 +38,7 @@
 #include "cgroup_place.h"
 #include "container_setup.h"
 #include "log_writer.h"
+#include "network_attach.h"
 #include "setup_error.h"
 #include "spec.h"
 #include "state_file.h"
@@ -131,23 +132,6 @@ struct Output {
   int stream;   // 0 stdout, 1 stderr
 };
 
-
-// A bridge network is attached by Node (it owns IPAM and the host's links):
-// tell it the pid, wait for its "go" line on the control socket. Node going
-// away (EOF) or an "abort" line ends the start.
-bool network_attached_by_starter(int pid) {
-  send_event("{\"event\":\"network\",\"pid\":" + std::to_string(pid) + "}");
-  std::string line;
-  char c;
-  while (line.size() < 64) {
-    ssize_t n = read(kControlFd, &c, 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    if (c == '\n') break;
-    line += c;
-  }
-  return line == "go";
-}
 
 // One run of the container's first process: its pid (or -1 and the error
 // event), and our ends of its output.
@@ -254,10 +238,9 @@ RunStart start_container(const Spec& spec) {
   /* sync 1. The child waits here until cgroups and network are in place. */
   std::string failed_path;
   if (!cgroup_enter(spec.cgroup_procs, pid, failed_path)) return abandon("cgroup", "write", failed_path.c_str());
-  if (spec.network_mode == "bridge" && !network_attached_by_starter(pid)) {
-    errno = ECONNABORTED;
-    return abandon("network", "attach", nullptr);
-  }
+  // bridge networks: a veth pair from each bridge into the new namespace
+  if (!network_run_ip(spec.network_host_commands, pid, 0)) return abandon("network", "ip", "host side");
+  if (!network_run_ip(spec.network_container_commands, pid, pid)) return abandon("network", "ip", "container side");
   char go = 'G';
   if (send(sync[0], &go, 1, MSG_NOSIGNAL) != 1) return abandon("sync", "send", nullptr);
 

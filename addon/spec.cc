@@ -125,6 +125,8 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "cgroup-remove-parent") spec.cgroup_remove_parents.push_back(value);
     else if (key == "network-mode") spec.network_mode = value;
     else if (key == "network-join") spec.network_join = value;
+    else if (key == "network-host-ip") spec.network_host_commands.push_back(value);
+    else if (key == "network-container-ip") spec.network_container_commands.push_back(value);
     else if (key == "port") {
       // proto:hostIp:hostPort:containerIp:containerPort (IPv4)
       PortMapping m;

@@ -53,9 +53,11 @@ struct Spec {
   bool attach = false;                  // also copy output to the monitor's fds 1 and 2
   unsigned short tty_rows = 0, tty_cols = 0;
   // network
-  std::string network_mode = "none";        // none (own netns, lo only) | bridge (own netns, Node attaches it) | host | container
+  std::string network_mode = "none";        // none (own netns, lo only) | bridge (own netns and veths) | host | container
   std::string network_join;                 // container mode: the other container's /proc/<pid>/ns/net
   std::vector<PortMapping> ports;           // published ports
+  std::vector<std::string> network_host_commands;       // `ip -batch` lines run on the host ({pid} substituted)
+  std::vector<std::string> network_container_commands;  // and inside the container's network namespace
   // cgroups (created and limited by Node; the monitor only places and cleans)
   std::string cgroup_dir;                     // v2: the child is born in it (CLONE_INTO_CGROUP)
   std::vector<std::string> cgroup_procs;      // v1: cgroup.procs files to write the child's pid to

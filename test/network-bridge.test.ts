@@ -123,3 +123,20 @@ test('after removing everything, and after kill -9 of a monitor and Runtime.open
   const table = `table inet berth_${createHash('sha256').update(runtime.root).digest('hex').slice(0, 8)}`;
   assert.ok(!leftovers.includes(table), "the runtime's nftables table goes with its last network");
 });
+
+test('restarts on a bridge network are attached by the monitor alone, with the same address', async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.networks.create({ name: 'again' });
+  await using container = await runtime.containers.create({
+    image: BUSYBOX, network: 'again', restart: 'on-failure:2', cmd: ['sh', '-c', 'ip -4 -o addr show dev eth0; exit 1'],
+  });
+  await container.start();
+  assert.deepEqual(await container.wait(), { exitCode: 1, signal: null, oomKilled: false });
+  const ip = (await container.inspect()).networks[0]!.ip;
+  const lines: string[] = [];
+  for await (const entry of container.logs()) lines.push(entry.line);
+  assert.equal(lines.length, 3, lines.join('\n'));
+  for (const line of lines) assert.match(line, new RegExp(`inet ${ip.replace(/\./g, '\\.')}/`));
+  await container.remove();
+  await runtime.networks.remove('again');
+});

@@ -2,17 +2,24 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Endpoint, NetworkRecord } from '../../types/network.js';
 import { InvalidStateError } from '../errors.js';
-import { attachEndpoint, ensureBridge } from '../network/host-links.js';
+import { attachCommands } from '../network/host-links.js';
 import { etcFiles, writeHostsFile, writeNameFiles, type HostEntry } from '../network/hosts-files.js';
 import type { NetworkCollection } from '../network/network-collection.js';
 import { readJsonIfExists } from '../state/atomic-file.js';
 import type { ContainerCollection } from './container-collection.js';
 import { containerPaths, type ContainerConfig } from './container-config.js';
 
-/** What the monitor needs to know about a container's network (spec keys). */
+/**
+ * What the monitor needs to know about a container's network (spec keys):
+ * the mode, the namespace to join, the `ip` lines that attach its bridge
+ * networks (run by the monitor at every start, so restarts work without
+ * Node), and the published ports. Bridges and firewall tables missing since
+ * a reboot are made again first.
+ */
 export async function networkSpec(
   config: ContainerConfig,
   containers: ContainerCollection,
+  networks: NetworkCollection,
   endpoints: Endpoint[],
 ): Promise<[string, string][]> {
   const spec: [string, string][] = [];
@@ -25,10 +32,18 @@ export async function networkSpec(
     }
     spec.push(['network-join', `/proc/${state.pid}/ns/net`]);
     mode = 'container';
-  } else if (mode !== 'none' && mode !== 'host') {
-    mode = 'bridge';
+  } else if (mode !== 'host' && endpoints.length > 0) {
+    mode = 'bridge'; // a bridge network given at create, or connected later
+  } else if (mode !== 'host') {
+    mode = 'none';
   }
   spec.push(['network-mode', mode]);
+  for (const [index, endpoint] of endpoints.entries()) {
+    const record = await networks.ensureReady(endpoint.network);
+    const commands = attachCommands(config.id, endpoint, record, index === 0);
+    for (const line of commands.host) spec.push(['network-host-ip', line]);
+    for (const line of commands.container) spec.push(['network-container-ip', line]);
+  }
   const upstream = endpoints[0]?.ip ?? '127.0.0.1';
   for (const p of config.ports) spec.push(['port', `${p.proto}:${p.hostIp}:${p.hostPort}:${upstream}:${p.containerPort}`]);
   return spec;
@@ -51,7 +66,7 @@ export function etcMounts(dir: string): [string, string][] {
 
 /** Writes the container's /etc files before it starts. */
 export function prepareEtcFiles(dir: string, config: ContainerConfig, networks: NetworkCollection, containersDir: string): void {
-  writeNameFiles(dir, config.hostname);
+  writeNameFiles(dir, config.hostname, config.network === 'host');
   const endpoints = readEndpoints(dir);
   writeHostsFile(dir, config.hostname, config.name, endpoints, neighbours(config.id, endpoints, networks, containersDir));
 }
@@ -92,17 +107,6 @@ export function refreshNeighbours(networkNames: string[], networks: NetworkColle
       writeHostsFile(dir, config.hostname, config.name, endpoints, neighbours(member, endpoints, networks, containersDir));
     }
   }
-}
-
-/** Puts a starting container (its first process `pid`, not yet running its command) on its bridge networks. */
-export async function attachNetworks(pid: number, config: ContainerConfig, dir: string, networks: NetworkCollection, containersDir: string): Promise<void> {
-  const endpoints = readEndpoints(dir);
-  for (const [index, endpoint] of endpoints.entries()) {
-    const record = await networks.get(endpoint.network);
-    await ensureBridge(record);
-    await attachEndpoint(pid, config.id, endpoint, record, index === 0);
-  }
-  refreshNeighbours(endpoints.map((e) => e.network), networks, containersDir);
 }
 
 /** The hostname line of the hosts file, for tests and debugging. */

@@ -13,7 +13,7 @@ import { normalizeLimits } from '../cgroup/resource-limits.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import type { ConnectOptions, Endpoint, PublishedPort } from '../../types/network.js';
 import { attachEndpoint, detachEndpoint } from '../network/host-links.js';
-import { attachNetworks, etcMounts, networkSpec, prepareEtcFiles, readEndpoints, refreshNeighbours } from './container-network.js';
+import { etcMounts, networkSpec, prepareEtcFiles, readEndpoints, refreshNeighbours } from './container-network.js';
 import { BerthError, ConflictError, InvalidStateError, NotFoundError } from '../errors.js';
 import { withFileLock } from '../state/file-lock.js';
 import type { Runtime } from '../runtime.js';
@@ -193,7 +193,7 @@ export class Container implements AsyncDisposable {
         const endpoints = readEndpoints(this.paths.dir);
         const containersDir = join(this.paths.dir, '..');
         prepareEtcFiles(this.paths.dir, this.config, this.runtime.networks, containersDir);
-        const network = await networkSpec(this.config, this.runtime.containers, endpoints);
+        const network = await networkSpec(this.config, this.runtime.containers, this.runtime.networks, endpoints);
         writeMonitorSpec(this.config, this.paths, user, this.processEnv(user.home), [
           ...cgroup.monitorSpec(), ...network, ...etcMounts(this.paths.dir),
         ]);
@@ -201,8 +201,8 @@ export class Container implements AsyncDisposable {
           containerId: this.id,
           attach: this.config.attach,
           stdin: this.config.stdin,
-          onNetwork: (pid) => attachNetworks(pid, this.config, this.paths.dir, this.runtime.networks, containersDir),
         });
+        refreshNeighbours(endpoints.map((e) => e.network), this.runtime.networks, containersDir);
       } catch (error) {
         await rm(this.paths.monitor, { force: true });
         await this.removeCgroup();
@@ -478,7 +478,7 @@ export class Container implements AsyncDisposable {
    * @throws ConflictError when it is already on that network.
    */
   async connect(network: string, options: ConnectOptions = {}): Promise<Endpoint> {
-    if (!['none'].includes(this.config.network) && readEndpoints(this.paths.dir).length === 0) {
+    if (this.config.network === 'host' || this.config.network.startsWith('container:')) {
       throw new InvalidStateError(`container ${this.name} uses network '${this.config.network}': it cannot join bridge networks`, { containerId: this.id });
     }
     return withFileLock(this.paths.lock, async () => {
@@ -508,6 +508,7 @@ export class Container implements AsyncDisposable {
       await this.runtime.networks.ipam(record).release(this.id);
       writeJsonAtomic(this.paths.endpoints, endpoints.filter((e) => e !== endpoint));
       refreshNeighbours([network], this.runtime.networks, join(this.paths.dir, '..'));
+      prepareEtcFiles(this.paths.dir, this.config, this.runtime.networks, join(this.paths.dir, '..')); // its own view
     });
   }
 

@@ -8,7 +8,6 @@ import type { PublishedPort } from '../../types/network.js';
 /** The events berth-monitor writes on its control pipe (fd 3), one JSON object per line. */
 type MonitorEvent =
   | { event: 'started'; pid: number; startedAt: string; ports?: PublishedPort[] }
-  | { event: 'network'; pid: number }
   | { event: 'error'; step: string; syscall: string; errno: number; path: string }
   | ({ event: 'exited' } & ExitRecord);
 
@@ -31,8 +30,6 @@ export interface LaunchOptions {
   containerId: string;
   attach: boolean;
   stdin: boolean;
-  /** Bridge networks: attach the container (pid) before its command runs. */
-  onNetwork?: (pid: number) => Promise<void>;
 }
 
 /**
@@ -85,16 +82,7 @@ export function launchMonitor(dir: string, options: LaunchOptions): Promise<Moni
           }));
           continue;
         }
-        if (event.event === 'network') {
-          const attach = options.onNetwork ?? (() => Promise.reject(new Error('no network hook')));
-          attach(event.pid).then(
-            () => control.write('go\n'),
-            (error: Error) => {
-              control.write('abort\n');
-              fail(error);
-            },
-          );
-        } else if (event.event === 'started') {
+        if (event.event === 'started') {
           settled = true;
           control.unref();
           resolve({

@@ -29,22 +29,32 @@ export function hostVethName(containerId: string, network: string): string {
 }
 
 /**
- * A veth pair from the network's bridge into the namespace of `pid`, with the
- * endpoint's address; the first network of a container that is not internal
- * gives it its default route. The pair disappears with the namespace.
+ * The iproute2 batch lines that attach an endpoint: a veth pair whose
+ * container end is created directly in the namespace of `{pid}` (the
+ * container's first process), the host end on the network's bridge; the
+ * address; the default route via the gateway for the first network that is
+ * not internal. The pair disappears with the namespace. The monitor runs
+ * them at every start; `connect()` runs them for a running container.
  */
-export async function attachEndpoint(pid: number, containerId: string, endpoint: Endpoint, network: NetworkRecord, defaultRoute: boolean): Promise<void> {
+export function attachCommands(containerId: string, endpoint: Endpoint, network: NetworkRecord, defaultRoute: boolean): { host: string[]; container: string[] } {
   const hostEnd = hostVethName(containerId, network.name);
-  await runBatch('ip', [
-    `link add ${hostEnd} type veth peer name ${endpoint.interface} netns ${pid}`,
-    `link set ${hostEnd} master ${network.bridge} up`,
-  ], { step: 'network' });
   const prefix = network.subnet.split('/')[1];
-  await runBatch('ip', [
-    `addr add ${endpoint.ip}/${prefix} dev ${endpoint.interface}`,
-    `link set ${endpoint.interface} up`,
-    ...(defaultRoute && !network.internal ? [`route add default via ${network.gateway}`] : []),
-  ], { netnsPid: pid, step: 'network' });
+  return {
+    host: [`link add ${hostEnd} type veth peer name ${endpoint.interface} netns {pid}`, `link set ${hostEnd} master ${network.bridge} up`],
+    container: [
+      `addr add ${endpoint.ip}/${prefix} dev ${endpoint.interface}`,
+      `link set ${endpoint.interface} up`,
+      ...(defaultRoute && !network.internal ? [`route add default via ${network.gateway}`] : []),
+    ],
+  };
+}
+
+/** Attaches an endpoint to the running container whose first process is `pid`. */
+export async function attachEndpoint(pid: number, containerId: string, endpoint: Endpoint, network: NetworkRecord, defaultRoute: boolean): Promise<void> {
+  const commands = attachCommands(containerId, endpoint, network, defaultRoute);
+  const withPid = (lines: string[]) => lines.map((line) => line.replaceAll('{pid}', String(pid)));
+  await runBatch('ip', withPid(commands.host), { step: 'network' });
+  await runBatch('ip', withPid(commands.container), { netnsPid: pid, step: 'network' });
 }
 
 export async function detachEndpoint(pid: number, endpoint: Endpoint): Promise<void> {

@@ -27,11 +27,15 @@ export function writeHostsFile(dir: string, hostname: string, name: string, own:
   writeFileSync(etcFiles(dir).hosts, lines.join('\n') + '\n');
 }
 
-/** /etc/hostname and /etc/resolv.conf (the host's, without loopback name servers a container cannot reach). */
-export function writeNameFiles(dir: string, hostname: string): void {
+/**
+ * /etc/hostname and /etc/resolv.conf: the host's, without loopback name
+ * servers a container in its own network namespace cannot reach (kept with
+ * the host's network).
+ */
+export function writeNameFiles(dir: string, hostname: string, hostNetwork = false): void {
   const files = etcFiles(dir);
   writeFileSync(files.hostname, `${hostname}\n`);
   const host = existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
-  const kept = host.split('\n').filter((line) => !/^\s*nameserver\s+(127\.|::1)/.test(line));
+  const kept = host.split('\n').filter((line) => hostNetwork || !/^\s*nameserver\s+(127\.|::1)/.test(line));
   writeFileSync(files.resolvConf, kept.join('\n').trim() + '\n');
 }

@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import { withFileLock } from '../state/file-lock.js';
 import { applyFirewall } from './firewall.js';
-import { deleteBridge, ensureBridge } from './host-links.js';
+import { deleteBridge, ensureBridge, linkNames } from './host-links.js';
 import { Ipam } from './ipam.js';
 import { formatIp, overlaps, parseIp, parseSubnet, type Subnet } from './ipv4.js';
 
@@ -64,6 +64,7 @@ export class NetworkCollection {
     if (typeof options !== 'object' || options === null) throw new TypeError('networks.create: options must be an object');
     const { name, internal = false, labels = {} } = options;
     if (typeof name !== 'string' || !NAME_PATTERN.test(name)) throw new TypeError(`network name must match ${NAME_PATTERN}, got '${String(name)}'`);
+    if (['none', 'host', 'container'].includes(name)) throw new TypeError(`'${name}' is a network mode, not a name a network can have`);
     if (typeof internal !== 'boolean') throw new TypeError('internal must be a boolean');
     if (options.subnet !== undefined) parseSubnet(options.subnet, 'subnet');
     if (options.gateway !== undefined) parseIp(options.gateway, 'gateway');
@@ -132,6 +133,21 @@ export class NetworkCollection {
       });
     }
     await ensureBridge(record);
+    return record;
+  }
+
+  /**
+   * @internal The network, with its bridge and this runtime's firewall table
+   * in place (both are gone after a reboot until something needs them).
+   */
+  async ensureReady(name: string): Promise<NetworkRecord> {
+    const record = await this.get(name);
+    if (!linkNames().includes(record.bridge)) {
+      await withFileLock(this.lockPath(), async () => {
+        await ensureBridge(record);
+        await applyFirewall(this.table, this.records());
+      });
+    }
     return record;
   }
 
