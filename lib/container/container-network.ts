@@ -54,14 +54,21 @@ export function readEndpoints(dir: string): Endpoint[] {
   return readJsonIfExists<Endpoint[]>(containerPaths(dir).endpoints) ?? [];
 }
 
-/** /etc/hosts, /etc/hostname, /etc/resolv.conf for the container, as bind mounts (spec keys). */
-export function etcMounts(dir: string): [string, string][] {
+/**
+ * /etc/hosts, /etc/hostname, /etc/resolv.conf for the container, as bind
+ * mounts (spec keys) — except where the user mounts that path or /etc
+ * itself (as Docker, the user's mount wins).
+ */
+export function etcMounts(dir: string, userTargets: readonly string[] = []): [string, string][] {
   const files = etcFiles(dir);
+  const taken = (target: string) => userTargets.some((t) => t.replace(/\/+$/, '') === target || t.replace(/\/+$/, '') === '/etc');
   return [
     ['/etc/hosts', files.hosts],
     ['/etc/hostname', files.hostname],
     ['/etc/resolv.conf', files.resolvConf],
-  ].flatMap(([target, source]) => [['mount', 'bind'], ['mount-source', source!], ['mount-target', target!]] as [string, string][]);
+  ]
+    .filter(([target]) => !taken(target!))
+    .flatMap(([target, source]) => [['mount', 'bind'], ['mount-source', source!], ['mount-target', target!]] as [string, string][]);
 }
 
 /** Writes the container's /etc files before it starts. */

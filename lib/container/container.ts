@@ -195,7 +195,7 @@ export class Container implements AsyncDisposable {
         prepareEtcFiles(this.paths.dir, this.config, this.runtime.networks, containersDir);
         const network = await networkSpec(this.config, this.runtime.containers, this.runtime.networks, endpoints);
         writeMonitorSpec(this.config, this.paths, user, this.processEnv(user.home), [
-          ...cgroup.monitorSpec(), ...network, ...etcMounts(this.paths.dir),
+          ...cgroup.monitorSpec(), ...network, ...etcMounts(this.paths.dir, (this.config.mounts ?? []).map((m) => m.target)),
         ]);
         this.monitor = await launchMonitor(this.paths.dir, {
           containerId: this.id,
