@@ -17,16 +17,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fcntl.h>
-#include <grp.h>
-#include <linux/capability.h>
 #include <linux/close_range.h>
+#include <linux/types.h>
 #include <poll.h>
 #include <sched.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/uio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,7 +35,11 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "exec_path.h"
 #include "mount_target.h"
+#include "process_credentials.h"
+#include "pty_open.h"
+#include "resource_limits.h"
 #include "setup_error.h"
 
 namespace {
@@ -46,14 +48,7 @@ const char* step = "start";  // the step in progress, reported with any failure
 int sync_fd = -1;
 
 [[noreturn]] void fail(const char* syscall_name, const char* path) {
-  SetupError error = {};
-  int saved = errno;
-  strncpy(error.step, step, sizeof error.step - 1);
-  strncpy(error.syscall, syscall_name, sizeof error.syscall - 1);
-  if (path) strncpy(error.path, path, sizeof error.path - 1);
-  error.error_number = saved;
-  send(sync_fd, &error, sizeof error, MSG_NOSIGNAL);
-  _exit(127);
+  setup_error_exit(sync_fd, step, syscall_name, path);
 }
 
 void check(int result, const char* syscall_name, const char* path) {
@@ -187,14 +182,6 @@ void mount_in_rootfs(int root_fd, const struct stat& root, const Mount& m) {
   close(fd);
 }
 
-int capset_all(unsigned long long mask) {
-  __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  data[0].effective = data[0].permitted = static_cast<__u32>(mask);
-  data[1].effective = data[1].permitted = static_cast<__u32>(mask >> 32);
-  return static_cast<int>(syscall(SYS_capset, &header, data));
-}
-
 // Hands the pty master to the monitor (SCM_RIGHTS): a one-byte 'T' message.
 void send_fd(int fd) {
   char kind = 'T';
@@ -237,34 +224,6 @@ bool parent_is_gone() {
   return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
 }
 
-// execve argv[0], searching PATH like execvp but with the container's PATH.
-[[noreturn]] void exec_command(const ChildPlan& plan) {
-  const char* file = plan.argv[0];
-  if (strchr(file, '/')) {
-    execve(file, plan.argv.data(), plan.envp.data());
-    fail("execve", file);
-  }
-  char candidate[PATH_MAX];
-  int seen_eacces = 0;
-  const char* dir = plan.search_path.c_str();
-  while (*dir) {
-    const char* end = strchrnul(dir, ':');
-    size_t dir_len = static_cast<size_t>(end - dir);
-    size_t file_len = strlen(file);
-    if (dir_len + 1 + file_len < sizeof candidate) {
-      memcpy(candidate, dir, dir_len);
-      candidate[dir_len] = '/';
-      memcpy(candidate + dir_len + 1, file, file_len + 1);
-      execve(candidate, plan.argv.data(), plan.envp.data());
-      if (errno == EACCES) seen_eacces = 1;
-      else if (errno != ENOENT && errno != ENOTDIR) fail("execve", candidate);
-    }
-    dir = *end ? end + 1 : end;
-  }
-  errno = seen_eacces ? EACCES : ENOENT;
-  fail("execve", file);
-}
-
 }  // namespace
 
 void child_plan_prepare(ChildPlan& plan, const Spec& spec) {
@@ -275,25 +234,16 @@ void child_plan_prepare(ChildPlan& plan, const Spec& spec) {
     plan.overlay_options += spec.lower_dirs[i];
   }
   plan.overlay_options += ",upperdir=" + spec.upper_dir + ",workdir=" + spec.work_dir;
-  for (const auto& a : spec.args) plan.argv.push_back(const_cast<char*>(a.c_str()));
-  plan.argv.push_back(nullptr);
-  plan.search_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  for (const auto& e : spec.env) {
-    plan.envp.push_back(const_cast<char*>(e.c_str()));
-    if (e.compare(0, 5, "PATH=") == 0) plan.search_path = e.substr(5);
-  }
-  plan.envp.push_back(nullptr);
-  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    char buf[16] = {};
-    if (read(fd, buf, sizeof buf - 1) > 0) plan.last_capability = atoi(buf);
-    close(fd);
-  }
+  exec_path_prepare(plan.command, spec.process.args, spec.process.env);
+  plan.last_capability = credentials_last_capability();
 }
 
 void container_setup_and_exec(const ChildPlan& plan) {
   const Spec& spec = *plan.spec;
+  const ProcessSpec& process = spec.process;
   sync_fd = plan.sync_fd;
+  const char* failed_call = nullptr;  // filled by the helpers that make several calls
+  const char* failed_path = nullptr;
   umask(0);
 
   // 1. Die with the monitor; wait until it has placed us (sync 1: cgroups and
@@ -397,22 +347,13 @@ void container_setup_and_exec(const ChildPlan& plan) {
   make_symlink("/proc/self/fd/2", "/dev/stderr");
   make_symlink("/proc/kcore", "/dev/core");
   int tty = -1;
-  if (spec.tty) {
+  if (process.tty) {
     // the terminal comes from the container's own devpts, so its name resolves
     // inside; the monitor gets the master side over the sync socket
-    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    check(master, "open", "/dev/ptmx");
-    int unlock = 0, number = 0;
-    check(ioctl(master, TIOCSPTLCK, &unlock), "ioctl", "/dev/ptmx");
-    check(ioctl(master, TIOCGPTN, &number), "ioctl", "/dev/ptmx");
-    if (spec.tty_rows && spec.tty_cols) {
-      winsize size = {spec.tty_rows, spec.tty_cols, 0, 0};
-      check(ioctl(master, TIOCSWINSZ, &size), "ioctl", "TIOCSWINSZ");
-    }
+    int master = -1;
     char slave[32];
-    snprintf(slave, sizeof slave, "/dev/pts/%d", number);
-    tty = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    check(tty, "open", slave);
+    if (pty_open(process.tty_rows, process.tty_cols, &master, &tty, slave, &failed_call, &failed_path) < 0)
+      fail(failed_call, failed_path);
     int console = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
     check(console, "open", "/dev/console");
     close(console);
@@ -434,7 +375,7 @@ void container_setup_and_exec(const ChildPlan& plan) {
 
   // 11. The working directory exists (Docker creates a missing one).
   step = "cwd";
-  make_dirs(spec.cwd.c_str());
+  make_dirs(process.cwd.c_str());
 
   // 12. A read-only root, when asked for.
   if (spec.readonly_rootfs) {
@@ -460,32 +401,24 @@ void container_setup_and_exec(const ChildPlan& plan) {
 
   // 15. Resource limits.
   step = "rlimits";
-  for (const auto& r : spec.rlimits) {
-    rlimit value = {r.soft, r.hard};
-    check(setrlimit(r.resource, &value), "setrlimit", nullptr);
-  }
+  check(rlimits_apply(process.rlimits), "setrlimit", nullptr);
 
   // 16. Capabilities, part one: everything outside the kept set leaves the
   //     bounding set; no ambient capabilities; keep the permitted set across setuid.
   step = "capabilities";
-  for (int cap = 0; cap <= plan.last_capability; cap++) {
-    if (spec.capabilities & (1ULL << cap)) continue;
-    check(prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl", "PR_CAPBSET_DROP");
-  }
-  check(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl", "PR_CAP_AMBIENT");
-  check(prctl(PR_SET_KEEPCAPS, 1), "prctl", "PR_SET_KEEPCAPS");
+  if (credentials_limit_capabilities(process.capabilities, plan.last_capability, &failed_call, &failed_path) < 0)
+    fail(failed_call, failed_path);
 
   // 17. User and groups (resolved from the image's /etc/passwd and /etc/group).
   step = "user";
-  check(setgroups(spec.groups.size(), spec.groups.data()), "setgroups", nullptr);
-  check(setresgid(spec.gid, spec.gid, spec.gid), "setresgid", nullptr);
-  check(setresuid(spec.uid, spec.uid, spec.uid), "setresuid", nullptr);
+  if (credentials_set_user(process.uid, process.gid, process.groups, &failed_call, &failed_path) < 0)
+    fail(failed_call, failed_path);
 
   // 18. Capabilities, part two: effective and permitted are the kept set, the
   //     inheritable set is empty. (execve gives a non-root user none of them.)
   step = "capabilities";
-  check(capset_all(spec.capabilities), "capset", nullptr);
-  check(prctl(PR_SET_KEEPCAPS, 0), "prctl", "PR_SET_KEEPCAPS");
+  if (credentials_set_capabilities(process.capabilities, &failed_call, &failed_path) < 0)
+    fail(failed_call, failed_path);
 
   // 19. setuid cleared the parent-death signal: set it again, and make sure the
   //     monitor did not die in between.
@@ -495,10 +428,10 @@ void container_setup_and_exec(const ChildPlan& plan) {
 
   // 20. Into the working directory, as the user.
   step = "cwd";
-  check(chdir(spec.cwd.c_str()), "chdir", spec.cwd.c_str());
+  check(chdir(process.cwd.c_str()), "chdir", process.cwd.c_str());
 
   // 21. No privilege gained through execve (setuid bits, file capabilities).
-  if (spec.no_new_privileges) {
+  if (process.no_new_privileges) {
     step = "no-new-privileges";
     check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl", "PR_SET_NO_NEW_PRIVS");
   }
@@ -511,5 +444,7 @@ void container_setup_and_exec(const ChildPlan& plan) {
   // 23. The command.
   step = "exec";
   umask(022);
-  exec_command(plan);
+  char candidate[PATH_MAX];
+  exec_path_execve(plan.command, candidate, &failed_path);
+  fail("execve", failed_path);
 }

@@ -5,17 +5,16 @@
 #include <string>
 #include <vector>
 
+#include "exec_path.h"
 #include "spec.h"
 
 struct ChildPlan {
   const Spec* spec = nullptr;
   std::string overlay_options;     // "lowerdir=…,upperdir=…,workdir=…"
-  std::vector<char*> argv;         // NULL-terminated, points into spec
-  std::vector<char*> envp;         // NULL-terminated, points into spec
-  std::string search_path;         // PATH used to find argv[0]
+  ExecCommand command;             // argv, envp and PATH, pointing into spec
   int sync_fd = -1;                // SOCK_SEQPACKET to the monitor
   int join_netns_fd = -1;          // network mode container: the netns to join
-  int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // unused with spec->tty
+  int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // unused with spec->process.tty
   int last_capability = 40;        // /proc/sys/kernel/cap_last_cap
 };
 

@@ -32,8 +32,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <grp.h>
-#include <linux/capability.h>
 #include <linux/close_range.h>
 #include <poll.h>
 #include <sched.h>
@@ -49,40 +47,21 @@
 #include <unistd.h>
 #include <vector>
 
+#include "control_events.h"
+#include "exec_path.h"
 #include "exec_spec.h"
-#include "log_writer.h"
+#include "process_credentials.h"
+#include "pty_open.h"
+#include "resource_limits.h"
 #include "setup_error.h"
 #include "state_file.h"
 
 namespace {
 
-const int kControlFd = 3;
-bool control_open = true;
 const char* step = "start";  // the step in progress, reported with any failure
 
-void write_all(int fd, const char* data, size_t len, bool& open_flag) {
-  while (open_flag && len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) { open_flag = false; return; }  // the reader went away: carry on without it
-    data += n;
-    len -= static_cast<size_t>(n);
-  }
-}
-
-void send_event(const std::string& json) {
-  std::string line = json + "\n";
-  write_all(kControlFd, line.data(), line.size(), control_open);
-}
-
 void send_error(const char* failed_step, const char* syscall_name, int error_number, const char* path) {
-  std::string e = "{\"event\":\"error\",\"step\":\"";
-  json_escape(e, failed_step, strlen(failed_step));
-  e += "\",\"syscall\":\"";
-  json_escape(e, syscall_name, strlen(syscall_name));
-  e += "\",\"errno\":" + std::to_string(error_number) + ",\"path\":\"";
-  json_escape(e, path, strlen(path));
-  send_event(e + "\"}");
+  control_event_send(control_error_event(failed_step, syscall_name, error_number, path));
 }
 
 // A failure in berth-exec itself (before the fork, or in the parent).
@@ -121,7 +100,7 @@ void check(long result, const char* syscall_name, const char* path) {
 
   // 3. Node opens the mount through /proc/<our pid>/root and says so by
   //    closing the socket; its descriptor keeps the mount alive after we exit.
-  send_event("{\"event\":\"ready\",\"pid\":" + std::to_string(getpid()) + "}");
+  control_event_send("{\"event\":\"ready\",\"pid\":" + std::to_string(getpid()) + "}");
   char buf[256];
   for (;;) {
     ssize_t n = read(kControlFd, buf, sizeof buf);
@@ -137,8 +116,7 @@ void check(long result, const char* syscall_name, const char* path) {
 
 struct ChildPlan {
   const ExecSpec* spec = nullptr;
-  std::vector<char*> argv, envp;  // NULL-terminated, pointing into spec
-  std::string search_path;        // the PATH used to find argv[0]
+  ExecCommand command;            // argv, envp and PATH, pointing into spec
   int sync_fd = -1;               // SOCK_SEQPACKET to berth-exec
   int cgroupns_fd = -1;           // the container's cgroup namespace
   int tty_fd = -1;                // the terminal's slave side, with a tty
@@ -148,58 +126,15 @@ struct ChildPlan {
 };
 
 [[noreturn]] void child_fail(const ChildPlan& plan, const char* syscall_name, const char* path) {
-  SetupError error = {};
-  int saved = errno;
-  strncpy(error.step, step, sizeof error.step - 1);
-  strncpy(error.syscall, syscall_name, sizeof error.syscall - 1);
-  if (path) strncpy(error.path, path, sizeof error.path - 1);
-  error.error_number = saved;
-  send(plan.sync_fd, &error, sizeof error, MSG_NOSIGNAL);
-  _exit(127);
+  setup_error_exit(plan.sync_fd, step, syscall_name, path);
 }
 
 void child_check(const ChildPlan& plan, long result, const char* syscall_name, const char* path) {
   if (result < 0) child_fail(plan, syscall_name, path);
 }
 
-int capset_all(unsigned long long mask) {
-  __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  data[0].effective = data[0].permitted = static_cast<__u32>(mask);
-  data[1].effective = data[1].permitted = static_cast<__u32>(mask >> 32);
-  return static_cast<int>(syscall(SYS_capset, &header, data));
-}
-
-// execve argv[0], searching the command's PATH like execvp.
-[[noreturn]] void exec_command(const ChildPlan& plan) {
-  const char* file = plan.argv[0];
-  if (strchr(file, '/')) {
-    execve(file, plan.argv.data(), plan.envp.data());
-    child_fail(plan, "execve", file);
-  }
-  char candidate[PATH_MAX];
-  bool seen_eacces = false;
-  const char* dir = plan.search_path.c_str();
-  while (*dir) {
-    const char* end = strchrnul(dir, ':');
-    size_t dir_len = static_cast<size_t>(end - dir);
-    size_t file_len = strlen(file);
-    if (dir_len + 1 + file_len < sizeof candidate) {
-      memcpy(candidate, dir, dir_len);
-      candidate[dir_len] = '/';
-      memcpy(candidate + dir_len + 1, file, file_len + 1);
-      execve(candidate, plan.argv.data(), plan.envp.data());
-      if (errno == EACCES) seen_eacces = true;
-      else if (errno != ENOENT && errno != ENOTDIR) child_fail(plan, "execve", candidate);
-    }
-    dir = *end ? end + 1 : end;
-  }
-  errno = seen_eacces ? EACCES : ENOENT;
-  child_fail(plan, "execve", file);
-}
-
 [[noreturn]] void exec_child(const ChildPlan& plan) {
-  const ExecSpec& spec = *plan.spec;
+  const ProcessSpec& process = plan.spec->process;
 
   // 1. Die with berth-exec; wait until it has put us in the container's
   //    cgroups (EOF: it is gone).
@@ -234,32 +169,26 @@ int capset_all(unsigned long long mask) {
 
   // 5. The container's resource limits.
   step = "rlimits";
-  for (const auto& r : spec.rlimits) {
-    rlimit value = {r.soft, r.hard};
-    child_check(plan, setrlimit(r.resource, &value), "setrlimit", nullptr);
-  }
+  child_check(plan, rlimits_apply(process.rlimits), "setrlimit", nullptr);
 
   // 6. Capabilities, part one: everything outside the container's set leaves
   //    the bounding set; no ambient ones; keep the permitted set across setuid.
   step = "capabilities";
-  for (int cap = 0; cap <= plan.last_capability; cap++) {
-    if (spec.capabilities & (1ULL << cap)) continue;
-    child_check(plan, prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl", "PR_CAPBSET_DROP");
-  }
-  child_check(plan, prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "prctl", "PR_CAP_AMBIENT");
-  child_check(plan, prctl(PR_SET_KEEPCAPS, 1), "prctl", "PR_SET_KEEPCAPS");
+  const char* failed_call = nullptr;
+  const char* failed_path = nullptr;
+  if (credentials_limit_capabilities(process.capabilities, plan.last_capability, &failed_call, &failed_path) < 0)
+    child_fail(plan, failed_call, failed_path);
 
   // 7. User and groups (resolved from the container's /etc/passwd and /etc/group).
   step = "user";
-  child_check(plan, setgroups(spec.groups.size(), spec.groups.data()), "setgroups", nullptr);
-  child_check(plan, setresgid(spec.gid, spec.gid, spec.gid), "setresgid", nullptr);
-  child_check(plan, setresuid(spec.uid, spec.uid, spec.uid), "setresuid", nullptr);
+  if (credentials_set_user(process.uid, process.gid, process.groups, &failed_call, &failed_path) < 0)
+    child_fail(plan, failed_call, failed_path);
 
   // 8. Capabilities, part two: effective = permitted = the container's set,
   //    inheritable empty.
   step = "capabilities";
-  child_check(plan, capset_all(spec.capabilities), "capset", nullptr);
-  child_check(plan, prctl(PR_SET_KEEPCAPS, 0), "prctl", "PR_SET_KEEPCAPS");
+  if (credentials_set_capabilities(process.capabilities, &failed_call, &failed_path) < 0)
+    child_fail(plan, failed_call, failed_path);
 
   // 9. setuid cleared the parent-death signal: set it again.
   step = "sync";
@@ -269,10 +198,10 @@ int capset_all(unsigned long long mask) {
 
   // 10. The working directory, inside the container, as the user.
   step = "cwd";
-  child_check(plan, chdir(spec.cwd.c_str()), "chdir", spec.cwd.c_str());
+  child_check(plan, chdir(process.cwd.c_str()), "chdir", process.cwd.c_str());
 
   // 11. No privilege gained through execve.
-  if (spec.no_new_privileges) {
+  if (process.no_new_privileges) {
     step = "no-new-privileges";
     child_check(plan, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl", "PR_SET_NO_NEW_PRIVS");
   }
@@ -285,7 +214,9 @@ int capset_all(unsigned long long mask) {
   // 13. The command.
   step = "exec";
   umask(022);
-  exec_command(plan);
+  char candidate[PATH_MAX];
+  exec_path_execve(plan.command, candidate, &failed_path);
+  child_fail(plan, "execve", failed_path);
 }
 
 // ---------------------------------------------------------------------------
@@ -372,9 +303,9 @@ struct Input {
 };
 
 // `resize` and `signal` pairs from Node.
-void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
+void handle_control(KeyValueBuffer& buffer, int pidfd, int tty_master) {
   std::string key, value;
-  while (control_next_pair(buffer, key, value)) {
+  while (key_value_next(buffer, key, value)) {
     if (key == "resize" && tty_master >= 0) {
       unsigned rows = 0, cols = 0;
       if (sscanf(value.c_str(), "%u %u", &rows, &cols) == 2) {
@@ -387,23 +318,12 @@ void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
   }
 }
 
-[[noreturn]] void exec_main(const ExecSpec& spec, ControlBuffer& control) {
+[[noreturn]] void exec_main(const ExecSpec& spec, KeyValueBuffer& control) {
+  const ProcessSpec& process = spec.process;
   ChildPlan plan;
   plan.spec = &spec;
-  for (const auto& a : spec.args) plan.argv.push_back(const_cast<char*>(a.c_str()));
-  plan.argv.push_back(nullptr);
-  plan.search_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  for (const auto& e : spec.env) {
-    plan.envp.push_back(const_cast<char*>(e.c_str()));
-    if (e.compare(0, 5, "PATH=") == 0) plan.search_path = e.substr(5);
-  }
-  plan.envp.push_back(nullptr);
-  int cap_fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-  if (cap_fd >= 0) {
-    char buf[16] = {};
-    if (read(cap_fd, buf, sizeof buf - 1) > 0) plan.last_capability = atoi(buf);
-    close(cap_fd);
-  }
+  exec_path_prepare(plan.command, process.args, process.env);
+  plan.last_capability = credentials_last_capability();
 
   // 1. The container's namespaces, from its first process: checked to be the
   //    process that was recorded before and after (a pid can be reused).
@@ -443,29 +363,21 @@ void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
   // 4. Output: a pty from the container's own devpts instance, or two pipes.
   int tty_master = -1;
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-  if (spec.tty) {
+  if (process.tty) {
     step = "tty";
-    tty_master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    check(tty_master, "open", "/dev/ptmx");
-    int unlock = 0, number = 0;
-    check(ioctl(tty_master, TIOCSPTLCK, &unlock), "ioctl", "/dev/ptmx");
-    check(ioctl(tty_master, TIOCGPTN, &number), "ioctl", "/dev/ptmx");
-    if (spec.tty_rows && spec.tty_cols) {
-      winsize size = {spec.tty_rows, spec.tty_cols, 0, 0};
-      check(ioctl(tty_master, TIOCSWINSZ, &size), "ioctl", "TIOCSWINSZ");
-    }
     char slave[32];
-    snprintf(slave, sizeof slave, "/dev/pts/%d", number);
-    plan.tty_fd = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    check(plan.tty_fd, "open", slave);
-    check(fchown(plan.tty_fd, spec.uid, static_cast<gid_t>(-1)), "fchown", slave);
+    const char* failed_call = nullptr;
+    const char* failed_path = nullptr;
+    if (pty_open(process.tty_rows, process.tty_cols, &tty_master, &plan.tty_fd, slave, &failed_call, &failed_path) < 0)
+      fail(failed_call, failed_path);
+    check(fchown(plan.tty_fd, process.uid, static_cast<gid_t>(-1)), "fchown", slave);
   } else {
     step = "stdio";
     check(pipe2(out, O_CLOEXEC), "pipe2", nullptr);
     check(pipe2(err, O_CLOEXEC), "pipe2", nullptr);
     plan.stdout_fd = out[1];
     plan.stderr_fd = err[1];
-    if (spec.open_stdin) {
+    if (process.open_stdin) {
       check(pipe2(in, O_CLOEXEC), "pipe2", nullptr);
       plan.stdin_fd = in[0];
     }
@@ -532,13 +444,11 @@ void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
       send_error("sync", "recv", n < 0 ? errno : EPROTO, "");
       _exit(1);
     }
-    setup_error.step[sizeof setup_error.step - 1] = '\0';
-    setup_error.syscall[sizeof setup_error.syscall - 1] = '\0';
-    setup_error.path[sizeof setup_error.path - 1] = '\0';
+    setup_error_terminate(setup_error);
     send_error(setup_error.step, setup_error.syscall, setup_error.error_number, setup_error.path);
     _exit(1);
   }
-  send_event("{\"event\":\"started\",\"pid\":" + std::to_string(child) + "}");
+  control_event_send("{\"event\":\"started\",\"pid\":" + std::to_string(child) + "}");
 
   // Copy output and input until the command exits; then take what is left
   // in the output pipes, and no more.
@@ -550,12 +460,12 @@ void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
     close(2);
     input.to = tty_master;
     input.tty = true;
-    input.reading = spec.open_stdin;
+    input.reading = process.open_stdin;
   } else {
     outputs.push_back({out[0], 1, true});
     outputs.push_back({err[0], 2, true});
     input.to = in[1];
-    input.reading = spec.open_stdin;
+    input.reading = process.open_stdin;
   }
   if (input.to >= 0) set_nonblocking(input.to);
   if (!input.reading) close(0);
@@ -585,7 +495,7 @@ void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
     }
     if (fds[0].revents) break;  // the command exited
     if (control_index >= 0 && fds[control_index].revents) {
-      if (control_fill(kControlFd, control)) handle_control(control, pidfd, tty_master);
+      if (key_value_fill(kControlFd, control) > 0) handle_control(control, pidfd, tty_master);
       else control_readable = false;
     }
     if (input_index >= 0 && fds[input_index].revents) {
@@ -617,8 +527,8 @@ void handle_control(ControlBuffer& buffer, int pidfd, int tty_master) {
     signal_number = WTERMSIG(status);
     exit_code = 128 + signal_number;
   }
-  send_event("{\"event\":\"exited\",\"exitCode\":" + std::to_string(exit_code) +
-             ",\"signal\":" + std::to_string(signal_number) + "}");
+  control_event_send("{\"event\":\"exited\",\"exitCode\":" + std::to_string(exit_code) +
+                     ",\"signal\":" + std::to_string(signal_number) + "}");
   _exit(0);
 }
 
@@ -639,7 +549,7 @@ int main(int argc, char** argv) {
 
   step = "spec";
   ExecSpec spec;
-  ControlBuffer control;
+  KeyValueBuffer control;
   std::string spec_error;
   if (!exec_spec_read(kControlFd, control, spec, spec_error)) {
     errno = EINVAL;

@@ -37,6 +37,7 @@
 
 #include "cgroup_place.h"
 #include "container_setup.h"
+#include "control_events.h"
 #include "log_writer.h"
 #include "network_attach.h"
 #include "setup_error.h"
@@ -45,38 +46,10 @@
 
 namespace {
 
-const int kControlFd = 3;
-bool control_open = true;
 bool attach_open = true;
 
-void write_all(int fd, const char* data, size_t len, bool& open_flag) {
-  while (open_flag && len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) { open_flag = false; return; }  // the reader went away: carry on without it
-    data += n;
-    len -= static_cast<size_t>(n);
-  }
-}
-
-void send_event(const std::string& json) {
-  std::string line = json + "\n";
-  write_all(kControlFd, line.data(), line.size(), control_open);
-}
-
-std::string error_event(const char* step, const char* syscall_name, int error_number, const char* path) {
-  std::string e = "{\"event\":\"error\",\"step\":\"";
-  json_escape(e, step, strlen(step));
-  e += "\",\"syscall\":\"";
-  json_escape(e, syscall_name, strlen(syscall_name));
-  e += "\",\"errno\":" + std::to_string(error_number) + ",\"path\":\"";
-  json_escape(e, path, strlen(path));
-  e += "\"}";
-  return e;
-}
-
 [[noreturn]] void fail_before_clone(const char* step, const char* syscall_name, const char* path) {
-  send_event(error_event(step, syscall_name, errno, path ? path : ""));
+  control_event_send(control_error_event(step, syscall_name, errno, path ? path : ""));
   _exit(1);
 }
 
@@ -151,13 +124,13 @@ RunStart start_container(const Spec& spec) {
   ChildPlan plan;
   child_plan_prepare(plan, spec);
   auto fail = [&](const char* step, const char* syscall_name, const char* path) {
-    run.error_event = error_event(step, syscall_name, errno, path ? path : "");
+    run.error_event = control_error_event(step, syscall_name, errno, path ? path : "");
     for (int fd : {plan.stdin_fd, plan.stdout_fd, plan.stderr_fd, run.outputs[0].fd, run.outputs[1].fd})
       if (fd >= 0) close(fd);
     run.pid = -1;
     return run;
   };
-  if (!spec.tty) {
+  if (!spec.process.tty) {
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) return fail("stdio", "pipe2", nullptr);
     run.outputs[0].fd = out[0];
@@ -166,7 +139,7 @@ RunStart start_container(const Spec& spec) {
     plan.stderr_fd = dup_high(err[1]);
     close(out[1]);
     close(err[1]);
-    if (spec.open_stdin) {
+    if (spec.process.open_stdin) {
       plan.stdin_fd = dup_high(0);
     } else {
       int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -246,7 +219,7 @@ RunStart start_container(const Spec& spec) {
 
   /* sync 2. With a tty: a 'T' message carrying the pty master. */
   SetupError setup_error;
-  ssize_t n = receive_setup_message(sync[0], setup_error, spec.tty ? &run.tty_master : nullptr);
+  ssize_t n = receive_setup_message(sync[0], setup_error, spec.process.tty ? &run.tty_master : nullptr);
   if (n == 1 && run.tty_master >= 0) {
     run.outputs[0].fd = run.tty_master;
     n = receive_setup_message(sync[0], setup_error, nullptr);
@@ -261,9 +234,7 @@ RunStart start_container(const Spec& spec) {
       errno = n < 0 ? errno : EPROTO;
       return fail("sync", "recv", nullptr);
     }
-    setup_error.step[sizeof setup_error.step - 1] = '\0';
-    setup_error.syscall[sizeof setup_error.syscall - 1] = '\0';
-    setup_error.path[sizeof setup_error.path - 1] = '\0';
+    setup_error_terminate(setup_error);
     errno = setup_error.error_number;
     return fail(setup_error.step, setup_error.syscall, setup_error.path);
   }
@@ -275,7 +246,7 @@ RunStart start_container(const Spec& spec) {
 // gone. When the container's init exits the kernel kills the rest of its pid
 // namespace, so the pipes close.
 void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder& forwarder) {
-  bool forward_stdin = spec.tty && spec.open_stdin;
+  bool forward_stdin = spec.process.tty && spec.process.open_stdin;
   char buf[65536];
   std::vector<pollfd> fds;
   for (;;) {
@@ -364,7 +335,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   signal(SIGINT, SIG_IGN);
-  if (fcntl(kControlFd, F_GETFD) < 0) control_open = false;
+  if (fcntl(kControlFd, F_GETFD) < 0) control_events_disable();
 
   const std::string dir = argv[1];
   Spec spec;
@@ -407,7 +378,7 @@ int main(int argc, char** argv) {
     RunStart run = start_container(spec);
     if (run.pid < 0) {
       if (restarts == 0) {  // the first start failed: the caller gets the error
-        send_event(run.error_event);
+        control_event_send(run.error_event);
         return 1;
       }
       exit_code = 127;  // a restart that cannot start counts as a failure
@@ -417,8 +388,8 @@ int main(int argc, char** argv) {
       if (!spec.pid_path.empty())
         state_file_write(spec.pid_path, monitor_record(monitor_pid, run.pid, started_at, restarts, ports_json(spec.ports)));
       if (restarts == 0)
-        send_event("{\"event\":\"started\",\"pid\":" + std::to_string(run.pid) + ",\"startedAt\":\"" + started_at +
-                   "\",\"ports\":" + ports_json(spec.ports) + "}");
+        control_event_send("{\"event\":\"started\",\"pid\":" + std::to_string(run.pid) + ",\"startedAt\":\"" +
+                           started_at + "\",\"ports\":" + ports_json(spec.ports) + "}");
       forwarder.set_container_netns(open(("/proc/" + std::to_string(run.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
       pump_output(spec, run, log, forwarder);
       forwarder.drop_connections();
@@ -452,7 +423,7 @@ int main(int argc, char** argv) {
                             ",\"restartCount\":" + std::to_string(restarts) + ",\"startedAt\":\"" + started_at +
                             "\",\"finishedAt\":\"" + time_now_rfc3339() + "\"}";
   state_file_write(spec.exit_path, exit_record + "\n");
-  send_event("{\"event\":\"exited\"," + exit_record.substr(1));
+  control_event_send("{\"event\":\"exited\"," + exit_record.substr(1));
   if (!spec.auto_remove_dir.empty()) {
     // Docker's --rm: the name first, so it is free the moment the container is gone
     unlink(spec.auto_remove_name.c_str());

@@ -1,41 +1,12 @@
 #include "spec.h"
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
-#include <unistd.h>
+
+#include "key_value_file.h"
 
 namespace {
-
-bool read_file(const char* path, std::string& out) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) { close(fd); return false; }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return true;
-}
-
-unsigned long long number(const std::string& s) { return strtoull(s.c_str(), nullptr, 10); }
-
-bool parse_rlimit(const std::string& v, Rlimit& r) {
-  // "resource:soft:hard", numbers; "-1" is unlimited
-  size_t a = v.find(':'), b = v.rfind(':');
-  if (a == std::string::npos || a == b) return false;
-  r.resource = atoi(v.substr(0, a).c_str());
-  std::string soft = v.substr(a + 1, b - a - 1), hard = v.substr(b + 1);
-  r.soft = soft == "-1" ? RLIM_INFINITY : number(soft);
-  r.hard = hard == "-1" ? RLIM_INFINITY : number(hard);
-  return true;
-}
 
 // "ro,nosuid,rslave": mount flags and at most one propagation.
 bool parse_mount_options(const std::string& v, Mount& m) {
@@ -66,21 +37,17 @@ bool parse_mount_options(const std::string& v, Mount& m) {
 }  // namespace
 
 bool spec_read(const char* path, Spec& spec, std::string& error) {
-  std::string data;
-  if (!read_file(path, data)) {
+  KeyValueBuffer data;
+  if (!key_value_read_file(path, data)) {
     error = std::string("open `") + path + "`: " + strerror(errno);
     return false;
   }
-  size_t pos = 0;
-  while (pos < data.size()) {
-    size_t k_end = data.find('\0', pos);
-    if (k_end == std::string::npos) break;
-    size_t v_end = data.find('\0', k_end + 1);
-    if (v_end == std::string::npos) { error = "spec: truncated value"; return false; }
-    std::string key = data.substr(pos, k_end - pos);
-    std::string value = data.substr(k_end + 1, v_end - k_end - 1);
-    pos = v_end + 1;
-    if (key == "lower") spec.lower_dirs.push_back(value);
+  std::string key, value;
+  while (key_value_next(data, key, value)) {
+    if (process_spec_set(spec.process, key, value, error)) {
+      if (!error.empty()) return false;
+    }
+    else if (key == "lower") spec.lower_dirs.push_back(value);
     else if (key == "upper") spec.upper_dir = value;
     else if (key == "work") spec.work_dir = value;
     else if (key == "rootfs") spec.rootfs = value;
@@ -105,19 +72,7 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
       if (value != "rprivate" && value != "rslave") { error = "spec: bad root-propagation `" + value + "`"; return false; }
       spec.root_propagation = value == "rslave" ? MS_SLAVE : MS_PRIVATE;
     }
-    else if (key == "arg") spec.args.push_back(value);
-    else if (key == "env") spec.env.push_back(value);
-    else if (key == "cwd") spec.cwd = value;
     else if (key == "hostname") spec.hostname = value;
-    else if (key == "uid") spec.uid = static_cast<unsigned>(number(value));
-    else if (key == "gid") spec.gid = static_cast<unsigned>(number(value));
-    else if (key == "group") spec.groups.push_back(static_cast<unsigned>(number(value)));
-    else if (key == "capabilities") spec.capabilities = number(value);
-    else if (key == "no-new-privileges") spec.no_new_privileges = value == "1";
-    else if (key == "tty") spec.tty = value == "1";
-    else if (key == "tty-rows") spec.tty_rows = static_cast<unsigned short>(number(value));
-    else if (key == "tty-cols") spec.tty_cols = static_cast<unsigned short>(number(value));
-    else if (key == "stdin") spec.open_stdin = value == "1";
     else if (key == "cgroup-dir") spec.cgroup_dir = value;
     else if (key == "cgroup-procs") spec.cgroup_procs.push_back(value);
     else if (key == "oom-counter") spec.oom_counter = value;
@@ -142,23 +97,20 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
       spec.ports.push_back(m);
     }
     else if (key == "restart") spec.restart_policy = value;
-    else if (key == "restart-max") spec.restart_max = number(value);
+    else if (key == "restart-max") spec.restart_max = key_value_number(value);
     else if (key == "stop-marker") spec.stop_marker = value;
     else if (key == "auto-remove-dir") spec.auto_remove_dir = value;
     else if (key == "auto-remove-name") spec.auto_remove_name = value;
     else if (key == "attach") spec.attach = value == "1";
     else if (key == "log") spec.log_path = value;
-    else if (key == "log-max-files") spec.log_max_files = static_cast<unsigned>(number(value));
-    else if (key == "log-max-bytes") spec.log_max_bytes = number(value);
+    else if (key == "log-max-files") spec.log_max_files = static_cast<unsigned>(key_value_number(value));
+    else if (key == "log-max-bytes") spec.log_max_bytes = key_value_number(value);
     else if (key == "exit-file") spec.exit_path = value;
     else if (key == "pid-file") spec.pid_path = value;
-    else if (key == "rlimit") {
-      Rlimit r;
-      if (!parse_rlimit(value, r)) { error = "spec: bad rlimit `" + value + "`"; return false; }
-      spec.rlimits.push_back(r);
-    } else { error = "spec: unknown key `" + key + "`"; return false; }
+    else { error = "spec: unknown key `" + key + "`"; return false; }
   }
-  if (spec.args.empty()) { error = "spec: no command"; return false; }
+  if (key_value_truncated(data)) { error = "spec: truncated value"; return false; }
+  if (spec.process.args.empty()) { error = "spec: no command"; return false; }
   for (const auto& m : spec.mounts) {
     if (m.target.empty() || (m.bind && m.source.empty())) { error = "spec: a mount without its source or target"; return false; }
   }

@@ -4,15 +4,9 @@
 #include <string>
 #include <vector>
 #include <sys/mount.h>
-#include <sys/resource.h>
 
 #include "port_forward.h"
-
-struct Rlimit {
-  int resource;
-  rlim_t soft;
-  rlim_t hard;
-};
+#include "process_spec.h"
 
 // A mount made inside the container's rootfs (container_setup.cc, step
 // "mounts"): a bind mount of a host path (volumes are bind mounts of their
@@ -38,20 +32,9 @@ struct Spec {
   std::vector<Mount> mounts;            // in order: a parent before what is mounted below it
   unsigned long root_propagation = MS_PRIVATE;  // or MS_SLAVE (a mount asked for slave/shared), for all of /
   // process
-  std::vector<std::string> args;
-  std::vector<std::string> env;
-  std::string cwd = "/";
+  ProcessSpec process;                  // open_stdin: the container reads the monitor's fd 0
   std::string hostname;
-  unsigned uid = 0;
-  unsigned gid = 0;
-  std::vector<unsigned> groups;
-  unsigned long long capabilities = 0;  // bit mask of the kept set
-  std::vector<Rlimit> rlimits;
-  bool no_new_privileges = true;
-  bool tty = false;
-  bool open_stdin = false;
   bool attach = false;                  // also copy output to the monitor's fds 1 and 2
-  unsigned short tty_rows = 0, tty_cols = 0;
   // network
   std::string network_mode = "none";        // none (own netns, lo only) | bridge (own netns and veths) | host | container
   std::string network_join;                 // container mode: the other container's /proc/<pid>/ns/net

@@ -1,0 +1,30 @@
+// The process a spec runs, under the same keys in both specs: the container's
+// first process (spec.h, the monitor's) and a command run in a running
+// container (exec_spec.h, berth-exec's).
+#pragma once
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "resource_limits.h"
+
+struct ProcessSpec {
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string cwd = "/";
+  unsigned uid = 0;
+  unsigned gid = 0;
+  std::vector<gid_t> groups;
+  unsigned long long capabilities = 0;  // bit mask of the kept set
+  std::vector<Rlimit> rlimits;
+  bool no_new_privileges = true;
+  bool tty = false;
+  bool open_stdin = false;              // the process reads the stdin it is given
+  unsigned short tty_rows = 0, tty_cols = 0;
+};
+
+// Takes one "key\0value\0" pair when `key` names a field of ProcessSpec (arg,
+// env, cwd, uid, gid, group, capabilities, rlimit, no-new-privileges, tty,
+// tty-rows, tty-cols, stdin): true when it does, with `error` filled when the
+// value is bad. False for any other key.
+bool process_spec_set(ProcessSpec& process, const std::string& key, const std::string& value, std::string& error);
