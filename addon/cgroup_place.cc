@@ -38,13 +38,18 @@ unsigned long cgroup_oom_kills(const std::string& counter_file) {
   return line ? strtoul(line + 9, nullptr, 10) : 0;
 }
 
-void cgroup_remove(const std::vector<std::string>& dirs, const std::vector<std::string>& parents) {
+bool cgroup_remove(const std::vector<std::string>& dirs, const std::vector<std::string>& parents) {
   const timespec pause = {0, 10 * 1000 * 1000};
+  bool all_gone = true;
   for (const auto& dir : dirs) {
-    for (int attempt = 0; attempt < 200; attempt++) {
-      if (rmdir(dir.c_str()) == 0 || errno != EBUSY) break;
-      nanosleep(&pause, nullptr);
+    bool gone = false;
+    for (int attempt = 0; attempt < 300 && !gone; attempt++) {
+      gone = rmdir(dir.c_str()) == 0 || errno == ENOENT;
+      if (!gone && errno != EBUSY) break;
+      if (!gone) nanosleep(&pause, nullptr);
     }
+    all_gone = all_gone && gone;
   }
   for (const auto& parent : parents) rmdir(parent.c_str());
+  return all_gone;
 }

@@ -416,7 +416,7 @@ int main(int argc, char** argv) {
     close(2);
   }
 
-  cgroup_remove(spec.cgroup_remove, spec.cgroup_remove_parents);
+  const bool cgroups_gone = cgroup_remove(spec.cgroup_remove, spec.cgroup_remove_parents);
   std::string exit_record = "{\"exitCode\":" + std::to_string(exit_code) +
                             ",\"signal\":" + std::to_string(signal_number) +
                             ",\"oomKilled\":" + (oom_killed ? "true" : "false") +
@@ -424,7 +424,9 @@ int main(int argc, char** argv) {
                             "\",\"finishedAt\":\"" + time_now_rfc3339() + "\"}";
   state_file_write(spec.exit_path, exit_record + "\n");
   control_event_send("{\"event\":\"exited\"," + exit_record.substr(1));
-  if (!spec.auto_remove_dir.empty()) {
+  // (a cgroup that would not go away keeps the container: the next remove()
+  // or Runtime.open() finds it through cgroup.json and tries again)
+  if (!spec.auto_remove_dir.empty() && cgroups_gone) {
     // Docker's --rm: the name first, so it is free the moment the container is gone
     unlink(spec.auto_remove_name.c_str());
     remove_tree(spec.auto_remove_dir);
