@@ -15,8 +15,21 @@ export interface CgroupMount {
   controllers: string[];
 }
 
-/** The cgroup hierarchies mounted in this mount namespace. */
-export function cgroupMounts(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): CgroupMount[] {
+let mountsOfThisProcess: CgroupMount[] | undefined;
+
+/**
+ * The cgroup hierarchies mounted in this mount namespace (read once per
+ * process: they do not move while it runs, and every start needs them).
+ */
+export function cgroupMounts(mountinfo?: string): CgroupMount[] {
+  if (mountinfo === undefined) {
+    mountsOfThisProcess ??= parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'));
+    return mountsOfThisProcess;
+  }
+  return parseCgroupMounts(mountinfo);
+}
+
+function parseCgroupMounts(mountinfo: string): CgroupMount[] {
   const mounts: CgroupMount[] = [];
   for (const line of mountinfo.split('\n')) {
     const [left, right] = line.split(' - ');
