@@ -94,7 +94,9 @@ test('copy works on stopped containers: their changes, deletions included, and f
   await container.start();
   let output = '';
   container.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const ended = new Promise((resolve) => container.stdout!.once('end', resolve));
   assert.equal((await container.wait()).exitCode, 0);
+  await ended; // wait() can come before the last attached output is read
   assert.equal(output, 'copied in\n');
 
   const etc = (await tarEntries(await container.copyFrom('/etc'))).map((e) => e.name);
