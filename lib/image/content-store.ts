@@ -14,7 +14,8 @@
  * removed when the store opens.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, fsyncSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotFoundError } from '../errors.js';
@@ -120,13 +121,17 @@ export class ContentStore {
     return digest;
   }
 
-  /** Moves a verified temporary file into place as `digest` (or drops it when the blob is there already). */
-  commitBlob(temp: string, digest: string): void {
-    const fd = openSync(temp, 'r');
+  /**
+   * Moves a verified temporary file into place as `digest` (or drops it when
+   * the blob is there already). Flushed first, on the thread pool, so a blob
+   * under its name is whole even after a power loss.
+   */
+  async commitBlob(temp: string, digest: string): Promise<void> {
+    const file = await open(temp, 'r');
     try {
-      fsyncSync(fd);
+      await file.sync();
     } finally {
-      closeSync(fd);
+      await file.close();
     }
     if (this.hasBlob(digest)) rmSync(temp, { force: true });
     else renameSync(temp, this.blobPath(digest));

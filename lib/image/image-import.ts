@@ -58,7 +58,7 @@ export async function layerFromTar(
     const diffId = `sha256:${tarHash.digest('hex')}`;
     const descriptor: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: `sha256:${blobHash.digest('hex')}`, size: blobSize };
     await ensureLayer(content, { open: () => createReadStream(temp), descriptor, diffId, what }, { keepBlob: false, allowDevices }, created);
-    content.commitBlob(temp, descriptor.digest);
+    await content.commitBlob(temp, descriptor.digest);
     return { diffId, descriptor };
   } finally {
     rmSync(temp, { force: true });

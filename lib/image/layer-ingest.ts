@@ -120,7 +120,7 @@ export async function ingestLayer(store: ContentStore, source: LayerSource, opti
     if (blobFd !== undefined) {
       closeSync(blobFd);
       blobFd = undefined;
-      store.commitBlob(tempBlob!, source.descriptor.digest);
+      await store.commitBlob(tempBlob!, source.descriptor.digest);
     }
     store.commitLayer(tempLayer, { diffId, size: unpacked.size, tarSize, createdAt: new Date().toISOString() });
     return { compression, unpackedSize: unpacked.size };
@@ -147,7 +147,7 @@ export async function ingestBlob(store: ContentStore, source: Omit<LayerSource, 
     verifyContent(source.what, source.descriptor, { digest: blob.digest(), size: blob.bytes });
     closeSync(fd);
     closed = true;
-    store.commitBlob(temp, source.descriptor.digest);
+    await store.commitBlob(temp, source.descriptor.digest);
   } finally {
     if (!closed) closeSync(fd);
     rmSync(temp, { force: true });

@@ -21,6 +21,7 @@ import {
   lutimesSync,
   mkdirSync,
   openSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   chmodSync,
@@ -138,7 +139,7 @@ class Unpacker {
           data.resume();
           if (existing !== 'dir') mkdirSync(path, 0o755);
           this.nodes.set(rel, 'dir');
-          this.metadata(path, header, 'dir');
+          this.metadata(path, header, 'dir', existing === 'dir' ? undefined : 0o755 & ~UMASK);
           return;
         case 'symlink':
           data.resume();
@@ -178,9 +179,10 @@ class Unpacker {
             );
           }
           const type = header.type === 'fifo' ? S_IFIFO : header.type === 'block-device' ? S_IFBLK : S_IFCHR;
-          nativeAddon().mknod(path, type | ((header.mode ?? 0o644) & 0o7777), header.devmajor ?? 0, header.devminor ?? 0);
+          const mode = (header.mode ?? 0o644) & 0o777;
+          nativeAddon().mknod(path, type | mode, header.devmajor ?? 0, header.devminor ?? 0);
           this.nodes.set(rel, 'special');
-          this.metadata(path, header, 'special');
+          this.metadata(path, header, 'special', mode & ~UMASK);
           return;
         }
         default:
@@ -238,12 +240,15 @@ class Unpacker {
   }
 
   private async file(path: string, header: Header, data: AsyncIterable<Buffer>): Promise<void> {
-    const fd = openSync(path, CREATE_FLAGS, 0o600);
+    const mode = (header.mode ?? 0o644) & 0o7777;
+    const fd = openSync(path, CREATE_FLAGS, mode & 0o777);
     try {
       for await (const chunk of data) writeSync(fd, chunk);
       this.size += header.size ?? 0;
-      fchownSync(fd, header.uid ?? 0, header.gid ?? 0);
-      fchmodSync(fd, (header.mode ?? 0o644) & 0o7777); // after chown, which clears set-id bits
+      // skipped when the file was born with them: two syscalls a file, most files
+      const chown = !isOurs(header);
+      if (chown) fchownSync(fd, header.uid ?? 0, header.gid ?? 0);
+      if (chown || !bornWith(mode)) fchmodSync(fd, mode); // after chown, which clears set-id bits
       if (header.mtime) futimesSync(fd, header.mtime, header.mtime);
     } finally {
       closeSync(fd);
@@ -251,9 +256,13 @@ class Unpacker {
     this.xattrs(path, header);
   }
 
-  private metadata(path: string, header: Header, kind: Kind): void {
-    lchownSync(path, header.uid ?? 0, header.gid ?? 0);
-    if (kind !== 'symlink') chmodSync(path, (header.mode ?? (kind === 'dir' ? 0o755 : 0o644)) & 0o7777); // path is not a symlink: we just made it
+  /** Owner, mode, xattrs and times; `born` is the mode the node was just created with (skips a chmod that changes nothing). */
+  private metadata(path: string, header: Header, kind: Kind, born?: number): void {
+    const chown = !isOurs(header);
+    if (chown) lchownSync(path, header.uid ?? 0, header.gid ?? 0);
+    const mode = (header.mode ?? (kind === 'dir' ? 0o755 : 0o644)) & 0o7777;
+    // path is not a symlink: we just made it; chown clears set-id bits, so chmod comes after
+    if (kind !== 'symlink' && (chown || born !== mode)) chmodSync(path, mode);
     this.xattrs(path, header);
     if (!header.mtime) return;
     if (kind === 'dir') this.dirTimes.push([path, header.mtime]);
@@ -275,6 +284,29 @@ class Unpacker {
   finish(): void {
     for (const [path, time] of this.dirTimes.reverse()) lutimesSync(path, time, time);
   }
+}
+
+/** The process's umask, from /proc (process.umask() cannot read it without setting it). */
+const UMASK = (() => {
+  try {
+    const line = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (line) return parseInt(line[1]!, 8);
+  } catch {
+    // no /proc: assume the usual
+  }
+  return 0o022;
+})();
+const EUID = process.geteuid?.() ?? 0;
+const EGID = process.getegid?.() ?? 0;
+
+/** True when a new file of ours already has the entry's owner. */
+function isOurs(header: Header): boolean {
+  return (header.uid ?? 0) === EUID && (header.gid ?? 0) === EGID;
+}
+
+/** True when creating with `mode` under our umask gives exactly `mode`. */
+function bornWith(mode: number): boolean {
+  return (mode & 0o7000) === 0 && (mode & UMASK) === 0;
 }
 
 /** Unpack failures as berth errors that name the entry. */

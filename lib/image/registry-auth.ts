@@ -2,9 +2,9 @@
  * Registry authentication: parsing `WWW-Authenticate`, Basic credentials, and
  * the Bearer token flow (token endpoint, cache until expiry).
  */
-import { Agent, request } from 'undici';
 import { RegistryAuthError } from '../errors.js';
 import type { Credentials } from './credentials.js';
+import { httpRequest } from './http.js';
 
 /** A parsed `WWW-Authenticate` challenge. */
 export interface Challenge {
@@ -72,7 +72,6 @@ export async function bearerToken(
   challenge: Challenge,
   scopes: readonly string[],
   credentials: Credentials | undefined,
-  dispatcher: Agent,
   timeout: number,
   signal?: AbortSignal,
 ): Promise<string> {
@@ -109,7 +108,7 @@ export async function bearerToken(
   }
   let response;
   try {
-    response = await request(url, { method, headers, body, dispatcher, headersTimeout: timeout, bodyTimeout: timeout, signal });
+    response = await httpRequest(url, { method, headers, body, headersTimeout: timeout, bodyTimeout: timeout, signal });
   } catch (error) {
     throw new RegistryAuthError(`cannot reach the token service ${url.origin} of ${registry}: ${(error as Error).message}`, { registry, cause: error });
   }

@@ -6,21 +6,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Descriptor, RegistryOptions } from '../../types/image.js';
 import { BerthError, ImagePullError, NotFoundError, RegistryAuthError } from '../errors.js';
 import { resolveCredentials, type Credentials } from './credentials.js';
 import { sha256, verifyContent } from './digest.js';
+import { httpRequest } from './http.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { USER_AGENT, basicAuthorization, bearerToken, forgetToken, parseChallenge, type Challenge } from './registry-auth.js';
-
-let sharedAgent: Agent | undefined;
-
-/** One connection pool for every registry; idle sockets close soon and never hold the process. */
-function agent(): Agent {
-  sharedAgent ??= new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 10_000, connections: 16, pipelining: 0 });
-  return sharedAgent;
-}
 
 /** How the registry authenticated last time, per host: sent up front on later requests. */
 const knownChallenges = new Map<string, Challenge>();
@@ -82,7 +75,7 @@ export class RegistryClient {
   private async authorization(challenge: Challenge, scopes: readonly string[]): Promise<string | undefined> {
     const credentials = await this.getCredentials();
     if (challenge.scheme === 'basic') return credentials ? basicAuthorization(credentials) : undefined;
-    return `Bearer ${await bearerToken(this.domain, challenge, scopes, credentials, agent(), this.timeout, this.signal)}`;
+    return `Bearer ${await bearerToken(this.domain, challenge, scopes, credentials, this.timeout, this.signal)}`;
   }
 
   /**
@@ -105,11 +98,10 @@ export class RegistryClient {
       let response: Dispatcher.ResponseData;
       try {
         for (let redirects = 0; ; redirects++) {
-          response = await request(url, {
+          response = await httpRequest(url, {
             method: req.method,
             headers,
             body: req.body?.() ?? null,
-            dispatcher: agent(),
             headersTimeout: this.timeout,
             bodyTimeout: this.timeout,
             signal: this.signal,
