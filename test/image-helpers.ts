@@ -11,6 +11,7 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';
@@ -69,6 +70,33 @@ async function waitForHttp(url: string, process: ChildProcess, log: () => string
     if (Date.now() > deadline) throw new Error(`the registry did not answer on ${url}: ${log()}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/**
+ * A registry for the tests of one file: started before them, stopped after
+ * them. Its fields are read once it runs (inside tests).
+ */
+export function registryForThisFile(users?: Record<string, string>): Pick<Registry, 'host' | 'port' | 'storage'> {
+  let started: Registry | undefined;
+  before(async () => {
+    started = await startRegistry(users);
+  });
+  after(() => started?.stop());
+  const field = <K extends 'host' | 'port' | 'storage'>(key: K): Registry[K] => {
+    if (!started) throw new Error('the registry runs only inside the tests');
+    return started[key];
+  };
+  return {
+    get host() {
+      return field('host');
+    },
+    get port() {
+      return field('port');
+    },
+    get storage() {
+      return field('storage');
+    },
+  };
 }
 
 /** Starts Debian's docker-registry on 127.0.0.1 (with htpasswd Basic auth when `users` is given). */

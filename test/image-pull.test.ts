@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Container, ImageContentError, NotFoundError, type ImageProgress } from '../lib/index.js';
 import { temporaryRuntime } from './helpers.js';
-import { busyboxTar, pushImage, runImageDefault, skopeo, startRegistry, tarOf, type Registry } from './image-helpers.js';
+import { busyboxTar, pushImage, runImageDefault, skopeo, registryForThisFile, tarOf } from './image-helpers.js';
 
-let registry: Registry;
-let busybox: Buffer;
-
-before(async () => {
-  registry = await startRegistry();
-  busybox = busyboxTar();
-});
-after(() => registry?.stop());
+const registry = registryForThisFile();
+const busybox = busyboxTar();
 
 test('a multi-layer busybox image (gzip layers) is pulled and runs', async () => {
   await using runtime = await temporaryRuntime();

@@ -4,19 +4,13 @@ import { createReadStream, createWriteStream, existsSync, readFileSync, readdirS
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { ConflictError, Container, NotFoundError, type ImageProgress } from '../lib/index.js';
 import { BUSYBOX, temporaryRuntime } from './helpers.js';
-import { busyboxTar, pushImage, runImageDefault, skopeo, startRegistry, tarOf, temporaryDir, type Registry } from './image-helpers.js';
+import { busyboxTar, pushImage, runImageDefault, skopeo, registryForThisFile, tarOf, temporaryDir } from './image-helpers.js';
 
-let registry: Registry;
-let busybox: Buffer;
-
-before(async () => {
-  registry = await startRegistry();
-  busybox = busyboxTar();
-});
-after(() => registry?.stop());
+const registry = registryForThisFile();
+const busybox = busyboxTar();
 
 const layerDirs = (root: string) => readdirSync(join(root, 'layers')).filter((name) => /^[a-f0-9]{64}$/.test(name));
 

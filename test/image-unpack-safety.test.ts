@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync, openSync, readFileSync, readdirSync, statSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Container, ImageContentError, LayerUnpackError, type Runtime } from '../lib/index.js';
 import { parseImageConfig, parseManifestDocument } from '../lib/image/manifest.js';
 import { temporaryRuntime } from './helpers.js';
-import { busyboxTar, pushImage, startRegistry, tarOf, treeOf, type Registry, type TarEntry } from './image-helpers.js';
+import { busyboxTar, pushImage, registryForThisFile, tarOf, treeOf, type TarEntry } from './image-helpers.js';
 
-let registry: Registry;
-let busybox: Buffer;
-
-before(async () => {
-  registry = await startRegistry();
-  busybox = busyboxTar();
-});
-after(() => registry?.stop());
+const registry = registryForThisFile();
+const busybox = busyboxTar();
 
 /** The store holds no layer, blob, image record or temporary file. */
 function assertStoreEmpty(runtime: Runtime): void {
