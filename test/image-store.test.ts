@@ -148,9 +148,12 @@ test('commit: a container that wrote a file makes an image whose new container s
   const listing = await Container.run('local/committed:1', ['sh', '-c', 'test -e /bin/vi && echo has-vi; test -d /data && echo has-data'], { runtime });
   assert.doesNotMatch(listing.stdout, /has-vi/, 'the deletion is a whiteout in the new layer');
   assert.match(listing.stdout, /has-data/);
-  // by name too
+  // by name too, and as the container's own method
   const byName = await runtime.images.commit(container.name, {});
   assert.deepEqual(byName.references, []);
+  const viaMethod = await container.commit({ ref: 'local/committed:2', changes: ['CMD ["cat", "/hello"]'] });
+  assert.equal(await runImageDefault(runtime, 'local/committed:2'), 'committed\n');
+  assert.deepEqual(viaMethod.references, ['local/committed:2']);
 });
 
 test('push: blobs uploaded (monolithic and chunked) or mounted; skopeo pulls back the same manifest digest', async () => {

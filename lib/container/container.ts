@@ -7,6 +7,8 @@ import type { Readable, Writable } from 'node:stream';
 import type { ContainerCreateOptions, ContainerInspect, ExitStatus, SignalName } from '../../types/container.js';
 import type { CopyToOptions, ExecOptions, ExecProcess, ExecResult, ExecStreamOptions, LogEntry, LogsOptions } from '../../types/container.js';
 import type { ContainerStats, ResourceUpdate } from '../../types/resources.js';
+import type { CommitOptions } from '../../types/image.js';
+import type { Image } from '../image/image.js';
 import { planContainerCgroup, readContainerCgroup } from '../cgroup/cgroup-driver.js';
 import type { CgroupCounters, ContainerCgroup } from '../cgroup/container-cgroup.js';
 import { normalizeLimits } from '../cgroup/resource-limits.js';
@@ -510,6 +512,15 @@ export class Container implements AsyncDisposable {
       refreshNeighbours([network], this.runtime.networks, join(this.paths.dir, '..'));
       prepareEtcFiles(this.paths.dir, this.config, this.runtime.networks, join(this.paths.dir, '..')); // its own view
     });
+  }
+
+  /**
+   * Makes an image of the container: its upper layer becomes a new layer on
+   * top of its image (Docker's `commit`; `ref`, `message`, `author`, `changes`).
+   * Consistent for a stopped or idle container: it is not paused.
+   */
+  async commit(options: CommitOptions = {}): Promise<Image> {
+    return this.runtime.images.commit(this, options);
   }
 
   /**
