@@ -153,7 +153,7 @@ test('commit: a container that wrote a file makes an image whose new container s
   assert.deepEqual(byName.references, []);
   const viaMethod = await container.commit({ ref: 'local/committed:2', changes: ['CMD ["cat", "/hello"]'] });
   assert.equal(await runImageDefault(runtime, 'local/committed:2'), 'committed\n');
-  assert.deepEqual(viaMethod.references, ['local/committed:2']);
+  assert.deepEqual(viaMethod.references, ['docker.io/local/committed:2']);
 });
 
 test('push: blobs uploaded (monolithic and chunked) or mounted; skopeo pulls back the same manifest digest', async () => {
