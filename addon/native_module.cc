@@ -12,7 +12,6 @@
 #include <spawn.h>
 #include <string>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -80,7 +79,7 @@ Napi::Value TryLock(const Napi::CallbackInfo& info) {
 //
 // posix_spawn (vfork-fast; libuv's spawn forks the whole Node process) of a
 // detached process in a session of its own, with fresh pipes: fd 3 is the
-// control socket it writes events to (and reads a "go" line from); 0 is a pipe (stdin) or /dev/null; 1 and 2
+// control pipe it writes events to; 0 is a pipe (stdin) or /dev/null; 1 and 2
 // are pipes (attach) or /dev/null. Returns our ends (-1 where none). The
 // caller reaps the pid with reap() once the control pipe closes.
 Napi::Value SpawnMonitor(const Napi::CallbackInfo& info) {
@@ -103,8 +102,7 @@ Napi::Value SpawnMonitor(const Napi::CallbackInfo& info) {
       for (int i = 0; i < 2; i++)
         if (p[i] >= 0) close(p[i]);
   };
-  // the control channel is a socket: events up, and a "go" line down (bridge networks)
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, control) < 0 || (want_stdin && pipe2(in, O_CLOEXEC) < 0) ||
+  if (pipe2(control, O_CLOEXEC) < 0 || (want_stdin && pipe2(in, O_CLOEXEC) < 0) ||
       (attach && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0))) {
     int saved = errno;
     close_all();

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,4 +57,15 @@ export function processesMentioning(text: string): number[] {
       }
     })
     .map(Number);
+}
+
+/** Asserts `grep -E '^(Cap|NoNewPrivs)' /proc/self/status` output: Docker's default set, nothing inheritable or ambient, no_new_privs. */
+export function assertDockerDefaultCapabilities(statusLines: string): void {
+  const status = Object.fromEntries(statusLines.trim().split('\n').map((line) => line.split(/:\s+/)));
+  assert.equal(status.CapEff, '00000000a80425fb');
+  assert.equal(status.CapPrm, '00000000a80425fb');
+  assert.equal(status.CapBnd, '00000000a80425fb');
+  assert.equal(status.CapInh, '0000000000000000');
+  assert.equal(status.CapAmb, '0000000000000000');
+  assert.equal(status.NoNewPrivs, '1');
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Endpoint, NetworkRecord } from '../../types/network.js';
 import { InvalidStateError } from '../errors.js';
@@ -97,10 +97,11 @@ function neighbours(id: string, endpoints: Endpoint[], networks: NetworkCollecti
 
 /**
  * Rewrites /etc/hosts of every container on these networks (in place: their
- * bind mounts see it), after a container joined or left.
+ * bind mounts see it), after a container joined or left; `except` is one
+ * whose file was just written.
  */
-export function refreshNeighbours(networkNames: string[], networks: NetworkCollection, containersDir: string): void {
-  const seen = new Set<string>();
+export function refreshNeighbours(networkNames: string[], networks: NetworkCollection, containersDir: string, except?: string): void {
+  const seen = new Set<string>(except === undefined ? [] : [except]);
   for (const name of networkNames) {
     const record = readJsonIfExists<NetworkRecord>(join(containersDir, '..', 'networks', name, 'network.json'));
     if (!record) continue;
@@ -114,9 +115,4 @@ export function refreshNeighbours(networkNames: string[], networks: NetworkColle
       writeHostsFile(dir, config.hostname, config.name, endpoints, neighbours(member, endpoints, networks, containersDir));
     }
   }
-}
-
-/** The hostname line of the hosts file, for tests and debugging. */
-export function hostsFileOf(dir: string): string {
-  return readFileSync(etcFiles(dir).hosts, 'utf8');
 }

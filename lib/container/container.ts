@@ -204,7 +204,7 @@ export class Container implements AsyncDisposable {
           attach: this.config.attach,
           stdin: this.config.stdin,
         });
-        refreshNeighbours(endpoints.map((e) => e.network), this.runtime.networks, containersDir);
+        refreshNeighbours(endpoints.map((e) => e.network), this.runtime.networks, containersDir, this.id);
       } catch (error) {
         await rm(this.paths.monitor, { force: true });
         await this.removeCgroup();

@@ -15,8 +15,6 @@ type MonitorEvent =
 export interface MonitorHandle {
   pid: number;
   containerPid: number;
-  /** The published ports as bound (host port 0 replaced by the port the kernel picked). */
-  ports: PublishedPort[];
   stdin: Writable | null;
   stdout: Readable | null;
   stderr: Readable | null;
@@ -51,7 +49,7 @@ export function launchMonitor(dir: string, options: LaunchOptions): Promise<Moni
   }
   const monitorPid = spawned.pid;
   const stream = (fd: number, readable: boolean) => (fd < 0 ? null : new Socket({ fd, readable, writable: !readable }));
-  const control = new Socket({ fd: spawned.control, readable: true, writable: true });
+  const control = stream(spawned.control, true)!;
   const stdin = stream(spawned.stdin, false);
   const stdout = stream(spawned.stdout, true);
   const stderr = stream(spawned.stderr, true);
@@ -88,7 +86,6 @@ export function launchMonitor(dir: string, options: LaunchOptions): Promise<Moni
           resolve({
             pid: monitorPid,
             containerPid: event.pid,
-            ports: event.ports ?? [],
             stdin,
             stdout,
             stderr,
