@@ -8,12 +8,23 @@ export function linkNames(): string[] {
   return readFileSync('/proc/net/dev', 'utf8').split('\n').slice(2).map((line) => line.split(':')[0]!.trim()).filter(Boolean);
 }
 
+/**
+ * The MAC address of an interface that holds `ip`: `02:42:` and the address's
+ * four bytes, as Docker makes it. A container recreated with an address that
+ * another had gets that one's MAC too, so its peers' neighbour (ARP) caches
+ * stay right and it is reachable at once; and the bridge's own MAC, fixed
+ * this way, does not change as ports come and go.
+ */
+export function macForIp(ip: string): string {
+  return ['02', '42', ...ip.split('.').map((byte) => Number(byte).toString(16).padStart(2, '0'))].join(':');
+}
+
 /** The bridge of a network, created (with the gateway address) when missing, e.g. after a reboot. */
 export async function ensureBridge(network: NetworkRecord): Promise<void> {
   if (linkNames().includes(network.bridge)) return;
   const prefix = network.subnet.split('/')[1];
   await runBatch('ip', [
-    `link add ${network.bridge} type bridge`,
+    `link add ${network.bridge} address ${macForIp(network.gateway)} type bridge`,
     `addr add ${network.gateway}/${prefix} dev ${network.bridge}`,
     `link set ${network.bridge} up`,
   ], { step: 'network' });
@@ -31,7 +42,8 @@ export function hostVethName(containerId: string, network: string): string {
 /**
  * The iproute2 batch lines that attach an endpoint: a veth pair whose
  * container end is created directly in the namespace of `{pid}` (the
- * container's first process), the host end on the network's bridge; the
+ * container's first process) with the MAC address that follows from its IP
+ * address (`macForIp`), the host end on the network's bridge; the
  * address; the default route via the gateway for the first network that is
  * not internal. The pair disappears with the namespace. The monitor runs
  * them at every start; `connect()` runs them for a running container.
@@ -40,7 +52,7 @@ export function attachCommands(containerId: string, endpoint: Endpoint, network:
   const hostEnd = hostVethName(containerId, network.name);
   const prefix = network.subnet.split('/')[1];
   return {
-    host: [`link add ${hostEnd} type veth peer name ${endpoint.interface} netns {pid}`, `link set ${hostEnd} master ${network.bridge} up`],
+    host: [`link add ${hostEnd} type veth peer name ${endpoint.interface} address ${macForIp(endpoint.ip)} netns {pid}`, `link set ${hostEnd} master ${network.bridge} up`],
     container: [
       `addr add ${endpoint.ip}/${prefix} dev ${endpoint.interface}`,
       `link set ${endpoint.interface} up`,
