@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -44,15 +45,19 @@ void json_escape(std::string& out, const char* text, size_t len) {
   }
 }
 
-std::string time_now_rfc3339() {
+size_t time_now_rfc3339(char* buf, size_t size) {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   tm parts;
   gmtime_r(&ts.tv_sec, &parts);
+  size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &parts);
+  int more = snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
+  return more > 0 ? n + static_cast<size_t>(more) : n;
+}
+
+std::string time_now_rfc3339() {
   char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &parts);
-  snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-  return buf;
+  return std::string(buf, time_now_rfc3339(buf, sizeof buf));
 }
 
 bool LogWriter::open(const std::string& path, unsigned long long max_bytes, unsigned max_files) {
@@ -67,34 +72,66 @@ bool LogWriter::open(const std::string& path, unsigned long long max_bytes, unsi
 }
 
 void LogWriter::write(int stream, const char* data, size_t len) {
+  time_len_ = time_now_rfc3339(time_, sizeof time_);
   std::string& pending = pending_[stream];
-  for (size_t i = 0; i < len; i++) {
-    pending += data[i];
-    if (data[i] == '\n' || pending.size() >= kMaxLine) {
-      emit(stream, pending.data(), pending.size());
-      pending.clear();
+  while (len > 0) {
+    // the rest of a line, or a piece of kMaxLine bytes of a longer one
+    size_t room = kMaxLine - pending.size();
+    const char* newline = static_cast<const char*>(memchr(data, '\n', len < room ? len : room));
+    size_t take = newline ? static_cast<size_t>(newline - data) + 1 : (len < room ? len : room);
+    bool whole = newline != nullptr || take == room;
+    if (whole && pending.empty()) {
+      emit(stream, data, take);  // the common case: a whole line inside this read, no copy
+    } else {
+      pending.append(data, take);
+      if (whole) {
+        emit(stream, pending.data(), pending.size());
+        pending.clear();
+      }
     }
+    data += take;
+    len -= take;
   }
+  write_out();
 }
 
 void LogWriter::flush(int stream) {
   if (pending_[stream].empty()) return;
+  if (time_len_ == 0) time_len_ = time_now_rfc3339(time_, sizeof time_);
   emit(stream, pending_[stream].data(), pending_[stream].size());
   pending_[stream].clear();
+  write_out();
 }
 
 void LogWriter::emit(int stream, const char* line, size_t len) {
   if (fd_ < 0) return;
-  record_.assign("{\"log\":\"");
-  json_escape(record_, line, len);
-  record_ += "\",\"stream\":\"";
-  record_ += kStreamNames[stream];
-  record_ += "\",\"time\":\"";
-  record_ += time_now_rfc3339();
-  record_ += "\"}\n";
-  if (max_bytes_ && size_ + record_.size() > max_bytes_ && size_ > 0) rotate();
-  write_all(fd_, record_.data(), record_.size());
-  size_ += record_.size();
+  size_t start = out_.size();
+  out_.append("{\"log\":\"");
+  json_escape(out_, line, len);
+  out_ += "\",\"stream\":\"";
+  out_ += kStreamNames[stream];
+  out_ += "\",\"time\":\"";
+  out_.append(time_, time_len_);
+  out_ += "\"}\n";
+  size_t record = out_.size() - start;
+  if (max_bytes_ && size_ + start + record > max_bytes_ && size_ + start > 0) {
+    // this record goes to a new file: what came before it to the old one
+    std::string tail = out_.substr(start);
+    out_.resize(start);
+    write_out();
+    rotate();
+    out_ = std::move(tail);
+  }
+}
+
+void LogWriter::write_out() {
+  if (fd_ >= 0 && !out_.empty()) {
+    write_all(fd_, out_.data(), out_.size());
+    size_ += out_.size();
+  }
+  out_.clear();
+  // a burst of long lines must not leave megabytes allocated in an idle monitor
+  if (out_.capacity() > 256 * 1024) out_.shrink_to_fit();
 }
 
 // container.log → container.log.1 → … → container.log.(max_files-1), oldest dropped.

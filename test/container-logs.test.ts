@@ -109,3 +109,29 @@ test('logs options are checked; a removed container has none', async () => {
   await container.remove();
   assert.throws(() => container.logs(), { name: 'NotFoundError' });
 });
+
+test('a container killed mid-burst: every line it wrote is in the log, in order, across rotation', async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({
+    image: BUSYBOX,
+    // numbered lines as fast as the shell's printf goes, far more than are written before the kill
+    cmd: ['sh', '-c', 'echo go; seq 1 5000000 | sed "s/^/burst-line-/"'],
+    log: { maxSize: '4m', maxFiles: 100 },
+  });
+  await container.start();
+  // kill once the burst is under way (the first rotation happened)
+  const dir = (await container.inspect()).path;
+  const deadline = Date.now() + 20_000;
+  while (!readdirSync(dir).includes('container.log.1')) {
+    assert.ok(Date.now() < deadline, 'the log never rotated');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await container.kill('SIGKILL');
+  assert.equal((await container.wait()).signal, 'SIGKILL');
+  const seen = lines(await collect(container, {})).filter((line) => line.startsWith('burst-line-'));
+  assert.ok(seen.length > 10_000, `a burst was logged (${seen.length} lines)`);
+  // lines 1..n-1 complete and in order; the last may have been cut by the kill
+  const whole = seen.slice(0, -1);
+  whole.forEach((line, i) => assert.equal(line, `burst-line-${i + 1}`));
+  assert.ok(`burst-line-${seen.length}`.startsWith(seen.at(-1)!), `the last line is a prefix of line ${seen.length}: ${seen.at(-1)}`);
+});

@@ -1,0 +1,29 @@
+// Benchmarks run as root in a private mount namespace of their own, so the
+// mounts they make (and hide) never reach the host's: this re-executes the
+// calling script under `unshare --mount --propagation private` and exits with
+// its status; inside (the environment variable `key` set), it returns.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function inPrivateMountNamespace(key, root) {
+  if (process.env[key]) return;
+  if (process.getuid?.() !== 0) {
+    console.error('the benchmark needs root (it creates namespaces, mounts and containers): run it as root');
+    process.exit(1);
+  }
+  if (!existsSync(join(root, 'dist', 'index.js'))) {
+    console.error('dist/ is missing: run `npm run build` first');
+    process.exit(1);
+  }
+  process.on('SIGINT', () => {}); // the benchmark inside gets it too, and cleans up
+  const result = spawnSync('unshare', ['--mount', '--propagation', 'private', process.execPath, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, [key]: '1' },
+  });
+  if (result.error) {
+    console.error(`cannot run unshare: ${result.error.message}`);
+    process.exit(1);
+  }
+  process.exit(result.status ?? 1);
+}
