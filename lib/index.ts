@@ -92,4 +92,14 @@ export type {
 export type { ResourceLimits, ResourceUpdate, ContainerStats, DeviceRule } from '../types/resources.js';
 export type { CgroupMode } from './cgroup/cgroup-mode.js';
 export { NetworkCollection, DEFAULT_NETWORK } from './network/network-collection.js';
-export type { NetworkCreateOptions, NetworkRecord, ConnectOptions, Endpoint, PortBinding, PublishedPort } from '../types/network.js';
+export { Network } from './network/network.js';
+export type {
+  NetworkCreateOptions,
+  NetworkRecord,
+  NetworkInspect,
+  NetworkMember,
+  ConnectOptions,
+  Endpoint,
+  PortBinding,
+  PublishedPort,
+} from '../types/network.js';

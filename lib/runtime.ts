@@ -60,7 +60,7 @@ export class Runtime {
     this.cgroupMode = cgroupMode();
     this.images = new ImageStore(root);
     this.volumes = new VolumeCollection(this);
-    this.networks = new NetworkCollection(root, join(root, 'containers'));
+    this.networks = new NetworkCollection(root, join(root, 'containers'), () => this.containers);
     this.containers = new ContainerCollection(this);
   }
 

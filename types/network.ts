@@ -13,17 +13,37 @@ export interface NetworkCreateOptions {
   labels?: Record<string, string>;
 }
 
-/** A network as stored. */
+/** A network as stored (`networks/<name>/network.json`), and what a `Network` shows. */
 export interface NetworkRecord {
+  /** Unique id, 64 hex characters. */
   id: string;
+  /** Unique name. */
   name: string;
+  /** IPv4 subnet in CIDR form. */
   subnet: string;
+  /** The bridge's address: the containers' default route. */
   gateway: string;
   /** The Linux bridge's name (`berth-…`). */
   bridge: string;
+  /** No default route in its containers, nothing forwarded off the bridge. */
   internal: boolean;
+  /** Labels given at create. */
   labels: Record<string, string>;
+  /** When it was created (RFC 3339). */
   createdAt: string;
+}
+
+/** A container on a network, as `network.inspect()` lists it. */
+export interface NetworkMember extends Endpoint {
+  /** The container's id. */
+  id: string;
+  /** The container's name. */
+  name: string;
+}
+
+/** `network.inspect()`: the record and the containers (in any state) on the network. */
+export interface NetworkInspect extends NetworkRecord {
+  containers: NetworkMember[];
 }
 
 /** Options of `network.connect()`. */
@@ -36,8 +56,11 @@ export interface ConnectOptions {
 
 /** A container's place on one network. */
 export interface Endpoint {
+  /** The network's name. */
   network: string;
+  /** The container's address on it. */
   ip: string;
+  /** More names the container answers to there. */
   aliases: string[];
   /** The interface inside the container (`eth0`, `eth1`, …). */
   interface: string;

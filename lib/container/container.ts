@@ -400,7 +400,7 @@ export class Container implements AsyncDisposable {
       const endpoints = readEndpoints(this.paths.dir);
       await this.runtime.containers.forget(this.id, this.name);
       for (const endpoint of endpoints) {
-        const network = await this.runtime.networks.get(endpoint.network).catch(() => undefined);
+        const network = await this.runtime.networks.record(endpoint.network).catch(() => undefined);
         if (network) await this.runtime.networks.ipam(network).release(this.id);
       }
       refreshNeighbours(endpoints.map((e) => e.network), this.runtime.networks, join(this.paths.dir, '..'));
@@ -506,7 +506,7 @@ export class Container implements AsyncDisposable {
       if (!endpoint) throw new NotFoundError(`container ${this.name} is not on network ${network}`, { containerId: this.id });
       const state = this.state();
       if (state.status === 'running' && state.pid !== null) await detachEndpoint(state.pid, endpoint);
-      const record = await this.runtime.networks.get(network);
+      const record = await this.runtime.networks.record(network);
       await this.runtime.networks.ipam(record).release(this.id);
       writeJsonAtomic(this.paths.endpoints, endpoints.filter((e) => e !== endpoint));
       refreshNeighbours([network], this.runtime.networks, join(this.paths.dir, '..'));

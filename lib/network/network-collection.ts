@@ -1,13 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConnectOptions, Endpoint, NetworkCreateOptions, NetworkRecord } from '../../types/network.js';
+import type { ConnectOptions, Endpoint, NetworkCreateOptions, NetworkInspect, NetworkRecord } from '../../types/network.js';
+import type { Container } from '../container/container.js';
+import type { ContainerCollection } from '../container/container-collection.js';
+import { readEndpoints } from '../container/container-network.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import { withFileLock } from '../state/file-lock.js';
 import { applyFirewall } from './firewall.js';
 import { deleteBridge, ensureBridge, linkNames } from './host-links.js';
 import { Ipam } from './ipam.js';
+import { Network } from './network.js';
 import { formatIp, overlaps, parseIp, parseSubnet, type Subnet } from './ipv4.js';
 
 /** Subnets this network namespace already routes (/proc/net/route; the default route aside). */
@@ -28,10 +32,10 @@ const POOL = { base: parseIp('10.89.0.0', 'pool'), prefix: 24, count: 256 };
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
 /**
- * `runtime.networks`: user bridge networks. Each is a Linux bridge with the
- * gateway address, a subnet whose addresses are handed out by a lock-guarded
- * table, and rules in berth's own nftables table. Containers join with
- * `network: name` at create or `connect()` later.
+ * `runtime.networks`: user bridge networks (`Network`s). Each is a Linux
+ * bridge with the gateway address, a subnet whose addresses are handed out by
+ * a lock-guarded table, and rules in berth's own nftables table. Containers
+ * join with `network: name` at create or `connect()` later.
  */
 export class NetworkCollection {
   private readonly dir: string;
@@ -39,7 +43,11 @@ export class NetworkCollection {
   private readonly table: string;
 
   /** @internal */
-  constructor(root: string, private readonly containersDir: string) {
+  constructor(
+    root: string,
+    private readonly containersDir: string,
+    private readonly containers: () => ContainerCollection,
+  ) {
     this.dir = join(root, 'networks');
     this.table = `berth_${createHash('sha256').update(root).digest('hex').slice(0, 8)}`;
     mkdirSync(this.dir, { recursive: true });
@@ -60,7 +68,11 @@ export class NetworkCollection {
    * Creates a network: validated first (TypeError), ConflictError when the
    * name is taken or the subnet overlaps another network's.
    */
-  async create(options: NetworkCreateOptions): Promise<NetworkRecord> {
+  async create(options: NetworkCreateOptions): Promise<Network> {
+    return new Network(this, await this.createRecord(options));
+  }
+
+  private async createRecord(options: NetworkCreateOptions): Promise<NetworkRecord> {
     if (typeof options !== 'object' || options === null) throw new TypeError('networks.create: options must be an object');
     const { name, internal = false, labels = {} } = options;
     if (typeof name !== 'string' || !NAME_PATTERN.test(name)) throw new TypeError(`network name must match ${NAME_PATTERN}, got '${String(name)}'`);
@@ -113,10 +125,18 @@ export class NetworkCollection {
     throw new ConflictError('no free /24 left in 10.89.0.0/16: give a subnet');
   }
 
-  /** @throws NotFoundError */
-  async get(name: string): Promise<NetworkRecord> {
-    const record = readJsonIfExists<NetworkRecord>(join(this.dir, name, 'network.json'));
-    if (!record || !NAME_PATTERN.test(name)) throw new NotFoundError(`no such network: ${name}`);
+  /**
+   * The network named `name`.
+   * @throws NotFoundError
+   */
+  async get(name: string): Promise<Network> {
+    return new Network(this, await this.record(name));
+  }
+
+  /** @internal The stored record of the network `name`. @throws NotFoundError */
+  async record(name: string): Promise<NetworkRecord> {
+    const record = NAME_PATTERN.test(name) ? readJsonIfExists<NetworkRecord>(join(this.dir, name, 'network.json')) : undefined;
+    if (!record) throw new NotFoundError(`no such network: ${name}`);
     return record;
   }
 
@@ -124,11 +144,11 @@ export class NetworkCollection {
   async ensure(name: string): Promise<NetworkRecord> {
     let record: NetworkRecord;
     try {
-      record = await this.get(name);
+      record = await this.record(name);
     } catch (error) {
       if (name !== DEFAULT_NETWORK) throw error;
-      record = await this.create({ name }).catch(async (e: unknown) => {
-        if (e instanceof ConflictError) return this.get(name); // created by someone else meanwhile
+      record = await this.createRecord({ name }).catch(async (e: unknown) => {
+        if (e instanceof ConflictError) return this.record(name); // created by someone else meanwhile
         throw e;
       });
     }
@@ -141,7 +161,7 @@ export class NetworkCollection {
    * in place (both are gone after a reboot until something needs them).
    */
   async ensureReady(name: string): Promise<NetworkRecord> {
-    const record = await this.get(name);
+    const record = await this.record(name);
     if (!linkNames().includes(record.bridge)) {
       await withFileLock(this.lockPath(), async () => {
         await ensureBridge(record);
@@ -151,8 +171,28 @@ export class NetworkCollection {
     return record;
   }
 
-  async list(options: { labels?: Record<string, string> } = {}): Promise<NetworkRecord[]> {
-    return this.records().filter((n) => Object.entries(options.labels ?? {}).every(([k, v]) => n.labels[k] === v));
+  /** Every network, or those with all of `labels`. */
+  async list(options: { labels?: Record<string, string> } = {}): Promise<Network[]> {
+    return this.records()
+      .filter((n) => Object.entries(options.labels ?? {}).every(([k, v]) => n.labels[k] === v))
+      .map((record) => new Network(this, record));
+  }
+
+  /** @internal `network.inspect()`. */
+  async inspectNetwork(name: string): Promise<NetworkInspect> {
+    const record = await this.record(name);
+    const containers = (await this.containersOn(name)).flatMap((container) => {
+      const endpoint = readEndpoints(join(this.containersDir, container.id)).find((e) => e.network === name);
+      return endpoint ? [{ id: container.id, name: container.name, ...endpoint }] : [];
+    });
+    return { ...record, labels: { ...record.labels }, containers };
+  }
+
+  /** @internal The containers (in any state) holding an address on the network `name`. */
+  async containersOn(name: string): Promise<Container[]> {
+    const members = this.ipam(await this.record(name)).members();
+    const found = await Promise.all(members.map((id) => this.containers().get(id).catch(() => undefined)));
+    return found.filter((container): container is Container => container !== undefined);
   }
 
   /** @internal */
@@ -172,11 +212,18 @@ export class NetworkCollection {
 
   /**
    * Removes a network: its bridge, its rules, its state.
-   * @throws ConflictError while containers are attached.
+   * @throws ConflictError while containers are attached; NotFoundError when
+   *   there is no such network (unless `missingOk`).
    */
-  async remove(name: string): Promise<void> {
+  async remove(name: string, options: { missingOk?: boolean } = {}): Promise<void> {
     await withFileLock(this.lockPath(), async () => {
-      const record = await this.get(name);
+      let record: NetworkRecord;
+      try {
+        record = await this.record(name);
+      } catch (error) {
+        if (options.missingOk && error instanceof NotFoundError) return;
+        throw error;
+      }
       const members = this.ipam(record).members();
       if (members.length > 0) {
         throw new ConflictError(`network ${name} has ${members.length} container(s) attached: remove or disconnect them first`);
@@ -187,14 +234,21 @@ export class NetworkCollection {
     });
   }
 
-  /** Connects a container to the network `name` (see `container.connect`). */
-  async connect(name: string, container: { connect(network: string, options?: ConnectOptions): Promise<Endpoint> }, options: ConnectOptions = {}): Promise<Endpoint> {
-    return container.connect(name, options);
+  /**
+   * Connects a container (a `Container`, or a name or id) to the network
+   * `name` (see `container.connect`).
+   */
+  async connect(name: string, container: Container | string, options: ConnectOptions = {}): Promise<Endpoint> {
+    return (await this.resolve(container)).connect(name, options);
   }
 
-  /** Disconnects a container from the network `name`. */
-  async disconnect(name: string, container: { disconnect(network: string): Promise<void> }): Promise<void> {
-    return container.disconnect(name);
+  /** Disconnects a container (a `Container`, or a name or id) from the network `name`. */
+  async disconnect(name: string, container: Container | string): Promise<void> {
+    return (await this.resolve(container)).disconnect(name);
+  }
+
+  private async resolve(container: Container | string): Promise<Container> {
+    return typeof container === 'string' ? this.containers().get(container) : container;
   }
 
   /** @internal Members of a network (container ids holding an address). */
