@@ -20,11 +20,17 @@ export interface BerthErrorDetails {
 
 /** The base class of every error berth throws on purpose. Test with `instanceof` or by `code`. */
 export class BerthError extends Error {
+  /** A stable, machine-readable code: an errno name (`ENOENT`) or a berth code (`ERR_NOT_FOUND`). */
   readonly code: string;
+  /** The numeric errno, when a system call failed. */
   readonly errno?: number;
+  /** The system call that failed. */
   readonly syscall?: string;
+  /** The path the failing operation was working on. */
   readonly path?: string;
+  /** The container setup step that failed (`rootfs`, `pivot-root`, `user`, `cwd`, `exec`, …). */
   readonly step?: string;
+  /** The container this error concerns. */
   readonly containerId?: string;
 
   constructor(message: string, details: BerthErrorDetails = {}) {
@@ -81,7 +87,9 @@ export function errnoName(errno: number): string {
  * status, when there was one.
  */
 export class ImagePullError extends BerthError {
+  /** The registry's host (and port). */
   readonly registry?: string;
+  /** The last HTTP status the registry answered with. */
   readonly status?: number;
   constructor(message: string, details: BerthErrorDetails & { registry?: string; status?: number } = {}) {
     const { registry, status, ...rest } = details;
@@ -115,6 +123,7 @@ export class ImageContentError extends BerthError {}
  * gives it. Nothing of the layer is kept.
  */
 export class LayerUnpackError extends ImageContentError {
+  /** The tar entry's name, as the tar gives it. */
   readonly entry: string;
   constructor(message: string, entry: string, details: BerthErrorDetails = {}) {
     super(message, { code: 'ERR_UNSAFE_ENTRY', ...details });

@@ -40,7 +40,7 @@ export {
   LayerUnpackError,
   type BerthErrorDetails,
 } from './errors.js';
-export { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type CapabilityName } from './container/security-defaults.js';
+export { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type CapabilityName } from './container/security-defaults.js';
 export type {
   ContainerCreateOptions,
   ContainerInspect,

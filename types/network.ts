@@ -10,6 +10,7 @@ export interface NetworkCreateOptions {
   gateway?: string;
   /** No way out: no default route in the containers, nothing forwarded off the bridge. */
   internal?: boolean;
+  /** Labels, for your own bookkeeping and for `list({ labels })`. */
   labels?: Record<string, string>;
 }
 
@@ -43,6 +44,7 @@ export interface NetworkMember extends Endpoint {
 
 /** `network.inspect()`: the record and the containers (in any state) on the network. */
 export interface NetworkInspect extends NetworkRecord {
+  /** The containers (in any state) on the network, with their addresses. */
   containers: NetworkMember[];
 }
 
@@ -67,12 +69,24 @@ export interface Endpoint {
 }
 
 /** `ports` values: a host port (0: any free one), `'ip:port'`, or both as an object. */
-export type PortBinding = number | string | { hostIp?: string; hostPort?: number };
+export type PortBinding =
+  | number
+  | string
+  | {
+      /** The host address to bind. Default `127.0.0.1`. */
+      hostIp?: string;
+      /** The host port; 0 or none: any free one. */
+      hostPort?: number;
+    };
 
 /** A published port as bound by the monitor. */
 export interface PublishedPort {
+  /** The protocol. */
   proto: 'tcp' | 'udp';
+  /** The port inside the container. */
   containerPort: number;
+  /** The host address it is bound to. */
   hostIp: string;
+  /** The host port (the one chosen, when 0 was asked for). */
   hostPort: number;
 }

@@ -43,14 +43,18 @@ export type ResourceUpdate = Pick<ResourceLimits, 'memory' | 'memorySwap' | 'mem
 export interface ContainerStats {
   /** When the sample was read. */
   time: string;
+  /** CPU time. */
   cpu: {
-    /** CPU time used, in nanoseconds: all, in user mode, in kernel mode. */
+    /** CPU time used, in nanoseconds. */
     totalNs: number;
+    /** Of it, in user mode. */
     userNs: number;
+    /** Of it, in kernel mode. */
     systemNs: number;
     /** CPU use over the interval since the previous sample, in percent of one CPU (200 = two CPUs busy). */
     percent: number;
   };
+  /** Memory, in bytes. */
   memory: {
     /** In use, not counting inactive page cache (as `docker stats` shows it). */
     usage: number;
@@ -59,13 +63,18 @@ export interface ContainerStats {
     /** Page cache. */
     cache: number;
   };
+  /** Processes and threads. */
   pids: {
+    /** How many there are now. */
     current: number;
     /** `null` when unlimited. */
     limit: number | null;
   };
+  /** Block device IO since the container started. */
   blockIo: {
+    /** Bytes read. */
     readBytes: number;
+    /** Bytes written. */
     writeBytes: number;
   };
 }

@@ -52,6 +52,7 @@ export interface VolumePruneResult {
 
 /** What `volume.inspect()` returns. */
 export interface VolumeInspect {
+  /** Its unique name. */
   name: string;
   /** Always `local`: a directory under the runtime root. */
   driver: 'local';
@@ -59,6 +60,7 @@ export interface VolumeInspect {
   mountpoint: string;
   /** RFC 3339. */
   createdAt: string;
+  /** Its labels. */
   labels: Record<string, string>;
   /** Made for a container (an image's `VOLUME`, a volume mount without a source), not by name. */
   anonymous: boolean;
@@ -78,11 +80,13 @@ export type MountPropagation = 'rprivate' | 'private' | 'rshared' | 'shared' | '
  * `target` (unless `noCopy`).
  */
 export interface VolumeMountOptions {
+  /** A volume mount. */
   type: 'volume';
   /** The volume's name. Default: a new anonymous volume. */
   source?: string;
   /** An absolute path in the container. Symlinks in the image are followed inside the container's root, never out of it. */
   target: string;
+  /** Mounted read-only in the container. */
   readonly?: boolean;
   /** Do not fill an empty volume from the image (Docker's `volume-nocopy`). */
   noCopy?: boolean;
@@ -90,11 +94,13 @@ export interface VolumeMountOptions {
 
 /** A host file or directory mounted at `target`. */
 export interface BindMountOptions {
+  /** A bind mount of a host path. */
   type: 'bind';
   /** An absolute host path that exists (a file is mounted on a file, a directory on a directory). */
   source: string;
   /** An absolute path in the container; created (inside the container's root) when missing. */
   target: string;
+  /** Mounted read-only in the container (recursively: the mounts below the source too). */
   readonly?: boolean;
   /**
    * Default `rprivate`. `rslave`/`slave`: mounts made on the host below the
@@ -107,6 +113,7 @@ export interface BindMountOptions {
 
 /** A tmpfs mounted at `target`, `nosuid,nodev,noexec` (as Docker's). */
 export interface TmpfsMountOptions {
+  /** A tmpfs. */
   type: 'tmpfs';
   /** An absolute path in the container. */
   target: string;
@@ -114,6 +121,7 @@ export interface TmpfsMountOptions {
   size?: number | string;
   /** The permissions of its root, a number: `0o1777` (the default), `0o755`. */
   mode?: number;
+  /** Mounted read-only. */
   readonly?: boolean;
 }
 
@@ -123,16 +131,42 @@ export type MountOptions = VolumeMountOptions | BindMountOptions | TmpfsMountOpt
 /** A mount as the container has it (`inspect().mounts`): what `mounts`, `volumesFrom` and the image's `Volumes` became. */
 export type ContainerMount =
   | {
+      /** A volume. */
       type: 'volume';
       /** The volume's name. */
       name: string;
       /** Its mountpoint on the host. */
       source: string;
+      /** The path in the container. */
       target: string;
+      /** Mounted read-only. */
       readonly: boolean;
       /** Made for this container (or the one it took it from with `volumesFrom`). */
       anonymous: boolean;
+      /** Not filled from the image. */
       noCopy: boolean;
     }
-  | { type: 'bind'; source: string; target: string; readonly: boolean; propagation: MountPropagation }
-  | { type: 'tmpfs'; target: string; size: number | null; mode: number; readonly: boolean };
+  | {
+      /** A bind mount. */
+      type: 'bind';
+      /** The host path. */
+      source: string;
+      /** The path in the container. */
+      target: string;
+      /** Mounted read-only. */
+      readonly: boolean;
+      /** Its mount propagation. */
+      propagation: MountPropagation;
+    }
+  | {
+      /** A tmpfs. */
+      type: 'tmpfs';
+      /** The path in the container. */
+      target: string;
+      /** Its size limit in bytes; `null`: the kernel's default. */
+      size: number | null;
+      /** The permissions of its root. */
+      mode: number;
+      /** Mounted read-only. */
+      readonly: boolean;
+    };

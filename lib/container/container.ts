@@ -43,7 +43,9 @@ export interface RunOptions extends Omit<ContainerCreateOptions, 'image' | 'cmd'
 
 /** What {@link Container.run} returns. */
 export interface RunResult extends ExitStatus {
+  /** Everything the command wrote to stdout (UTF-8). */
   stdout: string;
+  /** Everything the command wrote to stderr (UTF-8). */
   stderr: string;
   /** The container's id (removed already unless `keep` was set). */
   id: string;

@@ -1,16 +1,28 @@
 /** The media types of OCI and Docker image documents. */
 export const MediaType = {
+  /** OCI image manifest. */
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  /** OCI image index (a manifest per platform). */
   ociIndex: 'application/vnd.oci.image.index.v1+json',
+  /** OCI image configuration. */
   ociConfig: 'application/vnd.oci.image.config.v1+json',
+  /** OCI layer, an uncompressed tar. */
   ociLayer: 'application/vnd.oci.image.layer.v1.tar',
+  /** OCI layer, gzip-compressed. */
   ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  /** OCI layer, zstd-compressed. */
   ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+  /** OCI non-distributable layer, gzip-compressed. */
   ociLayerNondistributableGzip: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  /** Docker image manifest, schema 2. */
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  /** Docker manifest list (a manifest per platform). */
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  /** Docker image configuration. */
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  /** Docker layer, gzip-compressed. */
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  /** Docker foreign layer, gzip-compressed. */
   dockerForeignLayerGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
 } as const;
 
