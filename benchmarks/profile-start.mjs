@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Where berth's start-to-exit time goes, from the Node side: wraps
-// child_process.spawn and fs.fsyncSync (before berth is loaded, through
-// module.syncBuiltinESMExports) and splits create+start+wait of /bin/true into
+// Where berth's start-to-exit time goes, from the Node side: wraps the addon's
+// spawnMonitor (the monitor's posix_spawn) and fs.fsyncSync (before berth is
+// loaded, through module.syncBuiltinESMExports) and splits create+start+wait of /bin/true into
 // phases. A diagnostic, not part of `npm run bench`. Runs alternate between a
 // state root under /tmp (the disk) and one on a tmpfs mounted in its private
 // mount namespace, where fsync/fdatasync cost nothing: the difference is what
@@ -11,10 +11,10 @@
 //
 // For the monitor's own timeline (fdatasync, clone, mounts), trace it:
 //   perf trace -e execve,fdatasync,fsync,clone,mount,recvmsg,wait4 -- node benchmarks/profile-start.mjs --runs 20
-import childProcess, { spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 
 const runsFlag = process.argv.indexOf('--runs');
@@ -38,13 +38,26 @@ if (!process.env.BERTH_BENCH_NAMESPACE) {
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 let current = {};
-const originalSpawn = childProcess.spawn;
-childProcess.spawn = function spawn(...args) {
-  current.spawnCalled = now();
-  const child = originalSpawn.apply(this, args);
-  current.spawnReturned = now();
-  return child;
-};
+/**
+ * Times the addon's spawnMonitor: the N-API module berth loaded is in
+ * require's cache (whichever build or prebuilt directory it came from), and
+ * berth calls its exports through that object. Returns false until it is loaded.
+ */
+function wrapSpawnMonitor() {
+  const cache = createRequire(import.meta.url).cache;
+  const key = Object.keys(cache).find((path) => path.endsWith('berth_native.node'));
+  const addon = key && cache[key].exports;
+  if (!addon?.spawnMonitor) return false;
+  const original = addon.spawnMonitor;
+  addon.spawnMonitor = function spawnMonitor(...args) {
+    current.spawnCalled = now();
+    const result = original.apply(this, args);
+    current.spawnReturned = now();
+    return result;
+  };
+  return true;
+}
+let wrapped = false;
 const originalFsync = fs.fsyncSync;
 fs.fsyncSync = function fsyncSync(...args) {
   const t = now();
@@ -72,6 +85,7 @@ try {
   }
   for (let i = 0; i < runs + 5; i++) {
     for (const { runtime, rootfs, rows } of setups) {
+      wrapped ||= wrapSpawnMonitor(); // after the first start has loaded the addon
       current = {};
       const t0 = now();
       const container = await runtime.containers.create({ rootfs, cmd: ['/bin/true'] });
@@ -88,7 +102,7 @@ try {
         '  of which fsync (config.json)': fsyncInCreate,
         'start: Node work before spawn (lock, rm/mkdir, user, cgroups, spec)': current.spawnCalled - t1,
         '  of which fsync (state files written by start())': (current.fsync ?? 0) - fsyncInCreate,
-        'start: child_process.spawn() call (fork+exec, blocks)': current.spawnReturned - current.spawnCalled,
+        'start: addon.spawnMonitor() call (posix_spawn, blocks)': current.spawnReturned - current.spawnCalled,
         'start: spawn returned → "started" event handled': t2 - current.spawnReturned,
         'wait: start resolved → wait resolved': t3 - t2,
         'total': t3 - t0,
