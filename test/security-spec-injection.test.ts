@@ -163,6 +163,14 @@ test('the same attack in the new format arrives as plain text: newlines and colo
   assert.equal((await container.wait()).exitCode, 0);
   await ended;
   assert.equal(out, forged + forged);
+
+  // and through berth-exec's input
+  await using running = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '30'] });
+  await running.start();
+  const result = await running.exec(['/bin/sh', '-c', 'test -e /hostroot && echo HOST ROOT MOUNTED; printf %s "$A"', forged], { env: { A: forged } });
+  assert.equal(result.stdout, forged);
+  assert.equal(result.exitCode, 0);
+  await running.kill('SIGKILL');
 });
 
 test('image configs that break the policy in other ways are refused at load', async () => {
