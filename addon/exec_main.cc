@@ -302,10 +302,12 @@ struct Input {
   }
 };
 
-// `resize` and `signal` pairs from Node.
-void handle_control(KeyValueBuffer& buffer, int pidfd, int tty_master) {
-  std::string key, value;
-  while (key_value_next(buffer, key, value)) {
+// `resize` and `signal` records from Node; false once a record is malformed
+// (nothing more is read from the control socket then).
+bool handle_control(KeyValueBuffer& buffer, int pidfd, int tty_master) {
+  std::string key, value, error;
+  KeyValueNext next;
+  while ((next = key_value_next(buffer, key, value, error)) == KeyValueNext::kRecord) {
     if (key == "resize" && tty_master >= 0) {
       unsigned rows = 0, cols = 0;
       if (sscanf(value.c_str(), "%u %u", &rows, &cols) == 2) {
@@ -316,6 +318,7 @@ void handle_control(KeyValueBuffer& buffer, int pidfd, int tty_master) {
       syscall(SYS_pidfd_send_signal, pidfd, atoi(value.c_str()), nullptr, 0);
     }
   }
+  return next != KeyValueNext::kMalformed;
 }
 
 [[noreturn]] void exec_main(const ExecSpec& spec, KeyValueBuffer& control) {
@@ -495,8 +498,7 @@ void handle_control(KeyValueBuffer& buffer, int pidfd, int tty_master) {
     }
     if (fds[0].revents) break;  // the command exited
     if (control_index >= 0 && fds[control_index].revents) {
-      if (key_value_fill(kControlFd, control) > 0) handle_control(control, pidfd, tty_master);
-      else control_readable = false;
+      control_readable = key_value_fill(kControlFd, control) > 0 && handle_control(control, pidfd, tty_master);
     }
     if (input_index >= 0 && fds[input_index].revents) {
       if (fds[input_index].fd == 0) {

@@ -1,22 +1,43 @@
 #include "exec_spec.h"
 
-#include <cstdlib>
+namespace {
+
+// berth-exec's keys besides the process's (process_spec.cc).
+const KeyValueKey kExecSpecKeys[] = {
+    {"mode", KeyValueKind::kText},
+    {"pid", KeyValueKind::kNumber, false, 0x3fffffff},  // PID_MAX_LIMIT
+    {"pid-start-time", KeyValueKind::kNumber},
+    {"cgroup-procs", KeyValueKind::kPath, true},
+    {"lower", KeyValueKind::kPath, true},
+    {"upper", KeyValueKind::kPath},
+    {"work", KeyValueKind::kPath},
+    {"target", KeyValueKind::kPath},
+};
+
+}  // namespace
 
 bool exec_spec_read(int fd, KeyValueBuffer& buffer, ExecSpec& spec, std::string& error) {
+  KeyValueSchema schema({kProcessSpecKeys, KeyValueSchema::table(kExecSpecKeys)});
   std::string key, value;
   for (;;) {
-    while (!key_value_next(buffer, key, value)) {
+    KeyValueNext next;
+    while ((next = key_value_next(buffer, key, value, error)) == KeyValueNext::kIncomplete) {
       if (key_value_fill(fd, buffer) <= 0) {
         error = "spec: the control socket closed before \"end\"";
         return false;
       }
     }
-    if (key == "end") break;
+    if (next == KeyValueNext::kMalformed) return false;
+    if (key == "end") {
+      if (!value.empty()) { error = "spec: `end` takes no value"; return false; }
+      break;
+    }
+    if (!schema.accept(key, value, error)) return false;
     if (process_spec_set(spec.process, key, value, error)) {
       if (!error.empty()) return false;
     }
     else if (key == "mode") spec.mode = value;
-    else if (key == "pid") spec.pid = atoi(value.c_str());
+    else if (key == "pid") spec.pid = static_cast<int>(key_value_number(value));
     else if (key == "pid-start-time") spec.pid_start_time = key_value_number(value);
     else if (key == "cgroup-procs") spec.cgroup_procs.push_back(value);
     else if (key == "lower") spec.lower_dirs.push_back(value);
@@ -26,10 +47,10 @@ bool exec_spec_read(int fd, KeyValueBuffer& buffer, ExecSpec& spec, std::string&
     else { error = "spec: unknown key `" + key + "`"; return false; }
   }
   if (spec.mode == "exec") {
-    if (spec.process.args.empty()) { error = "spec: no command"; return false; }
+    if (!process_spec_complete(schema, error) || !schema.require({"pid", "pid-start-time"}, error)) return false;
     if (spec.pid <= 0) { error = "spec: no container pid"; return false; }
   } else if (spec.mode == "mount") {
-    if (spec.lower_dirs.empty() || spec.target.empty()) { error = "spec: mount needs lower dirs and a target"; return false; }
+    if (!schema.require({"lower", "target"}, error)) return false;
     if (spec.upper_dir.empty() != spec.work_dir.empty()) { error = "spec: upper and work go together"; return false; }
   } else {
     error = "spec: mode must be exec or mount";

@@ -1,7 +1,11 @@
 // berth-exec's input: what Node decided, as plain values. Node writes it on the
-// control socket (fd 3) as NUL-separated "key\0value\0" pairs ending with the
-// pair "end\0\0" (lib/container/exec-process.ts); after that the same socket
-// carries control messages (`resize`, `signal`) in the same form.
+// control socket (fd 3) as length-prefixed records (key_value_file.h) ending
+// with the record `end` with an empty value (lib/container/exec-helper.ts);
+// after that the same socket carries control messages (`resize`, `signal`) in
+// the same form. The reader refuses an unknown key, a second value for a
+// single key (all but arg, env, group, rlimit, cgroup-procs, lower), a value of
+// the wrong kind and, for `exec`, a spec without pid, pid-start-time, arg, cwd,
+// uid, gid, capabilities or no-new-privileges.
 #pragma once
 #include <string>
 #include <vector>
@@ -25,6 +29,6 @@ struct ExecSpec {
   std::string target;
 };
 
-// Reads pairs from `fd` until "end"; false with `error` filled on EOF or a bad
-// pair. What `buffer` holds after "end" is the start of the control messages.
+// Reads records from `fd` until "end"; false with `error` filled on EOF or a
+// bad record. What `buffer` holds after "end" is the start of the control messages.
 bool exec_spec_read(int fd, KeyValueBuffer& buffer, ExecSpec& spec, std::string& error);

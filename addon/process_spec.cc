@@ -1,6 +1,28 @@
 #include "process_spec.h"
 
-#include "key_value_file.h"
+namespace {
+
+constexpr unsigned long long kMaxId = 0xfffffffeULL;  // (uid_t)-1 means "no change"
+
+const KeyValueKey kKeys[] = {
+    {"arg", KeyValueKind::kText, true},
+    {"env", KeyValueKind::kText, true},
+    {"cwd", KeyValueKind::kPath},
+    {"uid", KeyValueKind::kNumber, false, kMaxId},
+    {"gid", KeyValueKind::kNumber, false, kMaxId},
+    {"group", KeyValueKind::kNumber, true, kMaxId},
+    {"capabilities", KeyValueKind::kNumber},
+    {"rlimit", KeyValueKind::kText, true},
+    {"no-new-privileges", KeyValueKind::kFlag},
+    {"tty", KeyValueKind::kFlag},
+    {"tty-rows", KeyValueKind::kNumber, false, 65535},
+    {"tty-cols", KeyValueKind::kNumber, false, 65535},
+    {"stdin", KeyValueKind::kFlag},
+};
+
+}  // namespace
+
+const KeyValueSchema::Table kProcessSpecKeys = KeyValueSchema::table(kKeys);
 
 bool process_spec_set(ProcessSpec& process, const std::string& key, const std::string& value, std::string& error) {
   if (key == "arg") process.args.push_back(value);
@@ -21,4 +43,8 @@ bool process_spec_set(ProcessSpec& process, const std::string& key, const std::s
     else error = "spec: bad rlimit `" + value + "`";
   } else return false;
   return true;
+}
+
+bool process_spec_complete(const KeyValueSchema& schema, std::string& error) {
+  return schema.require({"arg", "cwd", "uid", "gid", "capabilities", "no-new-privileges"}, error);
 }

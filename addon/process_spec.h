@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "key_value_file.h"
 #include "resource_limits.h"
 
 struct ProcessSpec {
@@ -23,8 +24,15 @@ struct ProcessSpec {
   unsigned short tty_rows = 0, tty_cols = 0;
 };
 
-// Takes one "key\0value\0" pair when `key` names a field of ProcessSpec (arg,
-// env, cwd, uid, gid, group, capabilities, rlimit, no-new-privileges, tty,
-// tty-rows, tty-cols, stdin): true when it does, with `error` filled when the
-// value is bad. False for any other key.
+// The keys of ProcessSpec, for a reader's KeyValueSchema: arg, env, group and
+// rlimit may repeat; the others come at most once.
+extern const KeyValueSchema::Table kProcessSpecKeys;
+
+// Takes one record the schema accepted when `key` names a field of
+// ProcessSpec: true when it does, with `error` filled when the value is bad.
+// False for any other key.
 bool process_spec_set(ProcessSpec& process, const std::string& key, const std::string& value, std::string& error);
+
+// False with `error` filled when a key every process needs (a command, its
+// working directory, user, group, capabilities, no-new-privileges) is missing.
+bool process_spec_complete(const KeyValueSchema& schema, std::string& error);

@@ -8,6 +8,57 @@
 
 namespace {
 
+// The monitor's keys besides the process's (process_spec.cc). `mount` starts
+// a mount and may repeat; each mount-* key fills in the latest mount, at most
+// once per mount (checked below).
+const KeyValueKey kSpecKeys[] = {
+    {"lower", KeyValueKind::kPath, true},
+    {"upper", KeyValueKind::kPath},
+    {"work", KeyValueKind::kPath},
+    {"rootfs", KeyValueKind::kPath},
+    {"readonly-rootfs", KeyValueKind::kFlag},
+    {"mask", KeyValueKind::kPath, true},
+    {"readonly", KeyValueKind::kPath, true},
+    {"mount", KeyValueKind::kText, true},
+    {"mount-source", KeyValueKind::kPath, true},
+    {"mount-target", KeyValueKind::kPath, true},
+    {"mount-data", KeyValueKind::kText, true},
+    {"mount-options", KeyValueKind::kText, true},
+    {"root-propagation", KeyValueKind::kText},
+    {"hostname", KeyValueKind::kText},
+    {"cgroup-dir", KeyValueKind::kPath},
+    {"cgroup-procs", KeyValueKind::kPath, true},
+    {"oom-counter", KeyValueKind::kPath},
+    {"cgroup-remove", KeyValueKind::kPath, true},
+    {"cgroup-remove-parent", KeyValueKind::kPath, true},
+    {"network-mode", KeyValueKind::kText},
+    {"network-join", KeyValueKind::kPath},
+    {"network-host-ip", KeyValueKind::kText, true},
+    {"network-container-ip", KeyValueKind::kText, true},
+    {"port", KeyValueKind::kText, true},
+    {"restart", KeyValueKind::kText},
+    {"restart-max", KeyValueKind::kNumber, false, 0x7fffffff},
+    {"stop-marker", KeyValueKind::kPath},
+    {"auto-remove-dir", KeyValueKind::kPath},
+    {"auto-remove-name", KeyValueKind::kPath},
+    {"attach", KeyValueKind::kFlag},
+    {"log", KeyValueKind::kPath},
+    {"log-max-files", KeyValueKind::kNumber, false, 1000},
+    {"log-max-bytes", KeyValueKind::kNumber},
+    {"exit-file", KeyValueKind::kPath},
+    {"pid-file", KeyValueKind::kPath},
+};
+
+// The largest spec file: far above what the largest argv and environment make.
+constexpr size_t kMaxSpecFile = 64u << 20;
+
+bool one_of(const std::string& value, std::initializer_list<const char*> allowed) {
+  for (const char* a : allowed) {
+    if (value == a) return true;
+  }
+  return false;
+}
+
 // "ro,nosuid,rslave": mount flags and at most one propagation.
 bool parse_mount_options(const std::string& v, Mount& m) {
   static const struct { const char* name; unsigned long flag; bool propagation; } known[] = {
@@ -38,12 +89,15 @@ bool parse_mount_options(const std::string& v, Mount& m) {
 
 bool spec_read(const char* path, Spec& spec, std::string& error) {
   KeyValueBuffer data;
-  if (!key_value_read_file(path, data)) {
+  if (!key_value_read_file(path, data, kMaxSpecFile)) {
     error = std::string("open `") + path + "`: " + strerror(errno);
     return false;
   }
-  std::string key, value;
-  while (key_value_next(data, key, value)) {
+  KeyValueSchema schema({kProcessSpecKeys, KeyValueSchema::table(kSpecKeys)});
+  std::string key, value, mount_keys;  // mount_keys: the mount-* keys the latest mount has
+  KeyValueNext next;
+  while ((next = key_value_next(data, key, value, error)) == KeyValueNext::kRecord) {
+    if (!schema.accept(key, value, error)) return false;
     if (process_spec_set(spec.process, key, value, error)) {
       if (!error.empty()) return false;
     }
@@ -59,17 +113,19 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
       if (value != "bind" && value != "tmpfs") { error = "spec: bad mount type `" + value + "`"; return false; }
       spec.mounts.emplace_back();
       spec.mounts.back().bind = value == "bind";
-    } else if (key.compare(0, 6, "mount-") == 0 && !spec.mounts.empty()) {
+      mount_keys = " ";
+    } else if (key.compare(0, 6, "mount-") == 0) {
+      if (spec.mounts.empty()) { error = "spec: `" + key + "` before any `mount`"; return false; }
+      if (mount_keys.find(" " + key + " ") != std::string::npos) { error = "spec: key `" + key + "` given twice for one mount"; return false; }
+      mount_keys += key + " ";
       Mount& m = spec.mounts.back();
       if (key == "mount-source") m.source = value;
       else if (key == "mount-target") m.target = value;
       else if (key == "mount-data") m.data = value;
-      else if (key == "mount-options") {
-        if (!parse_mount_options(value, m)) { error = "spec: bad mount options `" + value + "`"; return false; }
-      } else { error = "spec: unknown key `" + key + "`"; return false; }
+      else if (!parse_mount_options(value, m)) { error = "spec: bad mount options `" + value + "`"; return false; }
     }
     else if (key == "root-propagation") {
-      if (value != "rprivate" && value != "rslave") { error = "spec: bad root-propagation `" + value + "`"; return false; }
+      if (!one_of(value, {"rprivate", "rslave"})) { error = "spec: bad root-propagation `" + value + "`"; return false; }
       spec.root_propagation = value == "rslave" ? MS_SLAVE : MS_PRIVATE;
     }
     else if (key == "hostname") spec.hostname = value;
@@ -78,7 +134,10 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "oom-counter") spec.oom_counter = value;
     else if (key == "cgroup-remove") spec.cgroup_remove.push_back(value);
     else if (key == "cgroup-remove-parent") spec.cgroup_remove_parents.push_back(value);
-    else if (key == "network-mode") spec.network_mode = value;
+    else if (key == "network-mode") {
+      if (!one_of(value, {"none", "bridge", "host", "container"})) { error = "spec: bad network-mode `" + value + "`"; return false; }
+      spec.network_mode = value;
+    }
     else if (key == "network-join") spec.network_join = value;
     else if (key == "network-host-ip") spec.network_host_commands.push_back(value);
     else if (key == "network-container-ip") spec.network_container_commands.push_back(value);
@@ -86,8 +145,10 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
       // proto:hostIp:hostPort:containerIp:containerPort (IPv4)
       PortMapping m;
       char proto[4] = {}, host_ip[16] = {}, container_ip[16] = {};
-      if (sscanf(value.c_str(), "%3[a-z]:%15[0-9.]:%d:%15[0-9.]:%d", proto, host_ip, &m.host_port, container_ip,
-                 &m.container_port) != 5) {
+      int consumed = 0;
+      if (sscanf(value.c_str(), "%3[a-z]:%15[0-9.]:%d:%15[0-9.]:%d%n", proto, host_ip, &m.host_port, container_ip,
+                 &m.container_port, &consumed) != 5 || static_cast<size_t>(consumed) != value.size() ||
+          !one_of(proto, {"tcp", "udp"})) {
         error = "spec: bad port `" + value + "`";
         return false;
       }
@@ -96,7 +157,10 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
       m.container_ip = container_ip;
       spec.ports.push_back(m);
     }
-    else if (key == "restart") spec.restart_policy = value;
+    else if (key == "restart") {
+      if (!one_of(value, {"no", "on-failure", "always", "unless-stopped"})) { error = "spec: bad restart `" + value + "`"; return false; }
+      spec.restart_policy = value;
+    }
     else if (key == "restart-max") spec.restart_max = key_value_number(value);
     else if (key == "stop-marker") spec.stop_marker = value;
     else if (key == "auto-remove-dir") spec.auto_remove_dir = value;
@@ -109,14 +173,12 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "pid-file") spec.pid_path = value;
     else { error = "spec: unknown key `" + key + "`"; return false; }
   }
-  if (key_value_truncated(data)) { error = "spec: truncated value"; return false; }
-  if (spec.process.args.empty()) { error = "spec: no command"; return false; }
+  if (next == KeyValueNext::kMalformed) return false;
+  if (key_value_pending(data)) { error = "spec: truncated: the last record is cut off"; return false; }
+  if (!process_spec_complete(schema, error)) return false;
+  if (!schema.require({"lower", "upper", "work", "rootfs", "exit-file", "pid-file"}, error)) return false;
   for (const auto& m : spec.mounts) {
     if (m.target.empty() || (m.bind && m.source.empty())) { error = "spec: a mount without its source or target"; return false; }
-  }
-  if (spec.lower_dirs.empty() || spec.upper_dir.empty() || spec.work_dir.empty() || spec.rootfs.empty()) {
-    error = "spec: rootfs directories missing";
-    return false;
   }
   return true;
 }

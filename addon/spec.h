@@ -1,5 +1,11 @@
 // The monitor's input: what Node decided (policy), as plain values.
-// Written by lib/container/monitor-spec.ts as NUL-separated "key\0value\0" pairs.
+// Written by lib/container/monitor-spec.ts as length-prefixed records
+// (key_value_file.h). The reader refuses an unknown key, a second value for a
+// key that takes one (kSpecKeys in spec.cc and kProcessSpecKeys in
+// process_spec.cc say which may repeat), a value of the wrong kind (a path
+// that is not absolute, a number out of range, a flag not 0/1), a truncated
+// file, and a spec without its command, user, working directory, rootfs
+// directories or state files.
 #pragma once
 #include <string>
 #include <vector>

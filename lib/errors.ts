@@ -116,6 +116,26 @@ export class RegistryAuthError extends ImagePullError {
 export class ImageContentError extends BerthError {}
 
 /**
+ * An image's configuration breaks berth's policy for image configs
+ * (lib/image/image-config-check.ts, Docker's or stricter): a string with a NUL
+ * byte, an `Env` entry that is not `KEY=value`, a relative `WorkingDir`, a
+ * malformed `User`, an unknown `StopSignal`, a volume or port key that is not
+ * one, a malformed `Healthcheck`, an invalid `rootfs.diff_ids` entry, a config
+ * too large. `code` is `ERR_INVALID_IMAGE`; `image` names the image, `field`
+ * the part of the config (`config.Cmd[0]`). Thrown by load, pull, import and
+ * commit before anything is stored, and by create for an image stored before.
+ */
+export class InvalidImageError extends ImageContentError {
+  readonly image: string;
+  readonly field: string;
+  constructor(message: string, image: string, field: string, details: BerthErrorDetails = {}) {
+    super(message, { code: 'ERR_INVALID_IMAGE', ...details });
+    this.image = image;
+    this.field = field;
+  }
+}
+
+/**
  * A layer's tar has an entry that would create or change something outside the
  * layer directory (`ERR_UNSAFE_ENTRY`: an absolute name, `..`, a write through a
  * symlink, a hardlink to outside the layer), or a device node that was not

@@ -37,6 +37,7 @@ export {
   ImagePullError,
   RegistryAuthError,
   ImageContentError,
+  InvalidImageError,
   LayerUnpackError,
   type BerthErrorDetails,
 } from './errors.js';

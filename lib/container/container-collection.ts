@@ -18,6 +18,7 @@ import { generateName } from './name-generator.js';
 import { containerFilter, type ContainerListOptions } from './container-filter.js';
 import { DEFAULT_PATH } from './security-defaults.js';
 import { resolveMounts, type MountContext } from '../volume/mount-options.js';
+import { checkContainerDefaults, stopSignalName } from '../image/image-config-check.js';
 
 export type { ContainerListOptions } from './container-filter.js';
 
@@ -37,7 +38,8 @@ export class ContainerCollection {
   /**
    * Creates a container (not started). The options are validated first:
    * a wrong type or value throws `TypeError`/`RangeError` and changes nothing.
-   * @throws ConflictError when `name` is taken; NotFoundError when the image is not in the store.
+   * @throws ConflictError when `name` is taken; NotFoundError when the image is not in the store;
+   *   InvalidImageError when the image's config breaks berth's policy (a NUL byte, …).
    *
    * @example
    * ```ts
@@ -49,6 +51,8 @@ export class ContainerCollection {
     validateCreateOptions(typeof given === 'object' && given !== null ? { ...options, image: given.id } : options);
     const image = given !== undefined ? await this.runtime.images.resolve(given, options.pull, options.platform) : undefined;
     const imageConfig: ImageConfig = image?.config ?? {};
+    // again here: an image stored by an older berth was never checked
+    if (image) checkContainerDefaults(imageConfig, image.references[0] ?? image.id);
     const layers = image ? [...image.layerPaths] : [options.rootfs!];
     const id = randomBytes(32).toString('hex');
 
@@ -80,7 +84,7 @@ export class ContainerCollection {
       readonlyRootfs: options.readonlyRootfs ?? false,
       mounts,
       ulimits: options.ulimits ?? {},
-      stopSignal: options.stopSignal ?? ((imageConfig.StopSignal as NodeJS.Signals | undefined) ?? 'SIGTERM'),
+      stopSignal: options.stopSignal ?? (imageConfig.StopSignal ? stopSignalName(imageConfig.StopSignal) : undefined) ?? 'SIGTERM',
       stopTimeout: options.stopTimeout ?? 10,
       log: { maxBytes: parseBytes(options.log?.maxSize ?? '10m', 'log.maxSize'), maxFiles: options.log?.maxFiles ?? 3 },
       resources: pickResources(options),

@@ -4,6 +4,9 @@ import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { BerthError, ContainerSetupError, errnoName } from '../errors.js';
 import { monitorPath } from '../native/addon.js';
+import { encodeSpec, type SpecRecord } from './spec-encoding.js';
+
+export type { SpecValue } from './spec-encoding.js';
 
 /** The events berth-exec writes on its control socket (fd 3), one JSON object per line. */
 export type HelperEvent =
@@ -11,9 +14,6 @@ export type HelperEvent =
   | { event: 'ready'; pid: number }
   | { event: 'error'; step: string; syscall: string; errno: number; path: string }
   | { event: 'exited'; exitCode: number; signal: number };
-
-/** A value of berth-exec's spec (addon/exec_spec.cc). */
-export type SpecValue = string | number | bigint | boolean;
 
 let helperPath: string | undefined;
 
@@ -28,14 +28,6 @@ export function execHelperPath(): string {
   }
   helperPath = path;
   return path;
-}
-
-/** `key\0value\0` pairs, the form berth-exec reads on its control socket. */
-export function encodePairs(pairs: readonly (readonly [string, SpecValue])[]): Buffer {
-  const text = pairs
-    .map(([key, value]) => `${key}\0${typeof value === 'boolean' ? (value ? '1' : '0') : String(value)}\0`)
-    .join('');
-  return Buffer.from(text, 'utf8');
 }
 
 /** A running berth-exec: its process, its control socket and the events it sent. */
@@ -75,12 +67,14 @@ export class ExecHelper {
    * Starts `berth-exec <mode>` and writes its spec.
    * @param stdio what fds 0-2 get (fd 3 is always the control socket)
    */
-  static start(mode: 'exec' | 'mount', spec: readonly (readonly [string, SpecValue])[], stdio: StdioOptions = 'ignore'): ExecHelper {
+  static start(mode: 'exec' | 'mount', spec: readonly SpecRecord[], stdio: StdioOptions = 'ignore'): ExecHelper {
     const fds = (Array.isArray(stdio) ? stdio : [stdio, stdio, stdio]).slice(0, 3);
+    // encoded first: a bad value throws before berth-exec reads anything
+    const input = encodeSpec([['mode', mode], ...spec, ['end', '']]);
     const child = spawn(execHelperPath(), [mode], { stdio: [...fds, 'pipe'] as StdioOptions });
     const control = child.stdio[3] as Socket;
     const helper = new ExecHelper(child, control);
-    control.write(encodePairs([['mode', mode], ...spec, ['end', '']]));
+    control.write(input);
     return helper;
   }
 
@@ -91,9 +85,9 @@ export class ExecHelper {
     return new Promise((resolve) => (this.waiter = resolve));
   }
 
-  /** Sends control pairs (`resize`, `signal`); ignored once berth-exec is gone. */
-  send(pairs: readonly (readonly [string, SpecValue])[]): void {
-    if (!this.closed && this.control.writable) this.control.write(encodePairs(pairs));
+  /** Sends control records (`resize`, `signal`); ignored once berth-exec is gone. */
+  send(records: readonly SpecRecord[]): void {
+    if (!this.closed && this.control.writable) this.control.write(encodeSpec(records));
   }
 
   /** Closes our end of the control socket (a mount helper exits then). */

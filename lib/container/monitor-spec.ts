@@ -4,6 +4,7 @@ import { CAPABILITY_NAMES, MASKED_PATHS, READONLY_PATHS, RLIMIT_RESOURCES } from
 import type { ContainerConfig, ContainerPaths } from './container-config.js';
 import type { ResolvedUser } from './user-resolve.js';
 import { mountSpec } from '../volume/mount-spec.js';
+import { encodeSpec, type SpecRecord, type SpecValue } from './spec-encoding.js';
 
 /** The capability set as the bit mask the kernel uses. */
 export function capabilityMask(names: readonly string[]): bigint {
@@ -16,9 +17,11 @@ export function capabilityMask(names: readonly string[]): bigint {
 }
 
 /**
- * Writes `<dir>/spec`, the monitor's input: NUL-separated key/value pairs
- * (addon/spec.cc reads them). Everything in it is already decided and
- * validated; the monitor applies it in order.
+ * Writes `<dir>/spec`, the monitor's input: length-prefixed records
+ * (lib/container/spec-encoding.ts; addon/spec.cc reads them). Everything in it
+ * is already decided and validated; the monitor applies it in order.
+ * @throws ContainerSetupError `ERR_SPEC_INVALID` when a value cannot be
+ *   handed over (a NUL byte): nothing is written then.
  */
 export function writeMonitorSpec(
   config: ContainerConfig,
@@ -27,9 +30,8 @@ export function writeMonitorSpec(
   env: string[],
   cgroup: [string, string][],
 ): void {
-  const pairs: [string, string][] = [];
-  const add = (key: string, value: string | number | bigint | boolean) =>
-    pairs.push([key, typeof value === 'boolean' ? (value ? '1' : '0') : String(value)]);
+  const records: SpecRecord[] = [];
+  const add = (key: string, value: SpecValue) => records.push([key, value]);
 
   for (const layer of config.layers) add('lower', layer);
   add('upper', paths.upper);
@@ -64,7 +66,7 @@ export function writeMonitorSpec(
   for (const [key, value] of cgroup) add(key, value);
   const [policy, max] = config.restart.split(':');
   add('restart', policy!);
-  if (max) add('restart-max', max);
+  if (max) add('restart-max', Number(max));
   add('stop-marker', paths.stopped);
   if (config.autoRemove) {
     add('auto-remove-dir', paths.dir);
@@ -73,5 +75,5 @@ export function writeMonitorSpec(
   add('exit-file', paths.exit);
   add('pid-file', paths.monitor);
 
-  writeFileSync(paths.spec, pairs.map(([key, value]) => `${key}\0${value}\0`).join(''), { mode: 0o600 });
+  writeFileSync(paths.spec, encodeSpec(records), { mode: 0o600 });
 }

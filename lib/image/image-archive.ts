@@ -20,6 +20,7 @@ import { ensureLayer } from './layer-ingest.js';
 import { addEntry as addTarEntry, type EntryHeader } from './layer-pack.js';
 import { entryPath } from './layer-unpack.js';
 import { manifestForPlatform, parseImageConfig, parseManifestDocument } from './manifest.js';
+import { checkImageConfig } from './image-config-check.js';
 import { MediaType } from './media-types.js';
 import { hostPlatform, parsePlatform } from './platform.js';
 import { parseReference } from './reference.js';
@@ -219,8 +220,8 @@ async function loadDocker(store: ImageStore, archive: ArchiveDir, options: LoadO
     invalid(`manifest.json is not valid JSON: ${(error as Error).message}`);
   }
   if (!Array.isArray(entries)) invalid('manifest.json must be an array');
-  const images: Image[] = [];
-  for (const [n, entry] of (entries as { Config?: unknown; RepoTags?: unknown; Layers?: unknown }[]).entries()) {
+  // Every image's config is checked before anything of any of them is stored.
+  const parsed = (entries as { Config?: unknown; RepoTags?: unknown; Layers?: unknown }[]).map((entry, n) => {
     if (typeof entry?.Config !== 'string' || !Array.isArray(entry.Layers)) invalid(`manifest.json entry ${n} needs Config and Layers`);
     const configBytes = archive.read(entry.Config, 'the config');
     const config = parseImageConfig(configBytes, `the config ${entry.Config}`);
@@ -233,8 +234,13 @@ async function loadDocker(store: ImageStore, archive: ArchiveDir, options: LoadO
           return parseReference(tag).canonical;
         })
       : [];
+    checkImageConfig(config, configBytes, references[0] ?? sha256(configBytes));
+    return { configBytes, config, references, layerNames: entry.Layers as unknown[] };
+  });
+  const images: Image[] = [];
+  for (const { configBytes, config, references, layerNames } of parsed) {
     const layers: Descriptor[] = [];
-    for (const [i, name] of (entry.Layers as unknown[]).entries()) {
+    for (const [i, name] of layerNames.entries()) {
       const path = archive.path(name as string, 'the layer');
       const descriptor = { mediaType: fileCompression(path), digest: await fileDigest(path), size: statSync(path).size };
       const diffId = config.rootfs.diff_ids[i]!;
@@ -291,8 +297,8 @@ async function loadOci(store: ImageStore, archive: ArchiveDir, options: LoadOpti
   const platform = options.platform === undefined ? hostPlatform() : parsePlatform(options.platform);
   const top = parseManifestDocument(archive.read('index.json', 'file'), MediaType.ociIndex, 'index.json');
   if (top.kind !== 'index') invalid('index.json is not an image index');
-  const images = new Map<string, Image>();
-  for (const entry of top.index.manifests) {
+  // Every image's config is checked before anything of any of them is stored.
+  const parsed = top.index.manifests.map((entry) => {
     let descriptor = entry;
     let bytes = layoutBlob(archive, descriptor, `manifest ${descriptor.digest}`);
     let document = parseManifestDocument(bytes, descriptor.mediaType, `manifest ${descriptor.digest}`);
@@ -308,6 +314,12 @@ async function loadOci(store: ImageStore, archive: ArchiveDir, options: LoadOpti
     if (config.rootfs.diff_ids.length !== manifest.layers.length) {
       invalid(`manifest ${descriptor.digest} has ${manifest.layers.length} layers, its config ${config.rootfs.diff_ids.length}`);
     }
+    const reference = annotatedReference(entry);
+    checkImageConfig(config, configBytes, reference ?? manifest.config.digest);
+    return { bytes, configBytes, config, manifest, mediaType: document.mediaType, reference };
+  });
+  const images = new Map<string, Image>();
+  for (const { bytes, configBytes, config, manifest, mediaType, reference } of parsed) {
     for (const [i, layer] of manifest.layers.entries()) {
       const path = archive.path(`blobs/sha256/${digestHex(layer.digest)}`, 'the layer');
       await ensureLayer(
@@ -317,11 +329,10 @@ async function loadOci(store: ImageStore, archive: ArchiveDir, options: LoadOpti
         created,
       );
     }
-    const reference = annotatedReference(entry);
     const image = await store.register({
       configBytes,
       manifestBytes: bytes,
-      manifestMediaType: document.mediaType,
+      manifestMediaType: mediaType,
       references: reference ? [reference] : [],
     });
     images.set(image.id, image);

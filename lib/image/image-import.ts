@@ -18,6 +18,7 @@ import { decompress } from './decompress.js';
 import type { Image } from './image.js';
 import { applyChanges } from './image-changes.js';
 import type { ImageStore } from './image-store.js';
+import { checkContainerDefaults } from './image-config-check.js';
 import { ensureLayer } from './layer-ingest.js';
 import { packLayer } from './layer-pack.js';
 import { MediaType } from './media-types.js';
@@ -88,6 +89,7 @@ export async function importRootfs(store: ImageStore, source: Readable, options:
   const references = checkRef(options.ref);
   const platform = options.platform === undefined ? hostPlatform() : parsePlatform(options.platform);
   const imageConfig = applyChanges({}, options.changes);
+  checkContainerDefaults(imageConfig, references[0] ?? 'the imported image');
   if (options.message !== undefined && typeof options.message !== 'string') throw new TypeError('message must be a string');
   const layer = await layerFromTar(store.content, source, 'the imported tarball', created, options.allowDevices);
   const now = new Date().toISOString();
@@ -144,6 +146,7 @@ export async function commitContainer(
   const baseConfig = parseImageConfig(store.content.readBlob(base.id), `the config of image ${base.id}`);
   const baseManifest = JSON.parse(store.content.readBlob(base.manifest.digest).toString('utf8')) as ImageManifest;
   const imageConfig = applyChanges(baseConfig.config ?? {}, options.changes);
+  checkContainerDefaults(imageConfig, references[0] ?? `the commit of container ${container.name}`); // before the layer is made
 
   const layer = await layerFromTar(store.content, existsSync(upperDir) ? packLayer(upperDir) : emptyTar(), `the changes of container ${container.name}`, created);
   const now = new Date().toISOString();

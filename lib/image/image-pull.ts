@@ -8,6 +8,7 @@ import type { Descriptor, ImageProgress, Platform, PullOptions } from '../../typ
 import { ImageContentError } from '../errors.js';
 import type { ContentStore } from './content-store.js';
 import { verifyContent } from './digest.js';
+import { checkImageConfig } from './image-config-check.js';
 import { ensureLayer } from './layer-ingest.js';
 import { manifestForPlatform, parseImageConfig, parseManifestDocument } from './manifest.js';
 import { hostPlatform, parsePlatform } from './platform.js';
@@ -86,6 +87,7 @@ export async function pullImage(content: ContentStore, ref: ImageReference, opti
     ? content.readBlob(manifest.config.digest)
     : await client.getBlobBytes(repository, manifest.config);
   const config = parseImageConfig(configBytes, `the config of ${name}`);
+  checkImageConfig(config, configBytes, name); // before any layer is fetched
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length) {
     throw new ImageContentError(`${name}: the manifest has ${manifest.layers.length} layers but the config lists ${diffIds.length}`, {

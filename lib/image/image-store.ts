@@ -30,6 +30,7 @@ import { loadArchive, saveArchive } from './image-archive.js';
 import { commitContainer, importRootfs } from './image-import.js';
 import { pullImage } from './image-pull.js';
 import { pushImage } from './image-push.js';
+import { checkImageConfig } from './image-config-check.js';
 import { ensureLayer } from './layer-ingest.js';
 import { MediaType } from './media-types.js';
 import { containerDefaults, parseImageConfig } from './manifest.js';
@@ -192,6 +193,7 @@ export class ImageStore {
   /** @internal Records an image whose layers are in the store: blobs, then the record; references move to it. */
   async register(input: NewImage): Promise<Image> {
     const config = parseImageConfig(input.configBytes, 'image config');
+    checkImageConfig(config, input.configBytes, input.references[0] ?? sha256(input.configBytes)); // every addition passes here
     const id = this.content.writeBlob(input.configBytes);
     const manifestDigest = this.content.writeBlob(input.manifestBytes);
     const size = config.rootfs.diff_ids.reduce((sum, diffId) => sum + (this.content.layerRecord(diffId)?.size ?? 0), 0);
