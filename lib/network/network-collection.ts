@@ -5,6 +5,7 @@ import type { ConnectOptions, Endpoint, NetworkCreateOptions, NetworkRecord } fr
 import { ConflictError, NotFoundError } from '../errors.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import { withFileLock } from '../state/file-lock.js';
+import { makePrivateDirectory } from '../state/private-state.js';
 import { applyFirewall } from './firewall.js';
 import { deleteBridge, ensureBridge, linkNames } from './host-links.js';
 import { Ipam } from './ipam.js';
@@ -42,7 +43,7 @@ export class NetworkCollection {
   constructor(root: string, private readonly containersDir: string) {
     this.dir = join(root, 'networks');
     this.table = `berth_${createHash('sha256').update(root).digest('hex').slice(0, 8)}`;
-    mkdirSync(this.dir, { recursive: true });
+    makePrivateDirectory(this.dir);
   }
 
   private lockPath(): string {
