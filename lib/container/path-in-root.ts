@@ -1,8 +1,11 @@
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { BerthError, NotFoundError, type BerthErrorDetails } from '../errors.js';
 
-const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = constants;
-const MAX_SYMLINKS = 40;
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = constants;
+/** open(2)'s O_PATH (the same on every Linux architecture Node runs on); Node does not export it. */
+const O_PATH = 0o10000000;
+/** How many symbolic links one lookup follows, as the kernel's limit. */
+export const MAX_SYMLINKS = 40;
 
 /**
  * A path would lead outside the container's filesystem (`..` in an archive,
@@ -156,21 +159,81 @@ export class RootDir {
     }
   }
 
-  /** Reads the file `path` names (following symlinks inside the root). */
-  readFile(path: string): Buffer {
-    const { dirFd, name } = this.resolve(path);
+  /**
+   * Reads the regular file `path` names (following symlinks inside the root),
+   * with `readRegularFile`'s guarantees.
+   */
+  readFile(path: string, maxSize: number): Buffer {
+    const { dirFd, name, dirPath } = this.resolve(path);
     try {
       if (name === '') throw new BerthError(`${path} is a directory in ${this.description}`, { code: 'EISDIR', path });
-      const fd = openSync(fdPath(dirFd, name), O_RDONLY | O_NOFOLLOW);
-      try {
-        return readFileSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      return readRegularFile(dirFd, name, joinPath(dirPath, name), this.description, maxSize);
     } finally {
       closeSync(dirFd);
     }
   }
+}
+
+/**
+ * Reads the regular file `name` in the directory `dirFd` without ever
+ * following a symlink there or opening anything else: the entry is first
+ * opened with `O_PATH` (which opens nothing: no FIFO waits for a writer, no
+ * device runs its open), checked with fstat, and only then opened for
+ * reading, through that descriptor (the same inode, whatever was renamed
+ * meanwhile), with `O_NONBLOCK`. At most `maxSize` bytes.
+ * @param path, description name the file in errors: `/etc/group` in `container web`.
+ * @throws NotFoundError when it does not exist; BerthError `ELOOP` (a symlink),
+ *   `ERR_NOT_REGULAR_FILE` (a directory, FIFO, device, socket), `EFBIG` (larger than `maxSize`)
+ */
+export function readRegularFile(dirFd: number, name: string, path: string, description: string, maxSize: number): Buffer {
+  const shown = `${path} in ${description}`;
+  let pathFd: number;
+  try {
+    pathFd = openSync(fdPath(dirFd, name), O_PATH | O_NOFOLLOW);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no such file: ${shown}`, { syscall: 'open', path });
+    throw error;
+  }
+  try {
+    const stats = fstatSync(pathFd);
+    if (stats.isSymbolicLink()) throw new BerthError(`${shown} is a symbolic link where a file was expected`, { code: 'ELOOP', path });
+    if (!stats.isFile()) {
+      throw new BerthError(`${shown} is not a regular file (${fileKind(stats)})`, { code: 'ERR_NOT_REGULAR_FILE', path });
+    }
+    const fd = openSync(fdPath(pathFd), O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    try {
+      return readAtMost(fd, path, shown, maxSize);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    closeSync(pathFd);
+  }
+}
+
+/** The whole content of `fd`, refused beyond `maxSize` bytes (the file may grow while read). */
+function readAtMost(fd: number, path: string, shown: string, maxSize: number): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, maxSize + 1 - total));
+    const read = readSync(fd, chunk, 0, chunk.length, null);
+    if (read === 0) return Buffer.concat(chunks, total);
+    chunks.push(chunk.subarray(0, read));
+    total += read;
+    if (total > maxSize) throw new BerthError(`${shown} is larger than ${maxSize} bytes`, { code: 'EFBIG', path });
+  }
+}
+
+/** What a non-regular file is, for messages. */
+export function fileKind(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  return 'a regular file';
 }
 
 /** mkdir that accepts an existing entry (whatever it is: the caller looks next). */
