@@ -86,10 +86,11 @@ export class RootDir {
    * the directory holding its last component.
    * @param options.followLast follow a symlink in the last place too (default true)
    * @param options.create create missing directories on the way (not the last component), mode 0755
+   * @param options.descend called with each directory (its path in the root, its lstat) before the lookup goes into it; throws to refuse
    * @throws NotFoundError, or BerthError `ENOTDIR`/`ELOOP`
    */
-  resolve(path: string, options: { followLast?: boolean; create?: boolean } = {}): Resolved {
-    const { followLast = true, create = false } = options;
+  resolve(path: string, options: { followLast?: boolean; create?: boolean; descend?: (path: string, stats: Stats) => void } = {}): Resolved {
+    const { followLast = true, create = false, descend } = options;
     const stack: { fd: number; name: string }[] = [];
     const pending = splitPath(path).reverse();
     const here = () => '/' + stack.map((entry) => entry.name).join('/');
@@ -129,6 +130,7 @@ export class RootDir {
         if (!stats.isDirectory()) {
           throw new BerthError(`not a directory: ${shown} in ${this.description}`, { code: 'ENOTDIR', path: shown });
         }
+        descend?.(shown, stats);
         stack.push({ fd: openDirectory(at), name: part });
       }
       const dirPath = here();
