@@ -89,7 +89,9 @@ test('a new state root: nothing in it is listable or readable by another user', 
     let output = '';
     await nonRoot.start();
     nonRoot.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const ended = new Promise((resolve) => nonRoot.stdout!.once('end', resolve));
     assert.equal((await nonRoot.wait()).exitCode, 0);
+    await ended; // wait() can come before the last attached output is read
     assert.match(output, /in-volume\.txt/);
   } finally {
     for (const c of await runtime.containers.list({ all: true })) await c.remove({ force: true });

@@ -8,7 +8,7 @@ import { cpSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ContainerSetupError, type Runtime } from '../lib/index.js';
+import { ContainerSetupError, type Container, type Runtime } from '../lib/index.js';
 import { BUSYBOX, temporaryRuntime } from './helpers.js';
 
 const DEADLINE_MS = 60_000;
@@ -30,14 +30,20 @@ async function rootfsFrom(runtime: Runtime, edit: (root: string) => void): Promi
   return root;
 }
 
-/** Output and exit code of a run of the container (started here, waited for). */
-async function run(runtime: Runtime, options: Parameters<Runtime['containers']['create']>[0]): Promise<{ exitCode: number; stdout: string }> {
-  const container = await runtime.containers.create({ ...options, attach: true });
+/** Starts the container (created with `attach`) and gives its exit code and all its output. */
+async function startAndCollect(container: Container): Promise<{ exitCode: number; stdout: string }> {
   await container.start();
   let stdout = '';
   container.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const ended = new Promise((resolve) => container.stdout!.once('end', resolve));
   const { exitCode } = await container.wait();
+  await ended; // wait() can come before the last attached output is read
   return { exitCode, stdout };
+}
+
+/** Output and exit code of a run of a new container. */
+async function run(runtime: Runtime, options: Parameters<Runtime['containers']['create']>[0]): Promise<{ exitCode: number; stdout: string }> {
+  return startAndCollect(await runtime.containers.create({ ...options, attach: true }));
 }
 
 /** start() or exec in a separate Node process with a deadline: a blocked event loop shows as a timeout, not a hung test. */
@@ -126,11 +132,7 @@ test('an /etc/passwd deleted in the container is gone for the next start: numeri
   // root: HOME comes from the image's passwd on the first run; the whiteout hides it on the second
   const container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sh', '-c', 'echo "home=$HOME"; rm -f /etc/passwd'], attach: true });
   for (const expected of ['home=/root\n', 'home=/\n']) {
-    await container.start();
-    let stdout = '';
-    container.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    assert.equal((await container.wait()).exitCode, 0);
-    assert.equal(stdout, expected);
+    assert.deepEqual(await startAndCollect(container), { exitCode: 0, stdout: expected });
   }
   // a name: found before the deletion, not after
   const named = await runtime.containers.create({ image: BUSYBOX, user: 'app', cmd: ['sleep', '60'] });

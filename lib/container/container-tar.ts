@@ -3,9 +3,9 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tar, { type Pack } from 'tar-stream';
 import { BerthError, ConflictError } from '../errors.js';
-import { fdPath, lstatIfExists, makeDirectory, openDirectory, splitPath, UnsafePathError } from './path-in-root.js';
+import { fdPath, findRegularFile, lstatIfExists, makeDirectory, openDirectory, READ_FOUND_FILE, splitPath, UnsafePathError } from './path-in-root.js';
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 const CHUNK = 64 * 1024;
 
 type Headers = Parameters<Pack['entry']>[0];
@@ -105,9 +105,15 @@ async function packOne(pack: Pack, dirFd: number, name: string, archiveName: str
       if (first !== undefined) return addEntry(pack, { ...header, type: 'link', linkname: first });
       links.set(key, header.name);
     }
+    // a running container may swap the file for a FIFO or a device meanwhile: only a regular file is opened
     let file: FileHandle;
     try {
-      file = await open(at, O_RDONLY | O_NOFOLLOW);
+      const { pathFd } = findRegularFile(dirFd, name === '' ? '.' : name, header.name, 'the archived tree');
+      try {
+        file = await open(fdPath(pathFd), READ_FOUND_FILE);
+      } finally {
+        closeSync(pathFd);
+      }
     } catch (error) {
       if (vanished(error)) return;
       throw error;
@@ -138,7 +144,7 @@ async function packOne(pack: Pack, dirFd: number, name: string, archiveName: str
 /** Gone, or replaced by something else, between listing and reading. */
 function vanished(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR';
+  return code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR' || code === 'ERR_NOT_FOUND' || code === 'ERR_NOT_REGULAR_FILE';
 }
 
 /** An entry without content (a directory, a link, an empty file). */

@@ -177,17 +177,17 @@ export class RootDir {
 }
 
 /**
- * Reads the regular file `name` in the directory `dirFd` without ever
- * following a symlink there or opening anything else: the entry is first
- * opened with `O_PATH` (which opens nothing: no FIFO waits for a writer, no
- * device runs its open), checked with fstat, and only then opened for
- * reading, through that descriptor (the same inode, whatever was renamed
- * meanwhile), with `O_NONBLOCK`. At most `maxSize` bytes.
+ * The regular file `name` in the directory `dirFd`, found without ever
+ * following a symlink there or opening anything else: the entry is opened
+ * with `O_PATH` (which opens nothing: no FIFO waits for a writer, no device
+ * runs its open) and checked with fstat. Returns that descriptor, for the
+ * caller to open for reading through `fdPath(fd)` (the same inode, whatever
+ * was renamed meanwhile) and close.
  * @param path, description name the file in errors: `/etc/group` in `container web`.
  * @throws NotFoundError when it does not exist; BerthError `ELOOP` (a symlink),
- *   `ERR_NOT_REGULAR_FILE` (a directory, FIFO, device, socket), `EFBIG` (larger than `maxSize`)
+ *   `ERR_NOT_REGULAR_FILE` (a directory, FIFO, device, socket)
  */
-export function readRegularFile(dirFd: number, name: string, path: string, description: string, maxSize: number): Buffer {
+export function findRegularFile(dirFd: number, name: string, path: string, description: string): { pathFd: number; size: number } {
   const shown = `${path} in ${description}`;
   let pathFd: number;
   try {
@@ -196,15 +196,27 @@ export function readRegularFile(dirFd: number, name: string, path: string, descr
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no such file: ${shown}`, { syscall: 'open', path });
     throw error;
   }
+  const stats = fstatSync(pathFd);
+  if (stats.isFile()) return { pathFd, size: stats.size };
+  closeSync(pathFd);
+  if (stats.isSymbolicLink()) throw new BerthError(`${shown} is a symbolic link where a file was expected`, { code: 'ELOOP', path });
+  throw new BerthError(`${shown} is not a regular file (${fileKind(stats)})`, { code: 'ERR_NOT_REGULAR_FILE', path });
+}
+
+/** Flags for reading a file `findRegularFile` found: never waits, never becomes a controlling terminal. */
+export const READ_FOUND_FILE = O_RDONLY | O_NONBLOCK | O_NOCTTY;
+
+/**
+ * Reads the regular file `name` in the directory `dirFd` (see
+ * `findRegularFile`), at most `maxSize` bytes.
+ * @throws as `findRegularFile`; BerthError `EFBIG` (larger than `maxSize`)
+ */
+export function readRegularFile(dirFd: number, name: string, path: string, description: string, maxSize: number): Buffer {
+  const { pathFd } = findRegularFile(dirFd, name, path, description);
   try {
-    const stats = fstatSync(pathFd);
-    if (stats.isSymbolicLink()) throw new BerthError(`${shown} is a symbolic link where a file was expected`, { code: 'ELOOP', path });
-    if (!stats.isFile()) {
-      throw new BerthError(`${shown} is not a regular file (${fileKind(stats)})`, { code: 'ERR_NOT_REGULAR_FILE', path });
-    }
-    const fd = openSync(fdPath(pathFd), O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    const fd = openSync(fdPath(pathFd), READ_FOUND_FILE);
     try {
-      return readAtMost(fd, path, shown, maxSize);
+      return readAtMost(fd, path, `${path} in ${description}`, maxSize);
     } finally {
       closeSync(fd);
     }
