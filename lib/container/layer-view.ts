@@ -15,7 +15,7 @@
  * - Files are read with `readRegularFile`: never a FIFO, device or socket,
  *   and no more than the caller allows.
  */
-import { closeSync, lstatSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { BerthError } from '../errors.js';
 import { nativeAddon } from '../native/addon.js';
 import { fdPath, MAX_SYMLINKS, openDirectory, readRegularFile, splitPath } from './path-in-root.js';
@@ -49,11 +49,8 @@ export class LayerView {
     const root: Merged = [];
     try {
       for (const dir of layerDirs) {
-        try {
-          root.push(openDirectory(dir, false)); // berth's own paths (or the rootfs the user named)
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        }
+        // berth's own paths (or the rootfs the user named); checked first: an exception costs more than a stat
+        if (statSync(dir, { throwIfNoEntry: false })) root.push(openDirectory(dir, false));
       }
     } catch (error) {
       for (const fd of root) closeSync(fd);

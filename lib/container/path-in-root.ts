@@ -212,11 +212,11 @@ export const READ_FOUND_FILE = O_RDONLY | O_NONBLOCK | O_NOCTTY;
  * @throws as `findRegularFile`; BerthError `EFBIG` (larger than `maxSize`)
  */
 export function readRegularFile(dirFd: number, name: string, path: string, description: string, maxSize: number): Buffer {
-  const { pathFd } = findRegularFile(dirFd, name, path, description);
+  const { pathFd, size } = findRegularFile(dirFd, name, path, description);
   try {
     const fd = openSync(fdPath(pathFd), READ_FOUND_FILE);
     try {
-      return readAtMost(fd, path, `${path} in ${description}`, maxSize);
+      return readAtMost(fd, size, path, `${path} in ${description}`, maxSize);
     } finally {
       closeSync(fd);
     }
@@ -225,12 +225,12 @@ export function readRegularFile(dirFd: number, name: string, path: string, descr
   }
 }
 
-/** The whole content of `fd`, refused beyond `maxSize` bytes (the file may grow while read). */
-function readAtMost(fd: number, path: string, shown: string, maxSize: number): Buffer {
+/** The whole content of `fd` (`size` bytes when it was found), refused beyond `maxSize` bytes (the file may grow while read). */
+function readAtMost(fd: number, size: number, path: string, shown: string, maxSize: number): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
-  for (;;) {
-    const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, maxSize + 1 - total));
+  for (let want = Math.min(size, maxSize) + 1; ; want = 64 * 1024) {
+    const chunk = Buffer.allocUnsafe(Math.min(want, maxSize + 1 - total));
     const read = readSync(fd, chunk, 0, chunk.length, null);
     if (read === 0) return Buffer.concat(chunks, total);
     chunks.push(chunk.subarray(0, read));
