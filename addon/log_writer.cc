@@ -64,7 +64,7 @@ bool LogWriter::open(const std::string& path, unsigned long long max_bytes, unsi
   path_ = path;
   max_bytes_ = max_bytes;
   max_files_ = max_files < 2 ? 2 : max_files;
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd_ < 0) return false;
   struct stat st;
   if (fstat(fd_, &st) == 0) size_ = static_cast<unsigned long long>(st.st_size);
@@ -142,7 +142,7 @@ void LogWriter::rotate() {
     rename(from.c_str(), to.c_str());
   }
   ::close(fd_);
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   size_ = 0;
 }
 

@@ -9,7 +9,7 @@
 
 bool state_file_write(const std::string& path, const std::string& content) {
   std::string temp = path + ".tmp";
-  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return false;
   const char* data = content.data();
   size_t left = content.size();

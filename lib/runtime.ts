@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { release } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { cgroupMode } from './cgroup/cgroup-driver.js';
@@ -8,6 +7,7 @@ import { NetworkCollection } from './network/network-collection.js';
 import { ImageStore } from './image/image-store.js';
 import { VolumeCollection } from './volume/volume-collection.js';
 import { withFileLock } from './state/file-lock.js';
+import { preparePrivateRoot } from './state/private-state.js';
 
 /** Options of {@link Runtime.open}. */
 export interface RuntimeOptions {
@@ -67,14 +67,16 @@ export class Runtime {
   /**
    * Opens (creating when needed) the runtime at `root`, and reconciles its
    * state with reality: containers whose monitor died are recorded as exited,
-   * half-created containers are removed.
+   * half-created containers are removed. The root is private to root (0700):
+   * a root from an older berth is tightened; of a root that already holds
+   * other files, only berth's own directories are made private.
    */
   static async open(options: RuntimeOptions = {}): Promise<Runtime> {
     if (typeof options !== 'object' || options === null) throw new TypeError('Runtime.open: options must be an object');
     const root = options.root ?? DEFAULT_ROOT;
     if (typeof root !== 'string' || root === '') throw new TypeError('Runtime.open: root must be a non-empty path');
     const absolute = isAbsolute(root) ? root : resolve(root);
-    mkdirSync(absolute, { recursive: true, mode: 0o711 });
+    preparePrivateRoot(absolute);
     const runtime = new Runtime(absolute);
     await withFileLock(runtime.lockPath, async () => {
       runtime.volumes.recover();

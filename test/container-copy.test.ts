@@ -164,3 +164,41 @@ for (const running of [true, false]) {
     }
   });
 }
+
+test("copyFrom('/') of a running container archives it whole, like docker cp: pseudo-filesystems' mount points empty, volumes and tmpfs included", async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({
+    image: BUSYBOX,
+    cmd: ['sh', '-c', 'echo mine > /written; echo kept > /data/in-volume; echo scratch > /scratch/in-tmpfs; ln -s /proc /tmp/to-proc; sleep 60'],
+    mounts: [{ type: 'volume', source: 'copy-vol', target: '/data' }, { type: 'tmpfs', target: '/scratch' }],
+  });
+  await container.start();
+  const deadline = Date.now() + 30_000;
+  while ((await container.exec(['test', '-L', '/tmp/to-proc'])).exitCode !== 0) {
+    assert.ok(Date.now() < deadline, 'the container did not write its files');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  const entries = await tarEntries(await container.copyFrom('/'));
+  const byName = new Map(entries.map((e) => [e.name.replace(/^\//, ''), e]));
+  assert.equal(byName.get('written')?.data.toString(), 'mine\n');
+  assert.equal(byName.get('data/in-volume')?.data.toString(), 'kept\n');
+  assert.equal(byName.get('scratch/in-tmpfs')?.data.toString(), 'scratch\n');
+  assert.equal(byName.get('bin/busybox')?.type, 'file');
+  for (const pseudo of ['proc/', 'sys/', 'dev/pts/', 'dev/mqueue/']) {
+    assert.equal(byName.get(pseudo)?.type, 'directory', pseudo);
+    assert.deepEqual(entries.filter((e) => e.name.startsWith(pseudo) && e.name !== pseudo).map((e) => e.name), [], `${pseudo} is archived empty`);
+  }
+  assert.equal(byName.get('dev/null')?.type, 'character-device');
+
+  // a pseudo-filesystem's mount point gives an empty directory; what is inside is not found, by any route
+  assert.deepEqual((await tarEntries(await container.copyFrom('/proc'))).map((e) => e.name), ['proc/']);
+  assert.deepEqual((await tarEntries(await container.copyFrom('/tmp/to-proc/'))).map((e) => e.name), ['proc/']);
+  for (const inside of ['/proc/cpuinfo', '/proc/self/environ', '/proc/1', '/tmp/to-proc/1/environ', '/sys/fs/cgroup', '/dev/pts/ptmx']) {
+    await assert.rejects(container.copyFrom(inside), (error: Error & { code?: string }) => {
+      assert.equal(error.name, 'NotFoundError', inside);
+      assert.match(error.message, /inside its (proc|sysfs|devpts) filesystem .* not copied/, inside);
+      return true;
+    });
+  }
+});

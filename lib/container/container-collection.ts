@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import { withFileLock } from '../state/file-lock.js';
+import { makePrivateDirectory, PRIVATE_DIR_MODE } from '../state/private-state.js';
 import { parseBytes } from '../units.js';
 import { parsePorts } from '../network/port-bindings.js';
 import { Container } from './container.js';
@@ -31,8 +32,8 @@ export class ContainerCollection {
   constructor(private readonly runtime: Runtime) {
     this.containersDir = join(runtime.root, 'containers');
     this.namesDir = join(runtime.root, 'names');
-    mkdirSync(this.containersDir, { recursive: true });
-    mkdirSync(this.namesDir, { recursive: true });
+    makePrivateDirectory(this.containersDir);
+    makePrivateDirectory(this.namesDir);
   }
 
   /**
@@ -102,7 +103,7 @@ export class ContainerCollection {
       const name = this.claimName(id, options.name);
       const dir = join(this.containersDir, id);
       try {
-        mkdirSync(dir, { mode: 0o711 });
+        mkdirSync(dir, { mode: PRIVATE_DIR_MODE });
         const full: ContainerConfig = { ...config, name };
         writeJsonAtomic(containerPaths(dir).config, full);
         if (network) {

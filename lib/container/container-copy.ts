@@ -1,4 +1,4 @@
-import { closeSync, lstatSync } from 'node:fs';
+import { closeSync, lstatSync, type Stats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { CopyToOptions } from '../../types/container.js';
@@ -6,6 +6,7 @@ import type { Container } from './container.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { ContainerHandle } from './container-handle.js';
 import { openContainerFilesystem, withWritableFilesystem } from './container-filesystem.js';
+import { containerMounts, PSEUDO_FILESYSTEMS } from './container-mounts.js';
 import { extractTar, packTree } from './container-tar.js';
 import { fdPath, lstatIfExists, openDirectory, RootDir } from './path-in-root.js';
 
@@ -97,14 +98,29 @@ function destination(root: RootDir, containerPath: string, sourceIsDir: boolean)
  * component (a symlink there is archived as the link; a path ending in `/`
  * follows it, one ending in `/.` gives a directory's contents without the
  * prefix). Modes, owners, mtimes, symlinks and hard links are kept.
- * @throws NotFoundError when the path does not exist
+ *
+ * Of a running container, the mounts it has are included (volumes, binds,
+ * tmpfs), except pseudo-filesystems (its `/proc`, `/sys`, `/dev/pts`,
+ * `/dev/mqueue`, cgroups, …): their mount points are archived empty, as
+ * `docker cp` does, so `copyFrom('/')` archives the whole container.
+ * @throws NotFoundError when the path does not exist, or lies inside one of
+ *   those pseudo-filesystems (`/proc/cpuinfo`: not files to copy)
  */
 export async function copyFromContainer(handle: ContainerHandle, containerPath: string): Promise<Readable> {
   checkPath(containerPath, 'copyFrom: the container path');
   const fs = await openContainerFilesystem(handle, 'read');
+  const pseudo = fs.pid === undefined ? [] : containerMounts(fs.pid).filter((mount) => PSEUDO_FILESYSTEMS.has(mount.fstype));
+  const pseudoDevices = new Set(pseudo.map((mount) => mount.device));
+  // what lies inside a pseudo-filesystem (by any route: /proc/…, a symlink to /proc) is not looked up at all
+  const descend = (path: string, stats: Stats) => {
+    const mount = pseudoDevices.has(stats.dev) ? pseudo.find((m) => m.device === stats.dev) : undefined;
+    if (!mount) return;
+    throw new NotFoundError(`copyFrom: ${containerPath} in container ${handle.name} is inside its ${mount.fstype} filesystem (${path}), `
+      + 'a kernel view, not files: it is not copied (docker cp does not either)', { path: containerPath, containerId: handle.id });
+  };
   let resolved;
   try {
-    resolved = fs.root.resolve(containerPath, { followLast: /\/\.?$/.test(containerPath) });
+    resolved = fs.root.resolve(containerPath, { followLast: /\/\.?$/.test(containerPath), descend });
     if (resolved.name !== '' && !lstatIfExists(fdPath(resolved.dirFd, resolved.name))) {
       closeSync(resolved.dirFd);
       throw new NotFoundError(`copyFrom: no such file or directory in container ${handle.name}: ${containerPath}`, {
@@ -117,7 +133,7 @@ export async function copyFromContainer(handle: ContainerHandle, containerPath: 
   }
   const { dirFd, name, dirPath } = resolved;
   const archiveName = /(^|\/)\.$/.test(containerPath) ? '' : name || basename(dirPath);
-  return packTree(dirFd, name, archiveName, {}, () => {
+  return packTree(dirFd, name, archiveName, { pseudoDevices }, () => {
     closeSync(dirFd);
     fs.close();
   });

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import type { ExecBaseOptions, ExecExit, ExecOptions, ExecProcess, ExecResult, ExecStreamOptions, SignalName } from '../../types/container.js';
@@ -14,7 +13,7 @@ import { capabilityMask } from './monitor-spec.js';
 import { isPaused } from './container-pause.js';
 import { RootDir } from './path-in-root.js';
 import { RLIMIT_RESOURCES } from './security-defaults.js';
-import { resolveUser, type ResolvedUser } from './user-resolve.js';
+import { readRootUserDatabase, resolveUser, type ResolvedUser } from './user-resolve.js';
 
 function checkCommand(cmd: unknown): string[] {
   if (!Array.isArray(cmd) || cmd.length === 0 || !cmd.every((arg) => typeof arg === 'string')) {
@@ -62,20 +61,10 @@ function runningTarget(handle: ContainerHandle): { pid: number; startTime: numbe
  */
 function resolveExecUser(handle: ContainerHandle, pid: number, user: string): ResolvedUser {
   const root = RootDir.open(`/proc/${pid}/root`, `container ${handle.name}`);
-  const copy = mkdtempSync(join(tmpdir(), 'berth-exec-'));
   try {
-    mkdirSync(join(copy, 'etc'));
-    for (const file of ['passwd', 'group']) {
-      try {
-        writeFileSync(join(copy, 'etc', file), root.readFile(`/etc/${file}`));
-      } catch {
-        // no such file in the container: numeric ids only
-      }
-    }
-    return resolveUser(user, [copy], handle.id);
+    return resolveUser(user, readRootUserDatabase(root, handle.id), handle.id);
   } finally {
     root.close();
-    rmSync(copy, { recursive: true, force: true });
   }
 }
 

@@ -3,9 +3,9 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tar, { type Pack } from 'tar-stream';
 import { BerthError, ConflictError } from '../errors.js';
-import { fdPath, lstatIfExists, makeDirectory, openDirectory, splitPath, UnsafePathError } from './path-in-root.js';
+import { fdPath, findRegularFile, lstatIfExists, makeDirectory, openDirectory, READ_FOUND_FILE, splitPath, UnsafePathError } from './path-in-root.js';
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 const CHUNK = 64 * 1024;
 
 type Headers = Parameters<Pack['entry']>[0];
@@ -21,6 +21,13 @@ export interface PackOptions {
   sameDevice?: number;
   /** Archive names of mount points: directories are archived empty, files with no content. */
   mountPoints?: ReadonlySet<string>;
+  /**
+   * Devices of pseudo-filesystems (the container's proc, sysfs, devpts, …):
+   * what is on them is archived without content (directories empty), as
+   * `docker cp` does. Checked on every entry, so a mount made while the
+   * archive is written is skipped too.
+   */
+  pseudoDevices?: ReadonlySet<number>;
 }
 
 /** Where `name` is in `dirFd`, or the directory itself when `name` is `''`. */
@@ -53,6 +60,15 @@ export function packTree(dirFd: number, name: string, archiveName: string, optio
 }
 
 async function packEntry(pack: Pack, dirFd: number, name: string, archiveName: string, options: PackOptions, links: Map<string, string>): Promise<void> {
+  try {
+    await packOne(pack, dirFd, name, archiveName, options, links);
+  } catch (error) {
+    const shown = archiveName || name || '.';
+    throw error instanceof BerthError || !(error instanceof Error) ? error : withPath(error, `copying ${shown}`, shown);
+  }
+}
+
+async function packOne(pack: Pack, dirFd: number, name: string, archiveName: string, options: PackOptions, links: Map<string, string>): Promise<void> {
   const at = entryPath(dirFd, name);
   let stats: Stats;
   try {
@@ -62,7 +78,7 @@ async function packEntry(pack: Pack, dirFd: number, name: string, archiveName: s
     throw error;
   }
   const header: Headers = { name: archiveName || name, mode: stats.mode, uid: stats.uid, gid: stats.gid, mtime: stats.mtime };
-  const mountPoint = options.mountPoints?.has(header.name) ?? false;
+  const mountPoint = (options.mountPoints?.has(header.name) ?? false) || (options.pseudoDevices?.has(stats.dev) ?? false);
   if (stats.isDirectory()) {
     if (archiveName !== '') await addEntry(pack, { ...header, name: `${header.name}/`, type: 'directory' });
     if (mountPoint || (options.sameDevice !== undefined && stats.dev !== options.sameDevice)) return;
@@ -89,9 +105,15 @@ async function packEntry(pack: Pack, dirFd: number, name: string, archiveName: s
       if (first !== undefined) return addEntry(pack, { ...header, type: 'link', linkname: first });
       links.set(key, header.name);
     }
+    // a running container may swap the file for a FIFO or a device meanwhile: only a regular file is opened
     let file: FileHandle;
     try {
-      file = await open(at, O_RDONLY | O_NOFOLLOW);
+      const { pathFd } = findRegularFile(dirFd, name === '' ? '.' : name, header.name, 'the archived tree');
+      try {
+        file = await open(fdPath(pathFd), READ_FOUND_FILE);
+      } finally {
+        closeSync(pathFd);
+      }
     } catch (error) {
       if (vanished(error)) return;
       throw error;
@@ -122,7 +144,7 @@ async function packEntry(pack: Pack, dirFd: number, name: string, archiveName: s
 /** Gone, or replaced by something else, between listing and reading. */
 function vanished(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR';
+  return code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR' || code === 'ERR_NOT_FOUND' || code === 'ERR_NOT_REGULAR_FILE';
 }
 
 /** An entry without content (a directory, a link, an empty file). */
@@ -281,16 +303,17 @@ export async function extractTar(baseFd: number, basePath: string, source: Reada
     extract.destroy();
     source.unpipe();
     source.destroy();
-    throw error instanceof BerthError || !(error instanceof Error) ? error : withPath(error, basePath);
+    throw error instanceof BerthError || !(error instanceof Error) ? error : withPath(error, `copying into ${basePath}`, basePath);
   } finally {
     parents.close();
   }
 }
 
-function withPath(error: Error, basePath: string): Error {
+/** A system call's error as a BerthError: `copying into /srv: open failed: EACCES`. */
+function withPath(error: Error, what: string, path: string): Error {
   const e = error as NodeJS.ErrnoException;
   if (!e.code || !e.syscall) return error;
-  return new BerthError(`copying into ${basePath}: ${e.syscall} failed: ${e.code}`, { code: e.code, errno: e.errno === undefined ? undefined : -e.errno, syscall: e.syscall, path: basePath, cause: error });
+  return new BerthError(`${what}: ${e.syscall} failed: ${e.code}`, { code: e.code, errno: e.errno === undefined ? undefined : -e.errno, syscall: e.syscall, path, cause: error });
 }
 
 /**

@@ -23,7 +23,7 @@ import { containerPaths, type ContainerConfig, type ContainerPaths } from './con
 import { isSameProcess, readContainerState, signalName, type ContainerState } from './container-state.js';
 import { launchMonitor, type MonitorHandle } from './monitor-process.js';
 import { writeMonitorSpec } from './monitor-spec.js';
-import { resolveUser } from './user-resolve.js';
+import { readLayersUserDatabase, resolveUser } from './user-resolve.js';
 import type { ContainerHandle } from './container-handle.js';
 import { containerLogs, containerLogStream } from './container-logs.js';
 import { exec, execStream } from './container-exec.js';
@@ -180,7 +180,8 @@ export class Container implements AsyncDisposable {
       if (state.status === 'running' || state.starting) {
         throw new InvalidStateError(`container ${this.name} is already running`, { containerId: this.id });
       }
-      const user = resolveUser(this.config.user, [this.paths.upper, ...this.config.layers], this.id);
+      const layers = [this.paths.upper, ...this.config.layers];
+      const user = resolveUser(this.config.user, readLayersUserDatabase(layers, `container ${this.name}`, this.id), this.id);
       await this.removeCgroup();
       // synchronous on purpose: a handful of tiny calls, cheaper than the thread pool
       rmSync(this.paths.exit, { force: true });
@@ -188,7 +189,7 @@ export class Container implements AsyncDisposable {
       rmSync(this.paths.stopped, { force: true });
       for (const dir of [this.paths.upper, this.paths.work, this.paths.rootfs]) mkdirSync(dir, { recursive: true });
       // volumes: made again if removed meanwhile, filled from the image on their first mount
-      await this.runtime.volumes.prepare(this.config.mounts ?? [], [this.paths.upper, ...this.config.layers]);
+      await this.runtime.volumes.prepare(this.config.mounts ?? [], layers);
       const limits = normalizeLimits(this.config.resources, true);
       const cgroup = planContainerCgroup(this.id, this.config.cgroupParent ?? undefined, limits);
       writeJsonAtomic(this.paths.cgroup, cgroup.record, false);

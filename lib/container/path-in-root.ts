@@ -1,8 +1,11 @@
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { BerthError, NotFoundError, type BerthErrorDetails } from '../errors.js';
 
-const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = constants;
-const MAX_SYMLINKS = 40;
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = constants;
+/** open(2)'s O_PATH (the same on every Linux architecture Node runs on); Node does not export it. */
+const O_PATH = 0o10000000;
+/** How many symbolic links one lookup follows, as the kernel's limit. */
+export const MAX_SYMLINKS = 40;
 
 /**
  * A path would lead outside the container's filesystem (`..` in an archive,
@@ -83,10 +86,11 @@ export class RootDir {
    * the directory holding its last component.
    * @param options.followLast follow a symlink in the last place too (default true)
    * @param options.create create missing directories on the way (not the last component), mode 0755
+   * @param options.descend called with each directory (its path in the root, its lstat) before the lookup goes into it; throws to refuse
    * @throws NotFoundError, or BerthError `ENOTDIR`/`ELOOP`
    */
-  resolve(path: string, options: { followLast?: boolean; create?: boolean } = {}): Resolved {
-    const { followLast = true, create = false } = options;
+  resolve(path: string, options: { followLast?: boolean; create?: boolean; descend?: (path: string, stats: Stats) => void } = {}): Resolved {
+    const { followLast = true, create = false, descend } = options;
     const stack: { fd: number; name: string }[] = [];
     const pending = splitPath(path).reverse();
     const here = () => '/' + stack.map((entry) => entry.name).join('/');
@@ -126,6 +130,7 @@ export class RootDir {
         if (!stats.isDirectory()) {
           throw new BerthError(`not a directory: ${shown} in ${this.description}`, { code: 'ENOTDIR', path: shown });
         }
+        descend?.(shown, stats);
         stack.push({ fd: openDirectory(at), name: part });
       }
       const dirPath = here();
@@ -156,21 +161,93 @@ export class RootDir {
     }
   }
 
-  /** Reads the file `path` names (following symlinks inside the root). */
-  readFile(path: string): Buffer {
-    const { dirFd, name } = this.resolve(path);
+  /**
+   * Reads the regular file `path` names (following symlinks inside the root),
+   * with `readRegularFile`'s guarantees.
+   */
+  readFile(path: string, maxSize: number): Buffer {
+    const { dirFd, name, dirPath } = this.resolve(path);
     try {
       if (name === '') throw new BerthError(`${path} is a directory in ${this.description}`, { code: 'EISDIR', path });
-      const fd = openSync(fdPath(dirFd, name), O_RDONLY | O_NOFOLLOW);
-      try {
-        return readFileSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      return readRegularFile(dirFd, name, joinPath(dirPath, name), this.description, maxSize);
     } finally {
       closeSync(dirFd);
     }
   }
+}
+
+/**
+ * The regular file `name` in the directory `dirFd`, found without ever
+ * following a symlink there or opening anything else: the entry is opened
+ * with `O_PATH` (which opens nothing: no FIFO waits for a writer, no device
+ * runs its open) and checked with fstat. Returns that descriptor, for the
+ * caller to open for reading through `fdPath(fd)` (the same inode, whatever
+ * was renamed meanwhile) and close.
+ * @param path, description name the file in errors: `/etc/group` in `container web`.
+ * @throws NotFoundError when it does not exist; BerthError `ELOOP` (a symlink),
+ *   `ERR_NOT_REGULAR_FILE` (a directory, FIFO, device, socket)
+ */
+export function findRegularFile(dirFd: number, name: string, path: string, description: string): { pathFd: number; size: number } {
+  const shown = `${path} in ${description}`;
+  let pathFd: number;
+  try {
+    pathFd = openSync(fdPath(dirFd, name), O_PATH | O_NOFOLLOW);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no such file: ${shown}`, { syscall: 'open', path });
+    throw error;
+  }
+  const stats = fstatSync(pathFd);
+  if (stats.isFile()) return { pathFd, size: stats.size };
+  closeSync(pathFd);
+  if (stats.isSymbolicLink()) throw new BerthError(`${shown} is a symbolic link where a file was expected`, { code: 'ELOOP', path });
+  throw new BerthError(`${shown} is not a regular file (${fileKind(stats)})`, { code: 'ERR_NOT_REGULAR_FILE', path });
+}
+
+/** Flags for reading a file `findRegularFile` found: never waits, never becomes a controlling terminal. */
+export const READ_FOUND_FILE = O_RDONLY | O_NONBLOCK | O_NOCTTY;
+
+/**
+ * Reads the regular file `name` in the directory `dirFd` (see
+ * `findRegularFile`), at most `maxSize` bytes.
+ * @throws as `findRegularFile`; BerthError `EFBIG` (larger than `maxSize`)
+ */
+export function readRegularFile(dirFd: number, name: string, path: string, description: string, maxSize: number): Buffer {
+  const { pathFd, size } = findRegularFile(dirFd, name, path, description);
+  try {
+    const fd = openSync(fdPath(pathFd), READ_FOUND_FILE);
+    try {
+      return readAtMost(fd, size, path, `${path} in ${description}`, maxSize);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    closeSync(pathFd);
+  }
+}
+
+/** The whole content of `fd` (`size` bytes when it was found), refused beyond `maxSize` bytes (the file may grow while read). */
+function readAtMost(fd: number, size: number, path: string, shown: string, maxSize: number): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (let want = Math.min(size, maxSize) + 1; ; want = 64 * 1024) {
+    const chunk = Buffer.allocUnsafe(Math.min(want, maxSize + 1 - total));
+    const read = readSync(fd, chunk, 0, chunk.length, null);
+    if (read === 0) return Buffer.concat(chunks, total);
+    chunks.push(chunk.subarray(0, read));
+    total += read;
+    if (total > maxSize) throw new BerthError(`${shown} is larger than ${maxSize} bytes`, { code: 'EFBIG', path });
+  }
+}
+
+/** What a non-regular file is, for messages. */
+export function fileKind(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  return 'a regular file';
 }
 
 /** mkdir that accepts an existing entry (whatever it is: the caller looks next). */

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ContainerSetupError } from '../errors.js';
+import { BerthError, ContainerSetupError, NotFoundError } from '../errors.js';
+import { LayerView } from './layer-view.js';
+import type { RootDir } from './path-in-root.js';
 
 /** Who the container's first process runs as. */
 export interface ResolvedUser {
@@ -12,16 +12,58 @@ export interface ResolvedUser {
   home: string;
 }
 
-/** Reads `/etc/<file>` from the top-most directory that has it. */
-function readImageFile(rootDirs: readonly string[], file: string): string | undefined {
-  for (const dir of rootDirs) {
+/** The container's /etc/passwd and /etc/group (undefined: the file does not exist). */
+export interface UserDatabase {
+  passwd?: string;
+  group?: string;
+}
+
+/** Larger user databases are refused: a container's file is read into the Node process. */
+export const MAX_USER_FILE_SIZE = 16 * 1024 * 1024;
+
+const USER_FILES = ['passwd', 'group'] as const;
+
+/**
+ * Reads both files with `read` (missing: undefined); anything else that goes
+ * wrong (a FIFO, a device, a directory, a symlink loop, a huge file) is a
+ * `ContainerSetupError` with step `user` naming the file.
+ */
+function readUserDatabase(read: (path: string) => Buffer | undefined, containerId: string | undefined): UserDatabase {
+  const database: UserDatabase = {};
+  for (const file of USER_FILES) {
+    const path = `/etc/${file}`;
     try {
-      return readFileSync(join(dir, 'etc', file), 'utf8');
-    } catch {
-      // not in this layer: look further down
+      database[file] = read(path)?.toString('utf8');
+    } catch (error) {
+      if (error instanceof NotFoundError || (error instanceof BerthError && error.code === 'ENOTDIR')) continue;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ContainerSetupError(`container setup failed at step 'user': cannot read the container's ${path}: ${reason}`, {
+        step: 'user', code: (error as { code?: string }).code ?? 'EIO', path, containerId, cause: error,
+      });
     }
   }
-  return undefined;
+  return database;
+}
+
+/**
+ * The user database of a container that is not running, from its layers
+ * (top-most first: the upper directory, then the image's layers or the
+ * `rootfs`), merged as overlayfs merges them and read through descriptors:
+ * symlinks resolve inside the container, whiteouts hide, and only regular
+ * files are read.
+ */
+export function readLayersUserDatabase(layerDirs: readonly string[], description: string, containerId?: string): UserDatabase {
+  const view = LayerView.open(layerDirs, description);
+  try {
+    return readUserDatabase((path) => view.readFile(path, MAX_USER_FILE_SIZE), containerId);
+  } finally {
+    view.close();
+  }
+}
+
+/** The user database of a running container, read inside its root. */
+export function readRootUserDatabase(root: RootDir, containerId?: string): UserDatabase {
+  return readUserDatabase((path) => root.readFile(path, MAX_USER_FILE_SIZE), containerId);
 }
 
 function parseColonFile(text: string | undefined): string[][] {
@@ -35,16 +77,16 @@ const isNumeric = (value: string) => /^\d+$/.test(value);
 
 /**
  * Resolves `user` (`name`, `uid`, `name:group`, `uid:gid`, or empty for root)
- * against the image's /etc/passwd and /etc/group, as Docker does: a numeric
- * uid need not exist; a name must.
- * @param rootDirs the container's filesystem layers, top-most first.
+ * against the container's /etc/passwd and /etc/group, as Docker does: a
+ * numeric uid need not exist; a name must.
+ * @param database from `readLayersUserDatabase` or `readRootUserDatabase`.
  * @param containerId named in the error.
  * @throws ContainerSetupError with step `user` when a name is not found.
  */
-export function resolveUser(user: string, rootDirs: readonly string[], containerId?: string): ResolvedUser {
+export function resolveUser(user: string, database: UserDatabase, containerId?: string): ResolvedUser {
   const [userPart = '', groupPart] = (user || '0').split(':');
-  const passwd = parseColonFile(readImageFile(rootDirs, 'passwd'));
-  const groupFile = parseColonFile(readImageFile(rootDirs, 'group'));
+  const passwd = parseColonFile(database.passwd);
+  const groupFile = parseColonFile(database.group);
 
   const entry = passwd.find((fields) => (isNumeric(userPart) ? fields[2] === userPart : fields[0] === userPart));
   if (!entry && !isNumeric(userPart)) {

@@ -14,13 +14,14 @@
  * removed when the store opens.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NotFoundError } from '../errors.js';
 import { nativeAddon } from '../native/addon.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
+import { makePrivateDirectory, PRIVATE_FILE_MODE } from '../state/private-state.js';
 import { digestHex, sha256 } from './digest.js';
 
 /** `layers/<hex>/layer.json` */
@@ -66,7 +67,7 @@ export class ContentStore {
     this.layersDir = join(root, 'layers');
     this.imagesDir = join(root, 'images');
     this.locksDir = join(root, 'locks');
-    for (const dir of [this.blobsDir, this.layersDir, this.imagesDir, this.locksDir]) mkdirSync(dir, { recursive: true });
+    for (const dir of [this.blobsDir, this.layersDir, this.imagesDir, this.locksDir]) makePrivateDirectory(dir);
   }
 
   // ---- temporary names
@@ -116,7 +117,7 @@ export class ContentStore {
     const path = this.blobPath(digest);
     if (existsSync(path)) return digest;
     const temp = this.tempPath(this.blobsDir);
-    writeFileSync(temp, bytes, { mode: 0o644 });
+    writeFileSync(temp, bytes, { mode: PRIVATE_FILE_MODE });
     renameSync(temp, path);
     return digest;
   }

@@ -25,6 +25,7 @@ import { MediaType } from './media-types.js';
 import { parseImageConfig } from './manifest.js';
 import { hostPlatform, parsePlatform, platformFields } from './platform.js';
 import { parseReference } from './reference.js';
+import { PRIVATE_FILE_MODE } from '../state/private-state.js';
 
 /**
  * Makes a layer from a tar stream (plain, gzip or zstd): stores it as a gzip
@@ -55,7 +56,7 @@ export async function layerFromTar(
         callback(null, chunk);
       },
     });
-    await pipeline(Readable.from(tar()), createGzip({ level: 6 }), count, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+    await pipeline(Readable.from(tar()), createGzip({ level: 6 }), count, createWriteStream(temp, { flags: 'wx', mode: PRIVATE_FILE_MODE }));
     const diffId = `sha256:${tarHash.digest('hex')}`;
     const descriptor: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: `sha256:${blobHash.digest('hex')}`, size: blobSize };
     await ensureLayer(content, { open: () => createReadStream(temp), descriptor, diffId, what }, { keepBlob: false, allowDevices }, created);

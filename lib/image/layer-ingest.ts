@@ -14,6 +14,7 @@ import type { ContentStore } from './content-store.js';
 import { verifyContent } from './digest.js';
 import { decompress, type Compression } from './decompress.js';
 import { unpackLayer } from './layer-unpack.js';
+import { PRIVATE_FILE_MODE } from '../state/private-state.js';
 
 /** A layer blob to ingest. */
 export interface LayerSource {
@@ -74,7 +75,7 @@ export async function ingestLayer(store: ContentStore, source: LayerSource, opti
   const chunks = source.stream.iterator({ destroyOnReturn: false });
   try {
     mkdirSync(`${tempLayer}/diff`, { recursive: true, mode: 0o755 });
-    if (tempBlob) blobFd = openSync(tempBlob, 'wx', 0o644);
+    if (tempBlob) blobFd = openSync(tempBlob, 'wx', PRIVATE_FILE_MODE);
     const blob = new BlobCounter(blobFd, options.onBytes);
     const tar = createHash('sha256');
     let tarSize = 0;
@@ -139,7 +140,7 @@ export async function ingestLayer(store: ContentStore, source: LayerSource, opti
  */
 export async function ingestBlob(store: ContentStore, source: Omit<LayerSource, 'diffId'>, onBytes?: (bytes: number) => void): Promise<void> {
   const temp = store.tempPath(store.blobsDir);
-  const fd = openSync(temp, 'wx', 0o644);
+  const fd = openSync(temp, 'wx', PRIVATE_FILE_MODE);
   let closed = false;
   try {
     const blob = new BlobCounter(fd, onBytes);

@@ -8,6 +8,7 @@ import { readEndpoints } from '../container/container-network.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import { withFileLock } from '../state/file-lock.js';
+import { makePrivateDirectory } from '../state/private-state.js';
 import { applyFirewall } from './firewall.js';
 import { deleteBridge, ensureBridge, linkNames } from './host-links.js';
 import { Ipam } from './ipam.js';
@@ -50,7 +51,7 @@ export class NetworkCollection {
   ) {
     this.dir = join(root, 'networks');
     this.table = `berth_${createHash('sha256').update(root).digest('hex').slice(0, 8)}`;
-    mkdirSync(this.dir, { recursive: true });
+    makePrivateDirectory(this.dir);
   }
 
   private lockPath(): string {

@@ -1,13 +1,14 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { PRIVATE_FILE_MODE } from './private-state.js';
 
 /**
  * Replaces `path` atomically: write a temporary file, fsync it (unless
  * `durable` is false: state that only describes live processes need not
- * survive a power loss), rename it over.
+ * survive a power loss), rename it over. The file is private (0600).
  */
 export function writeFileAtomic(path: string, content: string, durable = true): void {
   const temp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(temp, 'w', 0o644);
+  const fd = openSync(temp, 'w', PRIVATE_FILE_MODE);
   try {
     writeSync(fd, content);
     if (durable) fsyncSync(fd);

@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import { withFileLock } from '../state/file-lock.js';
+import { makePrivateDirectory, PRIVATE_DIR_MODE } from '../state/private-state.js';
 import { Volume, volumePaths, type VolumeRecord } from './volume.js';
 import { populateVolume } from './volume-populate.js';
 
@@ -71,7 +72,7 @@ export class VolumeCollection {
   constructor(private readonly runtime: Runtime) {
     this.dir = join(runtime.root, 'volumes');
     this.lockPath = join(runtime.root, 'volumes.lock');
-    mkdirSync(this.dir, { recursive: true, mode: 0o711 });
+    makePrivateDirectory(this.dir);
   }
 
   /**
@@ -276,7 +277,7 @@ export class VolumeCollection {
     const temp = join(this.dir, `.tmp-${randomBytes(8).toString('hex')}`);
     const record: VolumeRecord = { name, createdAt: new Date().toISOString(), labels: { ...labels }, anonymous, initialized: false };
     try {
-      mkdirSync(temp, { mode: 0o711 });
+      mkdirSync(temp, { mode: PRIVATE_DIR_MODE }); // _data keeps its own mode: this parent protects it
       mkdirSync(join(temp, '_data'), { mode: 0o755 });
       writeJsonAtomic(join(temp, 'volume.json'), record);
       renameSync(temp, paths.dir);
