@@ -16,7 +16,7 @@ import { checkDigest, digestHex, sha256, verifyContent } from './digest.js';
 import { decompress, sniffCompression } from './decompress.js';
 import type { Image } from './image.js';
 import type { ImageStore } from './image-store.js';
-import { ensureLayer } from './layer-ingest.js';
+import { checkMaxLayerSize, ensureLayer } from './layer-ingest.js';
 import { addEntry as addTarEntry, type EntryHeader } from './layer-pack.js';
 import { entryPath } from './layer-unpack.js';
 import { manifestForPlatform, parseImageConfig, parseManifestDocument } from './manifest.js';
@@ -241,7 +241,7 @@ async function loadDocker(store: ImageStore, archive: ArchiveDir, options: LoadO
       await ensureLayer(
         store.content,
         { open: () => createReadStream(path), descriptor, diffId, what: `layer ${String(name)} of the archive` },
-        { keepBlob: true, allowDevices: options.allowDevices },
+        { keepBlob: true, allowDevices: options.allowDevices, maxLayerSize: options.maxLayerSize },
         created,
       );
       layers.push(descriptor);
@@ -313,7 +313,7 @@ async function loadOci(store: ImageStore, archive: ArchiveDir, options: LoadOpti
       await ensureLayer(
         store.content,
         { open: () => createReadStream(path), descriptor: layer, diffId: config.rootfs.diff_ids[i]!, what: `layer ${layer.digest} of the archive` },
-        { keepBlob: true, allowDevices: options.allowDevices },
+        { keepBlob: true, allowDevices: options.allowDevices, maxLayerSize: options.maxLayerSize },
         created,
       );
     }
@@ -333,6 +333,7 @@ async function loadOci(store: ImageStore, archive: ArchiveDir, options: LoadOpti
 export async function loadArchive(store: ImageStore, source: Readable, options: LoadOptions, created: string[]): Promise<Image[]> {
   if (typeof options !== 'object' || options === null) throw new TypeError('load options must be an object');
   if (!source || typeof (source as Readable).pipe !== 'function') throw new TypeError('load: expected a readable stream');
+  checkMaxLayerSize(options.maxLayerSize);
   const dir = store.content.tempPath(store.content.imagesDir);
   mkdirSync(dir, { mode: 0o700 });
   try {

@@ -18,7 +18,7 @@ import { decompress } from './decompress.js';
 import type { Image } from './image.js';
 import { applyChanges } from './image-changes.js';
 import type { ImageStore } from './image-store.js';
-import { ensureLayer } from './layer-ingest.js';
+import { checkMaxLayerSize, ensureLayer, type IngestOptions } from './layer-ingest.js';
 import { packLayer } from './layer-pack.js';
 import { MediaType } from './media-types.js';
 import { parseImageConfig } from './manifest.js';
@@ -34,7 +34,7 @@ export async function layerFromTar(
   source: AsyncIterable<Buffer>,
   what: string,
   created: string[],
-  allowDevices?: boolean,
+  limits: Pick<IngestOptions, 'allowDevices' | 'maxLayerSize'>,
 ): Promise<{ diffId: string; descriptor: Descriptor }> {
   const temp = content.tempPath(content.blobsDir);
   try {
@@ -57,7 +57,7 @@ export async function layerFromTar(
     await pipeline(Readable.from(tar()), createGzip({ level: 6 }), count, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
     const diffId = `sha256:${tarHash.digest('hex')}`;
     const descriptor: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: `sha256:${blobHash.digest('hex')}`, size: blobSize };
-    await ensureLayer(content, { open: () => createReadStream(temp), descriptor, diffId, what }, { keepBlob: false, allowDevices }, created);
+    await ensureLayer(content, { open: () => createReadStream(temp), descriptor, diffId, what }, { keepBlob: false, ...limits }, created);
     await content.commitBlob(temp, descriptor.digest);
     return { diffId, descriptor };
   } finally {
@@ -89,7 +89,8 @@ export async function importRootfs(store: ImageStore, source: Readable, options:
   const platform = options.platform === undefined ? hostPlatform() : parsePlatform(options.platform);
   const imageConfig = applyChanges({}, options.changes);
   if (options.message !== undefined && typeof options.message !== 'string') throw new TypeError('message must be a string');
-  const layer = await layerFromTar(store.content, source, 'the imported tarball', created, options.allowDevices);
+  const limits = { allowDevices: options.allowDevices, maxLayerSize: checkMaxLayerSize(options.maxLayerSize) };
+  const layer = await layerFromTar(store.content, source, 'the imported tarball', created, limits);
   const now = new Date().toISOString();
   const config: OciImageConfig = {
     created: now,
@@ -145,7 +146,9 @@ export async function commitContainer(
   const baseManifest = JSON.parse(store.content.readBlob(base.manifest.digest).toString('utf8')) as ImageManifest;
   const imageConfig = applyChanges(baseConfig.config ?? {}, options.changes);
 
-  const layer = await layerFromTar(store.content, existsSync(upperDir) ? packLayer(upperDir) : emptyTar(), `the changes of container ${container.name}`, created);
+  const layer = await layerFromTar(store.content, existsSync(upperDir) ? packLayer(upperDir) : emptyTar(), `the changes of container ${container.name}`, created, {
+    maxLayerSize: Infinity, // what the container wrote is on disk already
+  });
   const now = new Date().toISOString();
   const config: OciImageConfig = {
     ...baseConfig,
