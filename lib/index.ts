@@ -38,6 +38,7 @@ export {
   RegistryAuthError,
   ImageContentError,
   LayerUnpackError,
+  ImageArchiveError,
   type BerthErrorDetails,
 } from './errors.js';
 export { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type CapabilityName } from './container/security-defaults.js';
