@@ -6,10 +6,10 @@
  * registry; the host and the store must be unchanged.
  */
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { LayerUnpackError, type Runtime } from '../lib/index.js';
+import { Container, LayerUnpackError, type Runtime } from '../lib/index.js';
 import { nativeAddon } from '../lib/native/addon.js';
 import { temporaryRuntime } from './helpers.js';
 import { rawTar, type RawEntry } from './helpers-hostile-tar.js';
@@ -177,4 +177,46 @@ test('extended attributes: user.* and file capabilities (binary, exact) are kept
   assert.equal(suid.mode & 0o7777, 0o4755);
   assert.equal(suid.uid, 0);
   assert.equal(statSync(join(layer, 'sgid-dir')).mode & 0o7777, 0o2775);
+});
+
+test('a volume filled from a hostile image: links stay links, targets resolve inside the image, no devices, set-id and capabilities as the policy says', async () => {
+  await using runtime = await temporaryRuntime();
+  const cap = capability(2, 1 << 13);
+  const ref = await pushRaw('volume-fill:1', [
+    { name: 'data/', type: '5', mode: 0o755 },
+    { name: 'data/shadow-link', type: '2', linkname: '../../../../../../etc/shadow' },
+    { name: 'data/abs-link', type: '2', linkname: '/etc/passwd' },
+    { name: 'data/suid', mode: 0o4755, content: 'suid' },
+    { name: 'data/ping', mode: 0o755, content: 'ping', pax: { 'SCHILY.xattr.security.capability': cap, 'SCHILY.xattr.user.x': 'y' } },
+    { name: 'data/mem', type: '3', devmajor: 1, devminor: 1, mode: 0o666 },
+    { name: 'data/sda', type: '4', devmajor: 8, devminor: 0, mode: 0o666 },
+    { name: 'data/fifo', type: '6', mode: 0o600 },
+    { name: 'etc-alias', type: '2', linkname: '/etc' },
+    { name: 'up-alias', type: '2', linkname: '../../../../../../../etc' },
+  ]);
+  await runtime.images.pull(ref, { allowDevices: true });
+  const mounts = [
+    { type: 'volume' as const, source: 'data', target: '/data' },
+    { type: 'volume' as const, source: 'etc-abs', target: '/etc-alias' },
+    { type: 'volume' as const, source: 'etc-up', target: '/up-alias' },
+  ];
+  const hostShadow = statSync('/etc/shadow', { throwIfNoEntry: false });
+  const run = await Container.run(ref, ['true'], { runtime, mounts });
+  assert.equal(run.exitCode, 0, run.stderr);
+  const data = (await runtime.volumes.get('data')).mountpoint;
+  assert.deepEqual(readdirSync(data).sort(), ['abs-link', 'fifo', 'ping', 'shadow-link', 'suid'], 'no device node was copied');
+  assert.equal(readlinkSync(join(data, 'shadow-link')), '../../../../../../etc/shadow');
+  assert.equal(readlinkSync(join(data, 'abs-link')), '/etc/passwd');
+  assert.ok(lstatSync(join(data, 'fifo')).isFIFO());
+  assert.equal(statSync(join(data, 'suid')).mode & 0o7777, 0o4755);
+  assert.deepEqual(nativeAddon().getXattr(join(data, 'ping'), 'security.capability'), cap);
+  assert.equal(nativeAddon().getXattr(join(data, 'ping'), 'user.x')?.toString(), 'y');
+  // a target reached through a symlink (absolute or climbing) is the image's /etc, never the host's
+  const busyboxPasswd = 'root:x:0:0:root:/root:/bin/sh\n';
+  for (const volume of ['etc-abs', 'etc-up']) {
+    const dir = (await runtime.volumes.get(volume)).mountpoint;
+    assert.ok(!readdirSync(dir).includes('shadow'), `${volume} holds the container's /etc, not the host's`);
+    assert.equal(readFileSync(join(dir, 'passwd'), 'utf8'), busyboxPasswd);
+  }
+  if (hostShadow) assert.equal(statSync('/etc/shadow').mtimeMs, hostShadow.mtimeMs);
 });
