@@ -274,6 +274,12 @@ export interface CommitOptions {
   author?: string;
   /** Dockerfile instructions applied to the config (see {@link ImportOptions.changes}). */
   changes?: string[];
+  /**
+   * Freeze a running container's processes while its changes are read, as
+   * `docker commit` does. Default true; with false the read is still safe
+   * (nothing the container swaps in is followed) but may see half-written files.
+   */
+  pause?: boolean;
 }
 
 /** Options of `runtime.images.prune()`. */

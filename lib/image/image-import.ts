@@ -10,7 +10,9 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack } from 'tar-stream';
-import type { ContainerConfig } from '../container/container-config.js';
+import { readContainerCgroup } from '../cgroup/cgroup-driver.js';
+import type { ContainerCgroup } from '../cgroup/container-cgroup.js';
+import type { ContainerConfig, ContainerPaths } from '../container/container-config.js';
 import type { CommitOptions, Descriptor, ImageManifest, ImportOptions, OciImageConfig } from '../../types/image.js';
 import { InvalidStateError, NotFoundError } from '../errors.js';
 import type { ContentStore } from './content-store.js';
@@ -122,15 +124,46 @@ const OCI_LAYER_TYPE: Record<string, string> = {
   'application/vnd.docker.image.rootfs.diff.tar': MediaType.ociLayer,
 };
 
-/** `docker commit`: the image's layers plus the container's upper directory as a new top layer. */
+/**
+ * Runs `fn` with the container's processes frozen when it is running and not
+ * paused already (`docker commit` pauses by default), so nothing inside
+ * changes its files while they are read; thawed afterwards, also on failure.
+ */
+async function whileFrozen<T>(cgroupRecord: string, pause: boolean, fn: () => Promise<T>): Promise<T> {
+  let frozen: ContainerCgroup | undefined;
+  if (pause) {
+    const cgroup = readContainerCgroup(cgroupRecord);
+    try {
+      if (cgroup && !cgroup.frozen()) {
+        await cgroup.freeze();
+        frozen = cgroup;
+      }
+    } catch {
+      // the container stopped (its cgroup is gone): nothing runs to freeze
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await frozen?.thaw().catch(() => {});
+  }
+}
+
+/**
+ * `docker commit`: the image's layers plus the container's upper directory as
+ * a new top layer. A running container is paused meanwhile unless `pause` is
+ * false; either way the upper directory is read without following anything
+ * the container could swap in (see layer-pack.ts).
+ */
 export async function commitContainer(
   store: ImageStore,
   container: ContainerConfig,
-  upperDir: string,
+  paths: Pick<ContainerPaths, 'upper' | 'cgroup'>,
   options: CommitOptions,
   created: string[],
 ): Promise<Image> {
   if (typeof options !== 'object' || options === null) throw new TypeError('commit options must be an object');
+  if (options.pause !== undefined && typeof options.pause !== 'boolean') throw new TypeError('pause must be a boolean');
   const references = checkRef(options.ref);
   for (const key of ['message', 'author'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'string') throw new TypeError(`${key} must be a string`);
@@ -146,9 +179,11 @@ export async function commitContainer(
   const baseManifest = JSON.parse(store.content.readBlob(base.manifest.digest).toString('utf8')) as ImageManifest;
   const imageConfig = applyChanges(baseConfig.config ?? {}, options.changes);
 
-  const layer = await layerFromTar(store.content, existsSync(upperDir) ? packLayer(upperDir) : emptyTar(), `the changes of container ${container.name}`, created, {
-    maxLayerSize: Infinity, // what the container wrote is on disk already
-  });
+  const layer = await whileFrozen(paths.cgroup, options.pause ?? true, () =>
+    layerFromTar(store.content, existsSync(paths.upper) ? packLayer(paths.upper) : emptyTar(), `the changes of container ${container.name}`, created, {
+      maxLayerSize: Infinity, // what the container wrote is on disk already
+    }),
+  );
   const now = new Date().toISOString();
   const config: OciImageConfig = {
     ...baseConfig,
