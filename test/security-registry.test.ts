@@ -9,7 +9,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { BerthError, type PullOptions, type Runtime } from '../lib/index.js';
@@ -46,10 +50,14 @@ class HostileRegistry implements AsyncDisposable {
   host = '';
   private server: Server | undefined;
 
+  /** `tls`: serve HTTPS with this key and certificate; `name`: the host name it is reached by. */
+  constructor(private readonly tls?: { key: string; cert: string; name: string }) {}
+
   async start(): Promise<this> {
     const port = await freePort();
-    this.host = `127.0.0.1:${port}`;
-    this.server = createServer((req, res) => this.handle(req, res));
+    this.host = `${this.tls?.name ?? '127.0.0.1'}:${port}`;
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    this.server = this.tls ? createTlsServer({ key: this.tls.key, cert: this.tls.cert }, handler) : createServer(handler);
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     return this;
   }
@@ -113,8 +121,8 @@ class HostileRegistry implements AsyncDisposable {
   }
 }
 
-async function hostileRegistry(): Promise<HostileRegistry> {
-  return new HostileRegistry().start();
+async function hostileRegistry(tls?: { key: string; cert: string; name: string }): Promise<HostileRegistry> {
+  return new HostileRegistry(tls).start();
 }
 
 const PULL: PullOptions = { dockerConfig: false, retries: 0, timeout: 15_000 };
@@ -301,4 +309,75 @@ test('content that does not match its media type is refused', async () => {
   // labelled right, each is fine
   registry.image('zstd', [{ blob: zstd, tar: busybox, mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }]);
   assert.equal((await runtime.images.pull(`${registry.host}/${REPO}:zstd`, PULL)).layerPaths.length, 1);
+});
+
+// A self-signed certificate for berth-tls.test (made once with openssl; valid until 2126).
+const TLS = {
+  name: 'berth-tls.test',
+  key: `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgAmlKfGpVrmGIM9RJ
+4lwHR4cxQ5VH3zvophBOTg9Cdc+hRANCAAQoYjzSp9+2xhTvZ2K/JBkZc+KTWcH8
+AF0nEp44SG2DLK2JSI5sBKuyPKsQ6cye5R7oTGHkdnvvvsGFAPFCDhje
+-----END PRIVATE KEY-----
+`,
+  cert: `-----BEGIN CERTIFICATE-----
+MIIBpTCCAUqgAwIBAgIUbLuQ9iYL3NOs4MIUhfZZaRFOqYcwCgYIKoZIzj0EAwIw
+GTEXMBUGA1UEAwwOYmVydGgtdGxzLnRlc3QwIBcNMjYxMTI3MTA0MjUxWhgPMjEy
+NjExMDMxMDQyNTFaMBkxFzAVBgNVBAMMDmJlcnRoLXRscy50ZXN0MFkwEwYHKoZI
+zj0CAQYIKoZIzj0DAQcDQgAEKGI80qfftsYU72divyQZGXPik1nB/ABdJxKeOEht
+gyytiUiObASrsjyrEOnMnuUe6Exh5HZ7777BhQDxQg4Y3qNuMGwwHQYDVR0OBBYE
+FIv31enppW5yiBGCQD0t6s1lbWfzMB8GA1UdIwQYMBaAFIv31enppW5yiBGCQD0t
+6s1lbWfzMA8GA1UdEwEB/wQFMAMBAf8wGQYDVR0RBBIwEIIOYmVydGgtdGxzLnRl
+c3QwCgYIKoZIzj0EAwIDSQAwRgIhAJUrIDaM0t9fFmbHPV1tytAbi46Q1jgByH0O
+nL9187ZBAiEAl8HdOyo86inZkPwr8Pnvk98ZzV6lwyfwmQ90nAVoTSE=
+-----END CERTIFICATE-----
+`,
+};
+
+/**
+ * Runs `fn` with `name` resolving to 127.0.0.1 (a hosts file bind-mounted over
+ * /etc/hosts, in the test runner's private mount namespace) and TLS
+ * verification off for this process (the certificate is self-signed).
+ */
+async function withTlsName<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-hosts-'));
+  const hosts = join(dir, 'hosts');
+  writeFileSync(hosts, `${readFileSync('/etc/hosts', 'utf8')}\n127.0.0.1 ${name}\n`);
+  execFileSync('mount', ['--bind', hosts, '/etc/hosts']);
+  const verify = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  try {
+    return await fn();
+  } finally {
+    if (verify === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    else process.env.NODE_TLS_REJECT_UNAUTHORIZED = verify;
+    execFileSync('umount', ['/etc/hosts']);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('an https registry cannot downgrade: no redirect to plain http, no plain-http token service', async () => {
+  await using registry = await hostileRegistry(TLS);
+  await using plain = await hostileRegistry();
+  await using runtime = await temporaryRuntime();
+  registry.image('1', [plainLayer()]);
+  await withTlsName(TLS.name, async () => {
+    // the https registry itself works
+    const image = await runtime.images.pull(`${registry.host}/${REPO}:1`, PULL);
+    await image.remove();
+    await runtime.images.prune({ dangling: false });
+    registry.hook = (_req, res, url) => {
+      const digest = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(url.pathname)?.[1];
+      if (!digest) return false;
+      res.writeHead(307, { location: `http://${plain.host}/blobs/${digest}` }).end();
+      return true;
+    };
+    await assertPullFails(runtime, `${registry.host}/${REPO}:1`, 'ERR_REDIRECT_REFUSED', /from https to plain http/);
+    registry.hook = undefined;
+    registry.bearer = { token: 't', realm: `http://${plain.host}/token` };
+    await assertPullFails(runtime, `${registry.host}/${REPO}:1`, 'ERR_REGISTRY_AUTH', /plain-http token service .*refusing to send credentials/, {
+      credentials: { username: 'alice', password: 'secret' },
+    });
+  });
+  assert.deepEqual(plain.seen, [], 'nothing went over plain http');
 });
