@@ -150,3 +150,21 @@ export class LayerUnpackError extends ImageContentError {
     this.entry = entry;
   }
 }
+
+/**
+ * An image archive (`images.load`: `docker save` or an OCI layout) that berth
+ * refuses: a member named outside the archive, through or as a symlink out of
+ * it, or twice (`ERR_UNSAFE_ENTRY`); a path in manifest.json or index.json
+ * that leaves the archive (`ERR_UNSAFE_ENTRY`); a document over its size limit
+ * (`ERR_TOO_LARGE`); a compressed archive that expands past its limit
+ * (`ERR_ARCHIVE_TOO_LARGE`); a malformed one (`ERR_ARCHIVE_INVALID`).
+ * `entry` names the member or field. Nothing of the archive is kept.
+ */
+export class ImageArchiveError extends ImageContentError {
+  readonly entry?: string;
+  constructor(message: string, details: BerthErrorDetails & { entry?: string } = {}) {
+    const { entry, ...rest } = details;
+    super(message, { code: 'ERR_ARCHIVE_INVALID', ...rest });
+    if (entry !== undefined) this.entry = entry;
+  }
+}

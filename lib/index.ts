@@ -39,6 +39,7 @@ export {
   ImageContentError,
   InvalidImageError,
   LayerUnpackError,
+  ImageArchiveError,
   type BerthErrorDetails,
 } from './errors.js';
 export { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type CapabilityName } from './container/security-defaults.js';

@@ -110,7 +110,7 @@ test('save then load round-trips the image id (docker and OCI formats); skopeo a
   assert.equal(fromSkopeo!.id, image.id);
   assert.deepEqual(fromSkopeo!.references, ['docker.io/other/name:2']);
 
-  await assert.rejects(runtime.images.load(Readable.from([Buffer.from('not a tar at all'.repeat(100))])), { name: 'ImageContentError' });
+  await assert.rejects(runtime.images.load(Readable.from([Buffer.from('not a tar at all'.repeat(100))])), { name: 'ImageArchiveError', code: 'ERR_ARCHIVE_INVALID' });
 });
 
 test('import of a rootfs tarball, with changes', async () => {

@@ -206,6 +206,13 @@ export interface PullOptions extends RegistryOptions {
   concurrency?: number;
   /** Create character and block devices found in layers. Default false: such a layer fails. */
   allowDevices?: boolean;
+  /**
+   * The most bytes one layer may have once decompressed (its tar). Default:
+   * 1 GiB, or 100 times the layer's compressed size when that is more; a
+   * larger layer fails with `ERR_LAYER_TOO_LARGE` (a decompression bomb).
+   * `Infinity` turns the limit off.
+   */
+  maxLayerSize?: number;
   /** Called as layers move. */
   onProgress?: (event: ImageProgress) => void;
 }
@@ -239,6 +246,8 @@ export interface LoadOptions {
   /** The platform to take from a multi-platform OCI archive; default: the host's. */
   platform?: string | Platform;
   allowDevices?: boolean;
+  /** See {@link PullOptions.maxLayerSize}. */
+  maxLayerSize?: number;
 }
 
 /** Options of `runtime.images.import()`. */
@@ -252,6 +261,8 @@ export interface ImportOptions {
   /** The platform recorded in the config; default: the host's. */
   platform?: string | Platform;
   allowDevices?: boolean;
+  /** See {@link PullOptions.maxLayerSize}. */
+  maxLayerSize?: number;
 }
 
 /** Options of `runtime.images.commit()`. */
@@ -263,6 +274,12 @@ export interface CommitOptions {
   author?: string;
   /** Dockerfile instructions applied to the config (see {@link ImportOptions.changes}). */
   changes?: string[];
+  /**
+   * Freeze a running container's processes while its changes are read, as
+   * `docker commit` does. Default true; with false the read is still safe
+   * (nothing the container swaps in is followed) but may see half-written files.
+   */
+  pause?: boolean;
 }
 
 /** Options of `runtime.images.prune()`. */

@@ -1,6 +1,8 @@
 /**
- * Layer decompression by content (gzip, zstd, or none), whatever the media
- * type claims: registries and archives mislabel layers often enough.
+ * Layer decompression by content (gzip, zstd, or none). Where a media type
+ * says what the blob is, the content must agree (see `expectedCompression`):
+ * a blob that a scanner reads as one thing and berth unpacks as another is
+ * refused, not guessed at.
  */
 import { spawn } from 'node:child_process';
 import { Readable, type Duplex } from 'node:stream';
@@ -9,6 +11,33 @@ import * as zlib from 'node:zlib';
 import { ImageContentError } from '../errors.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
+
+/**
+ * The compression a layer media type names (`…tar+gzip`, Docker's
+ * `…tar.gzip`, `…+zstd`, a plain `…tar`); undefined for types that name none.
+ */
+export function expectedCompression(mediaType: string | undefined): Compression | undefined {
+  if (mediaType === undefined) return undefined;
+  if (mediaType.endsWith('+gzip') || mediaType.endsWith('.tar.gzip')) return 'gzip';
+  if (mediaType.endsWith('+zstd')) return 'zstd';
+  if (mediaType.endsWith('.tar')) return 'none';
+  return undefined;
+}
+
+/**
+ * Checks a layer's content against its media type.
+ * @throws ImageContentError `ERR_MEDIA_TYPE_MISMATCH` when they disagree.
+ */
+export function checkCompression(what: string, mediaType: string | undefined, found: Compression): void {
+  const expected = expectedCompression(mediaType);
+  if (expected === undefined || expected === found) return;
+  const name = (c: Compression) => (c === 'none' ? 'an uncompressed tar' : `${c} data`);
+  throw new ImageContentError(
+    `${what}: the media type ${mediaType} says ${name(expected)}, but the blob is ${name(found)}; ` +
+      'the image was mislabelled (or altered) and is refused; rebuild or re-push it with the right media type',
+    { code: 'ERR_MEDIA_TYPE_MISMATCH' },
+  );
+}
 
 /** The compression a blob starts with. */
 export function sniffCompression(head: Buffer): Compression {

@@ -10,13 +10,13 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, pack, type Pack } from 'tar-stream';
 import type { Descriptor, ImageIndex, ImageManifest, ImageRecord, LoadOptions, SaveOptions } from '../../types/image.js';
-import { ImageContentError } from '../errors.js';
+import { BerthError, ImageArchiveError, ImageContentError } from '../errors.js';
 import type { ContentStore } from './content-store.js';
 import { checkDigest, digestHex, sha256, verifyContent } from './digest.js';
 import { decompress, sniffCompression } from './decompress.js';
 import type { Image } from './image.js';
 import type { ImageStore } from './image-store.js';
-import { ensureLayer } from './layer-ingest.js';
+import { checkMaxLayerSize, defaultLayerLimit, ensureLayer } from './layer-ingest.js';
 import { addEntry as addTarEntry, type EntryHeader } from './layer-pack.js';
 import { entryPath } from './layer-unpack.js';
 import { manifestForPlatform, parseImageConfig, parseManifestDocument } from './manifest.js';
@@ -24,6 +24,7 @@ import { checkImageConfig } from './image-config-check.js';
 import { MediaType } from './media-types.js';
 import { hostPlatform, parsePlatform } from './platform.js';
 import { parseReference } from './reference.js';
+import { MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from './registry-client.js';
 
 const EPOCH = new Date(0);
 
@@ -127,42 +128,107 @@ export function saveArchive(content: ContentStore, records: readonly ImageRecord
 
 // ---- load
 
-function invalid(message: string): never {
-  throw new ImageContentError(message, { code: 'ERR_ARCHIVE_INVALID' });
+function invalid(message: string, entry?: string): never {
+  throw new ImageArchiveError(message, entry === undefined ? {} : { entry });
 }
 
-/** An archive unpacked into a temporary directory: regular files only; symlinks resolved by name. */
+function unsafe(message: string, entry: string): never {
+  throw new ImageArchiveError(message, { code: 'ERR_UNSAFE_ENTRY', entry });
+}
+
+/** The most bytes of a JSON document read from an archive (as from a registry). */
+const DOCUMENT_LIMIT = { manifest: MAX_MANIFEST_BYTES, config: MAX_CONFIG_BYTES } as const;
+
+/** A member name as a relative path inside the archive. @throws ImageArchiveError `ERR_UNSAFE_ENTRY` */
+function memberPath(name: string, what: string): string {
+  try {
+    return entryPath(name, what);
+  } catch (error) {
+    unsafe((error as Error).message, name);
+  }
+}
+
+/**
+ * An archive unpacked into a temporary directory: regular files only, each
+ * name once; symlinks are kept as names (never made on disk) and resolved
+ * only to members of the archive. A compressed archive may expand to
+ * `maxLayerSize`, by default 1 GiB or 100 times its compressed size.
+ */
 class ArchiveDir {
   private readonly links = new Map<string, string>();
   private readonly files = new Set<string>();
 
-  constructor(readonly dir: string) {}
+  constructor(readonly dir: string, private readonly maxSize: number | undefined) {}
 
   async extract(source: Readable): Promise<void> {
     const entries = extract();
-    const input = Readable.from(decompress(source));
+    let compressedBytes = 0;
+    let expandedBytes = 0;
+    let compressed = false;
+    const counted = async function* (): AsyncGenerator<Buffer> {
+      for await (const chunk of source) {
+        compressedBytes += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+    };
+    const maxSize = this.maxSize;
+    const limited = async function* (): AsyncGenerator<Buffer> {
+      for await (const chunk of decompress(counted(), (found) => (compressed = found !== 'none'))) {
+        expandedBytes += chunk.length;
+        const limit = maxSize ?? defaultLayerLimit(compressedBytes);
+        if (compressed && expandedBytes > limit) {
+          throw new ImageArchiveError(
+            `the archive expands past ${limit} bytes (from ${compressedBytes} compressed); refusing it as a decompression bomb; if it is trusted, raise maxLayerSize`,
+            { code: 'ERR_ARCHIVE_TOO_LARGE' },
+          );
+        }
+        yield chunk;
+      }
+    };
+    const input = Readable.from(limited());
     input.once('error', (error) => entries.destroy(error));
     input.pipe(entries);
     try {
       for await (const entry of entries) {
-        const rel = entryPath(entry.header.name, 'archive entry');
-        if (entry.header.type === 'symlink' || entry.header.type === 'link') {
+        const name = entry.header.name;
+        const rel = memberPath(name, 'archive entry');
+        const type = entry.header.type;
+        const member = type === 'symlink' || type === 'link' || ((type === 'file' || type === 'contiguous-file') && rel !== '');
+        if (!member) {
+          entry.resume();
+          continue;
+        }
+        if (this.files.has(rel) || this.links.has(rel)) invalid(`the archive has the member '${name}' twice; refusing it (which one counts would be a guess)`, name);
+        this.checkParents(rel, name);
+        if (type === 'symlink' || type === 'link') {
           entry.resume();
           const target = entry.header.linkname ?? '';
-          const resolved = posix.normalize(entry.header.type === 'link' ? target : posix.join(posix.dirname(rel), target));
-          if (resolved.startsWith('..') || resolved.startsWith('/')) invalid(`archive entry '${entry.header.name}' links outside the archive`);
+          const resolved = posix.normalize(type === 'link' ? target : posix.join(posix.dirname(rel), target));
+          if (target.startsWith('/') || resolved === '..' || resolved.startsWith('../')) unsafe(`archive entry '${name}' links to '${target}', outside the archive`, name);
           this.links.set(rel, resolved);
-        } else if ((entry.header.type === 'file' || entry.header.type === 'contiguous-file') && rel !== '') {
+          continue;
+        }
+        try {
           mkdirSync(dirname(`${this.dir}/${rel}`), { recursive: true });
           await pipeline(Readable.from(entry as AsyncIterable<Buffer>), createWriteStream(`${this.dir}/${rel}`, { flags: 'wx' }));
-          this.files.add(rel);
-        } else {
-          entry.resume();
+        } catch (error) {
+          if (error instanceof BerthError) throw error;
+          invalid(`archive entry '${name}' cannot be unpacked: ${(error as Error).message}`, name);
         }
+        this.files.add(rel);
       }
     } catch (error) {
-      if (error instanceof ImageContentError || (error as { code?: unknown }).code !== undefined) throw error;
+      if (error instanceof BerthError || (error as { code?: unknown }).code !== undefined) throw error;
       invalid(`not a valid image archive: ${(error as Error).message}`);
+    }
+  }
+
+  /** No member lies beneath a symlink (a tar would write through it) or beneath a file. */
+  private checkParents(rel: string, name: string): void {
+    for (let slash = rel.indexOf('/'); slash > 0; slash = rel.indexOf('/', slash + 1)) {
+      const parent = rel.slice(0, slash);
+      if (this.links.has(parent)) unsafe(`archive entry '${name}' lies beneath the link '${parent}'; refusing the archive`, name);
+      if (this.files.has(parent)) invalid(`archive entry '${name}' lies beneath the file '${parent}'`, name);
     }
   }
 
@@ -182,14 +248,25 @@ class ArchiveDir {
     return undefined;
   }
 
-  path(name: string, what: string): string {
-    const path = typeof name === 'string' ? this.resolve(name) : undefined;
-    if (!path) invalid(`the archive lacks ${what} ${String(name)}`);
+  /**
+   * The path of the member a document names (`Config`, `Layers[i]`, a blob);
+   * the name must stay inside the archive.
+   */
+  path(name: unknown, what: string): string {
+    if (typeof name !== 'string' || name === '') invalid(`${what} must name a member of the archive, not ${JSON.stringify(name)}`);
+    memberPath(name, what);
+    const path = this.resolve(name);
+    if (!path) invalid(`the archive lacks ${what} ${name}`, name);
     return path;
   }
 
-  read(name: string, what: string): Buffer {
-    return readFileSync(this.path(name, what));
+  /** A JSON document of the archive, read whole only when it is within its limit. */
+  read(name: string, what: string, kind: keyof typeof DOCUMENT_LIMIT = 'manifest'): Buffer {
+    const path = this.path(name, what);
+    const limit = DOCUMENT_LIMIT[kind];
+    const size = statSync(path).size;
+    if (size > limit) throw new ImageArchiveError(`${what} ${name} is ${size} bytes, more than the ${limit} accepted; refusing the archive`, { code: 'ERR_TOO_LARGE', entry: name });
+    return readFileSync(path);
   }
 }
 
@@ -223,7 +300,7 @@ async function loadDocker(store: ImageStore, archive: ArchiveDir, options: LoadO
   // Every image's config is checked before anything of any of them is stored.
   const parsed = (entries as { Config?: unknown; RepoTags?: unknown; Layers?: unknown }[]).map((entry, n) => {
     if (typeof entry?.Config !== 'string' || !Array.isArray(entry.Layers)) invalid(`manifest.json entry ${n} needs Config and Layers`);
-    const configBytes = archive.read(entry.Config, 'the config');
+    const configBytes = archive.read(entry.Config, `manifest.json entry ${n}: Config`, 'config');
     const config = parseImageConfig(configBytes, `the config ${entry.Config}`);
     if (config.rootfs.diff_ids.length !== entry.Layers.length) {
       invalid(`manifest.json entry ${n} lists ${entry.Layers.length} layers, its config ${config.rootfs.diff_ids.length}`);
@@ -235,19 +312,19 @@ async function loadDocker(store: ImageStore, archive: ArchiveDir, options: LoadO
         })
       : [];
     checkImageConfig(config, configBytes, references[0] ?? sha256(configBytes));
-    return { configBytes, config, references, layerNames: entry.Layers as unknown[] };
+    return { n, configBytes, config, references, layerNames: entry.Layers as unknown[] };
   });
   const images: Image[] = [];
-  for (const { configBytes, config, references, layerNames } of parsed) {
+  for (const { n, configBytes, config, references, layerNames } of parsed) {
     const layers: Descriptor[] = [];
     for (const [i, name] of layerNames.entries()) {
-      const path = archive.path(name as string, 'the layer');
+      const path = archive.path(name, `manifest.json entry ${n}: Layers[${i}]`);
       const descriptor = { mediaType: fileCompression(path), digest: await fileDigest(path), size: statSync(path).size };
       const diffId = config.rootfs.diff_ids[i]!;
       await ensureLayer(
         store.content,
         { open: () => createReadStream(path), descriptor, diffId, what: `layer ${String(name)} of the archive` },
-        { keepBlob: true, allowDevices: options.allowDevices },
+        { keepBlob: true, allowDevices: options.allowDevices, maxLayerSize: options.maxLayerSize },
         created,
       );
       layers.push(descriptor);
@@ -273,7 +350,7 @@ async function loadDocker(store: ImageStore, archive: ArchiveDir, options: LoadO
 /** A blob of an OCI layout, verified against its descriptor. */
 function layoutBlob(archive: ArchiveDir, descriptor: Descriptor, what: string): Buffer {
   const digest = checkDigest(descriptor.digest, what);
-  const bytes = archive.read(`blobs/sha256/${digestHex(digest)}`, what);
+  const bytes = archive.read(`blobs/sha256/${digestHex(digest)}`, what, what === 'the config' ? 'config' : 'manifest');
   verifyContent(what, descriptor, { digest: sha256(bytes), size: bytes.length });
   return bytes;
 }
@@ -325,7 +402,7 @@ async function loadOci(store: ImageStore, archive: ArchiveDir, options: LoadOpti
       await ensureLayer(
         store.content,
         { open: () => createReadStream(path), descriptor: layer, diffId: config.rootfs.diff_ids[i]!, what: `layer ${layer.digest} of the archive` },
-        { keepBlob: true, allowDevices: options.allowDevices },
+        { keepBlob: true, allowDevices: options.allowDevices, maxLayerSize: options.maxLayerSize },
         created,
       );
     }
@@ -344,10 +421,11 @@ async function loadOci(store: ImageStore, archive: ArchiveDir, options: LoadOpti
 export async function loadArchive(store: ImageStore, source: Readable, options: LoadOptions, created: string[]): Promise<Image[]> {
   if (typeof options !== 'object' || options === null) throw new TypeError('load options must be an object');
   if (!source || typeof (source as Readable).pipe !== 'function') throw new TypeError('load: expected a readable stream');
+  const maxLayerSize = checkMaxLayerSize(options.maxLayerSize);
   const dir = store.content.tempPath(store.content.imagesDir);
   mkdirSync(dir, { mode: 0o700 });
   try {
-    const archive = new ArchiveDir(dir);
+    const archive = new ArchiveDir(dir, maxLayerSize);
     await archive.extract(source);
     if (archive.has('manifest.json')) return await loadDocker(store, archive, options, created);
     if (archive.has('index.json')) return await loadOci(store, archive, options, created);

@@ -10,7 +10,9 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack } from 'tar-stream';
-import type { ContainerConfig } from '../container/container-config.js';
+import { readContainerCgroup } from '../cgroup/cgroup-driver.js';
+import type { ContainerCgroup } from '../cgroup/container-cgroup.js';
+import type { ContainerConfig, ContainerPaths } from '../container/container-config.js';
 import type { CommitOptions, Descriptor, ImageManifest, ImportOptions, OciImageConfig } from '../../types/image.js';
 import { InvalidStateError, NotFoundError } from '../errors.js';
 import type { ContentStore } from './content-store.js';
@@ -19,7 +21,7 @@ import type { Image } from './image.js';
 import { applyChanges } from './image-changes.js';
 import type { ImageStore } from './image-store.js';
 import { checkContainerDefaults } from './image-config-check.js';
-import { ensureLayer } from './layer-ingest.js';
+import { checkMaxLayerSize, ensureLayer, type IngestOptions } from './layer-ingest.js';
 import { packLayer } from './layer-pack.js';
 import { MediaType } from './media-types.js';
 import { parseImageConfig } from './manifest.js';
@@ -36,7 +38,7 @@ export async function layerFromTar(
   source: AsyncIterable<Buffer>,
   what: string,
   created: string[],
-  allowDevices?: boolean,
+  limits: Pick<IngestOptions, 'allowDevices' | 'maxLayerSize'>,
 ): Promise<{ diffId: string; descriptor: Descriptor }> {
   const temp = content.tempPath(content.blobsDir);
   try {
@@ -59,7 +61,7 @@ export async function layerFromTar(
     await pipeline(Readable.from(tar()), createGzip({ level: 6 }), count, createWriteStream(temp, { flags: 'wx', mode: PRIVATE_FILE_MODE }));
     const diffId = `sha256:${tarHash.digest('hex')}`;
     const descriptor: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: `sha256:${blobHash.digest('hex')}`, size: blobSize };
-    await ensureLayer(content, { open: () => createReadStream(temp), descriptor, diffId, what }, { keepBlob: false, allowDevices }, created);
+    await ensureLayer(content, { open: () => createReadStream(temp), descriptor, diffId, what }, { keepBlob: false, ...limits }, created);
     await content.commitBlob(temp, descriptor.digest);
     return { diffId, descriptor };
   } finally {
@@ -92,7 +94,8 @@ export async function importRootfs(store: ImageStore, source: Readable, options:
   const imageConfig = applyChanges({}, options.changes);
   checkContainerDefaults(imageConfig, references[0] ?? 'the imported image');
   if (options.message !== undefined && typeof options.message !== 'string') throw new TypeError('message must be a string');
-  const layer = await layerFromTar(store.content, source, 'the imported tarball', created, options.allowDevices);
+  const limits = { allowDevices: options.allowDevices, maxLayerSize: checkMaxLayerSize(options.maxLayerSize) };
+  const layer = await layerFromTar(store.content, source, 'the imported tarball', created, limits);
   const now = new Date().toISOString();
   const config: OciImageConfig = {
     created: now,
@@ -124,15 +127,46 @@ const OCI_LAYER_TYPE: Record<string, string> = {
   'application/vnd.docker.image.rootfs.diff.tar': MediaType.ociLayer,
 };
 
-/** `docker commit`: the image's layers plus the container's upper directory as a new top layer. */
+/**
+ * Runs `fn` with the container's processes frozen when it is running and not
+ * paused already (`docker commit` pauses by default), so nothing inside
+ * changes its files while they are read; thawed afterwards, also on failure.
+ */
+async function whileFrozen<T>(cgroupRecord: string, pause: boolean, fn: () => Promise<T>): Promise<T> {
+  let frozen: ContainerCgroup | undefined;
+  if (pause) {
+    const cgroup = readContainerCgroup(cgroupRecord);
+    try {
+      if (cgroup && !cgroup.frozen()) {
+        await cgroup.freeze();
+        frozen = cgroup;
+      }
+    } catch {
+      // the container stopped (its cgroup is gone): nothing runs to freeze
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await frozen?.thaw().catch(() => {});
+  }
+}
+
+/**
+ * `docker commit`: the image's layers plus the container's upper directory as
+ * a new top layer. A running container is paused meanwhile unless `pause` is
+ * false; either way the upper directory is read without following anything
+ * the container could swap in (see layer-pack.ts).
+ */
 export async function commitContainer(
   store: ImageStore,
   container: ContainerConfig,
-  upperDir: string,
+  paths: Pick<ContainerPaths, 'upper' | 'cgroup'>,
   options: CommitOptions,
   created: string[],
 ): Promise<Image> {
   if (typeof options !== 'object' || options === null) throw new TypeError('commit options must be an object');
+  if (options.pause !== undefined && typeof options.pause !== 'boolean') throw new TypeError('pause must be a boolean');
   const references = checkRef(options.ref);
   for (const key of ['message', 'author'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'string') throw new TypeError(`${key} must be a string`);
@@ -149,7 +183,11 @@ export async function commitContainer(
   const imageConfig = applyChanges(baseConfig.config ?? {}, options.changes);
   checkContainerDefaults(imageConfig, references[0] ?? `the commit of container ${container.name}`); // before the layer is made
 
-  const layer = await layerFromTar(store.content, existsSync(upperDir) ? packLayer(upperDir) : emptyTar(), `the changes of container ${container.name}`, created);
+  const layer = await whileFrozen(paths.cgroup, options.pause ?? true, () =>
+    layerFromTar(store.content, existsSync(paths.upper) ? packLayer(paths.upper) : emptyTar(), `the changes of container ${container.name}`, created, {
+      maxLayerSize: Infinity, // what the container wrote is on disk already
+    }),
+  );
   const now = new Date().toISOString();
   const config: OciImageConfig = {
     ...baseConfig,

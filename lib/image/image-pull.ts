@@ -9,7 +9,7 @@ import { ImageContentError } from '../errors.js';
 import type { ContentStore } from './content-store.js';
 import { verifyContent } from './digest.js';
 import { checkImageConfig } from './image-config-check.js';
-import { ensureLayer } from './layer-ingest.js';
+import { checkMaxLayerSize, ensureLayer } from './layer-ingest.js';
 import { manifestForPlatform, parseImageConfig, parseManifestDocument } from './manifest.js';
 import { hostPlatform, parsePlatform } from './platform.js';
 import type { ImageReference } from './reference.js';
@@ -50,12 +50,13 @@ export async function runLimited(tasks: (() => Promise<void>)[], limit: number, 
 }
 
 /** Checks pull options before anything is fetched. */
-export function checkPullOptions(options: PullOptions): { platform: Platform; concurrency: number } {
+export function checkPullOptions(options: PullOptions): { platform: Platform; concurrency: number; maxLayerSize: number | undefined } {
   if (typeof options !== 'object' || options === null) throw new TypeError('pull options must be an object');
   const concurrency = options.concurrency ?? 3;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new RangeError('concurrency must be an integer from 1 to 64');
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new TypeError('onProgress must be a function');
-  return { platform: options.platform === undefined ? hostPlatform() : parsePlatform(options.platform), concurrency };
+  const maxLayerSize = checkMaxLayerSize(options.maxLayerSize);
+  return { platform: options.platform === undefined ? hostPlatform() : parsePlatform(options.platform), concurrency, maxLayerSize };
 }
 
 /**
@@ -64,7 +65,7 @@ export function checkPullOptions(options: PullOptions): { platform: Platform; co
  * this pull made are added to `createdLayers` (to remove them if it fails).
  */
 export async function pullImage(content: ContentStore, ref: ImageReference, options: PullOptions, createdLayers: string[]): Promise<PulledImage> {
-  const { platform, concurrency } = checkPullOptions(options);
+  const { platform, concurrency, maxLayerSize } = checkPullOptions(options);
   const cancel = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
   const client = new RegistryClient(ref.domain, { ...options, signal });
@@ -105,7 +106,7 @@ export async function pullImage(content: ContentStore, ref: ImageReference, opti
     const done = await ensureLayer(
       content,
       { open: () => client.openBlob(repository, layer), descriptor: layer, diffId, what },
-      { keepBlob: true, allowDevices: options.allowDevices, onBytes },
+      { keepBlob: true, allowDevices: options.allowDevices, maxLayerSize, onBytes },
       createdLayers,
     );
     progress(layer, done === 'exists' ? 'exists' : 'done', layer.size);

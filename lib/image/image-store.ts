@@ -1,7 +1,7 @@
 import { readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import type { ContainerConfig } from '../container/container-config.js';
+import { containerPaths, type ContainerConfig } from '../container/container-config.js';
 import type {
   CommitOptions,
   ImageInspect,
@@ -291,7 +291,7 @@ export class ImageStore {
    */
   async commit(container: { id: string } | string, options: CommitOptions = {}): Promise<Image> {
     const config = this.containerConfig(container);
-    return this.adding((created) => commitContainer(this, config, join(this.containersDir, config.id, 'upper'), options, created));
+    return this.adding((created) => commitContainer(this, config, containerPaths(join(this.containersDir, config.id)), options, created));
   }
 
   private containerConfig(container: { id: string } | string): ContainerConfig {

@@ -12,7 +12,7 @@ import type { Descriptor } from '../../types/image.js';
 import { ImageContentError } from '../errors.js';
 import type { ContentStore } from './content-store.js';
 import { verifyContent } from './digest.js';
-import { decompress, type Compression } from './decompress.js';
+import { checkCompression, decompress, type Compression } from './decompress.js';
 import { unpackLayer } from './layer-unpack.js';
 import { PRIVATE_FILE_MODE } from '../state/private-state.js';
 
@@ -20,8 +20,8 @@ import { PRIVATE_FILE_MODE } from '../state/private-state.js';
 export interface LayerSource {
   /** The blob's bytes, as stored (compressed or not). */
   stream: Readable;
-  /** What the blob must be: its digest and size. */
-  descriptor: Pick<Descriptor, 'digest' | 'size'>;
+  /** What the blob must be: its digest and size, and (when known) its media type, which the content must match. */
+  descriptor: Pick<Descriptor, 'digest' | 'size'> & { mediaType?: string | undefined };
   /** What the uncompressed tar must hash to. */
   diffId: string;
   /** For messages: `layer 2/5 of 127.0.0.1:5000/app:1`. */
@@ -32,6 +32,8 @@ export interface IngestOptions {
   /** Also store the blob (for push and save). */
   keepBlob: boolean;
   allowDevices?: boolean | undefined;
+  /** The most bytes the uncompressed tar may have; default {@link defaultLayerLimit}. `Infinity`: no limit. */
+  maxLayerSize?: number | undefined;
   /** Blob bytes read so far. */
   onBytes?: ((bytes: number) => void) | undefined;
 }
@@ -40,6 +42,27 @@ export interface IngestResult {
   compression: Compression;
   /** Bytes of regular files in the layer. */
   unpackedSize: number;
+}
+
+/** Layers up to this size (uncompressed) are always accepted. */
+const LAYER_FLOOR = 1024 ** 3;
+/** Above the floor, a layer may be this many times its blob. */
+const LAYER_RATIO = 100;
+
+/**
+ * The default decompression limit of a layer: 1 GiB, or 100 times its blob
+ * size when that is more. Real layers expand 2 to 10 times; a gzip bomb
+ * expands about 1000 times.
+ */
+export function defaultLayerLimit(blobSize: number): number {
+  return Math.max(LAYER_FLOOR, LAYER_RATIO * blobSize);
+}
+
+/** Checks a `maxLayerSize` option. */
+export function checkMaxLayerSize(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !(value > 0)) throw new TypeError('maxLayerSize must be a positive number of bytes (or Infinity)');
+  return value;
 }
 
 /** Hashes and counts the bytes that pass, and copies them into a file when given one. */
@@ -80,32 +103,60 @@ export async function ingestLayer(store: ContentStore, source: LayerSource, opti
     const tar = createHash('sha256');
     let tarSize = 0;
     let compression: Compression = 'none';
+    const limit = options.maxLayerSize ?? defaultLayerLimit(source.descriptor.size);
+    const sniffed = (found: Compression) => {
+      compression = found;
+      checkCompression(source.what, source.descriptor.mediaType, found);
+    };
+    /** The blob source's own failure (a connection, or a registry serving more than the descriptor): reported as it is. */
+    let sourceError: unknown;
+    const nextChunk = async () => {
+      try {
+        return await chunks.next();
+      } catch (error) {
+        sourceError ??= error;
+        throw error;
+      }
+    };
     async function* blobBytes(): AsyncGenerator<Buffer> {
       for (;;) {
-        const next = await chunks.next();
+        const next = await nextChunk();
         if (next.done) return;
         blob.update(next.value as Buffer);
         yield next.value as Buffer;
       }
     }
+    /** The rest of the blob, hashed (a tar may end before its blob does: the digest covers every byte). */
+    const drain = async () => {
+      for (let next = await nextChunk(); !next.done; next = await nextChunk()) blob.update(next.value as Buffer);
+    };
     async function* tarBytes(): AsyncGenerator<Buffer> {
-      for await (const chunk of decompress(blobBytes(), (found) => (compression = found))) {
-        tar.update(chunk);
+      for await (const chunk of decompress(blobBytes(), sniffed)) {
         tarSize += chunk.length;
+        if (tarSize > limit) {
+          throw new ImageContentError(
+            `${source.what}: its uncompressed tar is larger than ${limit} bytes (the blob is ${source.descriptor.size}); ` +
+              'refusing it as a decompression bomb; if the image is trusted, raise the limit with the maxLayerSize option',
+            { code: 'ERR_LAYER_TOO_LARGE' },
+          );
+        }
+        tar.update(chunk);
         yield chunk;
       }
     }
     let unpacked;
     try {
-      unpacked = await unpackLayer(Readable.from(tarBytes(), { objectMode: false }), `${tempLayer}/diff`, { allowDevices: options.allowDevices });
-      // a tar may end before its blob does (padding): the digest covers every byte
-      for await (const chunk of { [Symbol.asyncIterator]: () => chunks }) blob.update(chunk as Buffer);
+      unpacked = await unpackLayer(Readable.from(tarBytes(), { objectMode: false }), `${tempLayer}/diff`, {
+        allowDevices: options.allowDevices,
+      });
+      await drain();
     } catch (error) {
+      if (sourceError !== undefined) throw sourceError;
       // the blob's digest decides first: drain what is left and compare
       try {
-        for await (const chunk of { [Symbol.asyncIterator]: () => chunks }) blob.update(chunk as Buffer);
+        await drain();
       } catch {
-        throw error; // the source itself broke: report what broke first
+        throw sourceError ?? error;
       }
       verifyContent(source.what, source.descriptor, { digest: blob.digest(), size: blob.bytes });
       throw error;

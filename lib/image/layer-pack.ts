@@ -3,11 +3,21 @@
  * (char devices 0/0) become `.wh.name` entries, opaque directories get a
  * `.wh..wh..opq` entry, hardlinked files are stored once. Names are sorted, so
  * the same tree gives the same tar (and the same diff_id).
+ *
+ * The tree may be a running container's upper directory, which a process
+ * inside can change while it is read. So nothing is reached by a path that
+ * the container could redirect: each directory is opened with O_NOFOLLOW
+ * from its parent's open descriptor (`/proc/self/fd/<parent>/<name>`, one
+ * component at a time), each file likewise, and an opened node must be the
+ * one that was looked up (same inode and type); a file is read up to the
+ * size it had then. A name swapped for a symlink is stored as that symlink,
+ * never followed to the host.
  */
-import { createReadStream, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 import { once } from 'node:events';
 import { pack, type Header, type Pack } from 'tar-stream';
+import { BerthError } from '../errors.js';
 import { nativeAddon } from '../native/addon.js';
 
 export interface PackOptions {
@@ -52,23 +62,62 @@ export async function addEntry(tar: Pack, header: EntryHeader, content?: Buffer 
   });
 }
 
+/** The path of `name` in the directory open as `dirFd`, resolved from that descriptor, not from a path. */
+const at = (dirFd: number, name: string) => `/proc/self/fd/${dirFd}/${name}`;
+
+const OPEN_DIR = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/** O_NONBLOCK: a FIFO swapped in for a file must not hang the open. */
+const OPEN_FILE = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** Opens `path` with `flags` and checks that it is the node `expected` describes. */
+function openChecked(path: string, flags: number, expected: Stats, name: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, flags);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOTDIR' || code === 'ENOENT' || code === 'ENXIO') throw changed(name, error);
+    throw error;
+  }
+  const opened = fstatSync(fd);
+  if (opened.ino !== expected.ino || opened.dev !== expected.dev || (opened.mode & constants.S_IFMT) !== (expected.mode & constants.S_IFMT)) {
+    closeSync(fd);
+    throw changed(name);
+  }
+  return fd;
+}
+
+function changed(name: string, cause?: unknown): BerthError {
+  return new BerthError(`'${name}' changed while the layer was read (a process is still writing there); commit again, or pause the container`, {
+    code: 'ERR_CHANGED',
+    path: name,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
 async function walk(tar: Pack, root: string, options: PackOptions): Promise<void> {
   const links = new Map<string, string>(); // dev:ino → first name
-  const visit = async (rel: string): Promise<void> => {
-    const names = readdirSync(rel === '' ? root : `${root}/${rel}`).sort();
+  const visit = async (dirFd: number, rel: string): Promise<void> => {
+    const names = readdirSync(`/proc/self/fd/${dirFd}`).sort();
     for (const base of names) {
       const name = rel === '' ? base : `${rel}/${base}`;
-      const path = `${root}/${name}`;
-      const stat = lstatSync(path);
+      const path = at(dirFd, base);
+      const stat = lstatSync(path, { throwIfNoEntry: false });
+      if (!stat) continue; // removed since the listing
       const header = baseHeader(name, stat, options);
       if (stat.isCharacterDevice() && stat.rdev === 0) {
         await addEntry(tar, { ...header, name: `${rel === '' ? '' : `${rel}/`}.wh.${base}`, type: 'file', size: 0, mode: 0o644 });
       } else if (stat.isDirectory()) {
-        await addEntry(tar, { ...header, name: `${name}/`, type: 'directory' });
-        if (nativeAddon().getXattr(path, 'trusted.overlay.opaque')?.toString() === 'y') {
-          await addEntry(tar, { ...header, name: `${name}/.wh..wh..opq`, type: 'file', size: 0, mode: 0o644 });
+        const fd = openChecked(path, OPEN_DIR, stat, name);
+        try {
+          await addEntry(tar, { ...header, name: `${name}/`, type: 'directory' });
+          if (nativeAddon().getXattr(`/proc/self/fd/${fd}/.`, 'trusted.overlay.opaque')?.toString() === 'y') {
+            await addEntry(tar, { ...header, name: `${name}/.wh..wh..opq`, type: 'file', size: 0, mode: 0o644 });
+          }
+          await visit(fd, name);
+        } finally {
+          closeSync(fd);
         }
-        await visit(name);
       } else if (stat.isSymbolicLink()) {
         await addEntry(tar, { ...header, type: 'symlink', linkname: readlinkSync(path) });
       } else if (stat.isFile()) {
@@ -76,10 +125,16 @@ async function walk(tar: Pack, root: string, options: PackOptions): Promise<void
         const first = stat.nlink > 1 ? links.get(key) : undefined;
         if (first !== undefined) {
           await addEntry(tar, { ...header, type: 'link', linkname: first, size: 0 });
-        } else {
-          if (stat.nlink > 1) links.set(key, name);
-          await addEntry(tar, { ...header, type: 'file', size: stat.size }, stat.size > 0 ? createReadStream(path) : undefined);
+          continue;
         }
+        if (stat.nlink > 1) links.set(key, name);
+        if (stat.size === 0) {
+          await addEntry(tar, { ...header, type: 'file', size: 0 });
+          continue;
+        }
+        const fd = openChecked(path, OPEN_FILE, stat, name);
+        // the stream closes the descriptor; at most the size the header says is read
+        await addEntry(tar, { ...header, type: 'file', size: stat.size }, createReadStream('', { fd, start: 0, end: stat.size - 1 }));
       } else if (stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice()) {
         const type = stat.isFIFO() ? 'fifo' : stat.isCharacterDevice() ? 'character-device' : 'block-device';
         await addEntry(tar, { ...header, type, devmajor: Math.floor(stat.rdev / 256) & 0xfff, devminor: (stat.rdev & 0xff) | ((stat.rdev >> 12) & 0xfff00) });
@@ -87,7 +142,12 @@ async function walk(tar: Pack, root: string, options: PackOptions): Promise<void
       // sockets are not archived, as tar does
     }
   };
-  await visit('');
+  const rootFd = openSync(root, OPEN_DIR);
+  try {
+    await visit(rootFd, '');
+  } finally {
+    closeSync(rootFd);
+  }
 }
 
 function baseHeader(name: string, stat: Stats, options: PackOptions): EntryHeader {

@@ -9,6 +9,13 @@
  * directories (never through a symlink the layer made); a file is created with
  * O_EXCL|O_NOFOLLOW after whatever was at its name is removed; a hardlink must
  * point at a file this layer made. Metadata calls never follow symlinks.
+ * Names come from whichever tar record set them last (ustar, GNU long name,
+ * PAX `path`/`linkpath`): the check is on the final name.
+ *
+ * Set-id bits are kept (as Docker keeps them): the layer directories are
+ * under the state root, which other host users cannot enter. Extended
+ * attributes pass the policy of `xattr-policy.ts` (`user.*` and file
+ * capabilities only), on regular files and directories.
  */
 import {
   closeSync,
@@ -28,9 +35,11 @@ import {
   writeSync,
 } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { extract, type Header } from 'tar-stream';
+import type { Header } from 'tar-stream';
 import { BerthError, ImageContentError, LayerUnpackError, errnoName } from '../errors.js';
 import { nativeAddon } from '../native/addon.js';
+import { extractWithXattrs, type XattrHeader } from './tar-extract.js';
+import { allowedXattr } from './xattr-policy.js';
 
 /** Options of {@link unpackLayer}. */
 export interface UnpackOptions {
@@ -74,7 +83,7 @@ export function entryPath(name: string, what = 'layer entry'): string {
 /** Unpacks a layer's (uncompressed) tar stream into `dir`, an empty directory. */
 export async function unpackLayer(tar: Readable, dir: string, options: UnpackOptions = {}): Promise<UnpackResult> {
   const unpacker = new Unpacker(dir, options);
-  const entries = extract();
+  const entries = extractWithXattrs();
   tar.once('error', (error) => entries.destroy(error));
   tar.pipe(entries);
   try {
@@ -263,21 +272,19 @@ class Unpacker {
     const mode = (header.mode ?? (kind === 'dir' ? 0o755 : 0o644)) & 0o7777;
     // path is not a symlink: we just made it; chown clears set-id bits, so chmod comes after
     if (kind !== 'symlink' && (chown || born !== mode)) chmodSync(path, mode);
-    this.xattrs(path, header);
+    if (kind === 'dir') this.xattrs(path, header);
     if (!header.mtime) return;
     if (kind === 'dir') this.dirTimes.push([path, header.mtime]);
     else lutimesSync(path, header.mtime, header.mtime);
   }
 
-  /** `SCHILY.xattr.*` PAX records, except overlay's own attributes. */
+  /** The entry's `SCHILY.xattr.*` records that the policy keeps (files and directories only). */
   private xattrs(path: string, header: Header): void {
-    const pax = header.pax as Record<string, string> | null | undefined;
-    if (!pax) return;
-    for (const [key, value] of Object.entries(pax)) {
-      if (!key.startsWith('SCHILY.xattr.')) continue;
-      const attribute = key.slice('SCHILY.xattr.'.length);
-      if (attribute.startsWith('trusted.overlay.') || value.includes('\uFFFD')) continue;
-      nativeAddon().setXattr(path, attribute, Buffer.from(value, 'utf8'));
+    const xattrs = (header as XattrHeader).xattrs;
+    if (!xattrs) return;
+    for (const [name, value] of xattrs) {
+      const kept = allowedXattr(name, value);
+      if (kept) nativeAddon().setXattr(path, name, kept);
     }
   }
 

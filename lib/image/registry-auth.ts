@@ -34,6 +34,28 @@ export function parseChallenge(header: string | string[] | undefined): Challenge
   return undefined;
 }
 
+/**
+ * Checks where a registry sends us for tokens: an http(s) URL, and plain
+ * http only when the registry itself is plain http (loopback or `insecure`),
+ * since the credentials go there.
+ * @throws RegistryAuthError naming the realm.
+ */
+export function checkTokenRealm(registry: string, realm: string | undefined, registryOrigin: string): void {
+  if (realm === undefined) return; // bearerToken says that one
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    throw new RegistryAuthError(`${registry} named a token service that is not a URL: ${realm}`, { registry });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new RegistryAuthError(`${registry} named the token service ${realm}; only http(s) token services are used`, { registry });
+  }
+  if (url.protocol === 'http:' && registryOrigin.startsWith('https:')) {
+    throw new RegistryAuthError(`${registry} (https) named the plain-http token service ${url.origin}; refusing to send credentials there`, { registry });
+  }
+}
+
 /** `Basic base64(user:password)` */
 export function basicAuthorization(credentials: Credentials): string | undefined {
   if (credentials.username === undefined || credentials.password === undefined) return undefined;

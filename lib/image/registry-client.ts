@@ -8,17 +8,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Descriptor, RegistryOptions } from '../../types/image.js';
-import { BerthError, ImagePullError, NotFoundError, RegistryAuthError } from '../errors.js';
+import { BerthError, ImageContentError, ImagePullError, NotFoundError, RegistryAuthError } from '../errors.js';
 import { resolveCredentials, type Credentials } from './credentials.js';
 import { sha256, verifyContent } from './digest.js';
 import { httpRequest } from './http.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
-import { USER_AGENT, basicAuthorization, bearerToken, forgetToken, parseChallenge, type Challenge } from './registry-auth.js';
+import { USER_AGENT, basicAuthorization, bearerToken, checkTokenRealm, forgetToken, parseChallenge, type Challenge } from './registry-auth.js';
 
 /** How the registry authenticated last time, per host: sent up front on later requests. */
 const knownChallenges = new Map<string, Challenge>();
 
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** The largest manifest or index accepted (containerd's limit). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** The largest image config accepted: real ones are kilobytes. */
+export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -75,13 +78,15 @@ export class RegistryClient {
   private async authorization(challenge: Challenge, scopes: readonly string[]): Promise<string | undefined> {
     const credentials = await this.getCredentials();
     if (challenge.scheme === 'basic') return credentials ? basicAuthorization(credentials) : undefined;
+    checkTokenRealm(this.domain, challenge.realm, this.origin);
     return `Bearer ${await bearerToken(this.domain, challenge, scopes, credentials, this.timeout, this.signal)}`;
   }
 
   /**
    * Sends a request: authenticates as the registry asks, follows redirects
-   * (dropping credentials when they leave the registry's origin), and retries
-   * what is worth retrying. Returns the response of an accepted status with
+   * (http and https only, never from https to http; credentials are dropped
+   * when they leave the registry's origin, and only the registry's own origin
+   * may ask for them), and retries what is worth retrying. Returns the response of an accepted status with
    * its body unread.
    */
   private async send(req: SendRequest): Promise<Dispatcher.ResponseData> {
@@ -110,14 +115,22 @@ export class RegistryClient {
           if (response.statusCode < 300 || response.statusCode >= 400 || typeof location !== 'string' || req.method === 'PUT' || req.method === 'PATCH' || req.method === 'POST') break;
           await response.body.dump();
           if (redirects >= MAX_REDIRECTS) throw new ImagePullError(`${this.domain}: more than ${MAX_REDIRECTS} redirects for ${req.url}`, { registry: this.domain });
-          const next = new URL(location, url);
-          if (next.origin !== url.origin) delete headers.authorization; // blob storage has its own signed URLs
-          url = next;
+          url = this.redirectTarget(url, location, req);
+          if (url.origin !== this.origin) delete headers.authorization; // blob storage has its own signed URLs
         }
       } catch (error) {
         if (error instanceof BerthError || this.signal?.aborted || attempt >= this.retries) throw this.transportError(error, req);
         await this.backoff(attempt);
         continue;
+      }
+      if (response.statusCode === 401 && url.origin !== this.origin) {
+        await response.body.dump();
+        // a challenge from where a redirect led must not decide where credentials go
+        throw new ImagePullError(`${this.domain}: ${url.origin}, where the registry redirected ${describe(req.url)}, refused it (HTTP 401)`, {
+          registry: this.domain,
+          status: 401,
+          code: 'ERR_REDIRECT_REFUSED',
+        });
       }
       if (response.statusCode === 401) {
         const offered = parseChallenge(response.headers['www-authenticate']);
@@ -154,6 +167,24 @@ export class RegistryClient {
         status: response.statusCode,
       });
     }
+  }
+
+  /** Where a redirect leads: http(s) only, and never from https down to plain http. */
+  private redirectTarget(from: URL, location: string, req: SendRequest): URL {
+    let next: URL;
+    try {
+      next = new URL(location, from);
+    } catch {
+      next = new URL('invalid:');
+    }
+    const refuse = (why: string) =>
+      new ImagePullError(`${this.domain}: refusing the redirect of ${describe(req.url)} to ${next.protocol === 'invalid:' ? location : next.origin}: ${why}`, {
+        registry: this.domain,
+        code: 'ERR_REDIRECT_REFUSED',
+      });
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw refuse('only http and https redirects are followed');
+    if (from.protocol === 'https:' && next.protocol === 'http:') throw refuse('it goes from https to plain http');
+    return next;
   }
 
   private authError(credentials: Credentials | undefined, challenge: Challenge | undefined, req: SendRequest, status: number): RegistryAuthError {
@@ -198,7 +229,7 @@ export class RegistryClient {
       scopes: [`repository:${repository}:pull`],
       accept: [200],
     });
-    const bytes = await readLimited(response, MAX_MANIFEST_BYTES, `the manifest ${repository}:${reference}`);
+    const bytes = await readLimited(response, MAX_MANIFEST_BYTES, `the manifest ${repository}${reference.startsWith('sha256:') ? '@' : ':'}${reference} from ${this.domain}`);
     const digest = sha256(bytes);
     if (reference.startsWith('sha256:')) verifyContent(`manifest ${repository}@${reference} from ${this.domain}`, { digest: reference }, { digest, size: bytes.length });
     const contentType = response.headers['content-type'];
@@ -206,8 +237,12 @@ export class RegistryClient {
   }
 
   /** A small blob (a config) in memory, verified. */
-  async getBlobBytes(repository: string, descriptor: Descriptor, maxBytes = 64 * 1024 * 1024): Promise<Buffer> {
-    if (descriptor.size > maxBytes) throw new ImagePullError(`${this.domain}: blob ${descriptor.digest} is ${descriptor.size} bytes, more than the ${maxBytes} allowed here`, { registry: this.domain });
+  async getBlobBytes(repository: string, descriptor: Descriptor, maxBytes = MAX_CONFIG_BYTES): Promise<Buffer> {
+    if (descriptor.size > maxBytes) {
+      throw new ImageContentError(`${this.domain}/${repository}: the blob ${descriptor.digest} is ${descriptor.size} bytes, more than the ${maxBytes} accepted for a config; refusing the image`, {
+        code: 'ERR_TOO_LARGE',
+      });
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of this.openBlob(repository, descriptor)) chunks.push(chunk as Buffer);
     const bytes = Buffer.concat(chunks);
@@ -219,7 +254,8 @@ export class RegistryClient {
    * A blob as a stream. A connection that breaks (or ends early) is resumed
    * where it stopped: with `Range` where the registry honours it, else by
    * skipping what already arrived. Never yields more than `descriptor.size`
-   * bytes: a longer blob is cut there (and fails verification).
+   * bytes: a response whose Content-Length differs from the descriptor, or a
+   * body that goes on past it, fails with `ERR_SIZE_MISMATCH`.
    */
   openBlob(repository: string, descriptor: Descriptor): Readable {
     const self = this;
@@ -234,6 +270,14 @@ export class RegistryClient {
           scopes: [`repository:${repository}:pull`],
           accept: [200, 206],
         });
+        const announced = response.statusCode === 200 ? Number(response.headers['content-length'] ?? NaN) : NaN;
+        if (Number.isFinite(announced) && announced !== descriptor.size) {
+          response.body.destroy();
+          throw new ImageContentError(
+            `${self.domain}/${repository}: the blob ${descriptor.digest} is served as ${announced} bytes, but its descriptor says ${descriptor.size}; refusing it`,
+            { code: 'ERR_SIZE_MISMATCH' },
+          );
+        }
         if (received > 0) {
           const start = /^bytes (\d+)-/.exec(String(response.headers['content-range'] ?? ''))?.[1];
           skip = response.statusCode === 206 && start !== undefined ? received - Number(start) : received;
@@ -249,11 +293,11 @@ export class RegistryClient {
               if (data.length === 0) continue;
             }
             if (received + data.length > descriptor.size) {
-              data = data.subarray(0, descriptor.size + 1 - received); // one byte too many: verification reports it
-              received += data.length;
-              yield data;
               response.body.destroy();
-              return;
+              throw new ImageContentError(
+                `${self.domain}/${repository}: the blob ${descriptor.digest} goes on past the ${descriptor.size} bytes its descriptor says; refusing it`,
+                { code: 'ERR_SIZE_MISMATCH' },
+              );
             }
             received += data.length;
             yield data;
@@ -380,15 +424,18 @@ export class RegistryClient {
   }
 }
 
+/** The body, up to `limit` bytes (announced or sent); more is an `ERR_TOO_LARGE` error, read no further. */
 async function readLimited(response: Dispatcher.ResponseData, limit: number, what: string): Promise<Buffer> {
+  const tooLarge = () => {
+    response.body.destroy();
+    return new ImageContentError(`${what} is larger than ${limit} bytes; refusing it`, { code: 'ERR_TOO_LARGE' });
+  };
+  if (Number(response.headers['content-length'] ?? 0) > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of response.body as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) {
-      response.body.destroy();
-      throw new ImagePullError(`${what} is larger than ${limit} bytes; refusing it`);
-    }
+    if (size > limit) throw tooLarge();
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);

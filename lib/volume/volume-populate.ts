@@ -10,9 +10,36 @@
  * the directories below it down to an opaque one (`trusted.overlay.opaque=y`)
  * or to a layer where the name is not a directory. Symlinks on the way to the
  * target are followed inside the container's root, as the container would.
+ *
+ * What is copied, as the image is hostile input: symlinks as symlinks (never
+ * followed, whatever they point at; a file is opened with O_NOFOLLOW and must
+ * be the file that was looked up), set-id bits and owners as they are (Docker
+ * keeps them; the volume lives under the state root, which other host users
+ * cannot enter), extended attributes by the image policy (`user.*` and file
+ * capabilities), FIFOs; character and block devices are not copied (Docker
+ * copies them): a volume outlives the container and is mounted into others,
+ * so a device node an image carried would outlive the image's own rules.
  */
-import { chmodSync, constants, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, type Stats } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  fstatSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  symlinkSync,
+  type Stats,
+} from 'node:fs';
 import { join } from 'node:path';
+import { BerthError } from '../errors.js';
+import { allowedXattr } from '../image/xattr-policy.js';
 import { nativeAddon } from '../native/addon.js';
 
 const MAX_SYMLINKS = 40;
@@ -85,13 +112,22 @@ function resolveDirectory(rootDirs: readonly string[], target: string): Entry | 
   return stack.at(-1) ?? root;
 }
 
-/** The major and minor numbers of a Linux dev_t. */
-function deviceNumbers(rdev: number): [number, number] {
-  const high = Math.floor(rdev / 2 ** 32);
-  const low = rdev % 2 ** 32;
-  const major = ((low >>> 8) & 0xfff) | ((high & 0xfffff000) >>> 0);
-  const minor = (low & 0xff) | ((low >>> 12) & 0xfff00);
-  return [major, minor];
+/**
+ * Copies the regular file at `source` (as `stats` found it) to `dest`: opened
+ * with O_NOFOLLOW and checked to be that same file, then copied from the
+ * open descriptor, so a name swapped for a symlink is never followed.
+ */
+function copyRegularFile(source: string, stats: Stats, dest: string): void {
+  const fd = openSync(source, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const opened = fstatSync(fd);
+    if (!opened.isFile() || opened.ino !== stats.ino || opened.dev !== stats.dev) {
+      throw new BerthError(`filling a volume: ${source} changed while it was copied; try again`, { code: 'ERR_CHANGED', path: source });
+    }
+    copyFileSync(`/proc/self/fd/${fd}`, dest, constants.COPYFILE_EXCL);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Copies a merged tree with owners, modes, times, symlinks, hard links, devices and extended attributes. */
@@ -125,28 +161,27 @@ class TreeCopier {
         linkSync(first, dest); // the same file again: a hard link, as in the image
         return;
       }
-      copyFileSync(entry.path, dest, constants.COPYFILE_EXCL);
+      copyRegularFile(entry.path, stats, dest);
       if (stats.nlink > 1) this.links.set(key, dest);
-    } else if (stats.isCharacterDevice() || stats.isBlockDevice() || stats.isFIFO()) {
-      const [major, minor] = deviceNumbers(stats.rdev);
-      nativeAddon().mknod(dest, (stats.mode & constants.S_IFMT) | (stats.mode & 0o7777), major, minor);
+    } else if (stats.isFIFO()) {
+      nativeAddon().mknod(dest, constants.S_IFIFO | (stats.mode & 0o7777), 0, 0);
     } else {
-      return; // a socket: nothing to copy
+      return; // a device (see the policy above) or a socket: nothing to copy
     }
     copyMetadata(entry.path, stats, dest);
   }
 }
 
-/** Owner, mode, extended attributes (but overlay's own) and times of `source` onto `dest`, in an order that keeps setuid bits and file capabilities. */
+/** Owner, mode, extended attributes (those the image policy keeps) and times of `source` onto `dest`, in an order that keeps setuid bits and file capabilities. */
 function copyMetadata(source: string, stats: Stats, dest: string): void {
   lchownSync(dest, stats.uid, stats.gid);
-  if (!stats.isSymbolicLink()) {
-    chmodSync(dest, stats.mode & 0o7777);
+  if (!stats.isSymbolicLink()) chmodSync(dest, stats.mode & 0o7777);
+  if (stats.isFile() || stats.isDirectory()) {
     const addon = nativeAddon();
     for (const name of addon.listXattrs(source)) {
-      if (name.startsWith('trusted.overlay.')) continue;
       const value = addon.getXattr(source, name);
-      if (value) addon.setXattr(dest, name, value);
+      const kept = value ? allowedXattr(name, value) : undefined;
+      if (kept) addon.setXattr(dest, name, kept);
     }
   }
   lutimesSync(dest, stats.atime, stats.mtime);
