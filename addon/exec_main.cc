@@ -547,6 +547,15 @@ int main(int argc, char** argv) {
   step = "start";
   check(prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);
 
+  // Started from a sealed memfd (lib/native/addon.ts): name ourselves. For
+  // exec, non-dumpable before we join the container: until the command's
+  // execve (fork keeps the flag, execve sets it back to 1), a process in the
+  // container can neither ptrace the command's process nor open its
+  // /proc/<pid>/{exe,fd,mem,environ}. (mount never joins a container, and
+  // Node opens its /proc/<pid>/root.)
+  prctl(PR_SET_NAME, "berth-exec");
+  if (strcmp(argv[1], "exec") == 0) check(prctl(PR_SET_DUMPABLE, 0), "prctl", "PR_SET_DUMPABLE");
+
   step = "spec";
   ExecSpec spec;
   KeyValueBuffer control;

@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { dirname, join } from 'node:path';
 import { BerthError, ContainerSetupError, errnoName } from '../errors.js';
-import { monitorPath } from '../native/addon.js';
+import { sealedHelper } from '../native/addon.js';
 
 /** The events berth-exec writes on its control socket (fd 3), one JSON object per line. */
 export type HelperEvent =
@@ -14,21 +12,6 @@ export type HelperEvent =
 
 /** A value of berth-exec's spec (addon/exec_spec.cc). */
 export type SpecValue = string | number | bigint | boolean;
-
-let helperPath: string | undefined;
-
-/** The berth-exec executable, built beside berth-monitor. */
-export function execHelperPath(): string {
-  if (helperPath) return helperPath;
-  const path = join(dirname(monitorPath()), 'berth-exec');
-  if (!existsSync(path)) {
-    throw new BerthError(`berth's native part berth-exec is not built (looked for ${path}). Build it with \`npm run build:addon\`.`, {
-      code: 'ERR_NATIVE_MISSING', path,
-    });
-  }
-  helperPath = path;
-  return path;
-}
 
 /** `key\0value\0` pairs, the form berth-exec reads on its control socket. */
 export function encodePairs(pairs: readonly (readonly [string, SpecValue])[]): Buffer {
@@ -72,16 +55,19 @@ export class ExecHelper {
   }
 
   /**
-   * Starts `berth-exec <mode>` and writes its spec.
+   * Starts `berth-exec <mode>` from its sealed copy and writes its spec.
    * @param stdio what fds 0-2 get (fd 3 is always the control socket)
    */
   static start(mode: 'exec' | 'mount', spec: readonly (readonly [string, SpecValue])[], stdio: StdioOptions = 'ignore'): ExecHelper {
     const fds = (Array.isArray(stdio) ? stdio : [stdio, stdio, stdio]).slice(0, 3);
-    const child = spawn(execHelperPath(), [mode], { stdio: [...fds, 'pipe'] as StdioOptions });
+    // /proc/self/fd/<n> resolves in the child, which has the (close-on-exec)
+    // memfd until the execve that opens it: the file on disk never runs.
+    const helper = sealedHelper('berth-exec');
+    const child = spawn(helper.path, [mode], { argv0: helper.argv0, stdio: [...fds, 'pipe'] as StdioOptions });
     const control = child.stdio[3] as Socket;
-    const helper = new ExecHelper(child, control);
+    const started = new ExecHelper(child, control);
     control.write(encodePairs([['mode', mode], ...spec, ['end', '']]));
-    return helper;
+    return started;
   }
 
   /** The next event; `undefined` once the socket closed (berth-exec exited). */

@@ -51,3 +51,37 @@ export function monitorPath(): string {
   monitor ??= firstExisting('berth-monitor');
   return monitor;
 }
+
+/** How to run a helper from its sealed copy: `path` to execute, `argv0` the file it was copied from. */
+export interface SealedHelper {
+  path: string;
+  argv0: string;
+}
+
+const sealed = new Map<string, SealedHelper>();
+
+/**
+ * A helper executable (`berth-monitor`, `berth-exec`) as a sealed, read-only
+ * copy made once per process: a memfd this process keeps open, executed through
+ * `/proc/self/fd/<n>`. A container that reaches the running helper through
+ * `/proc/<pid>/exe` (CVE-2019-5736) finds only the copy, which no one can
+ * write; the file on disk is never executed. See docs/architecture.md.
+ */
+export function sealedHelper(file: 'berth-monitor' | 'berth-exec'): SealedHelper {
+  let helper = sealed.get(file);
+  if (!helper) {
+    const argv0 = firstExisting(file);
+    let fd: number;
+    try {
+      fd = nativeAddon().sealExecutable(argv0, file);
+    } catch (error) {
+      const e = error as { message: string; errno?: number; syscall?: string };
+      throw new BerthError(`cannot make the sealed copy of ${file} that berth runs: ${e.message}`, {
+        code: 'ERR_NATIVE_SEAL', errno: e.errno, syscall: e.syscall, path: argv0, cause: error,
+      });
+    }
+    helper = { path: `/proc/self/fd/${fd}`, argv0 };
+    sealed.set(file, helper);
+  }
+  return helper;
+}
