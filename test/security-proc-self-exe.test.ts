@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -224,4 +224,27 @@ test('berth-monitor runs from its sealed copy, a faithful one, after the Node pr
   assert.equal(readFileSync(`/proc/${monitorPid}/comm`, 'utf8'), 'berth-monitor\n');
   const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
   assert.equal(sha256(`/proc/${monitorPid}/exe`), sha256(sealedHelper('berth-monitor').argv0));
+});
+
+test('a copy whose descriptor was closed and its number reused is noticed: berth makes a new copy', async () => {
+  const fd = Number(sealedHelper('berth-exec').path.split('/').pop());
+  closeSync(fd);
+  const squatter = openSync('/bin/true', 'r'); // the lowest free number: likely the copy's
+  try {
+    assert.notEqual(sealedHelper('berth-exec').path, `/proc/self/fd/${squatter}`);
+    await using runtime = await temporaryRuntime();
+    await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '60'] });
+    await container.start();
+    const proc = await container.execStream(['sleep', '30']);
+    try {
+      // berth-exec runs while its command does: it is a sealed copy, not /bin/true
+      const helper = readFileSync(`/proc/${proc.pid}/status`, 'utf8').match(/^PPid:\s+(\d+)/m)![1];
+      assert.equal(readlinkSync(`/proc/${helper}/exe`), '/memfd:berth-exec (deleted)');
+    } finally {
+      proc.kill('SIGKILL');
+    }
+    await proc.wait();
+  } finally {
+    closeSync(squatter);
+  }
 });

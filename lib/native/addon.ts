@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, fstatSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +58,16 @@ export interface SealedHelper {
   argv0: string;
 }
 
-const sealed = new Map<string, SealedHelper>();
+const sealed = new Map<string, SealedHelper & { fd: number; ino: number }>();
+
+/** Whether our descriptor still is the copy (nobody closed it, its number was not reused). */
+function stillSealed(copy: { fd: number; ino: number }): boolean {
+  try {
+    return fstatSync(copy.fd).ino === copy.ino;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * A helper executable (`berth-monitor`, `berth-exec`) as a sealed, read-only
@@ -68,20 +77,19 @@ const sealed = new Map<string, SealedHelper>();
  * write; the file on disk is never executed. See docs/architecture.md.
  */
 export function sealedHelper(file: 'berth-monitor' | 'berth-exec'): SealedHelper {
-  let helper = sealed.get(file);
-  if (!helper) {
-    const argv0 = firstExisting(file);
-    let fd: number;
-    try {
-      fd = nativeAddon().sealExecutable(argv0, file);
-    } catch (error) {
-      const e = error as { message: string; errno?: number; syscall?: string };
-      throw new BerthError(`cannot make the sealed copy of ${file} that berth runs: ${e.message}`, {
-        code: 'ERR_NATIVE_SEAL', errno: e.errno, syscall: e.syscall, path: argv0, cause: error,
-      });
-    }
-    helper = { path: `/proc/self/fd/${fd}`, argv0 };
-    sealed.set(file, helper);
+  const known = sealed.get(file);
+  if (known && stillSealed(known)) return { path: known.path, argv0: known.argv0 };
+  const argv0 = firstExisting(file);
+  let fd: number;
+  try {
+    fd = nativeAddon().sealExecutable(argv0, file);
+  } catch (error) {
+    const e = error as { message: string; errno?: number; syscall?: string };
+    throw new BerthError(`cannot make the sealed copy of ${file} that berth runs: ${e.message}`, {
+      code: 'ERR_NATIVE_SEAL', errno: e.errno, syscall: e.syscall, path: argv0, cause: error,
+    });
   }
-  return helper;
+  const copy = { path: `/proc/self/fd/${fd}`, argv0, fd, ino: fstatSync(fd).ino };
+  sealed.set(file, copy);
+  return { path: copy.path, argv0 };
 }
