@@ -7,7 +7,8 @@
 //                      namespace, so that Node can open the merged view
 //                      through /proc/<pid>/root and work on it by descriptor
 //
-// Started by Node (lib/container/exec-process.ts) with fd 3 a socket: Node
+// Started by Node (lib/container/exec-helper.ts), from a sealed memfd copy
+// (lib/native/addon.ts, docs/architecture.md), with fd 3 a socket: Node
 // writes the spec on it (exec_spec.cc), berth-exec answers with one JSON event
 // per line:
 //   exec:  started {pid}, error {step, syscall, errno, path}, exited {exitCode, signal}

@@ -2,7 +2,8 @@
 //
 //   berth-monitor <container-dir>
 //
-// Started detached (own session) by lib/container/monitor-process.ts. It reads
+// Started detached (own session) by lib/container/monitor-process.ts, from a
+// sealed memfd copy (docs/architecture.md, "Helpers run from a sealed copy"). It reads
 // <dir>/spec, clones the container's first process into new namespaces
 // (container_setup.cc), holds its stdio, writes its output to the log, reaps
 // it and records the exit status atomically in <dir>/exit.json. It outlives the

@@ -186,51 +186,56 @@ int memfd_executable(const char* name) {
   return fd;
 }
 
-// Copies all of `from` (of `size` bytes) into `to`; false with errno set (EIO: it changed size).
-bool copy_all(int from, int to, off_t size) {
+// Copies all of `from` (of `size` bytes) into `to`: nullptr, or the call
+// that failed with errno set (EIO: the file changed size meanwhile).
+const char* copy_all(int from, int to, off_t size) {
   std::vector<char> buffer(1 << 20);
   off_t copied = 0;
   for (;;) {
     ssize_t n = read(from, buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return false;
+    if (n < 0) return "read";
     if (n == 0) break;
     for (ssize_t done = 0; done < n;) {
       ssize_t w = write(to, buffer.data() + done, static_cast<size_t>(n - done));
       if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return false;
+      if (w < 0) return "write";
       done += w;
     }
     copied += n;
   }
-  if (copied != size) {
-    errno = EIO;
-    return false;
-  }
-  return true;
+  if (copied == size) return nullptr;
+  errno = EIO;
+  return "read";
 }
 
-// The copy itself; -1 with errno set and *failed naming the call that failed.
+// The sealed copy's descriptor; -1 with errno set and *failed naming the call.
 int sealed_copy(const std::string& path, const std::string& name, const char** failed) {
-  *failed = "open";
-  int source = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (source < 0) return -1;
-  int copy = -1;
+  int source = -1, copy = -1;
+  auto give_up = [&](const char* call) {
+    int saved = errno;
+    if (source >= 0) close(source);
+    if (copy >= 0) close(copy);
+    *failed = call;
+    errno = saved;
+    return -1;
+  };
+  source = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (source < 0) return give_up("open");
   struct stat st;
-  bool done = false;
-  if ((*failed = "fstat", fstat(source, &st) == 0) &&
-      (*failed = "memfd_create", copy = memfd_executable(name.c_str())) >= 0 &&
-      (*failed = "read", copy_all(source, copy, st.st_size)) &&
-      (*failed = "fchmod", fchmod(copy, 0555) == 0) &&
-      (*failed = "fcntl", fcntl(copy, F_ADD_SEALS, kExecutableSeals) == 0)) {
-    done = fcntl(copy, F_GET_SEALS) == kExecutableSeals;
-    if (!done) errno = EPERM;
-  }
-  int saved = errno;
+  if (fstat(source, &st) < 0) return give_up("fstat");
+  copy = memfd_executable(name.c_str());
+  if (copy < 0) return give_up("memfd_create");
+  if (const char* call = copy_all(source, copy, st.st_size)) return give_up(call);
   close(source);
-  if (!done && copy >= 0) close(copy);
-  errno = saved;
-  return done ? copy : -1;
+  source = -1;
+  if (fchmod(copy, 0555) < 0) return give_up("fchmod");
+  if (fcntl(copy, F_ADD_SEALS, kExecutableSeals) < 0) return give_up("fcntl");
+  if (fcntl(copy, F_GET_SEALS) != kExecutableSeals) {
+    errno = EPERM;
+    return give_up("fcntl");
+  }
+  return copy;
 }
 
 Napi::Value SealExecutable(const Napi::CallbackInfo& info) {
