@@ -38,18 +38,11 @@ function firstExisting(file: string): string {
 }
 
 let addon: NativeAddon | undefined;
-let monitor: string | undefined;
 
 /** The N-API module, loaded on first use. */
 export function nativeAddon(): NativeAddon {
   addon ??= createRequire(import.meta.url)(firstExisting('berth_native.node')) as NativeAddon;
   return addon;
-}
-
-/** The path of the berth-monitor executable. */
-export function monitorPath(): string {
-  monitor ??= firstExisting('berth-monitor');
-  return monitor;
 }
 
 /** How to run a helper from its sealed copy: `path` to execute, `argv0` the file it was copied from. */
