@@ -7,7 +7,8 @@
 //                      namespace, so that Node can open the merged view
 //                      through /proc/<pid>/root and work on it by descriptor
 //
-// Started by Node (lib/container/exec-process.ts) with fd 3 a socket: Node
+// Started by Node (lib/container/exec-helper.ts), from a sealed memfd copy
+// (lib/native/addon.ts, docs/architecture.md), with fd 3 a socket: Node
 // writes the spec on it (exec_spec.cc), berth-exec answers with one JSON event
 // per line:
 //   exec:  started {pid}, error {step, syscall, errno, path}, exited {exitCode, signal}
@@ -548,6 +549,15 @@ int main(int argc, char** argv) {
   // Die with the Node process that started us; if it is already gone, so are we.
   step = "start";
   check(prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);
+
+  // Started from a sealed memfd (lib/native/addon.ts): name ourselves. For
+  // exec, non-dumpable before we join the container: until the command's
+  // execve (fork keeps the flag, execve sets it back to 1), a process in the
+  // container can neither ptrace the command's process nor open its
+  // /proc/<pid>/{exe,fd,mem,environ}. (mount never joins a container, and
+  // Node opens its /proc/<pid>/root.)
+  prctl(PR_SET_NAME, "berth-exec");
+  if (strcmp(argv[1], "exec") == 0) check(prctl(PR_SET_DUMPABLE, 0), "prctl", "PR_SET_DUMPABLE");
 
   step = "spec";
   ExecSpec spec;

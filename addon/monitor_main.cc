@@ -2,7 +2,8 @@
 //
 //   berth-monitor <container-dir>
 //
-// Started detached (own session) by lib/container/monitor-process.ts. It reads
+// Started detached (own session) by lib/container/monitor-process.ts, from a
+// sealed memfd copy (docs/architecture.md, "Helpers run from a sealed copy"). It reads
 // <dir>/spec, clones the container's first process into new namespaces
 // (container_setup.cc), holds its stdio, writes its output to the log, reaps
 // it and records the exit status atomically in <dir>/exit.json. It outlives the
@@ -28,6 +29,7 @@
 #include <sched.h>
 #include <string>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -332,6 +334,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   close_range(4, ~0U, 0);  // nothing of the starter's but 0-3
+  // Started from a sealed memfd (lib/native/addon.ts): name ourselves, and
+  // stay non-dumpable. Each container's first process is a clone of us and
+  // inherits both until its execve, so a process of the container can
+  // neither ptrace it nor open its /proc/<pid>/{exe,fd,mem} before then;
+  // execve makes the command dumpable again as the kernel does for any exec.
+  prctl(PR_SET_NAME, "berth-monitor");
+  if (prctl(PR_SET_DUMPABLE, 0) < 0) fail_before_clone("start", "prctl", "PR_SET_DUMPABLE");
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   signal(SIGINT, SIG_IGN);

@@ -12,6 +12,7 @@
 #include <spawn.h>
 #include <string>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -27,6 +28,13 @@ Napi::Error system_error(Napi::Env env, int error_number, const char* syscall_na
   Napi::Error error = Napi::Error::New(env, std::string(syscall_name) + ": " + strerror(error_number));
   error.Set("errno", Napi::Number::New(env, error_number));
   error.Set("syscall", Napi::String::New(env, syscall_name));
+  return error;
+}
+
+Napi::Error path_error(Napi::Env env, int error_number, const char* syscall_name, const std::string& path) {
+  Napi::Error error = system_error(env, error_number, syscall_name);
+  error.Set("path", Napi::String::New(env, path));
+  error.Set("message", Napi::String::New(env, std::string(syscall_name) + " `" + path + "`: " + strerror(error_number)));
   return error;
 }
 
@@ -75,13 +83,15 @@ Napi::Value TryLock(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// spawnMonitor(path, args, { stdin, attach }) → { pid, control, stdin, stdout, stderr }
+// spawnMonitor(path, args, { stdin, attach, argv0 }) → { pid, control, stdin, stdout, stderr }
 //
 // posix_spawn (vfork-fast; libuv's spawn forks the whole Node process) of a
 // detached process in a session of its own, with fresh pipes: fd 3 is the
 // control pipe it writes events to; 0 is a pipe (stdin) or /dev/null; 1 and 2
 // are pipes (attach) or /dev/null. Returns our ends (-1 where none). The
-// caller reaps the pid with reap() once the control pipe closes.
+// caller reaps the pid with reap() once the control pipe closes. `path` may
+// be /proc/self/fd/<n> of a sealed copy (sealExecutable); argv[0] is then
+// `argv0`, the file it was copied from.
 Napi::Value SpawnMonitor(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>().Utf8Value();
@@ -89,8 +99,9 @@ Napi::Value SpawnMonitor(const Napi::CallbackInfo& info) {
   Napi::Object options = info[2].As<Napi::Object>();
   bool want_stdin = options.Get("stdin").ToBoolean().Value();
   bool attach = options.Get("attach").ToBoolean().Value();
+  Napi::Value argv0 = options.Get("argv0");
 
-  std::vector<std::string> args = {path};
+  std::vector<std::string> args = {argv0.IsString() ? argv0.As<Napi::String>().Utf8Value() : path};
   for (uint32_t i = 0; i < js_args.Length(); i++) args.push_back(js_args.Get(i).As<Napi::String>().Utf8Value());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -156,6 +167,90 @@ Napi::Value SpawnMonitor(const Napi::CallbackInfo& info) {
   return spawned;
 }
 
+// sealExecutable(path, name): number — a sealed, read-only copy of the
+// executable at `path`, as a memfd named `name` (CLOEXEC) whose descriptor is
+// returned. The helpers that enter a container run from such a copy through
+// /proc/self/fd/<n> (CVE-2019-5736): a process in the container that gets
+// hold of /proc/<helper>/exe reaches only this copy, and the seals make it
+// unwritable for good: write, truncate and growth fail with EPERM, and
+// F_SEAL_SEAL keeps anyone from lifting the seals. The file on disk is
+// never executed, so nothing inside a container can ever hold it.
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U  // Linux 6.3: executable even where vm.memfd_noexec defaults to no-exec
+#endif
+constexpr int kExecutableSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+
+int memfd_executable(const char* name) {
+  int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+  if (fd < 0 && errno == EINVAL) fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);  // before 6.3
+  return fd;
+}
+
+// Copies all of `from` (of `size` bytes) into `to`: nullptr, or the call
+// that failed with errno set (EIO: the file changed size meanwhile).
+const char* copy_all(int from, int to, off_t size) {
+  std::vector<char> buffer(1 << 20);
+  off_t copied = 0;
+  for (;;) {
+    ssize_t n = read(from, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return "read";
+    if (n == 0) break;
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = write(to, buffer.data() + done, static_cast<size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return "write";
+      done += w;
+    }
+    copied += n;
+  }
+  if (copied == size) return nullptr;
+  errno = EIO;
+  return "read";
+}
+
+// The sealed copy's descriptor; -1 with errno set and *failed naming the call.
+int sealed_copy(const std::string& path, const std::string& name, const char** failed) {
+  int source = -1, copy = -1;
+  auto give_up = [&](const char* call) {
+    int saved = errno;
+    if (source >= 0) close(source);
+    if (copy >= 0) close(copy);
+    *failed = call;
+    errno = saved;
+    return -1;
+  };
+  source = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (source < 0) return give_up("open");
+  struct stat st;
+  if (fstat(source, &st) < 0) return give_up("fstat");
+  copy = memfd_executable(name.c_str());
+  if (copy < 0) return give_up("memfd_create");
+  if (const char* call = copy_all(source, copy, st.st_size)) return give_up(call);
+  close(source);
+  source = -1;
+  if (fchmod(copy, 0555) < 0) return give_up("fchmod");
+  if (fcntl(copy, F_ADD_SEALS, kExecutableSeals) < 0) return give_up("fcntl");
+  if (fcntl(copy, F_GET_SEALS) != kExecutableSeals) {
+    errno = EPERM;
+    return give_up("fcntl");
+  }
+  return copy;
+}
+
+Napi::Value SealExecutable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  const char* failed = nullptr;
+  int fd = sealed_copy(path, name, &failed);
+  if (fd < 0) {
+    path_error(env, errno, failed, path).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
 // reap(pid): boolean — waitpid without waiting; true once the child is reaped (or not ours).
 Napi::Value Reap(const Napi::CallbackInfo& info) {
   pid_t pid = info[0].As<Napi::Number>().Int32Value();
@@ -188,13 +283,6 @@ Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
 }
 
 // ---- files of image layers: what node:fs lacks (device nodes, xattrs without following links)
-
-Napi::Error path_error(Napi::Env env, int error_number, const char* syscall_name, const std::string& path) {
-  Napi::Error error = system_error(env, error_number, syscall_name);
-  error.Set("path", Napi::String::New(env, path));
-  error.Set("message", Napi::String::New(env, std::string(syscall_name) + " `" + path + "`: " + strerror(error_number)));
-  return error;
-}
 
 // mknod(path, mode, major, minor): mode carries the type (S_IFCHR, S_IFBLK, S_IFIFO).
 // An overlay whiteout is a character device 0/0.
@@ -275,6 +363,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attachDeviceFilter", Napi::Function::New(env, AttachDeviceFilter));
   exports.Set("spawnMonitor", Napi::Function::New(env, SpawnMonitor));
   exports.Set("reap", Napi::Function::New(env, Reap));
+  exports.Set("sealExecutable", Napi::Function::New(env, SealExecutable));
   exports.Set("lock", Napi::Function::New(env, Lock));
   exports.Set("tryLock", Napi::Function::New(env, TryLock));
   exports.Set("mknod", Napi::Function::New(env, Mknod));

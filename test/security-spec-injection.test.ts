@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { ContainerSetupError, InvalidImageError, type Runtime } from '../lib/index.js';
-import { execHelperPath } from '../lib/container/exec-helper.js';
+import { sealedHelper } from '../lib/native/addon.js';
 import { launchMonitor } from '../lib/container/monitor-process.js';
 import { BUSYBOX, mountsUnder, temporaryRuntime } from './helpers.js';
 import { busyboxTar, pushImage, registryForThisFile, tarOf, temporaryDir, treeOf, writeLayout } from './image-helpers.js';
@@ -297,7 +297,8 @@ test('berth-monitor refuses a malformed or injected spec on its own, and mounts 
 
 /** Runs `berth-exec exec` with `input` on its control socket; resolves with its first event and exit code. */
 async function execHelperWith(input: string | Buffer): Promise<{ event: Record<string, unknown>; code: number | null }> {
-  const child = spawn(execHelperPath(), ['exec'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+  const helper = sealedHelper('berth-exec');
+  const child = spawn(helper.path, ['exec'], { argv0: helper.argv0, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
   const control = child.stdio[3] as import('node:net').Socket;
   let text = '';
   control.on('data', (chunk: Buffer) => (text += chunk.toString()));

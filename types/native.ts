@@ -12,8 +12,16 @@ export interface SpawnedMonitor {
 }
 
 export interface NativeAddon {
-  /** posix_spawn of a detached process (own session, default signals) with fresh pipes. */
-  spawnMonitor(path: string, args: string[], options: { stdin: boolean; attach: boolean }): SpawnedMonitor;
+  /**
+   * posix_spawn of a detached process (own session, default signals) with fresh pipes.
+   * `argv0` is its argv[0] when `path` is a sealed copy's `/proc/self/fd/<n>` (default: `path`).
+   */
+  spawnMonitor(path: string, args: string[], options: { stdin: boolean; attach: boolean; argv0?: string }): SpawnedMonitor;
+  /**
+   * Copies an executable into a memfd (close-on-exec) sealed against write, shrink, growth and
+   * further sealing; returns its descriptor. Helpers that enter a container run from such a copy.
+   */
+  sealExecutable(path: string, name: string): number;
   /** Attaches cgroup v2's device allow-list (an eBPF program) to a cgroup directory; `-1` is any major/minor. */
   attachDeviceFilter(cgroupDir: string, rules: { type: string; major: number; minor: number; access: string }[]): void;
   /** waitpid(pid, WNOHANG): true once reaped (or when it is not our child). */

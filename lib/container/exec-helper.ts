@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { dirname, join } from 'node:path';
 import { BerthError, ContainerSetupError, errnoName } from '../errors.js';
-import { monitorPath } from '../native/addon.js';
+import { sealedHelper } from '../native/addon.js';
 import { encodeSpec, type SpecRecord } from './spec-encoding.js';
 
 export type { SpecValue } from './spec-encoding.js';
@@ -14,21 +12,6 @@ export type HelperEvent =
   | { event: 'ready'; pid: number }
   | { event: 'error'; step: string; syscall: string; errno: number; path: string }
   | { event: 'exited'; exitCode: number; signal: number };
-
-let helperPath: string | undefined;
-
-/** The berth-exec executable, built beside berth-monitor. */
-export function execHelperPath(): string {
-  if (helperPath) return helperPath;
-  const path = join(dirname(monitorPath()), 'berth-exec');
-  if (!existsSync(path)) {
-    throw new BerthError(`berth's native part berth-exec is not built (looked for ${path}). Build it with \`npm run build:addon\`.`, {
-      code: 'ERR_NATIVE_MISSING', path,
-    });
-  }
-  helperPath = path;
-  return path;
-}
 
 /** A running berth-exec: its process, its control socket and the events it sent. */
 export class ExecHelper {
@@ -64,18 +47,21 @@ export class ExecHelper {
   }
 
   /**
-   * Starts `berth-exec <mode>` and writes its spec.
+   * Starts `berth-exec <mode>` from its sealed copy and writes its spec.
    * @param stdio what fds 0-2 get (fd 3 is always the control socket)
    */
   static start(mode: 'exec' | 'mount', spec: readonly SpecRecord[], stdio: StdioOptions = 'ignore'): ExecHelper {
     const fds = (Array.isArray(stdio) ? stdio : [stdio, stdio, stdio]).slice(0, 3);
     // encoded first: a bad value throws before berth-exec reads anything
     const input = encodeSpec([['mode', mode], ...spec, ['end', '']]);
-    const child = spawn(execHelperPath(), [mode], { stdio: [...fds, 'pipe'] as StdioOptions });
+    // /proc/self/fd/<n> resolves in the child, which has the (close-on-exec)
+    // memfd until the execve that opens it: the file on disk never runs.
+    const helper = sealedHelper('berth-exec');
+    const child = spawn(helper.path, [mode], { argv0: helper.argv0, stdio: [...fds, 'pipe'] as StdioOptions });
     const control = child.stdio[3] as Socket;
-    const helper = new ExecHelper(child, control);
+    const started = new ExecHelper(child, control);
     control.write(input);
-    return helper;
+    return started;
   }
 
   /** The next event; `undefined` once the socket closed (berth-exec exited). */

@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { ContainerSetupError, errnoName } from '../errors.js';
-import { monitorPath, nativeAddon } from '../native/addon.js';
+import { BerthError, ContainerSetupError, errnoName } from '../errors.js';
+import { nativeAddon, sealedHelper } from '../native/addon.js';
 import type { ExitRecord } from './container-state.js';
 import type { PublishedPort } from '../../types/network.js';
 
@@ -38,13 +38,18 @@ export interface LaunchOptions {
  */
 export function launchMonitor(dir: string, options: LaunchOptions): Promise<MonitorHandle> {
   let spawned;
+  let monitor;
   try {
-    spawned = nativeAddon().spawnMonitor(monitorPath(), [dir], { stdin: options.stdin, attach: options.attach });
+    // the sealed copy, so that the container's first process (a clone of the
+    // monitor until its execve) and any restart never run the file on disk
+    monitor = sealedHelper('berth-monitor');
+    spawned = nativeAddon().spawnMonitor(monitor.path, [dir], { stdin: options.stdin, attach: options.attach, argv0: monitor.argv0 });
   } catch (error) {
+    if (error instanceof BerthError) return Promise.reject(error);
     const e = error as { message: string; errno?: number; syscall?: string };
     return Promise.reject(new ContainerSetupError(`cannot start berth-monitor: ${e.message}`, {
       step: 'monitor', code: e.errno ? errnoName(e.errno) : 'ERR_MONITOR', errno: e.errno, syscall: e.syscall ?? 'posix_spawn',
-      path: monitorPath(), containerId: options.containerId, cause: error,
+      path: monitor?.argv0, containerId: options.containerId, cause: error,
     }));
   }
   const monitorPid = spawned.pid;

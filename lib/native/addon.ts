@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, fstatSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,6 @@ function firstExisting(file: string): string {
 }
 
 let addon: NativeAddon | undefined;
-let monitor: string | undefined;
 
 /** The N-API module, loaded on first use. */
 export function nativeAddon(): NativeAddon {
@@ -46,8 +45,44 @@ export function nativeAddon(): NativeAddon {
   return addon;
 }
 
-/** The path of the berth-monitor executable. */
-export function monitorPath(): string {
-  monitor ??= firstExisting('berth-monitor');
-  return monitor;
+/** How to run a helper from its sealed copy: `path` to execute, `argv0` the file it was copied from. */
+export interface SealedHelper {
+  path: string;
+  argv0: string;
+}
+
+const sealed = new Map<string, SealedHelper & { fd: number; ino: number }>();
+
+/** Whether our descriptor still is the copy (nobody closed it, its number was not reused). */
+function stillSealed(copy: { fd: number; ino: number }): boolean {
+  try {
+    return fstatSync(copy.fd).ino === copy.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A helper executable (`berth-monitor`, `berth-exec`) as a sealed, read-only
+ * copy made once per process: a memfd this process keeps open, executed through
+ * `/proc/self/fd/<n>`. A container that reaches the running helper through
+ * `/proc/<pid>/exe` (CVE-2019-5736) finds only the copy, which no one can
+ * write; the file on disk is never executed. See docs/architecture.md.
+ */
+export function sealedHelper(file: 'berth-monitor' | 'berth-exec'): SealedHelper {
+  const known = sealed.get(file);
+  if (known && stillSealed(known)) return { path: known.path, argv0: known.argv0 };
+  const argv0 = firstExisting(file);
+  let fd: number;
+  try {
+    fd = nativeAddon().sealExecutable(argv0, file);
+  } catch (error) {
+    const e = error as { message: string; errno?: number; syscall?: string };
+    throw new BerthError(`cannot make the sealed copy of ${file} that berth runs: ${e.message}`, {
+      code: 'ERR_NATIVE_SEAL', errno: e.errno, syscall: e.syscall, path: argv0, cause: error,
+    });
+  }
+  const copy = { path: `/proc/self/fd/${fd}`, argv0, fd, ino: fstatSync(fd).ino };
+  sealed.set(file, copy);
+  return { path: copy.path, argv0 };
 }
