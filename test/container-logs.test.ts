@@ -3,7 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Container, LogEntry, LogsOptions } from '../lib/index.js';
-import { BUSYBOX, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, temporaryRuntime, withDeadline } from './helpers.js';
 
 async function collect(container: Container, options: LogsOptions = {}): Promise<LogEntry[]> {
   const entries: LogEntry[] = [];
@@ -20,7 +20,7 @@ test('logs of an exited container: lines in order with their times, by stream, t
   });
   const before = Date.now();
   await container.start();
-  await container.wait();
+  await withDeadline(container.wait(), 'the container to exit');
 
   const all = await collect(container);
   assert.deepEqual(lines(all), [1, 2, 3, 4, 5].flatMap((i) => [`out-${i}`, `err-${i}`]));
@@ -89,7 +89,7 @@ test('a 100 MB burst stays within the rotation limit, and tail gives the last li
     log: { maxSize: '1m', maxFiles: 3 },
   });
   await container.start();
-  assert.equal((await container.wait()).exitCode, 0);
+  assert.equal((await withDeadline(container.wait(), 'the container to exit')).exitCode, 0);
   const dir = (await container.inspect()).path;
   const files = readdirSync(dir).filter((f) => f.startsWith('container.log'));
   const total = files.reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);

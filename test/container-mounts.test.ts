@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Container, ContainerSetupError, NotFoundError, type ContainerCreateOptions, type Runtime } from '../lib/index.js';
-import { BUSYBOX, mountsUnder, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, mountsUnder, temporaryRuntime, withDeadline } from './helpers.js';
 
 /** A temporary host directory, removed on dispose. */
 function hostDir(prefix: string): { path: string } & Disposable {
@@ -30,7 +30,7 @@ async function runInRootfs(runtime: Runtime, rootfs: string, script: string, mou
     return Buffer.concat(chunks).toString();
   };
   const [stdout, stderr] = await Promise.all([collect(container.stdout), collect(container.stderr)]);
-  return { ...(await container.wait()), stdout, stderr };
+  return { ...(await withDeadline(container.wait(), 'the container to exit')), stdout, stderr };
 }
 
 async function startFails(runtime: Runtime, options: ContainerCreateOptions): Promise<ContainerSetupError> {

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Container } from '../lib/index.js';
-import { BUSYBOX, mountsUnder, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, mountsUnder, temporaryRuntime, withDeadline } from './helpers.js';
 
 function snapshot(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: false }) as string[];
@@ -33,7 +33,7 @@ test('the rootfs is writable through the overlay and the image layer is unchange
 
   // a restart sees its own earlier writes; a new container does not
   await container.start();
-  await container.wait();
+  await withDeadline(container.wait(), 'the container to exit');
   const fresh = await Container.run(BUSYBOX, ['sh', '-c', 'cat /created || echo absent'], { runtime });
   assert.match(fresh.stdout + fresh.stderr, /absent/);
   assert.deepEqual(mountsUnder(runtime.root), []);
@@ -57,7 +57,7 @@ test('a plain directory works as rootfs', async () => {
   await container.start();
   const chunks: Buffer[] = [];
   for await (const chunk of container.stdout!) chunks.push(chunk as Buffer);
-  assert.deepEqual(await container.wait(), { exitCode: 0, signal: null, oomKilled: false });
+  assert.deepEqual(await withDeadline(container.wait(), 'the container to exit'), { exitCode: 0, signal: null, oomKilled: false });
   assert.equal(Buffer.concat(chunks).toString(), 'from a directory\n');
   await container.remove();
 });

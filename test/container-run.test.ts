@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Container } from '../lib/index.js';
-import { BUSYBOX, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, temporaryRuntime, withDeadline } from './helpers.js';
 
 test('Container.run returns stdout, stderr and the exit code exactly', async () => {
   await using runtime = await temporaryRuntime();
@@ -19,7 +19,7 @@ test('a command killed by a signal reports the signal and 128+n', async () => {
   await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '60'] });
   await container.start();
   await container.kill('SIGKILL');
-  assert.deepEqual(await container.wait(), { exitCode: 137, signal: 'SIGKILL', oomKilled: false });
+  assert.deepEqual(await withDeadline(container.wait(), 'the container to exit'), { exitCode: 137, signal: 'SIGKILL', oomKilled: false });
 });
 
 test('a command that handles the signal exits with its own code', async () => {
@@ -28,9 +28,9 @@ test('a command that handles the signal exits with its own code', async () => {
     image: BUSYBOX, cmd: ['sh', '-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.05; done'], attach: true,
   });
   await container.start();
-  await new Promise((resolve) => container.stdout!.once('data', resolve));
+  await withDeadline(new Promise((resolve) => container.stdout!.once('data', resolve)), 'the first output');
   await container.kill('SIGTERM');
-  assert.deepEqual(await container.wait(), { exitCode: 7, signal: null, oomKilled: false });
+  assert.deepEqual(await withDeadline(container.wait(), 'the container to exit'), { exitCode: 7, signal: null, oomKilled: false });
 });
 
 test('stdin reaches the command and its output comes back', async () => {
@@ -70,7 +70,7 @@ test('start, wait, kill, stop, inspect and await using', async () => {
     assert.ok(exited.state.finishedAt);
     await container.start();
     await container.kill('SIGKILL');
-    assert.deepEqual(await container.wait(), { exitCode: 137, signal: 'SIGKILL', oomKilled: false });
+    assert.deepEqual(await withDeadline(container.wait(), 'the container to exit'), { exitCode: 137, signal: 'SIGKILL', oomKilled: false });
   }
   await assert.rejects(runtime.containers.get(id), { name: 'NotFoundError' });
 });
