@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { release } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { cgroupMode } from './cgroup/cgroup-driver.js';
@@ -8,6 +7,7 @@ import { NetworkCollection } from './network/network-collection.js';
 import { ImageStore } from './image/image-store.js';
 import { VolumeCollection } from './volume/volume-collection.js';
 import { withFileLock } from './state/file-lock.js';
+import { createStateRoot } from './state/state-root.js';
 
 /** Options of {@link Runtime.open}. */
 export interface RuntimeOptions {
@@ -68,13 +68,14 @@ export class Runtime {
    * Opens (creating when needed) the runtime at `root`, and reconciles its
    * state with reality: containers whose monitor died are recorded as exited,
    * half-created containers are removed.
+   * @throws BerthError (`code` the errno name, `path` the directory) when the root cannot be created, e.g. a file is in the way.
    */
   static async open(options: RuntimeOptions = {}): Promise<Runtime> {
     if (typeof options !== 'object' || options === null) throw new TypeError('Runtime.open: options must be an object');
     const root = options.root ?? DEFAULT_ROOT;
     if (typeof root !== 'string' || root === '') throw new TypeError('Runtime.open: root must be a non-empty path');
     const absolute = isAbsolute(root) ? root : resolve(root);
-    mkdirSync(absolute, { recursive: true, mode: 0o711 });
+    createStateRoot(absolute, 0o711);
     const runtime = new Runtime(absolute);
     await withFileLock(runtime.lockPath, async () => {
       runtime.volumes.recover();

@@ -83,3 +83,21 @@ test('a running container is not removed without force', async () => {
   await container.remove({ force: true });
   await assert.rejects(runtime.containers.get(container.name), { name: 'NotFoundError' });
 });
+
+test("without a command (or with []) the image's own Entrypoint and Cmd run, as with docker run IMAGE", async () => {
+  await using runtime = await temporaryRuntime();
+  {
+    await using source = await runtime.containers.create({ image: BUSYBOX, cmd: ['true'] });
+    await source.commit({ ref: 'localhost/greeter', changes: ['ENTRYPOINT ["echo", "from-entrypoint"]', 'CMD ["from-cmd"]'] });
+  }
+  assert.equal((await Container.run('localhost/greeter', { runtime })).stdout, 'from-entrypoint from-cmd\n');
+  assert.equal((await Container.run('localhost/greeter', [], { runtime })).stdout, 'from-entrypoint from-cmd\n');
+  assert.equal((await Container.run('localhost/greeter', ['given'], { runtime })).stdout, 'from-entrypoint given\n');
+  await using created = await runtime.containers.create({ image: 'localhost/greeter', cmd: [] });
+  assert.deepEqual((await created.inspect()).config.cmd, ['echo', 'from-entrypoint', 'from-cmd']);
+  // an image with neither has nothing to run: a TypeError, nothing created
+  await using bare = await runtime.containers.create({ image: BUSYBOX, cmd: ['true'] });
+  await bare.commit({ ref: 'localhost/no-command', changes: ['CMD []'] });
+  await assert.rejects(Container.run('localhost/no-command', { runtime }), { name: 'TypeError', message: /no command/ });
+  assert.deepEqual((await runtime.containers.list({ all: true })).map((c) => c.id).sort(), [created.id, bare.id].sort());
+});
