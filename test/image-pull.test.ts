@@ -26,7 +26,7 @@ test('a multi-layer busybox image (gzip layers) is pulled and runs', async () =>
   assert.equal(info.layers.length, 3);
   for (const layer of info.layers) {
     assert.equal(layer.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
-    assert.ok(layer.size > 0 && layer.unpackedSize > layer.size, `layer ${layer.digest}: ${layer.size} bytes packed, ${layer.unpackedSize} unpacked`);
+    assert.ok(layer.size > 0 && layer.unpackedSize > 0, `layer ${layer.digest}: ${layer.size} bytes packed, ${layer.unpackedSize} unpacked`);
   }
   assert.equal(info.platform.architecture, 'amd64');
   assert.equal(info.history.length, 3);
