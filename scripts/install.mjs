@@ -26,7 +26,7 @@ const compile = spawnSync('cmake-js', ['compile', '-d', 'addon', '--out', 'addon
 if (compile.status !== 0) {
   console.error(
     `berth: compiling the native part failed (${compile.error?.message ?? `exit ${compile.status}`}). ` +
-      'Install cmake, make and g++ (Debian: apt-get install cmake make g++) and run npm install again.',
+      'Install cmake, make and g++ (Debian: apt-get install cmake make g++), then run `npm rebuild berth`.',
   );
   process.exit(1);
 }
