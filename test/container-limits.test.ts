@@ -78,11 +78,13 @@ test('cpus: 0.5 holds a busy loop to half a CPU', async () => {
   await using container = await runtime.containers.create({ image: BUSYBOX, cpus: 0.5, cmd: ['sh', '-c', 'while :; do :; done'] });
   await container.start();
   // the acceptance: over 2 s of a busy loop, never more than 0.6 CPU-seconds per second, and over 0.2
-  const samples = [];
-  for await (const sample of container.statsStream({ interval: 1000 })) {
-    samples.push(sample);
-    if (samples.length === 3) break;
-  }
+  const samples: Awaited<ReturnType<typeof container.stats>>[] = [];
+  await withDeadline((async () => {
+    for await (const sample of container.statsStream({ interval: 1000 })) {
+      samples.push(sample);
+      if (samples.length === 3) break;
+    }
+  })(), 'three stats samples');
   const perSecond = (samples[2]!.cpu.totalNs - samples[0]!.cpu.totalNs) / 1e9 / 2;
   const worstSecond = Math.max(...samples.slice(1).map((s) => s.cpu.percent / 100));
   console.log(`# cpu seconds per wall second over 2 s: ${perSecond.toFixed(3)}, worst 1 s window ${worstSecond.toFixed(3)}`);

@@ -3,12 +3,10 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Container, LogEntry, LogsOptions } from '../lib/index.js';
-import { BUSYBOX, temporaryRuntime, withDeadline } from './helpers.js';
+import { BUSYBOX, temporaryRuntime, withDeadline, collectAll } from './helpers.js';
 
-async function collect(container: Container, options: LogsOptions = {}): Promise<LogEntry[]> {
-  const entries: LogEntry[] = [];
-  for await (const entry of container.logs(options)) entries.push(entry);
-  return entries;
+function collect(container: Container, options: LogsOptions = {}): Promise<LogEntry[]> {
+  return collectAll(container.logs(options), `the log entries (${JSON.stringify(options)})`);
 }
 
 const lines = (entries: LogEntry[]) => entries.map((e) => e.line);
@@ -55,10 +53,12 @@ test('follow delivers new lines as they come and ends when the container exits',
   });
   await container.start();
   const seen: string[] = [];
-  for await (const entry of container.logs({ follow: true })) {
-    seen.push(entry.line);
-    if (entry.line === 'first') container.stdin!.end('go\n'); // more output only after we read the first line
-  }
+  await withDeadline((async () => {
+    for await (const entry of container.logs({ follow: true })) {
+      seen.push(entry.line);
+      if (entry.line === 'first') container.stdin!.end('go\n'); // more output only after we read the first line
+    }
+  })(), 'the followed log to end');
   assert.deepEqual(seen, ['first', 'next-1', 'next-2', 'next-3']);
   assert.equal((await container.inspect()).state.status, 'exited');
   // following an exited container ends after what is there; tail then follow

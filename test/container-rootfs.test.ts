@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Container } from '../lib/index.js';
-import { BUSYBOX, mountsUnder, temporaryRuntime, withDeadline } from './helpers.js';
+import { BUSYBOX, mountsUnder, temporaryRuntime, withDeadline, collectAll } from './helpers.js';
 
 function snapshot(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: false }) as string[];
@@ -55,8 +55,7 @@ test('a plain directory works as rootfs', async () => {
   assert.equal(result.exitCode, 0);
   const container = await runtime.containers.create({ rootfs: layer, cmd: ['/bin/echo', 'from a directory'], attach: true });
   await container.start();
-  const chunks: Buffer[] = [];
-  for await (const chunk of container.stdout!) chunks.push(chunk as Buffer);
+  const chunks = await collectAll<Buffer>(container.stdout, 'stdout to end');
   assert.deepEqual(await withDeadline(container.wait(), 'the container to exit'), { exitCode: 0, signal: null, oomKilled: false });
   assert.equal(Buffer.concat(chunks).toString(), 'from a directory\n');
   await container.remove();

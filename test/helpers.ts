@@ -97,3 +97,12 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, wha
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** Every item `iterable` yields (a stream's chunks, log entries) until it ends; rejects naming `what` after `ms`. */
+export function collectAll<T>(iterable: AsyncIterable<T> | null, what: string, ms = DEADLINE_MS): Promise<T[]> {
+  return withDeadline((async () => {
+    const items: T[] = [];
+    for await (const item of iterable ?? []) items.push(item);
+    return items;
+  })(), what, ms);
+}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Container, NotFoundError, type ContainerMount, type Image, type Runtime } from '../lib/index.js';
-import { BUSYBOX, mountsUnder, temporaryRuntime, withDeadline } from './helpers.js';
+import { BUSYBOX, mountsUnder, temporaryRuntime, withDeadline, collectAll } from './helpers.js';
 
 /** An image made by running `script` in a container of `base` and committing it. */
 async function imageFrom(runtime: Runtime, base: string | Image, script: string, changes?: string[]): Promise<Image> {
@@ -109,8 +109,7 @@ test("the image's Volumes get anonymous volumes, removed with the container only
   assert.ok(cache!.anonymous && app!.anonymous);
   assert.match(app!.name, /^[a-f0-9]{64}$/);
   await first.start();
-  const out: Buffer[] = [];
-  for await (const chunk of first.stdout!) out.push(chunk as Buffer);
+  const out = await collectAll<Buffer>(first.stdout, 'stdout to end');
   assert.equal((await withDeadline(first.wait(), 'the first container to exit')).exitCode, 0);
   assert.equal(Buffer.concat(out).toString(), 'state\n');
   assert.equal(readFileSync(join(app!.source, 'state'), 'utf8'), 'state\n');
