@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { waitUntil } from './helpers.js';
 
 const cli = join(import.meta.dirname, '..', 'dist', 'cli.js');
 
@@ -32,6 +33,12 @@ test('berth run --rm leaves nothing behind when start fails; without --rm the cr
     assert.equal(ran.stdout, 'ran\n');
     assert.equal(ran.status, 3);
     assert.deepEqual(berth(root, ['ps', '-a']).stdout.match(/^[0-9a-f]{12} /gm)?.length, 1, 'only the kept container');
+
+    // detached, its monitor removes it once the command exits
+    const detached = berth(root, ['run', '-d', '--rm', '--name', 'brief', 'localhost/busybox', 'true']);
+    assert.equal(detached.status, 0, detached.stderr);
+    await waitUntil(() => !existsSync(join(root, 'names', 'brief')), 'the detached --rm container to be removed');
+    assert.doesNotMatch(berth(root, ['ps', '-a']).stdout, /brief/);
   } finally {
     berth(root, ['rm', '-f', 'kept']);
     rmSync(root, { recursive: true, force: true });
