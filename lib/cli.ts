@@ -72,9 +72,19 @@ async function run(runtime: Runtime, args: string[]): Promise<number> {
   if (!image) throw new TypeError(`run: no image given\n${USAGE}`);
   const container = await runtime.containers.create({
     image, env, tty, stdin, attach: !detach,
+    // detached, the monitor removes it when the command exits; attached, this process does, below
+    autoRemove: autoRemove && detach,
     ...(cmd.length ? { cmd } : {}), ...(name ? { name } : {}), ...(workdir ? { workdir } : {}), ...(user ? { user } : {}),
   });
-  await container.start();
+  try {
+    await container.start();
+  } catch (error) {
+    // --rm leaves nothing behind, a container that never started included (as Container.run)
+    if (autoRemove) {
+      await container.remove({ force: true }).catch((e: unknown) => console.error(`berth: removing the container failed too: ${String(e)}`));
+    }
+    throw error;
+  }
   if (detach) {
     console.log(container.id);
     return 0;

@@ -1,5 +1,5 @@
 import { release } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { cgroupMode } from './cgroup/cgroup-driver.js';
 import type { CgroupMode } from './cgroup/cgroup-mode.js';
 import { ContainerCollection } from './container/container-collection.js';
@@ -8,6 +8,7 @@ import { ImageStore } from './image/image-store.js';
 import { VolumeCollection } from './volume/volume-collection.js';
 import { withFileLock } from './state/file-lock.js';
 import { preparePrivateRoot } from './state/private-state.js';
+import { createStateRoot } from './state/state-root.js';
 
 /** Options of {@link Runtime.open}. */
 export interface RuntimeOptions {
@@ -70,12 +71,16 @@ export class Runtime {
    * half-created containers are removed. The root is private to root (0700):
    * a root from an older berth is tightened; of a root that already holds
    * other files, only berth's own directories are made private.
+   * @throws BerthError (`code` the errno name, `path` the directory) when the root cannot be created, e.g. a file is in the way.
    */
   static async open(options: RuntimeOptions = {}): Promise<Runtime> {
     if (typeof options !== 'object' || options === null) throw new TypeError('Runtime.open: options must be an object');
     const root = options.root ?? DEFAULT_ROOT;
     if (typeof root !== 'string' || root === '') throw new TypeError('Runtime.open: root must be a non-empty path');
     const absolute = isAbsolute(root) ? root : resolve(root);
+    // missing parents 0755, the root itself 0700; typed errors for a file in the way
+    createStateRoot(dirname(absolute), 0o755);
+    createStateRoot(absolute, 0o700);
     preparePrivateRoot(absolute);
     const runtime = new Runtime(absolute);
     await withFileLock(runtime.lockPath, async () => {

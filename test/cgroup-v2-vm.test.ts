@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cgroupMode } from '../lib/cgroup/cgroup-driver.js';
+import { withDeadline } from './helpers.js';
 
 const repo = join(import.meta.dirname, '..');
 /** The tests that exercise cgroups, run again on a pure cgroup v2 kernel. */
@@ -23,7 +24,8 @@ test('on a cgroup v2 host (a VM booted with cgroup_no_v1=all) the limit tests pa
   let output = '';
   vm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   vm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const status = await new Promise<number | null>((resolve) => vm.once('exit', resolve));
+  // run-in-vm.sh's own -t ends QEMU first; this deadline only catches the script hanging
+  const status = await withDeadline(new Promise<number | null>((resolve) => vm.once('exit', resolve)), 'the VM run', 870_000);
   const summary = output.split('\n').filter((line) => /^(✔|✖|ℹ (pass|fail|skipped)|# cgroup mode)/.test(line));
   for (const line of summary) console.log(`# vm: ${line}`);
   assert.equal(status, 0, `the VM run failed:\n${output.slice(-4000)}`);

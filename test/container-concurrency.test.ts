@@ -2,15 +2,11 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startFixture } from './helpers-process.js';
+import { startFixture, jsonOutput } from './helpers-process.js';
 import { BUSYBOX, temporaryRuntime } from './helpers.js';
 
 function outcomes(child: ReturnType<typeof startFixture>): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(text) as string[]) : reject(new Error(`fixture exited ${code}`))));
-  });
+  return jsonOutput<string[]>(child, 'the create-named fixture');
 }
 
 test('20 parallel creates of one name from 2 processes: exactly one wins, the rest get ConflictError', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { copyFrom, copyTo, type Container } from '../lib/index.js';
-import { BUSYBOX, mountsUnder, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, mountsUnder, temporaryRuntime, withDeadline } from './helpers.js';
 import { makeTar, tarEntries, type TarEntry } from './helpers-tar.js';
 
 const MTIME = new Date('2001-02-03T04:05:06Z');
@@ -95,8 +95,8 @@ test('copy works on stopped containers: their changes, deletions included, and f
   let output = '';
   container.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const ended = new Promise((resolve) => container.stdout!.once('end', resolve));
-  assert.equal((await container.wait()).exitCode, 0);
-  await ended; // wait() can come before the last attached output is read
+  assert.equal((await withDeadline(container.wait(), 'the container to exit')).exitCode, 0);
+  await withDeadline(ended, 'the end of stdout'); // wait() can come before the last attached output is read
   assert.equal(output, 'copied in\n');
 
   const etc = (await tarEntries(await container.copyFrom('/etc'))).map((e) => e.name);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runFixture } from './helpers-process.js';
-import { processesMentioning, temporaryRuntime } from './helpers.js';
+import { processesMentioning, temporaryRuntime, withDeadline } from './helpers.js';
 
 test('a container started by one process outlives it; another process finds it, stops it and gets its exit code', async () => {
   await using runtime = await temporaryRuntime();
@@ -25,6 +25,6 @@ test('a container started by one process outlives it; another process finds it, 
   assert.equal(stopped.after.exitCode, 3);
 
   // and this process sees the same
-  assert.deepEqual(await container.wait(), { exitCode: 3, signal: null, oomKilled: false });
+  assert.deepEqual(await withDeadline(container.wait(), 'the container to exit'), { exitCode: 3, signal: null, oomKilled: false });
   assert.deepEqual(processesMentioning(runtime.root), []);
 });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { assertDockerDefaultCapabilities, BUSYBOX, temporaryRuntime } from './helpers.js';
+import { assertDockerDefaultCapabilities, BUSYBOX, temporaryRuntime, withDeadline, waitUntil } from './helpers.js';
 
 const NAMESPACES = ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'];
 
@@ -13,7 +12,7 @@ test('exec runs in the container: same namespaces and hostname, sees PID 1 and a
   });
   await container.start();
   const { pid } = (await container.inspect()).state;
-  await waitFor(async () => (await container.exec(['test', '-f', '/tmp/marker'])).exitCode === 0);
+  await waitUntil(async () => (await container.exec(['test', '-f', '/tmp/marker'])).exitCode === 0, 'the marker file');
 
   const script = `hostname; cat /tmp/marker; cat /proc/1/cmdline | tr "\\0" " "; echo; ${NAMESPACES.map((ns) => `readlink /proc/self/ns/${ns}`).join('; ')}`;
   const result = await container.exec(['sh', '-c', script]);
@@ -43,7 +42,7 @@ test("exec has Docker's default capabilities, no_new_privs, only fds 0-2, and th
   } finally {
     proc.kill('SIGKILL');
   }
-  assert.deepEqual(await proc.wait(), { exitCode: 137, signal: 'SIGKILL' });
+  assert.deepEqual(await withDeadline(proc.wait(), 'the exec to end'), { exitCode: 137, signal: 'SIGKILL' });
 });
 
 test('exec returns the exit code and separate stdout and stderr; stdin, env, user and workdir reach the command', async () => {
@@ -74,7 +73,7 @@ test('exec failures are typed and name the step', async () => {
   await assert.rejects(container.exec([]), TypeError);
   await assert.rejects(container.exec(['true'], { workdir: 'relative' }), TypeError);
   await container.kill('SIGKILL');
-  await container.wait();
+  await withDeadline(container.wait(), 'the container to exit');
   await assert.rejects(container.exec(['true']), { name: 'InvalidStateError' });
 });
 
@@ -86,28 +85,20 @@ test('execStream: streams in and out, a tty from the container with its size, re
   const cat = await container.execStream(['cat'], { stdin: true });
   const echoed = new Promise<string>((resolve) => cat.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString())));
   cat.stdin!.write('ping\n');
-  assert.equal(await echoed, 'ping\n');
+  assert.equal(await withDeadline(echoed, 'cat to echo'), 'ping\n');
   cat.stdin!.end();
-  assert.deepEqual(await cat.wait(), { exitCode: 0, signal: null });
+  assert.deepEqual(await withDeadline(cat.wait(), 'the exec to end'), { exitCode: 0, signal: null });
 
   const shell = await container.execStream(['sh'], { tty: true, ttySize: { rows: 24, cols: 80 }, stdin: true });
   assert.equal(shell.stderr, null);
   let output = '';
   shell.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   shell.stdin!.write('tty; stty size\n');
-  await waitFor(() => /24 80/.test(output));
+  await waitUntil(() => /24 80/.test(output), "the terminal's size 24 80");
   assert.match(output, /\/dev\/pts\/\d+/);
   shell.resize({ rows: 40, cols: 120 });
   shell.stdin!.write('stty size\n');
-  await waitFor(() => /40 120/.test(output));
+  await waitUntil(() => /40 120/.test(output), 'the terminal size 40 120 after resize');
   shell.kill('SIGKILL');
-  assert.deepEqual(await shell.wait(), { exitCode: 137, signal: 'SIGKILL' });
+  assert.deepEqual(await withDeadline(shell.wait(), 'the exec to end'), { exitCode: 137, signal: 'SIGKILL' });
 });
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await sleep(20);
-  }
-}

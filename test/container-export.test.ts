@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { BUSYBOX, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, temporaryRuntime, withDeadline, waitUntil } from './helpers.js';
 import { tarEntries } from './helpers-tar.js';
 
 test('export of a running container: the image with its changes; /proc, /sys and /dev as empty directories', async () => {
@@ -10,7 +10,7 @@ test('export of a running container: the image with its changes; /proc, /sys and
     image: BUSYBOX, cmd: ['sh', '-c', 'echo exported > /root-file; rm /etc/group; touch /ready; exec sleep 60'],
   });
   await container.start();
-  while ((await container.exec(['test', '-e', '/ready'])).exitCode !== 0);
+  await waitUntil(async () => (await container.exec(['test', '-e', '/ready'])).exitCode === 0, 'the container to be ready', undefined, 0);
   const entries = await tarEntries(await container.export());
   const names = entries.map((e) => e.name);
   assert.ok(names.includes('bin/busybox'), 'the image is there');
@@ -37,7 +37,7 @@ test('export of an exited container reads its layers and changes', async () => {
     image: BUSYBOX, cmd: ['sh', '-c', 'mkdir -p /data && echo kept > /data/file && chmod 600 /data/file && rm -r /home'],
   });
   await container.start();
-  assert.equal((await container.wait()).exitCode, 0);
+  assert.equal((await withDeadline(container.wait(), 'the container to exit')).exitCode, 0);
   const entries = await tarEntries(await container.export());
   const file = entries.find((e) => e.name === 'data/file');
   assert.equal(file?.data.toString(), 'kept\n');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Container, Runtime } from '../lib/index.js';
-import { BUSYBOX, cgroupsNamed, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, cgroupsNamed, temporaryRuntime, withDeadline } from './helpers.js';
 
 /** A busybox awk script that allocates and touches `mib` MiB, says so, then sleeps. */
 const allocate = (mib: number, then = 'sleep 30') =>
@@ -25,7 +25,7 @@ function cgroupPids(path: string): number[] {
 }
 
 async function firstLine(container: Container): Promise<string> {
-  return new Promise((resolve) => container.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+  return withDeadline(new Promise((resolve) => container.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString()))), 'the first line of output');
 }
 
 test('runtime.info() reports the cgroup mode', async () => {
@@ -58,13 +58,13 @@ test('a pids limit of 20 stops a fork loop with EAGAIN and leaves the host alone
       'while read -r line; do echo "$line"; done </tmp/errors; echo end; read -r x </tmp/block'],
   });
   await container.start();
-  const output = await new Promise<string>((resolve) => {
+  const output = await withDeadline(new Promise<string>((resolve) => {
     let text = '';
     container.stdout!.on('data', (chunk: Buffer) => {
       text += chunk.toString();
       if (text.includes('end\n')) resolve(text);
     });
-  });
+  }), "the fork bomb's report");
   assert.match(output, /forked\n.*(Resource temporarily unavailable|can't fork)/s, 'a fork failed with EAGAIN');
   const stats = await container.stats();
   assert.equal(stats.pids.limit, 20);
@@ -78,11 +78,13 @@ test('cpus: 0.5 holds a busy loop to half a CPU', async () => {
   await using container = await runtime.containers.create({ image: BUSYBOX, cpus: 0.5, cmd: ['sh', '-c', 'while :; do :; done'] });
   await container.start();
   // the acceptance: over 2 s of a busy loop, never more than 0.6 CPU-seconds per second, and over 0.2
-  const samples = [];
-  for await (const sample of container.statsStream({ interval: 1000 })) {
-    samples.push(sample);
-    if (samples.length === 3) break;
-  }
+  const samples: Awaited<ReturnType<typeof container.stats>>[] = [];
+  await withDeadline((async () => {
+    for await (const sample of container.statsStream({ interval: 1000 })) {
+      samples.push(sample);
+      if (samples.length === 3) break;
+    }
+  })(), 'three stats samples');
   const perSecond = (samples[2]!.cpu.totalNs - samples[0]!.cpu.totalNs) / 1e9 / 2;
   const worstSecond = Math.max(...samples.slice(1).map((s) => s.cpu.percent / 100));
   console.log(`# cpu seconds per wall second over 2 s: ${perSecond.toFixed(3)}, worst 1 s window ${worstSecond.toFixed(3)}`);
@@ -113,7 +115,7 @@ test('update({ memory }) changes the enforced limit of a running container', asy
     if (raise) await container.update({ memory: '512m', memorySwap: '512m' });
     assert.equal((await container.stats()).memory.limit, (raise ? 512 : 64) * 1024 * 1024);
     container.stdin!.end('go\n');
-    return await container.wait();
+    return await withDeadline(container.wait(), 'the container to exit');
   };
   assert.deepEqual(await run(false), { exitCode: 137, signal: 'SIGKILL', oomKilled: true });
   assert.deepEqual(await run(true), { exitCode: 0, signal: null, oomKilled: false });
@@ -142,7 +144,7 @@ test('a process that double-forks and detaches is gone after kill() and after re
     assert.ok(pids.length >= 2, `expected the first process and the detached one, got ${pids.join(' ')}`);
     if (how === 'kill') {
       await container.kill();
-      await container.wait();
+      await withDeadline(container.wait(), 'the container to exit');
     }
     await container.remove({ force: true });
     for (const pid of pids) assert.equal(processAlive(pid), false, `pid ${pid} survived ${how}()`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runFixture } from './helpers-process.js';
-import { BUSYBOX, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, temporaryRuntime, withDeadline } from './helpers.js';
 
 test('list filters by labels, status and name', async () => {
   await using runtime = await temporaryRuntime();
@@ -14,7 +14,7 @@ test('list filters by labels, status and name', async () => {
   await web2.start();
   await web2.pause();
   await db.start();
-  await db.wait();
+  await withDeadline(db.wait(), 'the container to exit');
 
   const names = async (options: Parameters<typeof runtime.containers.list>[0]) => (await runtime.containers.list(options)).map((c) => c.name).sort();
   assert.deepEqual(await names({}), ['web-1', 'web-2'], 'running and paused, like docker ps');
@@ -62,5 +62,5 @@ test('a container started by process A: process B lists it by label, follows its
   assert.deepEqual([seen.after.status, seen.after.exitCode], ['exited', 3]);
   // and this process sees the same
   const container = await runtime.containers.get('managed');
-  assert.deepEqual((await container.wait()).exitCode, 3);
+  assert.deepEqual((await withDeadline(container.wait(), 'the container to exit')).exitCode, 3);
 });

@@ -3,12 +3,10 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Container, LogEntry, LogsOptions } from '../lib/index.js';
-import { BUSYBOX, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, temporaryRuntime, withDeadline, collectAll } from './helpers.js';
 
-async function collect(container: Container, options: LogsOptions = {}): Promise<LogEntry[]> {
-  const entries: LogEntry[] = [];
-  for await (const entry of container.logs(options)) entries.push(entry);
-  return entries;
+function collect(container: Container, options: LogsOptions = {}): Promise<LogEntry[]> {
+  return collectAll(container.logs(options), `the log entries (${JSON.stringify(options)})`);
 }
 
 const lines = (entries: LogEntry[]) => entries.map((e) => e.line);
@@ -20,7 +18,7 @@ test('logs of an exited container: lines in order with their times, by stream, t
   });
   const before = Date.now();
   await container.start();
-  await container.wait();
+  await withDeadline(container.wait(), 'the container to exit');
 
   const all = await collect(container);
   assert.deepEqual(lines(all), [1, 2, 3, 4, 5].flatMap((i) => [`out-${i}`, `err-${i}`]));
@@ -55,10 +53,12 @@ test('follow delivers new lines as they come and ends when the container exits',
   });
   await container.start();
   const seen: string[] = [];
-  for await (const entry of container.logs({ follow: true })) {
-    seen.push(entry.line);
-    if (entry.line === 'first') container.stdin!.end('go\n'); // more output only after we read the first line
-  }
+  await withDeadline((async () => {
+    for await (const entry of container.logs({ follow: true })) {
+      seen.push(entry.line);
+      if (entry.line === 'first') container.stdin!.end('go\n'); // more output only after we read the first line
+    }
+  })(), 'the followed log to end');
   assert.deepEqual(seen, ['first', 'next-1', 'next-2', 'next-3']);
   assert.equal((await container.inspect()).state.status, 'exited');
   // following an exited container ends after what is there; tail then follow
@@ -89,7 +89,7 @@ test('a 100 MB burst stays within the rotation limit, and tail gives the last li
     log: { maxSize: '1m', maxFiles: 3 },
   });
   await container.start();
-  assert.equal((await container.wait()).exitCode, 0);
+  assert.equal((await withDeadline(container.wait(), 'the container to exit')).exitCode, 0);
   const dir = (await container.inspect()).path;
   const files = readdirSync(dir).filter((f) => f.startsWith('container.log'));
   const total = files.reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);

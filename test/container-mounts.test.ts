@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Container, ContainerSetupError, NotFoundError, type ContainerCreateOptions, type Runtime } from '../lib/index.js';
-import { BUSYBOX, mountsUnder, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, mountsUnder, temporaryRuntime, withDeadline, collectAll } from './helpers.js';
 
 /** A temporary host directory, removed on dispose. */
 function hostDir(prefix: string): { path: string } & Disposable {
@@ -24,13 +24,9 @@ async function run(runtime: Runtime, script: string, options: Omit<ContainerCrea
 async function runInRootfs(runtime: Runtime, rootfs: string, script: string, mounts: ContainerCreateOptions['mounts']) {
   await using container = await runtime.containers.create({ rootfs, cmd: ['/bin/sh', '-c', script], attach: true, mounts });
   await container.start();
-  const collect = async (stream: NodeJS.ReadableStream | null) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream ?? []) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString();
-  };
-  const [stdout, stderr] = await Promise.all([collect(container.stdout), collect(container.stderr)]);
-  return { ...(await container.wait()), stdout, stderr };
+  const collect = async (stream: AsyncIterable<Buffer> | null, what: string) => Buffer.concat(await collectAll(stream, what)).toString();
+  const [stdout, stderr] = await Promise.all([collect(container.stdout, 'stdout to end'), collect(container.stderr, 'stderr to end')]);
+  return { ...(await withDeadline(container.wait(), 'the container to exit')), stdout, stderr };
 }
 
 async function startFails(runtime: Runtime, options: ContainerCreateOptions): Promise<ContainerSetupError> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Container } from '../lib/index.js';
-import { BUSYBOX, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, temporaryRuntime, waitUntil } from './helpers.js';
 
 /** The last number the counter wrote to its log. */
 async function lastCount(container: Container): Promise<number> {
@@ -16,7 +16,7 @@ test('pause freezes the container (its counter stops advancing) and unpause resu
     image: BUSYBOX, cmd: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.02; done'],
   });
   await container.start();
-  while ((await lastCount(container)) < 5) await sleep(20);
+  await waitUntil(async () => (await lastCount(container)) >= 5, 'the counter to reach 5');
 
   await container.pause();
   const inspect = await container.inspect();
@@ -34,11 +34,7 @@ test('pause freezes the container (its counter stops advancing) and unpause resu
   await container.unpause();
   assert.equal((await container.inspect()).state.status, 'running');
   assert.equal((await container.inspect()).state.paused, false);
-  const deadline = Date.now() + 5000;
-  while ((await lastCount(container)) <= frozenAt + 5) {
-    assert.ok(Date.now() < deadline, 'the counter goes on after unpause');
-    await sleep(20);
-  }
+  await waitUntil(async () => (await lastCount(container)) > frozenAt + 5, 'the counter to go on after unpause');
   await assert.rejects(container.unpause(), { name: 'InvalidStateError' });
 });
 

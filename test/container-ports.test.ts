@@ -7,18 +7,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ContainerSetupError } from '../lib/index.js';
-import { BUSYBOX, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, temporaryRuntime, withDeadline } from './helpers.js';
 
 /** Sends `text` to 127.0.0.1:port, half-closes, returns everything that comes back. */
 function roundTrip(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
+  return withDeadline(new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let received = '';
     socket.on('data', (chunk) => (received += chunk.toString()));
     socket.on('end', () => resolve(received));
     socket.on('error', reject);
     socket.end(text);
-  });
+  }), `the reply on port ${port}`);
 }
 
 test('a published TCP port (host port 0) accepts a connection the moment start() resolves, both ways', async () => {
@@ -49,14 +49,15 @@ test('a published UDP port carries datagrams both ways', async () => {
     await container.start();
     const port = (await container.port('53/udp'))!;
     const socket = createSocket('udp4');
-    const reply = await new Promise<string>((resolve) => {
+    const send = () => socket.send('hello over udp', port, '127.0.0.1');
+    send();
+    const retry = setInterval(send, 100); // until the server inside is up
+    const reply = await withDeadline(new Promise<string>((resolve) => {
       socket.on('message', (message) => resolve(message.toString()));
-      const send = () => socket.send('hello over udp', port, '127.0.0.1');
-      send();
-      const retry = setInterval(send, 100); // until the server inside is up
-      socket.once('message', () => clearInterval(retry));
+    }), 'the UDP echo').finally(() => {
+      clearInterval(retry);
+      socket.close();
     });
-    socket.close();
     assert.equal(reply, 'echo:hello over udp');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -72,7 +73,7 @@ test('ports on a bridge network forward to the container address; a taken host p
   assert.equal(await roundTrip((await web.port(8080))!, 'via the bridge\n'), 'via the bridge\n');
 
   const blocker = createServer();
-  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  await withDeadline(new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve)), 'the blocker to listen');
   const taken = (blocker.address() as { port: number }).port;
   try {
     const clash = await runtime.containers.create({ image: BUSYBOX, ports: { '80': taken }, cmd: ['true'] });

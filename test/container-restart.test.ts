@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import type { Container } from '../lib/index.js';
-import { BUSYBOX, cgroupsNamed, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, cgroupsNamed, temporaryRuntime, withDeadline } from './helpers.js';
 
 async function logLines(container: Container): Promise<string[]> {
   const { logPath } = await container.inspect();
@@ -16,7 +16,7 @@ test('on-failure:3 restarts a failing command exactly 3 times', async () => {
   await using runtime = await temporaryRuntime();
   await using container = await runtime.containers.create({ image: BUSYBOX, restart: 'on-failure:3', cmd: ['sh', '-c', 'echo run; exit 3'] });
   await container.start();
-  assert.deepEqual(await container.wait(), { exitCode: 3, signal: null, oomKilled: false });
+  assert.deepEqual(await withDeadline(container.wait(), 'the container to exit'), { exitCode: 3, signal: null, oomKilled: false });
   const { state } = await container.inspect();
   assert.equal(state.restartCount, 3);
   assert.deepEqual(await logLines(container), ['run', 'run', 'run', 'run']);
@@ -27,7 +27,7 @@ test('on-failure does not restart a command that succeeds', async () => {
   await using runtime = await temporaryRuntime();
   await using container = await runtime.containers.create({ image: BUSYBOX, restart: 'on-failure', cmd: ['sh', '-c', 'echo once'] });
   await container.start();
-  assert.equal((await container.wait()).exitCode, 0);
+  assert.equal((await withDeadline(container.wait(), 'the container to exit')).exitCode, 0);
   assert.deepEqual(await logLines(container), ['once']);
 });
 
@@ -51,7 +51,7 @@ test('autoRemove leaves no trace', async () => {
   await using runtime = await temporaryRuntime();
   const container = await runtime.containers.create({ image: BUSYBOX, autoRemove: true, name: 'ephemeral', cmd: ['sh', '-c', 'exit 5'], memory: '64m' });
   await container.start();
-  assert.deepEqual(await container.wait(), { exitCode: 5, signal: null, oomKilled: false });
+  assert.deepEqual(await withDeadline(container.wait(), 'the container to exit'), { exitCode: 5, signal: null, oomKilled: false });
   // the monitor removes it right after reporting the exit
   for (let i = 0; existsSync(join(runtime.root, 'containers', container.id)) && i < 500; i++) await sleep(10);
   assert.deepEqual(readdirSync(join(runtime.root, 'containers')), []);

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Container } from '../lib/index.js';
-import { BUSYBOX, mountsUnder, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, mountsUnder, temporaryRuntime, withDeadline, collectAll } from './helpers.js';
 
 function snapshot(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: false }) as string[];
@@ -33,7 +33,7 @@ test('the rootfs is writable through the overlay and the image layer is unchange
 
   // a restart sees its own earlier writes; a new container does not
   await container.start();
-  await container.wait();
+  await withDeadline(container.wait(), 'the container to exit');
   const fresh = await Container.run(BUSYBOX, ['sh', '-c', 'cat /created || echo absent'], { runtime });
   assert.match(fresh.stdout + fresh.stderr, /absent/);
   assert.deepEqual(mountsUnder(runtime.root), []);
@@ -55,9 +55,8 @@ test('a plain directory works as rootfs', async () => {
   assert.equal(result.exitCode, 0);
   const container = await runtime.containers.create({ rootfs: layer, cmd: ['/bin/echo', 'from a directory'], attach: true });
   await container.start();
-  const chunks: Buffer[] = [];
-  for await (const chunk of container.stdout!) chunks.push(chunk as Buffer);
-  assert.deepEqual(await container.wait(), { exitCode: 0, signal: null, oomKilled: false });
+  const chunks = await collectAll<Buffer>(container.stdout, 'stdout to end');
+  assert.deepEqual(await withDeadline(container.wait(), 'the container to exit'), { exitCode: 0, signal: null, oomKilled: false });
   assert.equal(Buffer.concat(chunks).toString(), 'from a directory\n');
   await container.remove();
 });

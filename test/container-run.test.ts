@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Container } from '../lib/index.js';
-import { BUSYBOX, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, temporaryRuntime, withDeadline } from './helpers.js';
 
 test('Container.run returns stdout, stderr and the exit code exactly', async () => {
   await using runtime = await temporaryRuntime();
@@ -19,7 +19,7 @@ test('a command killed by a signal reports the signal and 128+n', async () => {
   await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '60'] });
   await container.start();
   await container.kill('SIGKILL');
-  assert.deepEqual(await container.wait(), { exitCode: 137, signal: 'SIGKILL', oomKilled: false });
+  assert.deepEqual(await withDeadline(container.wait(), 'the container to exit'), { exitCode: 137, signal: 'SIGKILL', oomKilled: false });
 });
 
 test('a command that handles the signal exits with its own code', async () => {
@@ -28,9 +28,9 @@ test('a command that handles the signal exits with its own code', async () => {
     image: BUSYBOX, cmd: ['sh', '-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.05; done'], attach: true,
   });
   await container.start();
-  await new Promise((resolve) => container.stdout!.once('data', resolve));
+  await withDeadline(new Promise((resolve) => container.stdout!.once('data', resolve)), 'the first output');
   await container.kill('SIGTERM');
-  assert.deepEqual(await container.wait(), { exitCode: 7, signal: null, oomKilled: false });
+  assert.deepEqual(await withDeadline(container.wait(), 'the container to exit'), { exitCode: 7, signal: null, oomKilled: false });
 });
 
 test('stdin reaches the command and its output comes back', async () => {
@@ -70,7 +70,7 @@ test('start, wait, kill, stop, inspect and await using', async () => {
     assert.ok(exited.state.finishedAt);
     await container.start();
     await container.kill('SIGKILL');
-    assert.deepEqual(await container.wait(), { exitCode: 137, signal: 'SIGKILL', oomKilled: false });
+    assert.deepEqual(await withDeadline(container.wait(), 'the container to exit'), { exitCode: 137, signal: 'SIGKILL', oomKilled: false });
   }
   await assert.rejects(runtime.containers.get(id), { name: 'NotFoundError' });
 });
@@ -82,4 +82,22 @@ test('a running container is not removed without force', async () => {
   await assert.rejects(container.remove(), { name: 'InvalidStateError', code: 'ERR_INVALID_STATE' });
   await container.remove({ force: true });
   await assert.rejects(runtime.containers.get(container.name), { name: 'NotFoundError' });
+});
+
+test("without a command (or with []) the image's own Entrypoint and Cmd run, as with docker run IMAGE", async () => {
+  await using runtime = await temporaryRuntime();
+  {
+    await using source = await runtime.containers.create({ image: BUSYBOX, cmd: ['true'] });
+    await source.commit({ ref: 'localhost/greeter', changes: ['ENTRYPOINT ["echo", "from-entrypoint"]', 'CMD ["from-cmd"]'] });
+  }
+  assert.equal((await Container.run('localhost/greeter', { runtime })).stdout, 'from-entrypoint from-cmd\n');
+  assert.equal((await Container.run('localhost/greeter', [], { runtime })).stdout, 'from-entrypoint from-cmd\n');
+  assert.equal((await Container.run('localhost/greeter', ['given'], { runtime })).stdout, 'from-entrypoint given\n');
+  await using created = await runtime.containers.create({ image: 'localhost/greeter', cmd: [] });
+  assert.deepEqual((await created.inspect()).config.cmd, ['echo', 'from-entrypoint', 'from-cmd']);
+  // an image with neither has nothing to run: a TypeError, nothing created
+  await using bare = await runtime.containers.create({ image: BUSYBOX, cmd: ['true'] });
+  await bare.commit({ ref: 'localhost/no-command', changes: ['CMD []'] });
+  await assert.rejects(Container.run('localhost/no-command', { runtime }), { name: 'TypeError', message: /no command/ });
+  assert.deepEqual((await runtime.containers.list({ all: true })).map((c) => c.id).sort(), [created.id, bare.id].sort());
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ContainerSetupError, type ContainerCreateOptions } from '../lib/index.js';
+import { Container, ContainerSetupError, type ContainerCreateOptions } from '../lib/index.js';
 import { BUSYBOX, mountsUnder, processesMentioning, temporaryRuntime } from './helpers.js';
 
 async function expectSetupError(options: ContainerCreateOptions, expected: Partial<ContainerSetupError>) {
@@ -59,7 +59,10 @@ test('invalid options throw TypeError/RangeError before anything is created', as
     [{ rootfs: 'relative/dir' }, TypeError, /absolute/],
     [{ image: 'Bad Reference!' }, TypeError, /not a valid image reference/],
     [{ image: BUSYBOX, cmd: 'ls -l' }, TypeError, /cmd must be an array of strings/],
-    [{ image: BUSYBOX, cmd: [] }, TypeError, /cmd must not be empty/],
+    [{ image: BUSYBOX, cmd: [1] }, TypeError, /cmd must be an array of strings/],
+    [{ image: BUSYBOX, memroy: '64m' }, TypeError, /^create: unknown option 'memroy' \(did you mean 'memory'\?\)$/],
+    [{ image: BUSYBOX, Env: ['A=1'] }, TypeError, /unknown option 'Env' \(did you mean 'env'\?\)/],
+    [{ image: BUSYBOX, autoremove: true }, TypeError, /unknown option 'autoremove' \(did you mean 'autoRemove'\?\)/],
     [{ image: BUSYBOX, env: { A: 1 } }, TypeError, /env.A must be a string/],
     [{ image: BUSYBOX, env: ['NOEQUALS'] }, TypeError, /KEY=value/],
     [{ image: BUSYBOX, workdir: 'relative' }, TypeError, /workdir must be an absolute path/],
@@ -85,6 +88,17 @@ test('invalid options throw TypeError/RangeError before anything is created', as
   }
   assert.deepEqual(readdirSync(join(runtime.root, 'containers')), []);
   assert.deepEqual(readdirSync(join(runtime.root, 'names')), []);
+});
+
+test('plain JavaScript: unknown options of Container.run are refused too, naming the closest known one; nothing is created', async () => {
+  await using runtime = await temporaryRuntime();
+  const run = Container.run as (image: string, cmd: string[], options: object) => Promise<unknown>;
+  await assert.rejects(run(BUSYBOX, ['true'], { runtime, kep: true }), {
+    name: 'TypeError', message: "Container.run: unknown option 'kep' (did you mean 'keep'?)",
+  });
+  await assert.rejects(run(BUSYBOX, ['true'], { runtime, pidLimit: 5 }), { message: /unknown option 'pidLimit' \(did you mean 'pidsLimit'\?\)/ });
+  await assert.rejects(run(BUSYBOX, 'echo hi' as unknown as string[], { runtime }), { name: 'TypeError', message: /cmd must be an array of strings/ });
+  assert.deepEqual(readdirSync(join(runtime.root, 'containers')), []);
 });
 
 test('a taken name is a ConflictError; an unknown one a NotFoundError; starting twice an InvalidStateError', async () => {

@@ -1,15 +1,34 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { withDeadline } from './helpers.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 
 /** Runs a fixture script in a separate Node process; resolves with its stdout once it exits. */
 export function runFixture(script: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(fixtures, script), ...args], { encoding: 'utf8' });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(fixtures, script), ...args], { encoding: 'utf8', timeout: 120_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Starts a fixture script and returns the child process (for killing it mid-way). */
 export function startFixture(script: string, args: string[]) {
   return spawn(process.execPath, ['--import', 'tsx', join(fixtures, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/**
+ * The JSON `child` prints on stdout, once it has exited 0; rejects with its
+ * exit code (and stderr when piped) otherwise, or when `what` takes too long.
+ */
+export function jsonOutput<T>(child: ChildProcess, what: string): Promise<T> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return withDeadline(
+    new Promise<T>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code) => (code === 0 ? resolve(JSON.parse(stdout) as T) : reject(new Error(`${what} exited ${code}: ${stderr}`))));
+    }),
+    what,
+  );
 }

@@ -69,3 +69,40 @@ export function assertDockerDefaultCapabilities(statusLines: string): void {
   assert.equal(status.CapAmb, '0000000000000000');
   assert.equal(status.NoNewPrivs, '1');
 }
+
+/** How long a test waits for a container or process that should end promptly. */
+export const DEADLINE_MS = 60_000;
+
+/**
+ * `promise`, or a rejection naming `what` once `ms` pass first: every wait in a
+ * test has a deadline, so a hang fails with a message instead of stalling the run.
+ */
+export async function withDeadline<T>(promise: Promise<T>, what: string, ms = DEADLINE_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `condition` every `intervalMs` until it holds; rejects naming `what` after `ms`. */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, ms = DEADLINE_MS, intervalMs = 20): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Every item `iterable` yields (a stream's chunks, log entries) until it ends; rejects naming `what` after `ms`. */
+export function collectAll<T>(iterable: AsyncIterable<T> | null, what: string, ms = DEADLINE_MS): Promise<T[]> {
+  return withDeadline((async () => {
+    const items: T[] = [];
+    for await (const item of iterable ?? []) items.push(item);
+    return items;
+  })(), what, ms);
+}

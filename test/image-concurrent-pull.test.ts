@@ -6,19 +6,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { temporaryRuntime } from './helpers.js';
 import { busyboxTar, pushImage, startBearerProxy, startRegistry, tarOf, treeOf } from './image-helpers.js';
+import { jsonOutput } from './helpers-process.js';
 
 function pullInAnotherProcess(root: string, reference: string): Promise<{ id: string; layers: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/image-pull.ts'), root, reference], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(stdout) as { id: string; layers: number }) : reject(new Error(`pull exited ${code}: ${stderr}`))));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/image-pull.ts'), root, reference], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return jsonOutput<{ id: string; layers: number }>(child, 'the pull in another process');
 }
 
 test('two processes pulling the same image at once download each layer once and keep one copy', async () => {

@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';
 import type { Runtime } from '../lib/index.js';
+import { withDeadline } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -136,7 +137,7 @@ ${auth}`,
     if (child.exitCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
-      await exited;
+      await withDeadline(exited, 'the killed registry to exit');
     }
     rmSync(dir, { recursive: true, force: true });
   };
@@ -447,8 +448,8 @@ export async function runImageDefault(runtime: Runtime, image: string): Promise<
   await container.start();
   container.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
   const ended = new Promise((resolve) => container.stdout!.once('end', resolve));
-  const status = await container.wait();
-  await ended;
+  const status = await withDeadline(container.wait(), 'the container to exit');
+  await withDeadline(ended, 'the end of stdout');
   if (status.exitCode !== 0) throw new Error(`${image} exited with ${status.exitCode}`);
   return Buffer.concat(chunks).toString();
 }

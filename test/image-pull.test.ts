@@ -24,7 +24,10 @@ test('a multi-layer busybox image (gzip layers) is pulled and runs', async () =>
   assert.equal(image.layerPaths.length, 3);
   const info = image.inspect();
   assert.equal(info.layers.length, 3);
-  assert.ok(info.layers.every((layer) => layer.mediaType.endsWith('+gzip') && layer.unpackedSize > 0 || layer.size > 0));
+  for (const layer of info.layers) {
+    assert.equal(layer.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
+    assert.ok(layer.size > 0 && layer.unpackedSize > 0, `layer ${layer.digest}: ${layer.size} bytes packed, ${layer.unpackedSize} unpacked`);
+  }
   assert.equal(info.platform.architecture, 'amd64');
   assert.equal(info.history.length, 3);
   assert.match(info.repoDigests[0]!, new RegExp(`^${registry.host}/multi@sha256:[a-f0-9]{64}$`));

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import { ConflictError, Container, NotFoundError, type ImageProgress } from '../lib/index.js';
-import { BUSYBOX, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, temporaryRuntime, withDeadline } from './helpers.js';
 import { busyboxTar, pushImage, runImageDefault, skopeo, registryForThisFile, tarOf, temporaryDir } from './image-helpers.js';
 
 const registry = registryForThisFile();
@@ -132,7 +132,7 @@ test('commit: a container that wrote a file makes an image whose new container s
   await using runtime = await temporaryRuntime();
   await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sh', '-c', 'echo committed > /hello; rm /bin/vi; mkdir -p /data'] });
   await container.start();
-  assert.equal((await container.wait()).exitCode, 0);
+  assert.equal((await withDeadline(container.wait(), 'the container to exit')).exitCode, 0);
   const image = await runtime.images.commit(container, {
     ref: 'local/committed:1',
     message: 'wrote /hello',

@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { Container } from '../lib/index.js';
-import { startFixture } from './helpers-process.js';
-import { BUSYBOX, processesMentioning, temporaryRuntime } from './helpers.js';
+import { startFixture, jsonOutput } from './helpers-process.js';
+import { BUSYBOX, processesMentioning, temporaryRuntime, withDeadline } from './helpers.js';
 import { berthNetworkLeftovers } from './network-helpers.js';
 import { hostVethName } from '../lib/network/host-links.js';
 
@@ -91,12 +91,7 @@ test('50 containers created in parallel on one network from 2 processes get 50 d
   await runtime.images.get(BUSYBOX);
   await runtime.networks.create({ name: 'crowd' });
   const run = (count: number) =>
-    new Promise<string[]>((resolve, reject) => {
-      const child = startFixture('create-on-network.ts', [runtime.root, 'crowd', String(count)]);
-      let text = '';
-      child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(text) as string[]) : reject(new Error(`exit ${code}`))));
-    });
+    jsonOutput<string[]>(startFixture('create-on-network.ts', [runtime.root, 'crowd', String(count)]), 'the create-on-network fixture');
   const addresses = (await Promise.all([run(25), run(25)])).flat();
   assert.equal(addresses.length, 50);
   assert.equal(new Set(addresses).size, 50, 'all distinct');
@@ -131,7 +126,7 @@ test('restarts on a bridge network are attached by the monitor alone, with the s
     image: BUSYBOX, network: 'again', restart: 'on-failure:2', cmd: ['sh', '-c', 'ip -4 -o addr show dev eth0; exit 1'],
   });
   await container.start();
-  assert.deepEqual(await container.wait(), { exitCode: 1, signal: null, oomKilled: false });
+  assert.deepEqual(await withDeadline(container.wait(), 'the container to exit'), { exitCode: 1, signal: null, oomKilled: false });
   const ip = (await container.inspect()).networks[0]!.ip;
   const lines: string[] = [];
   for await (const entry of container.logs()) lines.push(entry.line);

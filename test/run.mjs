@@ -2,27 +2,24 @@
 // Runs every test in test/ with node's test runner, inside a network and mount
 // namespace of its own (unshare --net --mount), so nothing a test creates
 // reaches the host's network or mount table. Tests print why they skip.
+//
+// Whatever a test needs from the network is fetched first, outside that
+// namespace (see `prepare`): the VM's kernel and busybox packages, and the npm
+// dependencies of the packed tarball that test/package-install.test.ts installs.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
 
-if (!process.env.BERTH_TEST_NAMESPACE) {
-  if (process.getuid?.() !== 0) {
-    console.error('berth tests need root (they create namespaces, mounts and containers): run them as root');
-    process.exit(1);
-  }
-  const result = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', process.execPath, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, BERTH_TEST_NAMESPACE: '1' },
-  });
-  process.exit(result.status ?? 1);
-}
-
-spawnSync('ip', ['link', 'set', 'lo', 'up'], { stdio: 'inherit' });
+// Node 20's --test-timeout bounds each test file (not each test): generous for
+// the slowest legitimate file, so a hang fails the run instead of stalling it.
+// The VM's phase gets the VM test's own budget (its run-in-vm.sh -t is 840 s).
+const FILE_TIMEOUT_MS = 240_000;
+const VM_FILE_TIMEOUT_MS = 900_000;
 
 function testFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -40,11 +37,72 @@ const files = testFiles(here)
 // Tests that time CPU use must not share the machine with the VM (QEMU keeps
 // both cores busy), so the VM's tests run on their own, after the rest.
 const alone = (file) => file.includes('-vm.test.');
-const phases = [files.filter((f) => !alone(f)), files.filter(alone)].filter((group) => group.length > 0);
-const totals = { pass: 0, fail: 0, skipped: 0 };
+
+if (!process.env.BERTH_TEST_NAMESPACE) {
+  if (process.getuid?.() !== 0) {
+    console.error('berth tests need root (they create namespaces, mounts and containers): run them as root');
+    process.exit(1);
+  }
+  const prepared = prepare();
+  const result = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', process.execPath, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, ...prepared.env, BERTH_TEST_NAMESPACE: '1' },
+  });
+  prepared.cleanup();
+  process.exit(result.status ?? 1);
+}
+
+/** Runs `command`; on failure prints its output and ends the run (a preparation that failed is not a test result). */
+function mustRun(what, command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
+  if (result.status !== 0) {
+    process.stderr.write(`${result.stdout ?? ''}${result.stderr ?? ''}`);
+    console.error(`test/run.mjs: ${what} failed (${result.error?.message ?? `exit ${result.status}`}), before any test ran`);
+    process.exit(1);
+  }
+  return result;
+}
+
+/** What the selected tests need from the network, fetched while there is one. */
+function prepare() {
+  const env = {};
+  const cleanups = [];
+  if (files.some(alone) && vmPhaseWillBoot()) {
+    // silent and quick when the cache is complete; on a cold cache it says what
+    // it downloads (Debian's kernel and busybox-static packages, apt-get download)
+    mustRun('preparing the VM cache (test/vm/run-in-vm.sh --setup)', 'bash', [join(here, 'vm/run-in-vm.sh'), '--setup'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  }
+  if (files.some((file) => file.includes('package-install.test.'))) {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-package-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    mustRun('packing and installing berth (test/package-prepare.mjs)', process.execPath, [join(here, 'package-prepare.mjs'), dir]);
+    env.BERTH_TEST_PACKAGE_DIR = dir;
+  }
+  return { env, cleanup: () => cleanups.forEach((cleanup) => cleanup()) };
+}
+
+/** The VM test boots a VM only on a cgroup v1 or hybrid host with QEMU (the test's own skip conditions). */
+function vmPhaseWillBoot() {
+  if (spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { stdio: 'ignore' }).status !== 0) return false;
+  const mode = mustRun('detecting the cgroup mode', process.execPath, [
+    '--import', 'tsx', '--input-type=module', '-e',
+    "import { cgroupMode } from './lib/cgroup/cgroup-driver.ts'; process.stdout.write(cgroupMode());",
+  ]).stdout;
+  return mode !== 'v2';
+}
+
+spawnSync('ip', ['link', 'set', 'lo', 'up'], { stdio: 'inherit' });
+
+const phases = [
+  { files: files.filter((f) => !alone(f)), timeout: FILE_TIMEOUT_MS },
+  { files: files.filter(alone), timeout: VM_FILE_TIMEOUT_MS },
+].filter((phase) => phase.files.length > 0);
+// a file cut off by the timeout counts as cancelled: a failure too
+const totals = { pass: 0, fail: 0, cancelled: 0, skipped: 0 };
 let status = 0;
-for (const group of phases) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter', 'spec', '--test-concurrency', '2', ...group], {
+for (const phase of phases) {
+  const args = ['--import', 'tsx', '--test', '--test-reporter', 'spec', '--test-concurrency', '2', `--test-timeout=${phase.timeout}`];
+  const result = spawnSync(process.execPath, [...args, ...phase.files], {
     cwd: root,
     stdio: ['inherit', 'pipe', 'inherit'],
     env: process.env,
@@ -58,5 +116,7 @@ for (const group of phases) {
   }
   if (result.status !== 0) status = result.status ?? 1;
 }
-if (phases.length > 1) console.log(`${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
+if (phases.length > 1) {
+  console.log(`${totals.pass} passed, ${totals.fail + totals.cancelled} failed (${totals.cancelled} of them timed out), ${totals.skipped} skipped`);
+}
 process.exit(status);

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Runtime } from '../lib/index.js';
 import { startFixture } from './helpers-process.js';
-import { BUSYBOX, cgroupsNamed, mountsUnder, processesMentioning, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, cgroupsNamed, mountsUnder, processesMentioning, temporaryRuntime, withDeadline, waitUntil } from './helpers.js';
 
 /** Alive and not a zombie (init on this machine may reap orphans late). */
 function alive(pid: number): boolean {
@@ -16,21 +16,13 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until(condition: () => boolean, what: string, ms = 5000) {
-  const end = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 test('kill -9 of a monitor: the container dies with it and the next open records it as exited', async () => {
   await using runtime = await temporaryRuntime();
   const container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '300'] });
   await container.start();
   const { pid, monitorPid } = (await container.inspect()).state;
   process.kill(monitorPid!, 'SIGKILL');
-  await until(() => !alive(pid!), 'the container process to die with its monitor');
+  await waitUntil(() => !alive(pid!), 'the container process to die with its monitor');
 
   const reopened = await Runtime.open({ root: runtime.root });
   const state = (await (await reopened.containers.get(container.id)).inspect()).state;
@@ -52,17 +44,17 @@ test('kill -9 of the Node process mid-start and of the monitor: Runtime.open cle
   const delays = [0, 1, 2, 4, 8, 16, 32];
   for (const [i, delay] of delays.entries()) {
     const child = startFixture('start-and-hang.ts', [runtime.root, `victim-${i}`]);
-    await new Promise<void>((resolve, reject) => {
+    await withDeadline(new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (d: Buffer) => d.toString().includes('starting') && resolve());
       child.once('exit', (code) => reject(new Error(`the fixture exited (${code}) before starting`)));
-    });
+    }), 'the fixture to start');
     await sleep(delay);
     child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await withDeadline(new Promise((resolve) => child.once('exit', resolve)), 'the killed fixture to exit');
   }
   // whatever got started keeps running under its monitor: now kill those monitors too
   for (const pid of processesMentioning(runtime.root)) process.kill(pid, 'SIGKILL');
-  await until(() => processesMentioning(runtime.root).length === 0, 'the monitors to go');
+  await waitUntil(() => processesMentioning(runtime.root).length === 0, 'the monitors to go');
 
   const reopened = await Runtime.open({ root: runtime.root });
   const containers = await reopened.containers.list({ all: true });

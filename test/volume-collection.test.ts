@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConflictError, NotFoundError, Volume } from '../lib/index.js';
 import { BUSYBOX, temporaryRuntime } from './helpers.js';
+import { jsonOutput, startFixture } from './helpers-process.js';
 
 test('create, get, list, remove: a volume is a directory under the root', async () => {
   await using runtime = await temporaryRuntime();
@@ -123,15 +123,7 @@ test('prune removes unused anonymous volumes; all: true unused named ones too', 
 test('two processes creating the same volumes at once end up with one of each', async () => {
   await using runtime = await temporaryRuntime();
   const run = () =>
-    new Promise<[string, string][]>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'create-volumes.ts'), runtime.root, 'race', '25'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      child.on('error', reject);
-      child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as [string, string][]) : reject(new Error(`exit ${code}`))));
-    });
+    jsonOutput<[string, string][]>(startFixture('create-volumes.ts', [runtime.root, 'race', '25']), 'the create-volumes fixture');
   const [first, second] = await Promise.all([run(), run()]);
   // both processes got the same volume for each name: whichever made it first
   assert.deepEqual(first, second);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Container, NotFoundError, type ContainerMount, type Image, type Runtime } from '../lib/index.js';
-import { BUSYBOX, mountsUnder, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, mountsUnder, temporaryRuntime, withDeadline, collectAll } from './helpers.js';
 
 /** An image made by running `script` in a container of `base` and committing it. */
 async function imageFrom(runtime: Runtime, base: string | Image, script: string, changes?: string[]): Promise<Image> {
@@ -12,7 +12,7 @@ async function imageFrom(runtime: Runtime, base: string | Image, script: string,
   await container.start();
   const stderr: Buffer[] = [];
   container.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
-  assert.equal((await container.wait()).exitCode, 0, Buffer.concat(stderr).toString());
+  assert.equal((await withDeadline(container.wait(), 'the container to exit')).exitCode, 0, Buffer.concat(stderr).toString());
   const image = await runtime.images.commit(container, { changes });
   await container.remove();
   return image;
@@ -109,9 +109,8 @@ test("the image's Volumes get anonymous volumes, removed with the container only
   assert.ok(cache!.anonymous && app!.anonymous);
   assert.match(app!.name, /^[a-f0-9]{64}$/);
   await first.start();
-  const out: Buffer[] = [];
-  for await (const chunk of first.stdout!) out.push(chunk as Buffer);
-  assert.equal((await first.wait()).exitCode, 0);
+  const out = await collectAll<Buffer>(first.stdout, 'stdout to end');
+  assert.equal((await withDeadline(first.wait(), 'the first container to exit')).exitCode, 0);
   assert.equal(Buffer.concat(out).toString(), 'state\n');
   assert.equal(readFileSync(join(app!.source, 'state'), 'utf8'), 'state\n');
   await first.remove(); // without volumes: true they stay (docker rm)
@@ -149,7 +148,7 @@ test('volumesFrom: the volume and bind mounts of another container at the same t
       ],
     });
     await source.start();
-    await source.wait();
+    await withDeadline(source.wait(), 'the source container to exit');
 
     const reader = await Container.run(BUSYBOX, ['sh', '-c', 'cat /data/f /host/from-host; echo b > /data/g; grep -c " /scratch " /proc/mounts'], {
       runtime, volumesFrom: ['data-holder'], keep: true,

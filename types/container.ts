@@ -40,7 +40,7 @@ export interface ContainerCreateOptions extends ResourceLimits {
   platform?: string;
   /** A host directory to use as the read-only root filesystem layer (like an OCI bundle's rootfs). */
   rootfs?: string;
-  /** The command, replacing the image's `Cmd`. */
+  /** The command, replacing the image's `Cmd`; without it (or with `[]`) the image's `Cmd` runs. */
   cmd?: string[];
   /** The entrypoint, replacing the image's `Entrypoint` (and dropping the image's `Cmd`). */
   entrypoint?: string[];

@@ -58,7 +58,8 @@ export class ContainerCollection {
     const id = randomBytes(32).toString('hex');
 
     const entrypoint = options.entrypoint ?? imageConfig.Entrypoint ?? [];
-    const cmd = options.cmd ?? (options.entrypoint ? [] : (imageConfig.Cmd ?? []));
+    // an empty cmd means the image's, as an empty Cmd does in Docker's API
+    const cmd = options.cmd?.length ? options.cmd : options.entrypoint ? [] : (imageConfig.Cmd ?? []);
     const argv = [...entrypoint, ...cmd];
     if (argv.length === 0) throw new TypeError('no command: give cmd (the image has no Cmd or Entrypoint)');
     const env = mergeEnv(imageConfig.Env ?? [], normalizeEnv(options.env));

@@ -30,6 +30,7 @@ import { exec, execStream } from './container-exec.js';
 import { copyFromContainer, copyToContainer } from './container-copy.js';
 import { exportContainer } from './container-export.js';
 import { isPaused, pauseContainer, unpauseContainer } from './container-pause.js';
+import { CREATE_OPTION_NAMES, refuseUnknownOptions } from './create-options.js';
 
 /** Options of {@link Container.run}: everything `create` takes but `image` and `cmd`, plus where to run. */
 export interface RunOptions extends Omit<ContainerCreateOptions, 'image' | 'cmd' | 'attach'> {
@@ -40,6 +41,12 @@ export interface RunOptions extends Omit<ContainerCreateOptions, 'image' | 'cmd'
   /** Keep the container after it exits (default: removed, like `docker run --rm`). */
   keep?: boolean;
 }
+
+/** The options {@link Container.run} takes: `create()`'s but those it sets itself, and its own. */
+const RUN_OPTION_NAMES = [
+  ...CREATE_OPTION_NAMES.filter((name) => !['image', 'cmd', 'attach'].includes(name)),
+  'runtime', 'input', 'keep',
+];
 
 /** What {@link Container.run} returns. */
 export interface RunResult extends ExitStatus {
@@ -111,21 +118,32 @@ export class Container implements AsyncDisposable {
   /**
    * Runs `cmd` in a new container from `image`, waits for it to exit and
    * returns its exit status and output; the container is removed afterwards
-   * (unless `keep`).
+   * (unless `keep`). Without `cmd`, or with `[]`, the image's own
+   * `Entrypoint` and `Cmd` run, as with `docker run IMAGE`.
    *
    * @example
    * ```ts
    * const { exitCode, stdout } = await Container.run('localhost/busybox', ['echo', 'hello']);
+   * const { stdout: served } = await Container.run('registry.example/app:1', { runtime });
    * ```
    */
-  static async run(image: string, cmd: string[], options: RunOptions = {}): Promise<RunResult> {
+  static async run(image: string, options?: RunOptions): Promise<RunResult>;
+  static async run(image: string, cmd?: string[], options?: RunOptions): Promise<RunResult>;
+  static async run(image: string, cmdOrOptions?: string[] | RunOptions, maybeOptions: RunOptions = {}): Promise<RunResult> {
+    if (cmdOrOptions !== undefined && (typeof cmdOrOptions !== 'object' || cmdOrOptions === null)) {
+      throw new TypeError('Container.run: cmd must be an array of strings');
+    }
+    const cmd = Array.isArray(cmdOrOptions) ? cmdOrOptions : undefined;
+    const options = Array.isArray(cmdOrOptions) || cmdOrOptions === undefined ? maybeOptions : cmdOrOptions;
+    if (typeof options !== 'object' || options === null) throw new TypeError('Container.run: options must be an object');
+    refuseUnknownOptions(options, RUN_OPTION_NAMES, 'Container.run');
     const { runtime: given, input, keep, ...createOptions } = options;
     const { Runtime } = await import('../runtime.js');
     const runtime = given ?? (await Runtime.open());
     const container = await runtime.containers.create({
       ...createOptions,
       image,
-      cmd,
+      ...(cmd ? { cmd } : {}),
       attach: true,
       stdin: input !== undefined || createOptions.stdin === true,
     });

@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { constants } from 'node:os';
 import type { ContainerCreateOptions, Ulimit } from '../../types/container.js';
 import { parseBytes } from '../units.js';
+import { closestName } from '../closest-name.js';
 import { normalizeLimits } from '../cgroup/resource-limits.js';
 import { validateMountOptions } from '../volume/mount-options.js';
 import { parsePorts } from '../network/port-bindings.js';
@@ -14,6 +15,33 @@ const ENV_NAME_PATTERN = /^[^=\0]+$/;
 
 function fail(message: string): never {
   throw new TypeError(message);
+}
+
+/**
+ * Every option `create()` knows: the one list that plain JavaScript callers'
+ * option names are checked against. The type check below keeps it complete;
+ * `seccomp`, `privileged` and `noNewPrivileges` are the security options.
+ */
+export const CREATE_OPTION_NAMES = [
+  'image', 'pull', 'platform', 'rootfs', 'cmd', 'entrypoint', 'env', 'workdir', 'user', 'hostname', 'name', 'labels',
+  'tty', 'ttySize', 'stdin', 'attach', 'capAdd', 'capDrop', 'readonlyRootfs', 'ulimits', 'stopSignal', 'stopTimeout', 'log',
+  'network', 'networkAliases', 'ip', 'ports', 'restart', 'autoRemove', 'cgroupParent', 'mounts', 'volumesFrom',
+  'memory', 'memorySwap', 'memoryReservation', 'cpus', 'cpuShares', 'cpusetCpus', 'cpusetMems', 'pidsLimit', 'blkioWeight', 'devices',
+  'seccomp', 'privileged', 'noNewPrivileges',
+] as const;
+// a compile error here names an option of ContainerCreateOptions missing from the list
+const listsEveryOption: Exclude<keyof ContainerCreateOptions, (typeof CREATE_OPTION_NAMES)[number]> extends never ? true : never = true;
+void listsEveryOption;
+
+/**
+ * Refuses option names that are not in `known` (a typo such as `memroy`
+ * would otherwise be ignored silently in plain JavaScript), naming the
+ * closest known one.
+ */
+export function refuseUnknownOptions(options: object, known: readonly string[], what: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) fail(`${what}: unknown option '${key}' (did you mean '${closestName(key, known)}'?)`);
+  }
 }
 
 function checkStringArray(value: unknown, what: string, allowEmpty: boolean): string[] | undefined {
@@ -104,12 +132,13 @@ function checkUlimits(value: unknown): Record<string, Ulimit> | undefined {
  */
 export function validateCreateOptions(options: ContainerCreateOptions): void {
   if (typeof options !== 'object' || options === null) fail('container options must be an object');
+  refuseUnknownOptions(options, CREATE_OPTION_NAMES, 'create');
   const image = checkString(options.image, 'image');
   const rootfs = checkString(options.rootfs, 'rootfs');
   if (image === undefined && rootfs === undefined) fail("either 'image' or 'rootfs' is required");
   if (image !== undefined && rootfs !== undefined) fail("give 'image' or 'rootfs', not both");
   if (rootfs !== undefined && !isAbsolute(rootfs)) fail(`rootfs must be an absolute path, got '${rootfs}'`);
-  checkStringArray(options.cmd, 'cmd', false);
+  checkStringArray(options.cmd, 'cmd', true);
   checkStringArray(options.entrypoint, 'entrypoint', true);
   normalizeEnv(options.env);
   const workdir = checkString(options.workdir, 'workdir');

@@ -19,9 +19,18 @@ function packageRoot(): string {
   }
 }
 
+/**
+ * Where the native part may be, in order: the binaries prebuilt for this
+ * platform that the package carries (scripts/prebuild.mjs; the install step
+ * removes them when they do not fit this machine), then what was compiled here.
+ */
 function buildDirs(): string[] {
   const root = packageRoot();
-  return [join(root, 'addon', 'build'), join(root, 'addon', 'build', 'Release')];
+  return [
+    join(root, 'prebuilds', `${process.platform}-${process.arch}`),
+    join(root, 'addon', 'build'),
+    join(root, 'addon', 'build', 'Release'),
+  ];
 }
 
 function firstExisting(file: string): string {
@@ -29,8 +38,9 @@ function firstExisting(file: string): string {
   const found = tried.find((path) => existsSync(path));
   if (!found) {
     throw new BerthError(
-      `berth's native part ${file} is not built. Tried:\n  ${tried.join('\n  ')}\n` +
-        'Build it with `npm run build:addon` (needs cmake and g++).',
+      `berth's native part ${file} is not built, and the package has no prebuilt one for ${process.platform}-${process.arch}. Tried:\n  ${tried.join('\n  ')}\n` +
+        'Compile it (needs cmake, make and g++): `npm rebuild berth` where berth is installed (npm 11 skips ' +
+        "dependencies' install scripts until `npm install-scripts approve berth`), `npm run build:addon` in a checkout.",
       { code: 'ERR_NATIVE_MISSING', path: tried[0] },
     );
   }
