@@ -1,5 +1,5 @@
 import { release } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { cgroupMode } from './cgroup/cgroup-driver.js';
 import type { CgroupMode } from './cgroup/cgroup-mode.js';
 import { ContainerCollection } from './container/container-collection.js';
@@ -79,8 +79,7 @@ export class Runtime {
     if (typeof root !== 'string' || root === '') throw new TypeError('Runtime.open: root must be a non-empty path');
     const absolute = isAbsolute(root) ? root : resolve(root);
     // missing parents 0755, the root itself 0700; typed errors for a file in the way
-    createStateRoot(dirname(absolute), 0o755);
-    createStateRoot(absolute, 0o700);
+    createStateRoot(absolute, 0o700, 0o755);
     preparePrivateRoot(absolute);
     const runtime = new Runtime(absolute);
     await withFileLock(runtime.lockPath, async () => {

@@ -39,11 +39,11 @@ function fromFsError(root: string, path: string, error: unknown): BerthError {
 
 /**
  * Creates the state root `root` (absolute) and its missing parents with
- * `mode`, like `mkdir -p`, one directory at a time (Node's recursive mkdir
+ * `mode` (the parents with `parentMode`), like `mkdir -p`, one directory at a time (Node's recursive mkdir
  * spins forever below some /proc paths). Every failure, a file in the way
  * included, is a BerthError naming the root and the path that failed.
  */
-export function createStateRoot(root: string, mode: number): void {
+export function createStateRoot(root: string, mode: number, parentMode = mode): void {
   const missing: string[] = [];
   for (let dir = root; ; dir = dirname(dir)) {
     let stat;
@@ -60,7 +60,7 @@ export function createStateRoot(root: string, mode: number): void {
   }
   for (const dir of missing) {
     try {
-      mkdirSync(dir, { mode });
+      mkdirSync(dir, { mode: dir === root ? mode : parentMode });
     } catch (error) {
       // another process made it in the meantime
       if ((error as NodeJS.ErrnoException).code === 'EEXIST' && statSync(dir).isDirectory()) continue;
