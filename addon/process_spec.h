@@ -18,13 +18,14 @@ struct ProcessSpec {
   unsigned long long capabilities = 0;  // bit mask of the kept set
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = true;
+  std::string seccomp;                  // the precompiled filter (a BPF file); empty: none
   bool tty = false;
   bool open_stdin = false;              // the process reads the stdin it is given
   unsigned short tty_rows = 0, tty_cols = 0;
 };
 
 // Takes one "key\0value\0" pair when `key` names a field of ProcessSpec (arg,
-// env, cwd, uid, gid, group, capabilities, rlimit, no-new-privileges, tty,
-// tty-rows, tty-cols, stdin): true when it does, with `error` filled when the
+// env, cwd, uid, gid, group, capabilities, rlimit, no-new-privileges, seccomp,
+// tty, tty-rows, tty-cols, stdin): true when it does, with `error` filled when the
 // value is bad. False for any other key.
 bool process_spec_set(ProcessSpec& process, const std::string& key, const std::string& value, std::string& error);

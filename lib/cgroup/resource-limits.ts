@@ -39,6 +39,9 @@ export const DEFAULT_DEVICE_RULES: readonly DeviceRule[] = [
   { type: 'c', major: 136, minor: '*', access: 'rwm' }, // pts
 ];
 
+/** A privileged container's device allow-list: every device, every access. */
+export const ALL_DEVICES: readonly DeviceRule[] = [{ type: 'a', major: '*', minor: '*', access: 'rwm' }];
+
 const CPU_LIST = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
 
 function integerIn(value: unknown, what: string, min: number, max: number): number {
