@@ -13,6 +13,12 @@
 // trace (value: the tracer's), log. <op>: ne, lt, le, eq, ge, gt, masked_eq
 // (value: the mask, valueTwo: the result). A system call libseccomp does not
 // know is skipped, as in runc and crun.
+//
+// Newer system calls: unless the default action is allow or log, a call whose
+// number lies above every number libseccomp knows for its architecture gets
+// ENOSYS rather than the default action (runc's stub, in front of
+// libseccomp's program): programs probe new calls and fall back on ENOSYS
+// (glibc's fchmodat2, statmount…), and would fail on EPERM.
 #pragma once
 #include <string>
 
