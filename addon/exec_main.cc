@@ -139,6 +139,12 @@ void child_check(const ChildPlan& plan, long result, const char* syscall_name, c
   if (result < 0) child_fail(plan, syscall_name, path);
 }
 
+// The container's seccomp filter (step "seccomp"): see seccomp_load.h for when.
+void child_load_seccomp(const ChildPlan& plan) {
+  step = "seccomp";
+  child_check(plan, seccomp_program_load(plan.seccomp_program), "seccomp", plan.spec->process.seccomp.c_str());
+}
+
 [[noreturn]] void exec_child(const ChildPlan& plan) {
   const ProcessSpec& process = plan.spec->process;
 
@@ -179,10 +185,7 @@ void child_check(const ChildPlan& plan, long result, const char* syscall_name, c
 
   // 5b. The container's seccomp filter, when no_new_privs is off: installing
   //     one then needs CAP_SYS_ADMIN, which the next steps drop.
-  if (!plan.seccomp_program.empty() && !process.no_new_privileges) {
-    step = "seccomp";
-    child_check(plan, seccomp_program_load(plan.seccomp_program), "seccomp", process.seccomp.c_str());
-  }
+  if (!plan.seccomp_program.empty() && !process.no_new_privileges) child_load_seccomp(plan);
 
   // 6. Capabilities, part one: everything outside the container's set leaves
   //    the bounding set; no ambient ones; keep the permitted set across setuid.
@@ -225,10 +228,7 @@ void child_check(const ChildPlan& plan, long result, const char* syscall_name, c
   child_check(plan, close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range", nullptr);
 
   // 12b. The container's seccomp filter, the last thing before execve (with no_new_privs).
-  if (!plan.seccomp_program.empty() && process.no_new_privileges) {
-    step = "seccomp";
-    child_check(plan, seccomp_program_load(plan.seccomp_program), "seccomp", process.seccomp.c_str());
-  }
+  if (!plan.seccomp_program.empty() && process.no_new_privileges) child_load_seccomp(plan);
 
   // 13. The command.
   step = "exec";
