@@ -15,6 +15,9 @@ const ESCAPES = [
   'open_by_handle_at', 'mount', 'reboot', 'i386-unshare-user', 'x32-unshare-user',
 ];
 
+/** Every test ends within a minute, whatever a container does. */
+const DEADLINE = { timeout: 60_000 };
+
 let dir: string;
 let rootfs: string;
 let runtime: Runtime & AsyncDisposable;
@@ -62,7 +65,7 @@ function seccompStatus(text: string): string[] {
   return text.split('\n').filter((line) => line.startsWith('Seccomp'));
 }
 
-test("Docker's default profile: the escapes fail with EPERM, /proc/self/status shows the filter, inspect says so", async () => {
+test("Docker's default profile: the escapes fail with EPERM, /proc/self/status shows the filter, inspect says so", DEADLINE, async () => {
   const results = await probe([...ESCAPES, 'getpid', 'i386-getpid', 'syscall-1000', 'i386-syscall-1000']);
   for (const call of ESCAPES) assert.equal(results[call], 'EPERM', `${call}: ${results[call]}`);
   assert.equal(results.getpid, 'ok');
@@ -80,7 +83,7 @@ test("Docker's default profile: the escapes fail with EPERM, /proc/self/status s
   assert.equal(config.noNewPrivileges, true);
 });
 
-test('exec processes get the container\'s filter', async () => {
+test('exec processes get the container\'s filter', DEADLINE, async () => {
   await using container = await runtime.containers.create({ rootfs, cmd: ['sleep', '60'] });
   await container.start();
   const results = parseProbe((await container.exec(['/bin/probe', ...ESCAPES])).stdout);
@@ -94,13 +97,13 @@ test('exec processes get the container\'s filter', async () => {
   assert.deepEqual(seccompStatus(unconfined.stdout), ['Seccomp:\t0', 'Seccomp_filters:\t0']);
 });
 
-test("the capability rules follow the container's capabilities (CAP_SYS_ADMIN unlocks mount, CAP_SYS_PTRACE kcmp)", async () => {
+test("the capability rules follow the container's capabilities (CAP_SYS_ADMIN unlocks mount, CAP_SYS_PTRACE kcmp)", DEADLINE, async () => {
   assert.deepEqual(await probe(['mount', 'kcmp']), { mount: 'EPERM', kcmp: 'EPERM' });
   // let through by the filter, and done by the kernel
   assert.deepEqual(await probe(['mount', 'kcmp'], { capAdd: ['SYS_ADMIN', 'SYS_PTRACE'] }), { mount: 'ok', kcmp: 'ok' });
 });
 
-test("seccomp: 'unconfined' switches the filter off: a user namespace can be made", async (t) => {
+test("seccomp: 'unconfined' switches the filter off: a user namespace can be made", DEADLINE, async (t) => {
   const maxUserNamespaces = Number(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8'));
   if (maxUserNamespaces === 0) return t.skip('user namespaces are disabled on this host (user.max_user_namespaces = 0)');
   const results = await probe(['unshare-user', 'add_key'], { seccomp: 'unconfined' });
@@ -109,7 +112,7 @@ test("seccomp: 'unconfined' switches the filter off: a user namespace can be mad
   assert.deepEqual(seccompStatus(status.stdout), ['Seccomp:\t0', 'Seccomp_filters:\t0']);
 });
 
-test('privileged: every capability, tmpfs mounts, /sys writable, host devices, no masked paths, no filter', async () => {
+test('privileged: every capability, tmpfs mounts, /sys writable, host devices, no masked paths, no filter', DEADLINE, async () => {
   const result = await run(['sh', '-c', [
     'mkdir /tmp/m && mount -t tmpfs none /tmp/m && grep -c " /tmp/m tmpfs" /proc/mounts',
     'grep -E "^(CapEff|Seccomp|NoNewPrivs)" /proc/self/status',
@@ -139,7 +142,15 @@ test('privileged: every capability, tmpfs mounts, /sys writable, host devices, n
   assert.equal(config.seccomp, 'unconfined');
 });
 
-test('noNewPrivileges: false: no_new_privs off, the default filter still loaded (before capabilities are dropped)', async () => {
+test("capAdd: ['ALL'] gives every capability (and the rules that need them); capDrop: ['ALL'] none", DEADLINE, async () => {
+  const own = readFileSync('/proc/self/status', 'utf8').match(/^CapBnd:\t(.*)$/m)![1];
+  const all = await run(['sh', '-c', 'grep CapEff /proc/self/status; /bin/probe mount'], { capAdd: ['ALL'] });
+  assert.equal(all.stdout, `CapEff:\t${own}\nmount ok\n`);
+  const none = await run(['sh', '-c', 'grep CapEff /proc/self/status; /bin/probe mount'], { capDrop: ['ALL'] });
+  assert.equal(none.stdout, 'CapEff:\t0000000000000000\nmount EPERM\n');
+});
+
+test('noNewPrivileges: false: no_new_privs off, the default filter still loaded (before capabilities are dropped)', DEADLINE, async () => {
   const result = await run(['sh', '-c', 'grep -E "^(NoNewPrivs|Seccomp)" /proc/self/status; /bin/probe mount unshare-user'], { noNewPrivileges: false });
   assert.equal(result.exitCode, 0, result.stderr);
   assert.equal(result.stdout, 'NoNewPrivs:\t0\nSeccomp:\t2\nSeccomp_filters:\t1\nmount EPERM\nunshare-user EPERM\n');
@@ -149,7 +160,7 @@ test('noNewPrivileges: false: no_new_privs off, the default filter still loaded 
   assert.equal(exec.stdout, 'NoNewPrivs:\t0\nSeccomp:\t2\nadd_key EPERM\n');
 });
 
-test("a custom profile in Docker's format takes effect: mkdir denied with EACCES, as an object and as JSON", async () => {
+test("a custom profile in Docker's format takes effect: mkdir denied with EACCES, as an object and as JSON", DEADLINE, async () => {
   const profile: SeccompProfile = {
     defaultAction: 'SCMP_ACT_ALLOW',
     architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
@@ -167,7 +178,7 @@ test("a custom profile in Docker's format takes effect: mkdir denied with EACCES
   assert.equal((await container.inspect()).config.seccomp, 'custom');
 });
 
-test('bad profiles are TypeErrors naming the field, before anything is created', async () => {
+test('bad profiles are TypeErrors naming the field, before anything is created', DEADLINE, async () => {
   const cases: [unknown, RegExp][] = [
     ['strict', /seccomp must be 'default', 'unconfined', or a profile/],
     [{ syscalls: [] }, /seccomp\.defaultAction must be one of/],
@@ -204,7 +215,7 @@ test('bad profiles are TypeErrors naming the field, before anything is created',
   assert.deepEqual(await runtime.containers.list({ all: true }), []);
 });
 
-test('the compiled filter is cached under the state root, private, one per profile and capability set', async () => {
+test('the compiled filter is cached under the state root, private, one per profile and capability set', DEADLINE, async () => {
   const dirPath = join(runtime.root, 'seccomp');
   const before = new Set(readdirSync(dirPath));
   await using a = await runtime.containers.create({ rootfs, cmd: ['true'] });
@@ -224,7 +235,7 @@ test('the compiled filter is cached under the state root, private, one per profi
   assert.ok(existsSync(dirPath));
 });
 
-test("a command that does not exist still fails at step exec under the filter", async () => {
+test("a command that does not exist still fails at step exec under the filter", DEADLINE, async () => {
   await using container = await runtime.containers.create({ rootfs, cmd: ['no-such-command'] });
   const error = await container.start().then(() => assert.fail('start() should have failed'), (e: unknown) => e);
   assert.ok(error instanceof ContainerSetupError, String(error));
