@@ -66,9 +66,12 @@ function seccompStatus(text: string): string[] {
 }
 
 test("Docker's default profile: the escapes fail with EPERM, /proc/self/status shows the filter, inspect says so", DEADLINE, async () => {
-  const results = await probe([...ESCAPES, 'getpid', 'i386-getpid', 'syscall-1000', 'i386-syscall-1000']);
+  const results = await probe([...ESCAPES, 'getpid', 'i386-getpid', 'syscall-1000', 'i386-syscall-1000', 'personality-query', 'personality-bsd']);
   for (const call of ESCAPES) assert.equal(results[call], 'EPERM', `${call}: ${results[call]}`);
   assert.equal(results.getpid, 'ok');
+  // personality: only the values programs use (the query, PER_LINUX, PER_LINUX32, UNAME26)
+  assert.equal(results['personality-query'], 'ok');
+  assert.equal(results['personality-bsd'], 'EPERM');
   assert.equal(results['i386-getpid'], 'ok', 'i386 system calls are filtered, not killed (Docker adds x86 and x32)');
   // newer than libseccomp knows: ENOSYS, so that a program falls back to an older call
   assert.equal(results['syscall-1000'], 'ENOSYS');
