@@ -223,10 +223,11 @@ function applies(call: SeccompSyscall, capabilities: Set<string>, host: SeccompH
   return true;
 }
 
-/** An action and its value as the compiler reads them. */
+/** An action and its value as the compiler reads them (only errno and trace carry one). */
 function actionWords(action: SeccompAction, value: number | undefined): string {
-  const fallback = action === 'SCMP_ACT_ERRNO' ? EPERM : 0;
-  return `${ACTIONS[action]} ${value ?? fallback}`;
+  if (action === 'SCMP_ACT_ERRNO') return `errno ${value ?? EPERM}`;
+  if (action === 'SCMP_ACT_TRACE') return `trace ${value ?? 0}`;
+  return `${ACTIONS[action]} 0`;
 }
 
 /**
