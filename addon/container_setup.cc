@@ -40,6 +40,7 @@
 #include "process_credentials.h"
 #include "pty_open.h"
 #include "resource_limits.h"
+#include "seccomp_load.h"
 #include "setup_error.h"
 
 namespace {
@@ -76,6 +77,38 @@ void make_dirs(const char* path) {
 
 void make_device(const char* path, unsigned major_number, unsigned minor_number) {
   check(mknod(path, S_IFCHR | 0666, makedev(major_number, minor_number)), "mknod", path);
+}
+
+// A host device node (privileged), with its mode and owner; its directories
+// are made on the way (/dev/input/event0).
+void make_host_device(const DeviceNode& d) {
+  const char* path = d.path.c_str();
+  const char* slash = strrchr(path, '/');
+  if (slash != path + 4) {  // below a directory of /dev
+    char parent[PATH_MAX];
+    size_t len = static_cast<size_t>(slash - path);
+    if (len >= sizeof parent) { errno = ENAMETOOLONG; fail("mkdir", path); }
+    memcpy(parent, path, len);
+    parent[len] = '\0';
+    make_dirs(parent);
+  }
+  mode_t type = d.type == 'b' ? S_IFBLK : S_IFCHR;
+  if (mknod(path, type | d.mode, makedev(d.major, d.minor)) < 0) {
+    if (errno == EEXIST) return;  // one of the standard nodes
+    fail("mknod", path);
+  }
+  check(chown(path, d.uid, d.gid), "chown", path);
+}
+
+// The seccomp filter (step "seccomp"): see seccomp_load.h for when.
+void load_seccomp(const ChildPlan& plan) {
+  step = "seccomp";
+  const char* path = plan.spec->process.seccomp.c_str();
+  if (plan.seccomp_read_errno) {
+    errno = plan.seccomp_read_errno;
+    fail("open", path);
+  }
+  check(seccomp_program_load(plan.seccomp_program), "seccomp", path);
 }
 
 void make_symlink(const char* target, const char* path) {
@@ -236,6 +269,9 @@ void child_plan_prepare(ChildPlan& plan, const Spec& spec) {
   plan.overlay_options += ",upperdir=" + spec.upper_dir + ",workdir=" + spec.work_dir;
   exec_path_prepare(plan.command, spec.process.args, spec.process.env);
   plan.last_capability = credentials_last_capability();
+  plan.seccomp_read_errno = 0;
+  if (!spec.process.seccomp.empty() && seccomp_program_read(spec.process.seccomp, plan.seccomp_program) < 0)
+    plan.seccomp_read_errno = errno;
 }
 
 void container_setup_and_exec(const ChildPlan& plan) {
@@ -346,6 +382,7 @@ void container_setup_and_exec(const ChildPlan& plan) {
   make_symlink("/proc/self/fd/1", "/dev/stdout");
   make_symlink("/proc/self/fd/2", "/dev/stderr");
   make_symlink("/proc/kcore", "/dev/core");
+  for (const auto& device : spec.devices) make_host_device(device);  // privileged
   int tty = -1;
   if (process.tty) {
     // the terminal comes from the container's own devpts, so its name resolves
@@ -362,10 +399,11 @@ void container_setup_and_exec(const ChildPlan& plan) {
     close(master);
   }
 
-  // 9. /sys, read-only.
+  // 9. /sys, read-only (read-write when privileged).
   step = "sys";
   make_dir("/sys", 0555);
-  check(mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr), "mount", "/sys");
+  check(mount("sysfs", "/sys", "sysfs", (spec.sys_writable ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr),
+        "mount", "/sys");
 
   // 10. Docker's masked and read-only paths (/proc/kcore, /proc/sys, …).
   step = "masked-paths";
@@ -402,6 +440,11 @@ void container_setup_and_exec(const ChildPlan& plan) {
   // 15. Resource limits.
   step = "rlimits";
   check(rlimits_apply(process.rlimits), "setrlimit", nullptr);
+
+  // 15b. The seccomp filter, when no_new_privs is off: installing one then
+  //      needs CAP_SYS_ADMIN, which the next steps drop. The rest of the
+  //      setup runs under it (Docker's default allows all it calls).
+  if (!process.seccomp.empty() && !process.no_new_privileges) load_seccomp(plan);
 
   // 16. Capabilities, part one: everything outside the kept set leaves the
   //     bounding set; no ambient capabilities; keep the permitted set across setuid.
@@ -440,6 +483,9 @@ void container_setup_and_exec(const ChildPlan& plan) {
   //     monitor reads EOF there exactly when execve succeeded.
   step = "close-fds";
   check(close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range", nullptr);
+
+  // 22b. The seccomp filter, the last thing before execve (with no_new_privs).
+  if (!process.seccomp.empty() && process.no_new_privileges) load_seccomp(plan);
 
   // 23. The command.
   step = "exec";

@@ -16,6 +16,8 @@ struct ChildPlan {
   int join_netns_fd = -1;          // network mode container: the netns to join
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // unused with spec->process.tty
   int last_capability = 40;        // /proc/sys/kernel/cap_last_cap
+  std::string seccomp_program;     // the filter's BPF, read from spec->process.seccomp
+  int seccomp_read_errno = 0;      // why it could not be read (the child reports it at step seccomp)
 };
 
 // Fills `plan` from `spec`; runs in the monitor before clone.

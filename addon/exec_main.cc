@@ -6,6 +6,9 @@
 //   berth-exec mount   mount a stopped container's overlay in a private mount
 //                      namespace, so that Node can open the merged view
 //                      through /proc/<pid>/root and work on it by descriptor
+//   berth-exec seccomp compile the seccomp rules on stdin into a BPF program
+//                      on stdout (seccomp_compile.h), once per profile and
+//                      capability set: Node caches it under the state root
 //
 // Started by Node (lib/container/exec-helper.ts), from a sealed memfd copy
 // (lib/native/addon.ts, docs/architecture.md), with fd 3 a socket: Node
@@ -54,6 +57,8 @@
 #include "process_credentials.h"
 #include "pty_open.h"
 #include "resource_limits.h"
+#include "seccomp_compile.h"
+#include "seccomp_load.h"
 #include "setup_error.h"
 #include "state_file.h"
 
@@ -124,6 +129,7 @@ struct ChildPlan {
   int stdin_fd = -1;               // the read end of the stdin pipe, with `stdin`
   int stdout_fd = -1, stderr_fd = -1;
   int last_capability = 40;
+  std::string seccomp_program;    // the container's filter (BPF), empty for none
 };
 
 [[noreturn]] void child_fail(const ChildPlan& plan, const char* syscall_name, const char* path) {
@@ -132,6 +138,12 @@ struct ChildPlan {
 
 void child_check(const ChildPlan& plan, long result, const char* syscall_name, const char* path) {
   if (result < 0) child_fail(plan, syscall_name, path);
+}
+
+// The container's seccomp filter (step "seccomp"): see seccomp_load.h for when.
+void child_load_seccomp(const ChildPlan& plan) {
+  step = "seccomp";
+  child_check(plan, seccomp_program_load(plan.seccomp_program), "seccomp", plan.spec->process.seccomp.c_str());
 }
 
 [[noreturn]] void exec_child(const ChildPlan& plan) {
@@ -172,6 +184,10 @@ void child_check(const ChildPlan& plan, long result, const char* syscall_name, c
   step = "rlimits";
   child_check(plan, rlimits_apply(process.rlimits), "setrlimit", nullptr);
 
+  // 5b. The container's seccomp filter, when no_new_privs is off: installing
+  //     one then needs CAP_SYS_ADMIN, which the next steps drop.
+  if (!plan.seccomp_program.empty() && !process.no_new_privileges) child_load_seccomp(plan);
+
   // 6. Capabilities, part one: everything outside the container's set leaves
   //    the bounding set; no ambient ones; keep the permitted set across setuid.
   step = "capabilities";
@@ -211,6 +227,9 @@ void child_check(const ChildPlan& plan, long result, const char* syscall_name, c
   //     berth-exec reads EOF there exactly when execve succeeded.
   step = "close-fds";
   child_check(plan, close_range(3, ~0U, CLOSE_RANGE_CLOEXEC), "close_range", nullptr);
+
+  // 12b. The container's seccomp filter, the last thing before execve (with no_new_privs).
+  if (!plan.seccomp_program.empty() && process.no_new_privileges) child_load_seccomp(plan);
 
   // 13. The command.
   step = "exec";
@@ -328,6 +347,13 @@ bool handle_control(KeyValueBuffer& buffer, int pidfd, int tty_master) {
   plan.spec = &spec;
   exec_path_prepare(plan.command, process.args, process.env);
   plan.last_capability = credentials_last_capability();
+
+  // 0. The container's seccomp filter, a file on the host: read before
+  //    entering its mount namespace.
+  if (!process.seccomp.empty()) {
+    step = "seccomp";
+    if (seccomp_program_read(process.seccomp, plan.seccomp_program) < 0) fail("open", process.seccomp.c_str());
+  }
 
   // 1. The container's namespaces, from its first process: checked to be the
   //    process that was recorded before and after (a pid can be reused).
@@ -537,9 +563,32 @@ bool handle_control(KeyValueBuffer& buffer, int pidfd, int tty_master) {
 
 }  // namespace
 
+// berth-exec seccomp: rules on stdin, the BPF program on stdout, an error on stderr.
+int seccomp_main() {
+  std::string rules;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(0, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      perror("berth-exec seccomp: read");
+      return 1;
+    }
+    if (n == 0) break;
+    rules.append(buf, static_cast<size_t>(n));
+  }
+  std::string error;
+  if (seccomp_compile(rules, 1, error) < 0) {
+    fprintf(stderr, "berth-exec seccomp: %s\n", error.c_str());
+    return 1;
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 2 && strcmp(argv[1], "seccomp") == 0) return seccomp_main();
   if (argc != 2 || (strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "mount") != 0)) {
-    fprintf(stderr, "usage: berth-exec exec|mount (the spec comes on fd 3)\n");
+    fprintf(stderr, "usage: berth-exec exec|mount (the spec comes on fd 3) | berth-exec seccomp (rules on stdin)\n");
     return 2;
   }
   close_range(4, ~0U, 0);  // nothing of the starter's but 0-3

@@ -14,6 +14,7 @@ const KeyValueKey kKeys[] = {
     {"capabilities", KeyValueKind::kNumber},
     {"rlimit", KeyValueKind::kText, true},
     {"no-new-privileges", KeyValueKind::kFlag},
+    {"seccomp", KeyValueKind::kPath},
     {"tty", KeyValueKind::kFlag},
     {"tty-rows", KeyValueKind::kNumber, false, 65535},
     {"tty-cols", KeyValueKind::kNumber, false, 65535},
@@ -33,6 +34,7 @@ bool process_spec_set(ProcessSpec& process, const std::string& key, const std::s
   else if (key == "group") process.groups.push_back(static_cast<gid_t>(key_value_number(value)));
   else if (key == "capabilities") process.capabilities = key_value_number(value);
   else if (key == "no-new-privileges") process.no_new_privileges = value == "1";
+  else if (key == "seccomp") process.seccomp = value;
   else if (key == "tty") process.tty = value == "1";
   else if (key == "tty-rows") process.tty_rows = static_cast<unsigned short>(key_value_number(value));
   else if (key == "tty-cols") process.tty_cols = static_cast<unsigned short>(key_value_number(value));

@@ -19,13 +19,16 @@ struct ProcessSpec {
   unsigned long long capabilities = 0;  // bit mask of the kept set
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = true;
+  std::string seccomp;                  // the precompiled filter (a BPF file); empty: none
   bool tty = false;
   bool open_stdin = false;              // the process reads the stdin it is given
   unsigned short tty_rows = 0, tty_cols = 0;
 };
 
-// The keys of ProcessSpec, for a reader's KeyValueSchema: arg, env, group and
-// rlimit may repeat; the others come at most once.
+// The keys of ProcessSpec (arg, env, cwd, uid, gid, group, capabilities,
+// rlimit, no-new-privileges, seccomp, tty, tty-rows, tty-cols, stdin), for a
+// reader's KeyValueSchema: arg, env, group and rlimit may repeat; the others
+// come at most once.
 extern const KeyValueSchema::Table kProcessSpecKeys;
 
 // Takes one record the schema accepted when `key` names a field of

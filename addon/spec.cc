@@ -19,6 +19,8 @@ const KeyValueKey kSpecKeys[] = {
     {"readonly-rootfs", KeyValueKind::kFlag},
     {"mask", KeyValueKind::kPath, true},
     {"readonly", KeyValueKind::kPath, true},
+    {"sys-writable", KeyValueKind::kFlag},
+    {"device", KeyValueKind::kText, true},
     {"mount", KeyValueKind::kText, true},
     {"mount-source", KeyValueKind::kPath, true},
     {"mount-target", KeyValueKind::kPath, true},
@@ -85,6 +87,18 @@ bool parse_mount_options(const std::string& v, Mount& m) {
   return true;
 }
 
+// "c:8:0:660:0:6:/dev/sda": type, major, minor, mode (octal), uid, gid, path.
+bool parse_device(const std::string& v, DeviceNode& d) {
+  int path_start = -1;
+  if (sscanf(v.c_str(), "%c:%u:%u:%o:%u:%u:%n", &d.type, &d.major, &d.minor, &d.mode, &d.uid, &d.gid, &path_start) != 6 ||
+      path_start < 0)
+    return false;
+  d.path = v.substr(static_cast<size_t>(path_start));
+  return (d.type == 'c' || d.type == 'b') && d.mode <= 07777 && d.path.compare(0, 5, "/dev/") == 0 &&
+         d.path.find("/../") == std::string::npos && d.path.find("/./") == std::string::npos &&
+         d.path.find("//") == std::string::npos && d.path.back() != '/' && d.path.back() != '.';
+}
+
 }  // namespace
 
 bool spec_read(const char* path, Spec& spec, std::string& error) {
@@ -108,6 +122,12 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "readonly-rootfs") spec.readonly_rootfs = value == "1";
     else if (key == "mask") spec.masked_paths.push_back(value);
     else if (key == "readonly") spec.readonly_paths.push_back(value);
+    else if (key == "sys-writable") spec.sys_writable = value == "1";
+    else if (key == "device") {
+      DeviceNode d;
+      if (!parse_device(value, d)) { error = "spec: bad device `" + value + "`"; return false; }
+      spec.devices.push_back(d);
+    }
     else if (key == "mount") {
       // starts a mount; the mount-* keys after it fill it in
       if (value != "bind" && value != "tmpfs") { error = "spec: bad mount type `" + value + "`"; return false; }

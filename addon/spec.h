@@ -26,6 +26,15 @@ struct Mount {
   std::string data;                // tmpfs: "size=…,mode=…"
 };
 
+// A device node made in the container's /dev (privileged: the host's).
+struct DeviceNode {
+  char type = 'c';                 // 'c' or 'b'
+  unsigned major = 0, minor = 0;
+  unsigned mode = 0;               // permission bits
+  unsigned uid = 0, gid = 0;
+  std::string path;                // /dev/…
+};
+
 struct Spec {
   // filesystem
   std::vector<std::string> lower_dirs;  // top-most first
@@ -35,6 +44,8 @@ struct Spec {
   bool readonly_rootfs = false;
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
+  bool sys_writable = false;            // privileged: /sys read-write
+  std::vector<DeviceNode> devices;      // privileged: the host's device nodes
   std::vector<Mount> mounts;            // in order: a parent before what is mounted below it
   unsigned long root_propagation = MS_PRIVATE;  // or MS_SLAVE (a mount asked for slave/shared), for all of /
   // process

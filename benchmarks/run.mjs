@@ -277,24 +277,27 @@ async function startupBenchmark(rootfs) {
       }
     },
   });
-  peers.push({
-    name: 'berth start+wait',
-    how: 'API, in-process',
-    run: async () => {
-      const container = await runtime.containers.create({ rootfs, cmd: ['/bin/true'] });
-      berthIds.add(container.id);
-      try {
-        const t0 = nowNs();
-        await container.start();
-        const { exitCode: code } = await container.wait();
-        const ms = msSince(t0);
-        if (code !== 0) throw new Error(`berth: /bin/true exited ${code}`);
-        return ms;
-      } finally {
-        await container.remove({ force: true });
-      }
-    },
-  });
+  // start+wait, with Docker's default seccomp profile (as every container) and without any filter
+  for (const [name, extra] of [['berth start+wait', {}], ['berth start+wait, no seccomp', { seccomp: 'unconfined' }]]) {
+    peers.push({
+      name,
+      how: 'API, in-process',
+      run: async () => {
+        const container = await runtime.containers.create({ rootfs, cmd: ['/bin/true'], ...extra });
+        berthIds.add(container.id);
+        try {
+          const t0 = nowNs();
+          await container.start();
+          const { exitCode: code } = await container.wait();
+          const ms = msSince(t0);
+          if (code !== 0) throw new Error(`berth: /bin/true exited ${code}`);
+          return ms;
+        } finally {
+          await container.remove({ force: true });
+        }
+      },
+    });
+  }
 
   for (const peer of peers) peer.samples = [];
   const active = () => peers.filter((p) => !p.failed && !p.missing);
@@ -348,6 +351,14 @@ async function startupBenchmark(rootfs) {
     const m = (k) => fmt(stats(phases[k]).median);
     console.log(`\nberth create+start+wait, by phase (medians, ms): create ${m('create')}, start ${m('start')} (start() → command exec'd, monitor spawn included), ` +
       `wait ${m('wait')} (exec'd → exit seen)`);
+    const median = (name) => {
+      const row = peers.find((p) => p.name === name);
+      return row && !row.failed && row.samples.length ? stats(row.samples).median : NaN;
+    };
+    const filtered = median('berth start+wait');
+    const unfiltered = median('berth start+wait, no seccomp');
+    console.log(`seccomp (Docker's default profile, compiled once, loaded by the container's process): start+wait ${fmt(filtered)} ` +
+      `vs ${fmt(unfiltered)} without a filter, a cost of ${fmt(filtered - unfiltered)} ms`);
   }
   console.log('\ntimed: "spawn → exit" = spawned from this Node process with child_process.spawn, from spawn() to the child\'s exit event;');
   console.log('       "API, in-process" = berth\'s API from this same process, from create() (or start()) until wait() resolves (remove() not timed).');

@@ -43,11 +43,17 @@ export {
   type BerthErrorDetails,
 } from './errors.js';
 export { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type CapabilityName } from './container/security-defaults.js';
+export { DEFAULT_SECCOMP_PROFILE } from './container/seccomp-default.js';
 export type {
   ContainerCreateOptions,
   ContainerInspect,
   ContainerStatus,
   RestartPolicy,
+  SeccompAction,
+  SeccompArg,
+  SeccompCondition,
+  SeccompProfile,
+  SeccompSyscall,
   CopyToOptions,
   ExecBaseOptions,
   ExecExit,

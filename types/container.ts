@@ -70,6 +70,29 @@ export interface ContainerCreateOptions extends ResourceLimits {
   capDrop?: string[];
   /** Mount the root filesystem read-only. */
   readonlyRootfs?: boolean;
+  /**
+   * The seccomp filter of the container's process and of every `exec`:
+   * `'default'` (Docker's default profile: an allow-list, EPERM for every
+   * other system call, with rules that follow the capability set, e.g.
+   * `mount` and `unshare` only with `CAP_SYS_ADMIN`), `'unconfined'` (no
+   * filter), or a profile in Docker's JSON format, as an object or a JSON
+   * string (`docker run --security-opt seccomp=profile.json` takes the same
+   * files). Default `'default'`; `privileged` turns it off.
+   */
+  seccomp?: 'default' | 'unconfined' | SeccompProfile | string;
+  /**
+   * Docker's `--privileged`: every capability, no masked or read-only paths
+   * in /proc and /sys (/sys is read-write), every host device node in the
+   * container's /dev and an open device cgroup, no seccomp filter.
+   * `noNewPrivileges` stays as given.
+   */
+  privileged?: boolean;
+  /**
+   * Set `no_new_privs` on the container's processes, so that setuid binaries
+   * and file capabilities grant nothing. Default `true` (stricter than
+   * Docker, whose `--security-opt no-new-privileges` is opt-in).
+   */
+  noNewPrivileges?: boolean;
   /** Resource limits, by name: `{ nofile: { soft: 1024, hard: 4096 } }`. */
   ulimits?: Record<string, Ulimit>;
   /** The signal `stop()` sends first. Default `'SIGTERM'`. */
@@ -131,6 +154,59 @@ export interface ContainerCreateOptions extends ResourceLimits {
   volumesFrom?: string[];
 }
 
+/** A seccomp action, as Docker's profiles name them (`SCMP_ACT_NOTIFY` is not supported). */
+export type SeccompAction =
+  | 'SCMP_ACT_ALLOW' | 'SCMP_ACT_ERRNO' | 'SCMP_ACT_KILL' | 'SCMP_ACT_KILL_THREAD' | 'SCMP_ACT_KILL_PROCESS'
+  | 'SCMP_ACT_TRAP' | 'SCMP_ACT_TRACE' | 'SCMP_ACT_LOG';
+
+/** A comparison of a system call's argument in a seccomp rule. */
+export interface SeccompArg {
+  /** The argument, 0–5. */
+  index: number;
+  /** The operand (for `SCMP_CMP_MASKED_EQ`, the mask); a non-negative integer. */
+  value: number;
+  /** `SCMP_CMP_MASKED_EQ`: what the masked argument must equal. */
+  valueTwo?: number;
+  op: 'SCMP_CMP_NE' | 'SCMP_CMP_LT' | 'SCMP_CMP_LE' | 'SCMP_CMP_EQ' | 'SCMP_CMP_GE' | 'SCMP_CMP_GT' | 'SCMP_CMP_MASKED_EQ';
+}
+
+/** When a seccomp rule applies: all listed capabilities present (`CAP_SYS_ADMIN`), the host architecture (`amd64`, `x86`, `x32`, `arm64`, …), a minimum kernel (`'4.8'`). */
+export interface SeccompCondition {
+  caps?: string[];
+  arches?: string[];
+  minKernel?: string;
+}
+
+/** One rule of a seccomp profile: an action for the named system calls. */
+export interface SeccompSyscall {
+  /** System call names; names the kernel or libseccomp does not know are skipped, as runc and crun do. */
+  names?: string[];
+  /** One name (the older form); not together with `names`. */
+  name?: string;
+  action: SeccompAction;
+  /** The errno of `SCMP_ACT_ERRNO` (default EPERM) or the value of `SCMP_ACT_TRACE`. */
+  errnoRet?: number;
+  /** Conditions on the arguments, all of which must hold (several on one argument: any of them). */
+  args?: SeccompArg[] | null;
+  /** The rule is used only when these hold. */
+  includes?: SeccompCondition;
+  /** The rule is left out when any of these holds. */
+  excludes?: SeccompCondition;
+  comment?: string;
+}
+
+/** A seccomp profile in Docker's JSON format (moby's `profiles/seccomp/default.json` is one). */
+export interface SeccompProfile {
+  defaultAction: SeccompAction;
+  /** The errno of a `SCMP_ACT_ERRNO` default action (default EPERM). */
+  defaultErrnoRet?: number;
+  /** The architectures the filter covers (`SCMP_ARCH_X86_64`, `SCMP_ARCH_X86`, …); not with `archMap`. */
+  architectures?: string[];
+  /** Per host architecture, the architectures the filter covers. */
+  archMap?: { architecture: string; subArchitectures?: string[] | null }[];
+  syscalls?: SeccompSyscall[];
+}
+
 /** See {@link ContainerCreateOptions.restart}. */
 export type RestartPolicy = 'no' | 'on-failure' | `on-failure:${number}` | 'always' | 'unless-stopped';
 
@@ -185,6 +261,10 @@ export interface ContainerInspect {
     labels: Record<string, string>;
     capabilities: string[];
     readonlyRootfs: boolean;
+    /** The seccomp filter: Docker's default profile, none, or a profile given at create. */
+    seccomp: 'default' | 'unconfined' | 'custom';
+    privileged: boolean;
+    noNewPrivileges: boolean;
     /** The resource limits given at create (and changed by `update`). */
     resources: ResourceLimits;
     cgroupParent: string | null;

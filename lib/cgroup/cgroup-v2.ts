@@ -8,7 +8,7 @@ import { nativeAddon } from '../native/addon.js';
 import { cgroupMounts, ownCgroups } from './cgroup-mode.js';
 import { makeCgroupDir, readCgroupFile, readKeyValues, readNumber, readPids, removeCgroupDirs, writeCgroupFile } from './cgroup-files.js';
 import type { CgroupCounters, CgroupRecord, ContainerCgroup } from './container-cgroup.js';
-import { sharesToWeight, type NormalizedLimits } from './resource-limits.js';
+import { allowsEveryDevice, sharesToWeight, type NormalizedLimits } from './resource-limits.js';
 
 const CONTROLLERS = ['cpu', 'cpuset', 'io', 'memory', 'pids'];
 
@@ -88,7 +88,8 @@ export class CgroupV2 implements ContainerCgroup {
     this.enableControllers();
     makeCgroupDir(this.dir);
     this.update(limits);
-    if (limits.devices) this.attachDeviceFilter(limits.devices);
+    // every device allowed (privileged): no program, as there is nothing to deny
+    if (limits.devices && !allowsEveryDevice(limits.devices)) this.attachDeviceFilter(limits.devices);
   }
 
   /** v2 has no devices.allow: the allow-list is an eBPF program attached to the cgroup. */

@@ -39,6 +39,14 @@ export const DEFAULT_DEVICE_RULES: readonly DeviceRule[] = [
   { type: 'c', major: 136, minor: '*', access: 'rwm' }, // pts
 ];
 
+/** A privileged container's device allow-list: every device, every access. */
+export const ALL_DEVICES: readonly DeviceRule[] = [{ type: 'a', major: '*', minor: '*', access: 'rwm' }];
+
+/** True when a rule of `rules` allows every access to every device (`a *:* rwm`): there is nothing to restrict. */
+export function allowsEveryDevice(rules: readonly DeviceRule[]): boolean {
+  return rules.some((r) => r.type === 'a' && r.major === '*' && r.minor === '*' && [...'rwm'].every((a) => r.access.includes(a)));
+}
+
 const CPU_LIST = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
 
 function integerIn(value: unknown, what: string, min: number, max: number): number {

@@ -16,6 +16,8 @@ import { Container } from './container.js';
 import { containerPaths, type ContainerConfig } from './container-config.js';
 import { effectiveCapabilities, normalizeEnv, validateCreateOptions } from './create-options.js';
 import { generateName } from './name-generator.js';
+import { checkSeccompOption } from './seccomp-profile.js';
+import { seccompProgram } from './seccomp-program.js';
 import { containerFilter, type ContainerListOptions } from './container-filter.js';
 import { DEFAULT_PATH } from './security-defaults.js';
 import { resolveMounts, type MountContext } from '../volume/mount-options.js';
@@ -50,6 +52,14 @@ export class ContainerCollection {
   async create(options: ContainerCreateOptions): Promise<Container> {
     const given = options.image;
     validateCreateOptions(typeof given === 'object' && given !== null ? { ...options, image: given.id } : options);
+    const security = {
+      capabilities: effectiveCapabilities(options.capAdd, options.capDrop, options.privileged),
+      seccomp: checkSeccompOption(options.seccomp) ?? 'default',
+      privileged: options.privileged ?? false,
+      noNewPrivileges: options.noNewPrivileges ?? true,
+    };
+    // compiled now, once per profile and capability set: a profile libseccomp refuses fails before anything exists
+    seccompProgram(this.runtime.root, security);
     const image = given !== undefined ? await this.runtime.images.resolve(given, options.pull, options.platform) : undefined;
     const imageConfig: ImageConfig = image?.config ?? {};
     // again here: an image stored by an older berth was never checked
@@ -82,7 +92,7 @@ export class ContainerCollection {
       stdin: options.stdin ?? false,
       attach: options.attach ?? false,
       labels: { ...imageConfig.Labels, ...options.labels },
-      capabilities: effectiveCapabilities(options.capAdd, options.capDrop),
+      ...security,
       readonlyRootfs: options.readonlyRootfs ?? false,
       mounts,
       ulimits: options.ulimits ?? {},

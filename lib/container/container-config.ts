@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import type { RestartPolicy, Ulimit } from '../../types/container.js';
 import type { ResourceLimits } from '../../types/resources.js';
 import type { ContainerMount } from '../../types/volume.js';
 import type { PublishedPort } from '../../types/network.js';
+import type { SeccompSetting } from './seccomp-profile.js';
 
 /** What `create` decided, stored as `<container-dir>/config.json`. */
 export interface ContainerConfig {
@@ -26,6 +28,12 @@ export interface ContainerConfig {
   labels: Record<string, string>;
   capabilities: string[];
   readonlyRootfs: boolean;
+  /** The seccomp filter (absent in configs from before seccomp: the default). */
+  seccomp?: SeccompSetting;
+  /** Docker's `--privileged` (absent: false). */
+  privileged?: boolean;
+  /** Set no_new_privs (absent: true). */
+  noNewPrivileges?: boolean;
   /** Volumes, bind and tmpfs mounts, in the order they are made (absent in configs from before volumes). */
   mounts?: ContainerMount[];
   ulimits: Record<string, Ulimit>;
@@ -45,6 +53,8 @@ export interface ContainerConfig {
 export function containerPaths(dir: string) {
   return {
     dir,
+    /** The runtime's state root (`<root>/containers/<id>/../..`). */
+    stateRoot: join(dir, '..', '..'),
     config: `${dir}/config.json`,
     spec: `${dir}/spec`,
     monitor: `${dir}/monitor.json`,

@@ -10,6 +10,7 @@ import { signalName, type MonitorRecord } from './container-state.js';
 import { normalizeEnv } from './create-options.js';
 import { ExecHelper, helperError, type SpecValue } from './exec-helper.js';
 import { capabilityMask } from './monitor-spec.js';
+import { seccompProgram } from './seccomp-program.js';
 import { isPaused } from './container-pause.js';
 import { RootDir } from './path-in-root.js';
 import { RLIMIT_RESOURCES } from './security-defaults.js';
@@ -83,7 +84,7 @@ function execEnv(handle: ContainerHandle, home: string, tty: boolean, extra: str
 /**
  * Starts `cmd` inside the running container, as `docker exec` does: in its
  * pid, mount, uts, ipc, network and cgroup namespaces and its cgroups, with
- * its capability set, `no_new_privs`, only fds 0-2, as its user (or
+ * its capability set, `no_new_privs` and seccomp filter, only fds 0-2, as its user (or
  * `options.user`), in its working directory (or `options.workdir`), with its
  * environment plus `options.env`. berth-exec does the entering (setns is
  * for single-threaded processes). Resolves once the command has been exec'd.
@@ -100,6 +101,7 @@ export async function execStream(handle: ContainerHandle, cmd: string[], options
   const target = runningTarget(handle);
   const user = resolveExecUser(handle, target.pid, options.user ?? config.user);
   const cgroup = readContainerCgroup(handle.paths.cgroup);
+  const seccomp = seccompProgram(handle.paths.stateRoot, config); // the container's filter (as docker exec)
 
   const spec: [string, SpecValue][] = [
     ['pid', target.pid],
@@ -113,12 +115,13 @@ export async function execStream(handle: ContainerHandle, cmd: string[], options
     ...user.groups.map((group): [string, SpecValue] => ['group', group]),
     ['capabilities', capabilityMask(config.capabilities)],
     ...Object.entries(config.ulimits).map(([name, limit]): [string, SpecValue] => ['rlimit', `${RLIMIT_RESOURCES[name]}:${limit.soft}:${limit.hard}`]),
-    ['no-new-privileges', true],
+    ['no-new-privileges', config.noNewPrivileges ?? true],
     ['tty', tty],
     ['stdin', options.stdin ?? false],
   ];
   const size = options.ttySize ?? config.ttySize;
   if (tty && size) spec.push(['tty-rows', size.rows], ['tty-cols', size.cols]);
+  if (seccomp) spec.push(['seccomp', seccomp]);
 
   const helper = ExecHelper.start('exec', spec, [options.stdin ? 'pipe' : 'ignore', 'pipe', tty ? 'ignore' : 'pipe']);
   const first = await helper.next();

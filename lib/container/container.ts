@@ -11,7 +11,7 @@ import type { CommitOptions } from '../../types/image.js';
 import type { Image } from '../image/image.js';
 import { planContainerCgroup, readContainerCgroup } from '../cgroup/cgroup-driver.js';
 import type { CgroupCounters, ContainerCgroup } from '../cgroup/container-cgroup.js';
-import { normalizeLimits } from '../cgroup/resource-limits.js';
+import { ALL_DEVICES, normalizeLimits } from '../cgroup/resource-limits.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import type { ConnectOptions, Endpoint, PublishedPort } from '../../types/network.js';
 import { attachEndpoint, detachEndpoint } from '../network/host-links.js';
@@ -23,6 +23,7 @@ import { containerPaths, type ContainerConfig, type ContainerPaths } from './con
 import { isSameProcess, readContainerState, signalName, type ContainerState } from './container-state.js';
 import { launchMonitor, type MonitorHandle } from './monitor-process.js';
 import { writeMonitorSpec } from './monitor-spec.js';
+import { seccompMode } from './seccomp-program.js';
 import { readLayersUserDatabase, resolveUser } from './user-resolve.js';
 import type { ContainerHandle } from './container-handle.js';
 import { containerLogs, containerLogStream } from './container-logs.js';
@@ -209,6 +210,7 @@ export class Container implements AsyncDisposable {
       // volumes: made again if removed meanwhile, filled from the image on their first mount
       await this.runtime.volumes.prepare(this.config.mounts ?? [], layers);
       const limits = normalizeLimits(this.config.resources, true);
+      if (this.config.privileged) limits.devices = [...ALL_DEVICES]; // every device, as Docker's --privileged
       const cgroup = planContainerCgroup(this.id, this.config.cgroupParent ?? undefined, limits);
       writeJsonAtomic(this.paths.cgroup, cgroup.record, false);
       try {
@@ -481,6 +483,9 @@ export class Container implements AsyncDisposable {
         labels: { ...c.labels },
         capabilities: [...c.capabilities],
         readonlyRootfs: c.readonlyRootfs,
+        seccomp: seccompMode(c),
+        privileged: c.privileged ?? false,
+        noNewPrivileges: c.noNewPrivileges ?? true,
         resources: structuredClone(c.resources),
         cgroupParent: c.cgroupParent,
         restart: c.restart,

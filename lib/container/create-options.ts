@@ -7,7 +7,8 @@ import { normalizeLimits } from '../cgroup/resource-limits.js';
 import { validateMountOptions } from '../volume/mount-options.js';
 import { parsePorts } from '../network/port-bindings.js';
 import { parseIp } from '../network/ipv4.js';
-import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, RLIMIT_RESOURCES, type CapabilityName } from './security-defaults.js';
+import { availableCapabilities, CAPABILITY_NAMES, DEFAULT_CAPABILITIES, RLIMIT_RESOURCES, type CapabilityName } from './security-defaults.js';
+import { checkSeccompOption } from './seccomp-profile.js';
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const HOSTNAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
@@ -99,13 +100,18 @@ function capabilityName(name: string, what: string): CapabilityName | 'ALL' {
   return upper as CapabilityName;
 }
 
-/** Docker's default set with `capAdd` and `capDrop` applied (drop first, as Docker does). */
-export function effectiveCapabilities(capAdd: string[] = [], capDrop: string[] = []): CapabilityName[] {
+/**
+ * Docker's default set with `capAdd` and `capDrop` applied (drop first, as
+ * Docker does); every capability when `privileged` (Docker ignores both lists
+ * then). "Every" and `'ALL'` are those berth has itself (its bounding set).
+ */
+export function effectiveCapabilities(capAdd: string[] = [], capDrop: string[] = [], privileged = false): CapabilityName[] {
+  if (privileged) return [...availableCapabilities()];
   const drop = capDrop.map((name) => capabilityName(name, 'capDrop'));
   const add = capAdd.map((name) => capabilityName(name, 'capAdd'));
   let set = new Set<CapabilityName>(drop.includes('ALL') ? [] : DEFAULT_CAPABILITIES);
   for (const name of drop) if (name !== 'ALL') set.delete(name);
-  if (add.includes('ALL')) set = new Set(CAPABILITY_NAMES);
+  if (add.includes('ALL')) set = new Set(availableCapabilities());
   for (const name of add) if (name !== 'ALL') set.add(name);
   return CAPABILITY_NAMES.filter((name) => set.has(name));
 }
@@ -151,7 +157,8 @@ export function validateCreateOptions(options: ContainerCreateOptions): void {
   if (name !== undefined && !NAME_PATTERN.test(name)) fail(`name '${name}' must match ${NAME_PATTERN} (letters, digits, _ . -)`);
   if (name !== undefined && name.length > 128) throw new RangeError('name must be at most 128 characters');
   checkStringRecord(options.labels, 'labels');
-  for (const key of ['tty', 'stdin', 'attach', 'readonlyRootfs'] as const) checkBoolean(options[key], key);
+  for (const key of ['tty', 'stdin', 'attach', 'readonlyRootfs', 'privileged', 'noNewPrivileges'] as const) checkBoolean(options[key], key);
+  checkSeccompOption(options.seccomp);
   if (options.ttySize !== undefined) {
     const { rows, cols } = options.ttySize;
     for (const [key, n] of [['rows', rows], ['cols', cols]] as const) {

@@ -5,6 +5,8 @@ import type { ContainerConfig, ContainerPaths } from './container-config.js';
 import type { ResolvedUser } from './user-resolve.js';
 import { mountSpec } from '../volume/mount-spec.js';
 import { encodeSpec, type SpecRecord, type SpecValue } from './spec-encoding.js';
+import { hostDevices } from './host-devices.js';
+import { seccompProgram } from './seccomp-program.js';
 
 /** The capability set as the bit mask the kernel uses. */
 export function capabilityMask(names: readonly string[]): bigint {
@@ -38,8 +40,14 @@ export function writeMonitorSpec(
   add('work', paths.work);
   add('rootfs', paths.rootfs);
   add('readonly-rootfs', config.readonlyRootfs);
-  for (const path of MASKED_PATHS) add('mask', path);
-  for (const path of READONLY_PATHS) add('readonly', path);
+  const privileged = config.privileged ?? false;
+  if (!privileged) {
+    for (const path of MASKED_PATHS) add('mask', path);
+    for (const path of READONLY_PATHS) add('readonly', path);
+  } else {
+    add('sys-writable', true);
+    for (const device of hostDevices()) add('device', device);
+  }
   for (const [key, value] of mountSpec(config.mounts ?? [])) add(key, value);
   for (const arg of config.cmd) add('arg', arg);
   for (const entry of env) add('env', entry);
@@ -52,7 +60,9 @@ export function writeMonitorSpec(
   for (const [name, limit] of Object.entries(config.ulimits)) {
     add('rlimit', `${RLIMIT_RESOURCES[name]}:${limit.soft}:${limit.hard}`);
   }
-  add('no-new-privileges', true);
+  add('no-new-privileges', config.noNewPrivileges ?? true);
+  const seccomp = seccompProgram(paths.stateRoot, config);
+  if (seccomp) add('seccomp', seccomp);
   add('tty', config.tty);
   if (config.ttySize) {
     add('tty-rows', config.ttySize.rows);

@@ -1,4 +1,5 @@
 /** Docker's default security settings, which berth applies to every container. */
+import { readFileSync } from 'node:fs';
 
 /** Linux capabilities by number (capability.h). */
 export const CAPABILITY_NAMES = [
@@ -12,6 +13,26 @@ export const CAPABILITY_NAMES = [
 
 /** A capability name without the `CAP_` prefix. */
 export type CapabilityName = (typeof CAPABILITY_NAMES)[number];
+
+let available: CapabilityName[] | undefined;
+
+/**
+ * The capabilities berth can hand out: the known ones in this process's
+ * bounding set (all of them for root on most hosts), which is what
+ * `privileged` and `capAdd: ['ALL']` give.
+ */
+export function availableCapabilities(): CapabilityName[] {
+  if (available) return available;
+  let bounding = (1n << BigInt(CAPABILITY_NAMES.length)) - 1n;
+  try {
+    const line = readFileSync('/proc/self/status', 'utf8').match(/^CapBnd:\s*([0-9a-f]+)$/m);
+    if (line) bounding = BigInt(`0x${line[1]}`);
+  } catch {
+    // no /proc: assume all
+  }
+  available = CAPABILITY_NAMES.filter((_, bit) => (bounding >> BigInt(bit)) & 1n);
+  return available;
+}
 
 /** Docker's default capability set: exactly these 14, everything else is dropped. */
 export const DEFAULT_CAPABILITIES: readonly CapabilityName[] = [
