@@ -38,7 +38,7 @@ unsigned long cgroup_oom_kills(const std::string& counter_file) {
   return line ? strtoul(line + 9, nullptr, 10) : 0;
 }
 
-bool cgroup_remove(const std::vector<std::string>& dirs, const std::vector<std::string>& parents) {
+bool cgroup_remove(const std::vector<std::string>& dirs) {
   const timespec pause = {0, 10 * 1000 * 1000};
   bool all_gone = true;
   for (const auto& dir : dirs) {
@@ -50,6 +50,5 @@ bool cgroup_remove(const std::vector<std::string>& dirs, const std::vector<std::
     }
     all_gone = all_gone && gone;
   }
-  for (const auto& parent : parents) rmdir(parent.c_str());
   return all_gone;
 }

@@ -12,7 +12,7 @@ bool cgroup_enter(const std::vector<std::string>& procs_files, int pid, std::str
 // The "oom_kill N" count from memory.events (v2) or memory.oom_control (v1); 0 when absent.
 unsigned long cgroup_oom_kills(const std::string& counter_file);
 
-// rmdir each directory, waiting (up to ~3 s) while dying processes keep it busy;
-// then rmdir each parent, ignoring a parent that is still in use. False when a
+// rmdir each directory, waiting (up to ~3 s) while dying processes keep it
+// busy (the `…/berth` parents stay for the next container). False when a
 // directory is still there.
-bool cgroup_remove(const std::vector<std::string>& dirs, const std::vector<std::string>& parents);
+bool cgroup_remove(const std::vector<std::string>& dirs);

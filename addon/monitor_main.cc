@@ -425,7 +425,7 @@ int main(int argc, char** argv) {
     close(2);
   }
 
-  const bool cgroups_gone = cgroup_remove(spec.cgroup_remove, spec.cgroup_remove_parents);
+  const bool cgroups_gone = cgroup_remove(spec.cgroup_remove);
   std::string exit_record = "{\"exitCode\":" + std::to_string(exit_code) +
                             ",\"signal\":" + std::to_string(signal_number) +
                             ",\"oomKilled\":" + (oom_killed ? "true" : "false") +

@@ -32,7 +32,6 @@ const KeyValueKey kSpecKeys[] = {
     {"cgroup-procs", KeyValueKind::kPath, true},
     {"oom-counter", KeyValueKind::kPath},
     {"cgroup-remove", KeyValueKind::kPath, true},
-    {"cgroup-remove-parent", KeyValueKind::kPath, true},
     {"network-mode", KeyValueKind::kText},
     {"network-join", KeyValueKind::kPath},
     {"network-host-ip", KeyValueKind::kText, true},
@@ -153,7 +152,6 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "cgroup-procs") spec.cgroup_procs.push_back(value);
     else if (key == "oom-counter") spec.oom_counter = value;
     else if (key == "cgroup-remove") spec.cgroup_remove.push_back(value);
-    else if (key == "cgroup-remove-parent") spec.cgroup_remove_parents.push_back(value);
     else if (key == "network-mode") {
       if (!one_of(value, {"none", "bridge", "host", "container"})) { error = "spec: bad network-mode `" + value + "`"; return false; }
       spec.network_mode = value;

@@ -63,7 +63,6 @@ struct Spec {
   std::vector<std::string> cgroup_procs;      // v1: cgroup.procs files to write the child's pid to
   std::string oom_counter;                    // memory.events / memory.oom_control ("oom_kill N")
   std::vector<std::string> cgroup_remove;     // removed after the exit
-  std::vector<std::string> cgroup_remove_parents;  // removed after the exit when empty
   // monitor
   std::string restart_policy;        // no | on-failure | always | unless-stopped
   unsigned long restart_max = 0;     // on-failure:N; 0 = no maximum

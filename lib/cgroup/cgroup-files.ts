@@ -59,10 +59,10 @@ export function makeCgroupDir(dir: string): void {
 }
 
 /**
- * rmdir a cgroup, waiting while its last processes finish dying (EBUSY).
- * Parents are removed only when empty: another container may be in them.
+ * rmdir a container's cgroups, waiting while its last processes finish dying
+ * (EBUSY). The `…/berth` parents stay for the next container.
  */
-export async function removeCgroupDirs(dirs: string[], parents: string[]): Promise<void> {
+export async function removeCgroupDirs(dirs: string[]): Promise<void> {
   for (const dir of dirs) {
     for (let attempt = 0; existsSync(dir); attempt++) {
       try {
@@ -75,13 +75,6 @@ export async function removeCgroupDirs(dirs: string[], parents: string[]): Promi
         }
         await sleep(10);
       }
-    }
-  }
-  for (const parent of parents) {
-    try {
-      rmdirSync(parent);
-    } catch {
-      // still in use by another container, or already gone
     }
   }
 }

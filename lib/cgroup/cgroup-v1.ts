@@ -120,7 +120,6 @@ export class CgroupV1 implements ContainerCgroup {
     const spec: [string, string][] = this.record.dirs.map((dir) => ['cgroup-procs', join(dir, 'cgroup.procs')]);
     if (this.dir.memory) spec.push(['oom-counter', join(this.dir.memory, 'memory.oom_control')]);
     for (const dir of this.record.dirs) spec.push(['cgroup-remove', dir]);
-    for (const dir of this.record.parents) spec.push(['cgroup-remove-parent', dir]);
     return spec;
   }
 
@@ -209,7 +208,7 @@ export class CgroupV1 implements ContainerCgroup {
 
   async remove(): Promise<void> {
     await this.killAll();
-    await removeCgroupDirs(this.record.dirs, this.record.parents);
+    await removeCgroupDirs(this.record.dirs);
   }
 }
 

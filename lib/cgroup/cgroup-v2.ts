@@ -130,7 +130,6 @@ export class CgroupV2 implements ContainerCgroup {
       ['cgroup-dir', this.dir],
       ['oom-counter', join(this.dir, 'memory.events')],
       ['cgroup-remove', this.dir],
-      ...this.record.parents.map((parent): [string, string] => ['cgroup-remove-parent', parent]),
     ];
   }
 
@@ -203,6 +202,6 @@ export class CgroupV2 implements ContainerCgroup {
 
   async remove(): Promise<void> {
     await this.killAll();
-    await removeCgroupDirs(this.record.dirs, this.record.parents);
+    await removeCgroupDirs(this.record.dirs);
   }
 }

@@ -6,7 +6,10 @@ export interface CgroupRecord {
   mode: CgroupMode;
   /** Every cgroup directory of the container (one on v2, one per hierarchy on v1). */
   dirs: string[];
-  /** Parent directories berth created (`…/berth`), removed when empty. */
+  /**
+   * The parent directories (`…/berth`): made when missing and then kept, as
+   * Docker keeps its `docker` cgroup, so a start does not make them again.
+   */
   parents: string[];
   /** v1: the directory of each controller's hierarchy (`memory` → `/sys/fs/cgroup/memory/…/berth/<id>`). */
   controllers: Record<string, string>;
@@ -47,6 +50,6 @@ export interface ContainerCgroup {
   pids(): number[];
   /** SIGKILL every process in the cgroup, forks included. */
   killAll(): Promise<void>;
-  /** Kills what is left and removes the directories (and the berth parents when empty). Idempotent. */
+  /** Kills what is left and removes the container's directories (the `…/berth` parents stay). Idempotent. */
   remove(): Promise<void>;
 }
