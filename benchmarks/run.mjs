@@ -109,6 +109,16 @@ function spawnTimed(bin, args) {
   });
 }
 
+/** A copy of `items` in a random order (Fisher–Yates). */
+function shuffled(items) {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy;
+}
+
 function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
   const rank = p * (sorted.length - 1);
@@ -313,11 +323,14 @@ async function startupBenchmark(rootfs) {
   };
 
   const started = Date.now();
-  console.log(`${options.warmup} warm-up + ${options.runs} timed runs per row, interleaved (the order rotates every round)…`);
+  console.log(`${options.warmup} warm-up + ${options.runs} timed runs per row, interleaved (a new random order every round)…`);
   for (let round = 0; round < options.warmup + options.runs && !interrupted; round++) {
-    const list = active();
+    // shuffled, not rotated: with a rotation each row always follows the same
+    // row, and what one row leaves behind (a berth row's monitor exiting, say)
+    // would always land on the same next one
+    const list = shuffled(active());
     for (let i = 0; i < list.length && !interrupted; i++) {
-      await runOnce(list[(i + round) % list.length], round >= options.warmup);
+      await runOnce(list[i], round >= options.warmup);
     }
   }
   if (interrupted) throw new Error('interrupted');
