@@ -83,7 +83,9 @@ test('commit pauses a running container and thaws it; a container paused by the 
   await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sh', '-c', 'echo state > /state; exec sleep 60'] });
   await container.start();
   const deadline = Date.now() + 10_000;
-  while (!existsSync(join(runtime.root, 'containers', container.id, 'upper', 'state'))) {
+  const written = join(runtime.root, 'containers', container.id, 'upper', 'state');
+  // the file appears (O_CREAT) before its bytes are written: wait for both
+  while (!existsSync(written) || readFileSync(written, 'utf8') !== 'state\n') {
     assert.ok(Date.now() < deadline, 'the container writes its file');
     await sleep(10);
   }
