@@ -13,7 +13,7 @@ export function inPrivateMountNamespace(key, root) {
     process.exit(1);
   }
   if (!existsSync(join(root, 'dist', 'index.js'))) {
-    console.error('dist/ is missing: run `npm run build` first');
+    console.error('dist/ is missing: run `npm run build` first (`npm run bench` builds)');
     process.exit(1);
   }
   process.on('SIGINT', () => {}); // the benchmark inside gets it too, and cleans up

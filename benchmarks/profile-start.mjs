@@ -15,7 +15,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inPrivateMountNamespace } from './mount-namespace.mjs';
 
 const runsFlag = process.argv.indexOf('--runs');
 const runs = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 100;
@@ -24,17 +26,7 @@ if (!Number.isInteger(runs) || runs < 1) {
   process.exit(2);
 }
 
-if (!process.env.BERTH_BENCH_NAMESPACE) {
-  if (process.getuid?.() !== 0) {
-    console.error('needs root');
-    process.exit(1);
-  }
-  const result = spawnSync('unshare', ['--mount', '--propagation', 'private', process.execPath, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, BERTH_BENCH_NAMESPACE: '1' },
-  });
-  process.exit(result.status ?? 1);
-}
+inPrivateMountNamespace('BERTH_BENCH_NAMESPACE', dirname(dirname(fileURLToPath(import.meta.url))));
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 let current = {};

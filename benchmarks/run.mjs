@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findCgroupsNamed, hideUnifiedHierarchy, mounts, planCgroupParent, removeCgroups } from './cgroups.mjs';
 import { measureMonitorMemory } from './monitor-rss.mjs';
+import { inPrivateMountNamespace } from './mount-namespace.mjs';
 import { OciRuntime, which } from './oci.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -58,26 +59,7 @@ function usage(problem) {
 const options = parseArgs(process.argv.slice(2));
 
 // ---------------------------------------------------------------- re-exec
-if (!process.env.BERTH_BENCH_NAMESPACE) {
-  if (process.getuid?.() !== 0) {
-    console.error('the benchmark needs root (it creates namespaces, mounts and containers): run it as root');
-    process.exit(1);
-  }
-  if (!existsSync(join(root, 'dist', 'index.js'))) {
-    console.error('dist/ is missing: run `npm run build` first (or `npm run bench`, which builds)');
-    process.exit(1);
-  }
-  process.on('SIGINT', () => {}); // the benchmark inside gets it too, and cleans up
-  const result = spawnSync('unshare', ['--mount', '--propagation', 'private', process.execPath, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, BERTH_BENCH_NAMESPACE: '1' },
-  });
-  if (result.error) {
-    console.error(`cannot run unshare: ${result.error.message}`);
-    process.exit(1);
-  }
-  process.exit(result.status ?? 1);
-}
+inPrivateMountNamespace('BERTH_BENCH_NAMESPACE', root);
 
 // ---------------------------------------------------------------- helpers
 const { Runtime } = await import('../dist/index.js');

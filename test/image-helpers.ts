@@ -4,6 +4,7 @@
  * hand-made entries) and pushed with skopeo, a token service and Bearer proxy
  * served by the test itself.
  */
+import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, copyFileSync, writeFileSync, chmodSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { after, before } from 'node:test';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';
-import type { Runtime } from '../lib/index.js';
+import { LayerUnpackError, type Runtime } from '../lib/index.js';
 import { withDeadline } from './helpers.js';
 
 const run = promisify(execFile);
@@ -452,4 +453,23 @@ export async function runImageDefault(runtime: Runtime, image: string): Promise<
   await withDeadline(ended, 'the end of stdout');
   if (status.exitCode !== 0) throw new Error(`${image} exited with ${status.exitCode}`);
   return Buffer.concat(chunks).toString();
+}
+
+/** The store holds no layer, blob, image record or temporary file. */
+export function assertStoreEmpty(runtime: Runtime): void {
+  for (const dir of ['layers', 'blobs/sha256', 'images']) {
+    assert.deepEqual(treeOf(join(runtime.root, dir)), [], `${dir} is empty`);
+  }
+}
+
+/** Pulling `reference` fails with a LayerUnpackError naming `entry`, and the store keeps nothing. */
+export async function assertLayerRefused(runtime: Runtime, reference: string, entry: string, code = 'ERR_UNSAFE_ENTRY'): Promise<void> {
+  await assert.rejects(runtime.images.pull(reference), (error: unknown) => {
+    assert.ok(error instanceof LayerUnpackError, `expected a LayerUnpackError, got ${String(error)}`);
+    assert.equal(error.entry, entry);
+    assert.equal(error.code, code);
+    assert.ok(error.message.includes(`'${entry}'`), `the message names the entry: ${error.message}`);
+    return true;
+  });
+  assertStoreEmpty(runtime);
 }
