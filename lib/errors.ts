@@ -126,7 +126,9 @@ export class ImageContentError extends BerthError {}
  * commit before anything is stored, and by create for an image stored before.
  */
 export class InvalidImageError extends ImageContentError {
+  /** The image whose config is refused: a reference, or its id or config digest. */
   readonly image: string;
+  /** The refused part of the config (`config.Cmd[0]`, `history[2].author`). */
   readonly field: string;
   constructor(message: string, image: string, field: string, details: BerthErrorDetails = {}) {
     super(message, { code: 'ERR_INVALID_IMAGE', ...details });
@@ -161,6 +163,7 @@ export class LayerUnpackError extends ImageContentError {
  * `entry` names the member or field. Nothing of the archive is kept.
  */
 export class ImageArchiveError extends ImageContentError {
+  /** The archive member or document field concerned, when there is one. */
   readonly entry?: string;
   constructor(message: string, details: BerthErrorDetails & { entry?: string } = {}) {
     const { entry, ...rest } = details;

@@ -11,7 +11,9 @@ export type SignalName = NodeJS.Signals;
 
 /** A resource limit (`setrlimit`): `soft` ≤ `hard`; `-1` means unlimited. */
 export interface Ulimit {
+  /** The soft limit: what the kernel enforces; a process may raise it up to `hard`. */
   soft: number;
+  /** The hard limit: the ceiling of `soft`; only a privileged process may raise it. */
   hard: number;
 }
 
@@ -59,7 +61,12 @@ export interface ContainerCreateOptions extends ResourceLimits {
   /** Allocate a pseudo-terminal: stdout and stderr arrive together on `stdout`. */
   tty?: boolean;
   /** Terminal size when `tty` is set. */
-  ttySize?: { rows: number; cols: number };
+  ttySize?: {
+    /** Height of the terminal, in rows (lines). */
+    rows: number;
+    /** Width of the terminal, in columns (characters). */
+    cols: number;
+  };
   /** Keep stdin open: `container.stdin` is a writable stream after `start()`. */
   stdin?: boolean;
   /** Deliver output to this process: `container.stdout` / `container.stderr` are readable streams after `start()`. */
@@ -167,13 +174,17 @@ export interface SeccompArg {
   value: number;
   /** `SCMP_CMP_MASKED_EQ`: what the masked argument must equal. */
   valueTwo?: number;
+  /** How the argument compares with `value`: `!=`, `<`, `<=`, `==`, `>=`, `>`, or masked equal (`(arg & value) == valueTwo`). */
   op: 'SCMP_CMP_NE' | 'SCMP_CMP_LT' | 'SCMP_CMP_LE' | 'SCMP_CMP_EQ' | 'SCMP_CMP_GE' | 'SCMP_CMP_GT' | 'SCMP_CMP_MASKED_EQ';
 }
 
 /** When a seccomp rule applies: all listed capabilities present (`CAP_SYS_ADMIN`), the host architecture (`amd64`, `x86`, `x32`, `arm64`, …), a minimum kernel (`'4.8'`). */
 export interface SeccompCondition {
+  /** Capabilities (`CAP_SYS_ADMIN`) of the container's set. */
   caps?: string[];
+  /** Host architectures, as moby names them (`amd64`, `x86`, `x32`, `arm64`, …). */
   arches?: string[];
+  /** A kernel version (`'4.8'`): the host's kernel is this one or newer. */
   minKernel?: string;
 }
 
@@ -183,6 +194,7 @@ export interface SeccompSyscall {
   names?: string[];
   /** One name (the older form); not together with `names`. */
   name?: string;
+  /** What happens when one of the named system calls is made (and `args` hold). */
   action: SeccompAction;
   /** The errno of `SCMP_ACT_ERRNO` (default EPERM) or the value of `SCMP_ACT_TRACE`. */
   errnoRet?: number;
@@ -192,18 +204,27 @@ export interface SeccompSyscall {
   includes?: SeccompCondition;
   /** The rule is left out when any of these holds. */
   excludes?: SeccompCondition;
+  /** A note for people reading the profile; ignored. */
   comment?: string;
 }
 
 /** A seccomp profile in Docker's JSON format (moby's `profiles/seccomp/default.json` is one). */
 export interface SeccompProfile {
+  /** The action for every system call no rule matches. */
   defaultAction: SeccompAction;
   /** The errno of a `SCMP_ACT_ERRNO` default action (default EPERM). */
   defaultErrnoRet?: number;
   /** The architectures the filter covers (`SCMP_ARCH_X86_64`, `SCMP_ARCH_X86`, …); not with `archMap`. */
   architectures?: string[];
   /** Per host architecture, the architectures the filter covers. */
-  archMap?: { architecture: string; subArchitectures?: string[] | null }[];
+  /** Per host architecture, the architectures the filter covers. */
+  archMap?: {
+    /** A host architecture (`SCMP_ARCH_X86_64`, …). */
+    architecture: string;
+    /** The other architectures the filter covers on that host (`SCMP_ARCH_X86`, `SCMP_ARCH_X32`). */
+    subArchitectures?: string[] | null;
+  }[];
+  /** The rules, applied when their `includes` and `excludes` allow. */
   syscalls?: SeccompSyscall[];
 }
 
@@ -225,12 +246,17 @@ export interface ExitStatus {
 
 /** What `inspect()` returns. */
 export interface ContainerInspect {
+  /** The container's id: 64 hex characters. */
   id: string;
+  /** Its unique name. */
   name: string;
   /** The image reference, or `rootfs:<path>` for a container made from a directory. */
   image: string;
+  /** When it was created (ISO 8601, UTC). */
   createdAt: string;
+  /** Its current state, worked out from its files and processes. */
   state: {
+    /** `created`, `running`, `paused` or `exited`. */
     status: ContainerStatus;
     /** True while the command runs, paused or not (as Docker's `State.Running`). */
     running: boolean;
@@ -240,36 +266,58 @@ export interface ContainerInspect {
     pid: number | null;
     /** The pid of its monitor while it runs. */
     monitorPid: number | null;
+    /** The exit code of the last run (128 + signal number when a signal killed it); `null` unless exited. */
     exitCode: number | null;
+    /** The signal that ended the last run; `null` when it exited by itself or has not exited. */
     signal: SignalName | null;
+    /** The kernel's OOM killer killed a process of the last run. */
     oomKilled: boolean;
     /** How many times the restart policy restarted the command. */
     restartCount: number;
+    /** When `start()` last started the command (ISO 8601; restarts by the policy keep it); `null` before that. */
     startedAt: string | null;
+    /** When the last run ended (ISO 8601); `null` unless exited. */
     finishedAt: string | null;
     /** Why the state is what it is when berth had to work it out (e.g. the monitor died). */
     error: string | null;
   };
+  /** What `create` decided: the options given, with the image's defaults applied. */
   config: {
+    /** The full argv: entrypoint followed by cmd. */
     cmd: string[];
+    /** The environment, `KEY=value`: the image's, then the container's (with a default `PATH`). */
     env: string[];
+    /** The working directory: the one given, else the image's, else `/`. */
     workdir: string;
+    /** The user the command runs as, as given or from the image; `''`: root. */
     user: string;
+    /** The container's hostname. */
     hostname: string;
+    /** A pseudo-terminal is allocated. */
     tty: boolean;
+    /** Stdin is kept open. */
     stdin: boolean;
+    /** The image's labels, with the container's on top. */
     labels: Record<string, string>;
+    /** The capability set of its processes, without the `CAP_` prefix (`CHOWN`, …). */
     capabilities: string[];
+    /** The root filesystem is mounted read-only. */
     readonlyRootfs: boolean;
     /** The seccomp filter: Docker's default profile, none, or a profile given at create. */
     seccomp: 'default' | 'unconfined' | 'custom';
+    /** Docker's `--privileged`. */
     privileged: boolean;
+    /** `no_new_privs` is set on its processes. */
     noNewPrivileges: boolean;
     /** The resource limits given at create (and changed by `update`). */
     resources: ResourceLimits;
+    /** The cgroup parent as given; `null`: the default (`berth/` below this process's own cgroup). */
     cgroupParent: string | null;
+    /** The restart policy. */
     restart: RestartPolicy;
+    /** The container is removed when its command exits. */
     autoRemove: boolean;
+    /** The network as given: `none`, `host`, `container:<id or name>`, or a bridge network's name. */
     network: string;
   };
   /** The container's addresses on bridge networks. */
@@ -280,6 +328,7 @@ export interface ContainerInspect {
   mounts: ContainerMount[];
   /** The container's directory under the runtime root. */
   path: string;
+  /** Its output's json-file log (`container.log`; rotated files beside it get `.1`, `.2`, …). */
   logPath: string;
 }
 
@@ -308,6 +357,7 @@ export interface LogsOptions {
 
 /** One line of a container's output, from `container.logs()`. */
 export interface LogEntry {
+  /** The stream the line was written to. */
   stream: 'stdout' | 'stderr';
   /** When the monitor read it. */
   time: Date;
@@ -330,7 +380,12 @@ export interface ExecBaseOptions {
   /** Run the command on a terminal from the container's devpts: stdout and stderr arrive together on stdout. */
   tty?: boolean;
   /** Terminal size with `tty`. */
-  ttySize?: { rows: number; cols: number };
+  ttySize?: {
+    /** Height of the terminal, in rows (lines). */
+    rows: number;
+    /** Width of the terminal, in columns (characters). */
+    cols: number;
+  };
 }
 
 /** Options of `container.exec()`. */
@@ -355,7 +410,9 @@ export interface ExecExit {
 
 /** What `container.exec()` returns. */
 export interface ExecResult extends ExecExit {
+  /** Everything the command wrote to stdout, as UTF-8 (with a tty: all its output). */
   stdout: string;
+  /** Everything the command wrote to stderr, as UTF-8 (empty with a tty). */
   stderr: string;
 }
 

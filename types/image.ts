@@ -5,20 +5,31 @@
  * (the `config` object of an image config, Docker's names).
  */
 export interface ImageConfig {
+  /** Environment variables, `KEY=value`, set for the container's command (a container's `env` adds to them). */
   Env?: string[];
+  /** Default arguments of the command; with `Entrypoint`, appended to it (a container's `cmd` replaces them). */
   Cmd?: string[];
+  /** The executable and first arguments of the command; `Cmd` is appended to them. */
   Entrypoint?: string[];
+  /** The command's working directory, absolute; default `/`. */
   WorkingDir?: string;
+  /** The user the command runs as: `user`, `uid`, `user:group` or `uid:gid`; default root. */
   User?: string;
+  /** Metadata, key → value (`org.opencontainers.image.*`, …); a container inherits them. */
   Labels?: Record<string, string>;
+  /** The signal that stops a container of the image (`SIGTERM`, `SIGQUIT`, …); default SIGTERM. */
   StopSignal?: string;
   /** `{ "80/tcp": {} }` */
   ExposedPorts?: Record<string, object>;
   /** `{ "/data": {} }` */
   Volumes?: Record<string, object>;
+  /** Docker's health check for containers of the image (`HEALTHCHECK`). */
   Healthcheck?: HealthcheckConfig;
+  /** The shell of the shell form of `RUN`, `CMD` and `ENTRYPOINT` in a build (Docker's `SHELL`; default `["/bin/sh", "-c"]`). */
   Shell?: string[];
+  /** Dockerfile instructions run when a later build uses this image as its base (Docker's `ONBUILD`). */
   OnBuild?: string[] | null;
+  /** Docker, Windows images only (deprecated): `Cmd`/`Entrypoint` hold one already-escaped command line. */
   ArgsEscaped?: boolean;
 }
 
@@ -26,58 +37,89 @@ export interface ImageConfig {
 export interface HealthcheckConfig {
   /** `["NONE"]`, `["CMD", …]` or `["CMD-SHELL", "…"]`. */
   Test?: string[];
+  /** Time between checks, in nanoseconds (0: inherit). */
   Interval?: number;
+  /** Time one check may take before it counts as failed, in nanoseconds (0: inherit). */
   Timeout?: number;
+  /** Start-up time during which failed checks do not count against `Retries`, in nanoseconds (0: inherit). */
   StartPeriod?: number;
+  /** Time between checks during the start period, in nanoseconds (0: inherit). */
   StartInterval?: number;
+  /** Consecutive failed checks after which the container is unhealthy (0: inherit). */
   Retries?: number;
 }
 
 /** Where an image runs: `linux/amd64`, `linux/arm64/v8`, … (OCI's names). */
 export interface Platform {
+  /** The operating system (`linux`), as Go's `GOOS` names it. */
   os: string;
+  /** The CPU architecture (`amd64`, `arm64`, `arm`, …), as Go's `GOARCH` names it. */
   architecture: string;
+  /** The CPU variant (`v8` of `arm64`, `v7` of `arm`). */
   variant?: string;
+  /** The operating system's version (Windows images: `10.0.14393.1066`). */
   'os.version'?: string;
+  /** Operating system features the image requires (Windows images: `win32k`). */
   'os.features'?: string[];
 }
 
 /** An OCI content descriptor. */
 export interface Descriptor {
+  /** The media type of the content (`application/vnd.oci.image.manifest.v1+json`, a layer's type, …). */
   mediaType: string;
   /** `sha256:…` */
   digest: string;
+  /** The blob's size in bytes. */
   size: number;
+  /** Other URLs the blob may be downloaded from (non-distributable layers). */
   urls?: string[];
+  /** Metadata, key → value (`org.opencontainers.image.*`, …). */
   annotations?: Record<string, string>;
+  /** The platform the referenced manifest is for (in an image index). */
   platform?: Platform;
+  /** The artifact's type, when the descriptor points to an artifact manifest. */
   artifactType?: string;
 }
 
 /** An OCI image manifest or a Docker schema2 manifest. */
 export interface ImageManifest {
+  /** Always 2. */
   schemaVersion: 2;
+  /** `application/vnd.oci.image.manifest.v1+json`, or Docker's `application/vnd.docker.distribution.manifest.v2+json`. */
   mediaType?: string;
+  /** The artifact's type, when the manifest describes an artifact rather than an image. */
   artifactType?: string;
+  /** The image configuration blob (an {@link OciImageConfig}). */
   config: Descriptor;
+  /** The layer blobs, bottom-most first. */
   layers: Descriptor[];
+  /** The manifest this one refers to (a signature or an SBOM attached to an image). */
   subject?: Descriptor;
+  /** Metadata, key → value (`org.opencontainers.image.*`, …). */
   annotations?: Record<string, string>;
 }
 
 /** An OCI image index or a Docker manifest list. */
 export interface ImageIndex {
+  /** Always 2. */
   schemaVersion: 2;
+  /** `application/vnd.oci.image.index.v1+json`, or Docker's `application/vnd.docker.distribution.manifest.list.v2+json`. */
   mediaType?: string;
+  /** The manifests, typically one per platform (each descriptor's `platform` says which). */
   manifests: Descriptor[];
+  /** Metadata, key → value (`org.opencontainers.image.*`, …). */
   annotations?: Record<string, string>;
 }
 
 /** One step of an image's history. */
 export interface HistoryEntry {
+  /** When the step was made (RFC 3339). */
   created?: string;
+  /** The command that made the step (a Dockerfile instruction; for a commit, the container's command). */
   created_by?: string;
+  /** Who made the step. */
   author?: string;
+  /** A note on the step (the message of a commit or an import). */
   comment?: string;
   /** True for steps that added no layer (ENV, CMD, …). */
   empty_layer?: boolean;
@@ -85,14 +127,28 @@ export interface HistoryEntry {
 
 /** An OCI image configuration: the document whose digest is the image id. */
 export interface OciImageConfig {
+  /** When the image was made (RFC 3339). */
   created?: string;
+  /** Who made the image. */
   author?: string;
+  /** The CPU architecture (`amd64`, `arm64`, …), as Go's `GOARCH` names it. */
   architecture: string;
+  /** The operating system (`linux`), as Go's `GOOS` names it. */
   os: string;
+  /** The CPU variant (`v8` of `arm64`, `v7` of `arm`). */
   variant?: string;
+  /** The operating system's version (Windows images). */
   'os.version'?: string;
+  /** The container defaults. */
   config?: ImageConfig;
-  rootfs: { type: 'layers'; diff_ids: string[] };
+  /** The layers that make the root filesystem, by their uncompressed digests. */
+  rootfs: {
+    /** Always `layers`. */
+    type: 'layers';
+    /** The layers' uncompressed digests (`sha256:…`), bottom-most first. */
+    diff_ids: string[];
+  };
+  /** One entry per build step, oldest first, steps that added no layer included. */
   history?: HistoryEntry[];
   [key: string]: unknown;
 }
@@ -123,7 +179,9 @@ export interface LayerInspect {
   diffId: string;
   /** The blob as pushed and saved: digest, media type, size. */
   digest: string;
+  /** The blob's media type (`application/vnd.oci.image.layer.v1.tar+gzip`, …). */
   mediaType: string;
+  /** The blob's size in bytes (compressed, as pushed); 0 when the store has no manifest for the image. */
   size: number;
   /** The unpacked layer directory (an overlayfs lower dir). */
   path: string;
@@ -133,14 +191,19 @@ export interface LayerInspect {
 
 /** What `image.inspect()` returns. */
 export interface ImageInspect {
+  /** The image id: `sha256:` + hex of the image configuration. */
   id: string;
+  /** References that name it, normalised (`localhost/busybox:latest`). */
   references: string[];
+  /** `name@sha256:…` for each repository the image was pulled from or pushed to. */
   repoDigests: string[];
   /** The manifest's digest: the image's name in a registry. */
   digest: string;
   /** When the image was built, from its config. */
   created: string | null;
+  /** Who made the image, from its config; `null` when it does not say. */
   author: string | null;
+  /** Its OS, architecture and variant, from its config. */
   platform: Platform;
   /** The container defaults. */
   config: ImageConfig;
@@ -148,6 +211,7 @@ export interface ImageInspect {
   layers: LayerInspect[];
   /** Bytes of the unpacked layers. */
   size: number;
+  /** Its build steps, from its config, oldest first. */
   history: HistoryEntry[];
   /** The full image configuration document. */
   imageConfig: OciImageConfig;
@@ -157,11 +221,22 @@ export interface ImageInspect {
 
 /** Credentials for a registry. */
 export type RegistryCredentials =
-  | { username: string; password: string }
+  | {
+      /** The user name. */
+      username: string;
+      /** The password (or an access token used as one). */
+      password: string;
+    }
   /** An OAuth2 refresh token (`identitytoken` in Docker's config.json). */
-  | { identityToken: string }
+  | {
+      /** The refresh token, exchanged at the registry's token service for bearer tokens. */
+      identityToken: string;
+    }
   /** A bearer token used as it is. */
-  | { registryToken: string };
+  | {
+      /** The bearer token, sent to the registry as it is. */
+      registryToken: string;
+    };
 
 /** How to reach a registry: shared by pull and push. */
 export interface RegistryOptions {
@@ -223,6 +298,7 @@ export interface PushOptions extends RegistryOptions {
   chunkSize?: number;
   /** Blobs uploaded at once. Default 3. */
   concurrency?: number;
+  /** Called as blobs are checked, mounted and uploaded. */
   onProgress?: (event: ImageProgress) => void;
 }
 
@@ -232,6 +308,7 @@ export interface PushResult {
   reference: string;
   /** The manifest's digest in the registry. */
   digest: string;
+  /** The manifest's size in bytes. */
   size: number;
 }
 
@@ -245,6 +322,7 @@ export interface SaveOptions {
 export interface LoadOptions {
   /** The platform to take from a multi-platform OCI archive; default: the host's. */
   platform?: string | Platform;
+  /** Create character and block devices found in layers. Default false: such a layer fails. */
   allowDevices?: boolean;
   /** See {@link PullOptions.maxLayerSize}. */
   maxLayerSize?: number;
@@ -260,6 +338,7 @@ export interface ImportOptions {
   message?: string;
   /** The platform recorded in the config; default: the host's. */
   platform?: string | Platform;
+  /** Create character and block devices found in the tar. Default false: such an entry fails. */
   allowDevices?: boolean;
   /** See {@link PullOptions.maxLayerSize}. */
   maxLayerSize?: number;
@@ -271,6 +350,7 @@ export interface CommitOptions {
   ref?: string;
   /** The history comment. */
   message?: string;
+  /** The author recorded in the new image's config and history entry. */
   author?: string;
   /** Dockerfile instructions applied to the config (see {@link ImportOptions.changes}). */
   changes?: string[];
