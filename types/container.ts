@@ -5,6 +5,7 @@ import type { Endpoint, PortBinding, PublishedPort } from './network.js';
 import type { Image } from '../lib/image/image.js';
 import type { PullPolicy } from './image.js';
 import type { ContainerMount, MountOptions } from './volume.js';
+import type { WaitStrategy } from '../lib/container/wait-strategies/wait-strategy.js';
 
 /** Signal names accepted by `kill` and `stopSignal`. */
 export type SignalName = NodeJS.Signals;
@@ -129,6 +130,15 @@ export interface ContainerCreateOptions extends ResourceLimits {
    * target wins.
    */
   volumesFrom?: string[];
+  /**
+   * What `start()` waits for before it resolves (`Wait.forListeningPorts(6379)`,
+   * `Wait.forLogMessage(/ready/)`, …). Kept by the returned `Container` object
+   * only (a strategy is code, not state): a container found again with `get()`
+   * starts without it unless `start({ waitFor })` gives one.
+   */
+  waitFor?: WaitStrategy;
+  /** Milliseconds `start()` waits for `waitFor` before a `WaitTimeoutError`. Default 60 000. */
+  startupTimeout?: number;
 }
 
 /** See {@link ContainerCreateOptions.restart}. */

@@ -105,7 +105,9 @@ export class ContainerCollection {
           const endpoint = await this.runtime.networks.allocate(network, id, { aliases: options.networkAliases, ip: options.ip }, 0);
           writeJsonAtomic(containerPaths(dir).endpoints, [endpoint]);
         }
-        return new Container(this.runtime, full, dir);
+        const container = new Container(this.runtime, full, dir);
+        container.setReadiness(options.waitFor, options.startupTimeout);
+        return container;
       } catch (error) {
         rmSync(dir, { recursive: true, force: true });
         rmSync(join(this.namesDir, name), { force: true });

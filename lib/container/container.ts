@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { ContainerCreateOptions, ContainerInspect, ExitStatus, SignalName } from '../../types/container.js';
 import type { CopyToOptions, ExecOptions, ExecProcess, ExecResult, ExecStreamOptions, LogEntry, LogsOptions } from '../../types/container.js';
@@ -30,6 +31,10 @@ import { exec, execStream } from './container-exec.js';
 import { copyFromContainer, copyToContainer } from './container-copy.js';
 import { exportContainer } from './container-export.js';
 import { isPaused, pauseContainer, unpauseContainer } from './container-pause.js';
+import type { WaitStrategy } from './wait-strategies/wait-strategy.js';
+import { checkTimeout, checkWaitStrategy, DEFAULT_STARTUP_TIMEOUT, waitForReady, type WaitForOptions } from './wait-strategies/wait-for.js';
+import { containerAddress, containerHost, type ReachableAddress } from './container-address.js';
+import { parseContainerPort } from './wait-strategies/listening-port.js';
 
 /** Options of {@link Container.run}: everything `create` takes but `image` and `cmd`, plus where to run. */
 export interface RunOptions extends Omit<ContainerCreateOptions, 'image' | 'cmd' | 'attach'> {
@@ -49,6 +54,18 @@ export interface RunResult extends ExitStatus {
   stderr: string;
   /** The container's id (removed already unless `keep` was set). */
   id: string;
+}
+
+/** Options of {@link Container.start}. */
+export interface StartOptions extends WaitForOptions {
+  /** Resolve only once the container is ready by this strategy (default: the `waitFor` create option). */
+  waitFor?: WaitStrategy;
+}
+
+/** What {@link Container.start} resolves with. */
+export interface StartResult {
+  /** Milliseconds spent waiting for readiness after the command started (0 without `waitFor`). */
+  waitedMs: number;
 }
 
 /** Options of {@link Container.stop}. */
@@ -96,6 +113,8 @@ export class Container implements AsyncDisposable {
   readonly name: string;
   private readonly paths: ContainerPaths;
   private monitor: MonitorHandle | undefined;
+  private waiters = 0;
+  private readiness: { waitFor?: WaitStrategy; timeout?: number } = {};
 
   /** @internal */
   constructor(
@@ -171,9 +190,43 @@ export class Container implements AsyncDisposable {
    * exec'd inside the container; rejects with a `ContainerSetupError` naming
    * the failed step (`rootfs`, `user`, `cwd`, `exec`, …) otherwise, leaving
    * the container `created` with nothing mounted.
+   *
+   * With `waitFor` (here or at create) it resolves only once the container is
+   * ready; it rejects with a `ContainerExitedError` (exit status, last log
+   * lines) as soon as the container exits or is OOM-killed meanwhile, with a
+   * `WaitTimeoutError` after `timeout`. The container is left as it is then.
    * @throws InvalidStateError when it is already running.
+   *
+   * @example
+   * ```ts
+   * const { waitedMs } = await container.start({ waitFor: Wait.forListeningPorts(6379) });
+   * ```
    */
-  async start(): Promise<void> {
+  async start(options: StartOptions = {}): Promise<StartResult> {
+    const strategy = checkWaitStrategy(options.waitFor, 'start: waitFor') ?? this.readiness.waitFor;
+    const timeout = checkTimeout(options.timeout, 'start: timeout') ?? this.readiness.timeout ?? DEFAULT_STARTUP_TIMEOUT;
+    options.signal?.throwIfAborted();
+    await this.launch();
+    return { waitedMs: strategy ? await waitForReady(this, strategy, timeout, options.signal) : 0 };
+  }
+
+  /**
+   * Waits until the running container is ready by `strategy` (see
+   * {@link start}); resolves with the milliseconds it waited.
+   */
+  async waitFor(strategy: WaitStrategy, options: WaitForOptions = {}): Promise<number> {
+    const checked = checkWaitStrategy(strategy, 'waitFor: strategy');
+    if (!checked) throw new TypeError('waitFor: give a wait strategy (from Wait.*)');
+    return waitForReady(this, checked, checkTimeout(options.timeout, 'waitFor: timeout') ?? this.readiness.timeout ?? DEFAULT_STARTUP_TIMEOUT, options.signal);
+  }
+
+  /** @internal The readiness wait given at create (kept by this object only: a strategy is code). */
+  setReadiness(waitFor: WaitStrategy | undefined, timeout: number | undefined): void {
+    this.readiness = { waitFor, timeout };
+  }
+
+  /** Starts the monitor and with it the command. */
+  private async launch(): Promise<void> {
     this.state(); // NotFoundError once removed
     await withFileLock(this.paths.lock, async () => {
       const state = this.state();
@@ -301,15 +354,17 @@ export class Container implements AsyncDisposable {
    * it up before or after `start()`: an exit is never missed. Works from any
    * process, not only the one that started the container.
    */
-  async wait(): Promise<ExitStatus> {
+  async wait(options: { signal?: AbortSignal } = {}): Promise<ExitStatus> {
     this.state(); // NotFoundError once removed
-    this.monitor?.setKeepAlive(true);
+    options.signal?.throwIfAborted();
+    this.keepAlive(+1);
     let wake = () => {};
     const watcher: FSWatcher = watch(this.paths.dir, (_event, file) => file === 'exit.json' && wake());
     watcher.on('error', () => wake());
     const timers = new AbortController();
     // from our own monitor: survives autoRemove deleting the files
     const own: { exit: ExitStatus | undefined } = { exit: undefined };
+    const aborted = options.signal ? [once(options.signal, 'abort', { signal: timers.signal }).catch(() => undefined)] : [];
     void this.monitor?.exited.then((record) => {
       if (record) own.exit = exitStatus(record);
     });
@@ -323,13 +378,20 @@ export class Container implements AsyncDisposable {
         const changed = new Promise<void>((resolve) => (wake = resolve));
         const ownExit = this.monitor ? [this.monitor.exited.then(() => undefined)] : [];
         const tick = sleep(state.status === 'running' ? 500 : 100, undefined, { signal: timers.signal }).catch(() => undefined);
-        await Promise.race([changed, ...ownExit, tick]);
+        await Promise.race([changed, ...ownExit, tick, ...aborted]);
+        options.signal?.throwIfAborted();
       }
     } finally {
       timers.abort();
       watcher.close();
-      this.monitor?.setKeepAlive(false);
+      this.keepAlive(-1);
     }
+  }
+
+  /** Counts the waiters that keep this process alive for the monitor's exit event. */
+  private keepAlive(change: 1 | -1): void {
+    this.waiters += change;
+    this.monitor?.setKeepAlive(this.waiters > 0);
   }
 
   /**
@@ -533,6 +595,36 @@ export class Container implements AsyncDisposable {
     const [number, proto = 'tcp'] = String(containerPort).split('/');
     const { ports } = await this.inspect();
     return ports.find((p) => p.containerPort === Number(number) && p.proto === proto)?.hostPort;
+  }
+
+  /**
+   * How this host reaches a container port while it runs: its published
+   * port on the host, else the container's address on its bridge network
+   * (else, with `network: 'host'`, 127.0.0.1).
+   * @throws InvalidStateError when it is not running or the port cannot be reached from the host
+   */
+  addressOf(containerPort: number | string): ReachableAddress {
+    return containerAddress(this.handle, parseContainerPort(containerPort, 'addressOf'));
+  }
+
+  /**
+   * The host to connect to from this process: the published ports' address
+   * (127.0.0.1 unless bound elsewhere), else the container's bridge address.
+   * Pair it with {@link mappedPort}.
+   * @throws InvalidStateError when it is not running
+   */
+  get host(): string {
+    return containerHost(this.handle);
+  }
+
+  /**
+   * The port to connect to for container port `containerPort`: the published
+   * host port, or the port itself on the container's bridge address
+   * (testcontainers' `getMappedPort`).
+   * @throws InvalidStateError when it is not running or the port cannot be reached from the host
+   */
+  mappedPort(containerPort: number | string): number {
+    return this.addressOf(containerPort).port;
   }
 
   /**
