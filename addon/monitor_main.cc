@@ -22,7 +22,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <ftw.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -40,6 +39,8 @@
 #include "control_events.h"
 #include "log_writer.h"
 #include "network_attach.h"
+#include "owner_watch.h"
+#include "remove_tree.h"
 #include "setup_error.h"
 #include "spec.h"
 #include "state_file.h"
@@ -245,7 +246,7 @@ RunStart start_container(const Spec& spec) {
 // Copies output to the log (and to the attached reader) until every writer is
 // gone. When the container's init exits the kernel kills the rest of its pid
 // namespace, so the pipes close.
-void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder& forwarder) {
+void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder& forwarder, OwnerWatch& owner) {
   bool forward_stdin = spec.process.tty && spec.process.open_stdin;
   char buf[65536];
   std::vector<pollfd> fds;
@@ -265,11 +266,15 @@ void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder&
     }
     const int count = static_cast<int>(fds.size());
     forwarder.add_pollfds(fds);
+    const size_t owner_index = fds.size();
+    owner.add_pollfd(fds);
     if (poll(fds.data(), fds.size(), forwarder.next_timeout_ms()) < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    forwarder.handle(fds.data() + count, fds.size() - static_cast<size_t>(count));
+    // the owner exited: the container goes too (its pid namespace dies with its first process)
+    if (owner.handle(fds.data() + owner_index, fds.size() - owner_index)) kill(run.pid, SIGKILL);
+    forwarder.handle(fds.data() + count, owner_index - static_cast<size_t>(count));
     for (int i = 0; i < count; i++) {
       if (!fds[i].revents) continue;
       if (i == stdin_index) {
@@ -294,20 +299,14 @@ void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder&
   }
 }
 
-// rm -rf, without following symlinks.
-void remove_tree(const std::string& dir) {
-  nftw(dir.c_str(), [](const char* path, const struct stat*, int type, FTW*) {
-    return type == FTW_DP ? rmdir(path) : unlink(path), 0;
-  }, 32, FTW_DEPTH | FTW_PHYS);
-}
-
 bool stopped_by_user(const Spec& spec) {
   return !spec.stop_marker.empty() && access(spec.stop_marker.c_str(), F_OK) == 0;
 }
 
 // The restart policy: no, on-failure[:max], always, unless-stopped. A stop
 // or kill by the user (the stop marker) ends every policy.
-bool should_restart(const Spec& spec, int exit_code, int restarts) {
+bool should_restart(const Spec& spec, int exit_code, int restarts, OwnerWatch& owner) {
+  if (owner.gone()) return false;
   if (spec.restart_policy.empty() || spec.restart_policy == "no" || stopped_by_user(spec)) return false;
   if (spec.restart_policy == "on-failure") {
     return exit_code != 0 && (spec.restart_max == 0 || restarts < static_cast<int>(spec.restart_max));
@@ -316,10 +315,11 @@ bool should_restart(const Spec& spec, int exit_code, int restarts) {
 }
 
 // Sleeps `ms` in small steps; false when the user stopped the container meanwhile.
-bool backoff_unless_stopped(const Spec& spec, int ms) {
+bool backoff_unless_stopped(const Spec& spec, int ms, OwnerWatch& owner) {
   for (int waited = 0; waited < ms; waited += 10) {
     if (stopped_by_user(spec)) return false;
-    usleep(10 * 1000);
+    if (owner.wait(10)) return false;
+    if (!owner.active()) usleep(10 * 1000);
   }
   return !stopped_by_user(spec);
 }
@@ -348,6 +348,12 @@ int main(int argc, char** argv) {
   if (!spec.pid_path.empty() && !state_file_write(spec.pid_path, monitor_record(monitor_pid, 0, "", 0)))
     fail_before_clone("state", "write", spec.pid_path.c_str());
   if (chdir("/") < 0) fail_before_clone("state", "chdir", "/");
+  OwnerWatch owner;
+  if (!owner.open(spec)) {  // the owner is gone already: nothing runs, nothing stays
+    control_event_send(control_error_event("owner", "pidfd_open", ESRCH, ""));
+    owner_remove_container(spec, false);
+    return 1;
+  }
 
   // Every image layer must be there before we ask overlayfs for them.
   for (const auto& lower : spec.lower_dirs) {
@@ -391,7 +397,7 @@ int main(int argc, char** argv) {
         control_event_send("{\"event\":\"started\",\"pid\":" + std::to_string(run.pid) + ",\"startedAt\":\"" +
                            started_at + "\",\"ports\":" + ports_json(spec.ports) + "}");
       forwarder.set_container_netns(open(("/proc/" + std::to_string(run.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
-      pump_output(spec, run, log, forwarder);
+      pump_output(spec, run, log, forwarder, owner);
       forwarder.drop_connections();
       int status = 0;
       while (waitpid(run.pid, &status, 0) < 0 && errno == EINTR) {
@@ -405,9 +411,9 @@ int main(int argc, char** argv) {
       }
     }
     oom_killed = cgroup_oom_kills(spec.oom_counter) > oom_kills_before;
-    if (!should_restart(spec, exit_code, restarts)) break;
+    if (!should_restart(spec, exit_code, restarts, owner)) break;
     // a back-off like Docker's: 100 ms, doubling, at most 3.2 s; a stop meanwhile ends it
-    if (!backoff_unless_stopped(spec, 100 << (restarts < 5 ? restarts : 5))) break;
+    if (!backoff_unless_stopped(spec, 100 << (restarts < 5 ? restarts : 5), owner)) break;
     restarts++;
   }
   log.close();
@@ -430,6 +436,8 @@ int main(int argc, char** argv) {
     // Docker's --rm: the name first, so it is free the moment the container is gone
     unlink(spec.auto_remove_name.c_str());
     remove_tree(spec.auto_remove_dir);
+  } else if (cgroups_gone) {
+    owner_linger_then_remove(spec, owner);  // owner-bound: removed when the owner exits
   }
   return 0;
 }

@@ -107,12 +107,23 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "log-max-bytes") spec.log_max_bytes = key_value_number(value);
     else if (key == "exit-file") spec.exit_path = value;
     else if (key == "pid-file") spec.pid_path = value;
+    else if (key == "owner-pid") spec.owner_pid = static_cast<int>(key_value_number(value));
+    else if (key == "owner-start-time") spec.owner_start_time = key_value_number(value);
+    else if (key == "owner-remove-dir") spec.owner_remove_dir = value;
+    else if (key == "owner-remove-name") spec.owner_remove_name = value;
+    else if (key == "owner-remove-volume") spec.owner_remove_volumes.push_back(value);
+    else if (key == "owner-volumes-lock") spec.owner_volumes_lock = value;
+    else if (key == "owner-containers-dir") spec.owner_containers_dir = value;
     else { error = "spec: unknown key `" + key + "`"; return false; }
   }
   if (key_value_truncated(data)) { error = "spec: truncated value"; return false; }
   if (spec.process.args.empty()) { error = "spec: no command"; return false; }
   for (const auto& m : spec.mounts) {
     if (m.target.empty() || (m.bind && m.source.empty())) { error = "spec: a mount without its source or target"; return false; }
+  }
+  if (spec.owner_pid > 0 && (spec.owner_remove_dir.empty() || spec.owner_remove_name.empty())) {
+    error = "spec: an owner without the container to remove";
+    return false;
   }
   if (spec.lower_dirs.empty() || spec.upper_dir.empty() || spec.work_dir.empty() || spec.rootfs.empty()) {
     error = "spec: rootfs directories missing";

@@ -13,6 +13,12 @@ import { withFileLock } from './state/file-lock.js';
 export interface RuntimeOptions {
   /** The state root: images, layers, containers. Default `/var/lib/berth`. Tests use a temporary directory. */
   root?: string;
+  /**
+   * The default of the `removeOnOwnerExit` create option for containers
+   * created through this runtime: true binds each to the Node process that
+   * created it (removed when it exits, SIGKILL included). For test runners.
+   */
+  removeOnOwnerExit?: boolean;
 }
 
 /** What {@link Runtime.info} reports. */
@@ -56,6 +62,8 @@ export class Runtime {
   private constructor(
     /** The absolute state root. */
     readonly root: string,
+    /** The default of the `removeOnOwnerExit` create option. */
+    readonly removeOnOwnerExit = false,
   ) {
     this.cgroupMode = cgroupMode();
     this.images = new ImageStore(root);
@@ -75,7 +83,10 @@ export class Runtime {
     if (typeof root !== 'string' || root === '') throw new TypeError('Runtime.open: root must be a non-empty path');
     const absolute = isAbsolute(root) ? root : resolve(root);
     mkdirSync(absolute, { recursive: true, mode: 0o711 });
-    const runtime = new Runtime(absolute);
+    if (options.removeOnOwnerExit !== undefined && typeof options.removeOnOwnerExit !== 'boolean') {
+      throw new TypeError('Runtime.open: removeOnOwnerExit must be a boolean');
+    }
+    const runtime = new Runtime(absolute, options.removeOnOwnerExit);
     await withFileLock(runtime.lockPath, async () => {
       runtime.volumes.recover();
       await runtime.containers.recover();

@@ -139,6 +139,14 @@ export interface ContainerCreateOptions extends ResourceLimits {
   waitFor?: WaitStrategy;
   /** Milliseconds `start()` waits for `waitFor` before a `WaitTimeoutError`. Default 60 000. */
   startupTimeout?: number;
+  /**
+   * Bind the container's lifetime to this process: when it exits, however it
+   * exits (SIGKILL included), the container's monitor kills the container and
+   * removes everything of it — processes, cgroups, published ports, veths,
+   * its directory and name, its anonymous volumes. For test suites. Default:
+   * the runtime's `removeOnOwnerExit` (false: containers outlive Node).
+   */
+  removeOnOwnerExit?: boolean;
 }
 
 /** See {@link ContainerCreateOptions.restart}. */

@@ -18,6 +18,7 @@ import { generateName } from './name-generator.js';
 import { containerFilter, type ContainerListOptions } from './container-filter.js';
 import { DEFAULT_PATH } from './security-defaults.js';
 import { resolveMounts, type MountContext } from '../volume/mount-options.js';
+import { currentOwner } from './owner-binding.js';
 
 export type { ContainerListOptions } from './container-filter.js';
 
@@ -89,6 +90,7 @@ export class ContainerCollection {
       autoRemove: options.autoRemove ?? false,
       network: options.network ?? 'none',
       ports: parsePorts(options.ports),
+      owner: (options.removeOnOwnerExit ?? this.runtime.removeOnOwnerExit) ? currentOwner() : null,
     };
     const bridged = !['none', 'host'].includes(config.network) && !config.network.startsWith('container:');
     const network = bridged ? await this.runtime.networks.ensure(config.network) : undefined;
@@ -215,7 +217,10 @@ export class ContainerCollection {
     for (const id of this.ids()) {
       // records the exit of any container whose monitor died, and removes the
       // cgroups of containers that are no longer running
-      await this.load(id)?.settle();
+      const container = this.load(id);
+      await container?.settle();
+      // owner-bound ones whose owner exited while they were not running (no monitor to remove them)
+      await container?.removeIfOrphaned();
     }
   }
 

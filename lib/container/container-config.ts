@@ -2,6 +2,7 @@ import type { RestartPolicy, Ulimit } from '../../types/container.js';
 import type { ResourceLimits } from '../../types/resources.js';
 import type { ContainerMount } from '../../types/volume.js';
 import type { PublishedPort } from '../../types/network.js';
+import type { OwnerRecord } from './owner-binding.js';
 
 /** What `create` decided, stored as `<container-dir>/config.json`. */
 export interface ContainerConfig {
@@ -39,6 +40,8 @@ export interface ContainerConfig {
   /** `none`, `host`, `container:<id>`, or a bridge network's name. */
   network: string;
   ports: PublishedPort[];
+  /** With `removeOnOwnerExit`: the process that created it; the container is removed when it exits. */
+  owner?: OwnerRecord | null;
 }
 
 /** The files of one container, under `<root>/containers/<id>/`. */

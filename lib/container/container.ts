@@ -35,6 +35,7 @@ import type { WaitStrategy } from './wait-strategies/wait-strategy.js';
 import { checkTimeout, checkWaitStrategy, DEFAULT_STARTUP_TIMEOUT, waitForReady, type WaitForOptions } from './wait-strategies/wait-for.js';
 import { containerAddress, containerHost, type ReachableAddress } from './container-address.js';
 import { parseContainerPort } from './wait-strategies/listening-port.js';
+import { ownerGone, ownerSpec } from './owner-binding.js';
 
 /** Options of {@link Container.run}: everything `create` takes but `image` and `cmd`, plus where to run. */
 export interface RunOptions extends Omit<ContainerCreateOptions, 'image' | 'cmd' | 'attach'> {
@@ -253,6 +254,7 @@ export class Container implements AsyncDisposable {
         const network = await networkSpec(this.config, this.runtime.containers, this.runtime.networks, endpoints);
         writeMonitorSpec(this.config, this.paths, user, this.processEnv(user.home), [
           ...cgroup.monitorSpec(), ...network, ...etcMounts(this.paths.dir, (this.config.mounts ?? []).map((m) => m.target)),
+          ...ownerSpec(this.config, this.paths),
         ]);
         this.monitor = await launchMonitor(this.paths.dir, {
           containerId: this.id,
@@ -637,6 +639,14 @@ export class Container implements AsyncDisposable {
       const state = this.state();
       if (state.status !== 'running' && !state.starting) await this.removeCgroup();
     });
+  }
+
+  /** @internal Crash recovery: removes an owner-bound container, not running, whose owner has exited. */
+  async removeIfOrphaned(): Promise<void> {
+    if (!existsSync(this.paths.config) || !ownerGone(this.config)) return;
+    const state = this.state();
+    if (state.status === 'running' || state.starting) return; // its monitor removes it
+    await this.remove({ force: true, volumes: true });
   }
 
   /** What the parts in their own files (logs, exec, copy, export, pause) need of this container. */
