@@ -147,6 +147,14 @@ export interface ContainerCreateOptions extends ResourceLimits {
    * the runtime's `removeOnOwnerExit` (false: containers outlive Node).
    */
   removeOnOwnerExit?: boolean;
+  /**
+   * Run a tiny init as PID 1 (Docker's `--init`): berth-init, bind-mounted
+   * read-only at `/sbin/docker-init`, runs the command as its child, forwards
+   * every signal to it, reaps orphaned processes (no zombies) and exits with
+   * the command's status. A server that ignores SIGTERM as PID 1 then stops
+   * at `stop()`'s first signal.
+   */
+  init?: boolean;
 }
 
 /** See {@link ContainerCreateOptions.restart}. */
@@ -209,6 +217,8 @@ export interface ContainerInspect {
     restart: RestartPolicy;
     autoRemove: boolean;
     network: string;
+    /** Runs under berth-init (`init: true`). */
+    init: boolean;
   };
   /** The container's addresses on bridge networks. */
   networks: Endpoint[];

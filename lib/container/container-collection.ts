@@ -90,6 +90,7 @@ export class ContainerCollection {
       autoRemove: options.autoRemove ?? false,
       network: options.network ?? 'none',
       ports: parsePorts(options.ports),
+      init: options.init ?? false,
       owner: (options.removeOnOwnerExit ?? this.runtime.removeOnOwnerExit) ? currentOwner() : null,
     };
     const bridged = !['none', 'host'].includes(config.network) && !config.network.startsWith('container:');

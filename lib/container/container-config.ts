@@ -42,6 +42,8 @@ export interface ContainerConfig {
   ports: PublishedPort[];
   /** With `removeOnOwnerExit`: the process that created it; the container is removed when it exits. */
   owner?: OwnerRecord | null;
+  /** With `init: true`: berth-init is PID 1 and runs `cmd` (absent in configs from before it). */
+  init?: boolean;
 }
 
 /** The files of one container, under `<root>/containers/<id>/`. */

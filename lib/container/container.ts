@@ -36,6 +36,7 @@ import { checkTimeout, checkWaitStrategy, DEFAULT_STARTUP_TIMEOUT, waitForReady,
 import { containerAddress, containerHost, type ReachableAddress } from './container-address.js';
 import { parseContainerPort } from './wait-strategies/listening-port.js';
 import { ownerGone, ownerSpec } from './owner-binding.js';
+import { initWrapping } from './container-init.js';
 
 /** Options of {@link Container.run}: everything `create` takes but `image` and `cmd`, plus where to run. */
 export interface RunOptions extends Omit<ContainerCreateOptions, 'image' | 'cmd' | 'attach'> {
@@ -252,9 +253,10 @@ export class Container implements AsyncDisposable {
         const containersDir = join(this.paths.dir, '..');
         prepareEtcFiles(this.paths.dir, this.config, this.runtime.networks, containersDir);
         const network = await networkSpec(this.config, this.runtime.containers, this.runtime.networks, endpoints);
-        writeMonitorSpec(this.config, this.paths, user, this.processEnv(user.home), [
+        const init = initWrapping(this.config);
+        writeMonitorSpec({ ...this.config, cmd: init.cmd }, this.paths, user, this.processEnv(user.home), [
           ...cgroup.monitorSpec(), ...network, ...etcMounts(this.paths.dir, (this.config.mounts ?? []).map((m) => m.target)),
-          ...ownerSpec(this.config, this.paths),
+          ...ownerSpec(this.config, this.paths), ...init.spec,
         ]);
         this.monitor = await launchMonitor(this.paths.dir, {
           containerId: this.id,
@@ -531,6 +533,7 @@ export class Container implements AsyncDisposable {
         restart: c.restart,
         autoRemove: c.autoRemove,
         network: c.network,
+        init: c.init ?? false,
       },
       networks: readEndpoints(this.paths.dir),
       ports: state.status === 'running' ? (readJsonIfExists<{ ports?: PublishedPort[] }>(this.paths.monitor)?.ports ?? []) : [],

@@ -123,7 +123,7 @@ export function validateCreateOptions(options: ContainerCreateOptions): void {
   if (name !== undefined && !NAME_PATTERN.test(name)) fail(`name '${name}' must match ${NAME_PATTERN} (letters, digits, _ . -)`);
   if (name !== undefined && name.length > 128) throw new RangeError('name must be at most 128 characters');
   checkStringRecord(options.labels, 'labels');
-  for (const key of ['tty', 'stdin', 'attach', 'readonlyRootfs', 'removeOnOwnerExit'] as const) checkBoolean(options[key], key);
+  for (const key of ['tty', 'stdin', 'attach', 'readonlyRootfs', 'removeOnOwnerExit', 'init'] as const) checkBoolean(options[key], key);
   if (options.ttySize !== undefined) {
     const { rows, cols } = options.ttySize;
     for (const [key, n] of [['rows', rows], ['cols', cols]] as const) {
