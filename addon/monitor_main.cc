@@ -25,6 +25,7 @@
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
+#include <algorithm>
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -246,7 +247,8 @@ RunStart start_container(const Spec& spec) {
 // Copies output to the log (and to the attached reader) until every writer is
 // gone. When the container's init exits the kernel kills the rest of its pid
 // namespace, so the pipes close.
-void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder& forwarder, OwnerWatch& owner) {
+void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder& forwarder, OwnerWatch& owner,
+                 HealthChecker& health) {
   bool forward_stdin = spec.process.tty && spec.process.open_stdin;
   char buf[65536];
   std::vector<pollfd> fds;
@@ -268,12 +270,17 @@ void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder&
     forwarder.add_pollfds(fds);
     const size_t owner_index = fds.size();
     owner.add_pollfd(fds);
-    if (poll(fds.data(), fds.size(), forwarder.next_timeout_ms()) < 0) {
+    const size_t health_index = fds.size();
+    health.add_pollfds(fds);
+    const int forward_ms = forwarder.next_timeout_ms(), health_ms = health.next_timeout_ms();
+    const int timeout_ms = forward_ms < 0 ? health_ms : health_ms < 0 ? forward_ms : std::min(forward_ms, health_ms);
+    if (poll(fds.data(), fds.size(), timeout_ms) < 0) {
       if (errno == EINTR) continue;
       break;
     }
     // the owner exited: the container goes too (its pid namespace dies with its first process)
-    if (owner.handle(fds.data() + owner_index, fds.size() - owner_index)) kill(run.pid, SIGKILL);
+    if (owner.handle(fds.data() + owner_index, health_index - owner_index)) kill(run.pid, SIGKILL);
+    health.handle(fds.data() + health_index, fds.size() - health_index);
     forwarder.handle(fds.data() + count, owner_index - static_cast<size_t>(count));
     for (int i = 0; i < count; i++) {
       if (!fds[i].revents) continue;
@@ -348,6 +355,9 @@ int main(int argc, char** argv) {
   if (!spec.pid_path.empty() && !state_file_write(spec.pid_path, monitor_record(monitor_pid, 0, "", 0)))
     fail_before_clone("state", "write", spec.pid_path.c_str());
   if (chdir("/") < 0) fail_before_clone("state", "chdir", "/");
+  HealthChecker health;
+  std::string health_failed;
+  if (!health.prepare(spec.health, health_failed)) fail_before_clone("health", "open", health_failed.c_str());
   OwnerWatch owner;
   if (!owner.open(spec)) {  // the owner is gone already: nothing runs, nothing stays
     control_event_send(control_error_event("owner", "pidfd_open", ESRCH, ""));
@@ -397,7 +407,9 @@ int main(int argc, char** argv) {
         control_event_send("{\"event\":\"started\",\"pid\":" + std::to_string(run.pid) + ",\"startedAt\":\"" +
                            started_at + "\",\"ports\":" + ports_json(spec.ports) + "}");
       forwarder.set_container_netns(open(("/proc/" + std::to_string(run.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
-      pump_output(spec, run, log, forwarder, owner);
+      health.run_started(run.pid);
+      pump_output(spec, run, log, forwarder, owner, health);
+      health.run_ended();
       forwarder.drop_connections();
       int status = 0;
       while (waitpid(run.pid, &status, 0) < 0 && errno == EINTR) {

@@ -5,6 +5,7 @@
 #include <vector>
 #include <sys/mount.h>
 
+#include "health_check.h"
 #include "port_forward.h"
 #include "process_spec.h"
 
@@ -66,6 +67,8 @@ struct Spec {
   std::vector<std::string> owner_remove_volumes;  // its anonymous volumes' directories
   std::string owner_volumes_lock;              // held while removing them
   std::string owner_containers_dir;            // searched for other users of a volume
+  // healthcheck (run by the monitor through berth-exec)
+  HealthSpec health;
 };
 
 // Reads a spec file; on failure returns false and fills `error`.

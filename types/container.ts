@@ -155,6 +155,53 @@ export interface ContainerCreateOptions extends ResourceLimits {
    * at `stop()`'s first signal.
    */
   init?: boolean;
+  /**
+   * A healthcheck, as Docker runs it (replacing or refining the image's
+   * `HEALTHCHECK`): run by the container's monitor, so it goes on after the
+   * Node process exits. Status and the last results are in
+   * `inspect().state.health`; `container.healthChanges()` follows them.
+   */
+  healthcheck?: HealthcheckOptions;
+}
+
+/** The `healthcheck` create option. Durations are milliseconds; missing fields come from the image, then Docker's defaults. */
+export interface HealthcheckOptions {
+  /**
+   * `['CMD', 'redis-cli', 'ping']` (run directly), `['CMD-SHELL', 'curl -f localhost']`
+   * or a string (run with `/bin/sh -c`), or `['NONE']` to turn the image's off.
+   * Exit 0 is healthy, anything else unhealthy. Default: the image's.
+   */
+  test?: string[] | string;
+  /** Between checks. Default 30 000. */
+  interval?: number;
+  /** A check that takes longer fails (and is killed). Default 30 000. */
+  timeout?: number;
+  /** Failures in a row that make the container unhealthy. Default 3. */
+  retries?: number;
+  /** Failures in this time after a start do not count (until a first success). Default 0. */
+  startPeriod?: number;
+  /** Between checks during the start period. Default 5 000. */
+  startInterval?: number;
+}
+
+/** One healthcheck result, in `inspect().state.health.log` (Docker's `State.Health.Log`). */
+export interface HealthResult {
+  /** RFC 3339 times the check began and ended. */
+  start: string;
+  end: string;
+  /** The test's exit code; -1 when it timed out or could not be run. */
+  exitCode: number;
+  /** Its output (stdout and stderr), at most 4 KiB. */
+  output: string;
+}
+
+/** A container's health (Docker's `State.Health`). */
+export interface HealthState {
+  status: 'starting' | 'healthy' | 'unhealthy';
+  /** Failed checks in a row. */
+  failingStreak: number;
+  /** The last five results, oldest first. */
+  log: HealthResult[];
 }
 
 /** See {@link ContainerCreateOptions.restart}. */
@@ -199,6 +246,8 @@ export interface ContainerInspect {
     finishedAt: string | null;
     /** Why the state is what it is when berth had to work it out (e.g. the monitor died). */
     error: string | null;
+    /** With a healthcheck: its status and last results (`null` without one, or before the first start). */
+    health: HealthState | null;
   };
   config: {
     cmd: string[];

@@ -19,6 +19,7 @@ import { containerFilter, type ContainerListOptions } from './container-filter.j
 import { DEFAULT_PATH } from './security-defaults.js';
 import { resolveMounts, type MountContext } from '../volume/mount-options.js';
 import { currentOwner } from './owner-binding.js';
+import { resolveHealthcheck } from './healthcheck.js';
 
 export type { ContainerListOptions } from './container-filter.js';
 
@@ -91,6 +92,7 @@ export class ContainerCollection {
       network: options.network ?? 'none',
       ports: parsePorts(options.ports),
       init: options.init ?? false,
+      healthcheck: resolveHealthcheck(options.healthcheck, imageConfig.Healthcheck, typeof given === 'string' ? given : (image?.id ?? 'rootfs')),
       owner: (options.removeOnOwnerExit ?? this.runtime.removeOnOwnerExit) ? currentOwner() : null,
     };
     const bridged = !['none', 'host'].includes(config.network) && !config.network.startsWith('container:');

@@ -3,6 +3,7 @@ import type { ResourceLimits } from '../../types/resources.js';
 import type { ContainerMount } from '../../types/volume.js';
 import type { PublishedPort } from '../../types/network.js';
 import type { OwnerRecord } from './owner-binding.js';
+import type { ResolvedHealthcheck } from './healthcheck.js';
 
 /** What `create` decided, stored as `<container-dir>/config.json`. */
 export interface ContainerConfig {
@@ -44,6 +45,8 @@ export interface ContainerConfig {
   owner?: OwnerRecord | null;
   /** With `init: true`: berth-init is PID 1 and runs `cmd` (absent in configs from before it). */
   init?: boolean;
+  /** The healthcheck the monitor runs (the option over the image's), or null/absent for none. */
+  healthcheck?: ResolvedHealthcheck | null;
 }
 
 /** The files of one container, under `<root>/containers/<id>/`. */

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { ContainerCreateOptions, ContainerInspect, ExitStatus, SignalName } from '../../types/container.js';
+import type { HealthState } from '../../types/container.js';
 import type { CopyToOptions, ExecOptions, ExecProcess, ExecResult, ExecStreamOptions, LogEntry, LogsOptions } from '../../types/container.js';
 import type { ContainerStats, ResourceUpdate } from '../../types/resources.js';
 import type { CommitOptions } from '../../types/image.js';
@@ -37,6 +38,7 @@ import { containerAddress, containerHost, type ReachableAddress } from './contai
 import { parseContainerPort } from './wait-strategies/listening-port.js';
 import { ownerGone, ownerSpec } from './owner-binding.js';
 import { initWrapping } from './container-init.js';
+import { healthChanges, healthPaths, prepareHealthcheck, readHealth } from './healthcheck.js';
 
 /** Options of {@link Container.run}: everything `create` takes but `image` and `cmd`, plus where to run. */
 export interface RunOptions extends Omit<ContainerCreateOptions, 'image' | 'cmd' | 'attach'> {
@@ -241,6 +243,7 @@ export class Container implements AsyncDisposable {
       rmSync(this.paths.exit, { force: true });
       rmSync(this.paths.monitor, { force: true });
       rmSync(this.paths.stopped, { force: true });
+      rmSync(healthPaths(this.paths).state, { force: true });
       for (const dir of [this.paths.upper, this.paths.work, this.paths.rootfs]) mkdirSync(dir, { recursive: true });
       // volumes: made again if removed meanwhile, filled from the image on their first mount
       await this.runtime.volumes.prepare(this.config.mounts ?? [], [this.paths.upper, ...this.config.layers]);
@@ -256,7 +259,7 @@ export class Container implements AsyncDisposable {
         const init = initWrapping(this.config);
         writeMonitorSpec({ ...this.config, cmd: init.cmd }, this.paths, user, this.processEnv(user.home), [
           ...cgroup.monitorSpec(), ...network, ...etcMounts(this.paths.dir, (this.config.mounts ?? []).map((m) => m.target)),
-          ...ownerSpec(this.config, this.paths), ...init.spec,
+          ...ownerSpec(this.config, this.paths), ...init.spec, ...prepareHealthcheck(this.config, this.paths, user, cgroup.record.dirs),
         ]);
         this.monitor = await launchMonitor(this.paths.dir, {
           containerId: this.id,
@@ -516,6 +519,7 @@ export class Container implements AsyncDisposable {
         startedAt: state.startedAt,
         finishedAt: state.exit?.finishedAt ?? null,
         error: state.exit?.error ?? null,
+        health: readHealth(this.handle),
       },
       config: {
         cmd: [...c.cmd],
@@ -655,6 +659,22 @@ export class Container implements AsyncDisposable {
   /** What the parts in their own files (logs, exec, copy, export, pause) need of this container. */
   private get handle(): ContainerHandle {
     return { id: this.id, name: this.name, config: this.config, paths: this.paths, state: () => this.state() };
+  }
+
+  /**
+   * The container's health each time its status changes (`starting`,
+   * `healthy`, `unhealthy`; the current one first), until it stops running
+   * or `signal` aborts. From any process.
+   * @throws TypeError when it has no healthcheck
+   *
+   * @example
+   * ```ts
+   * for await (const health of container.healthChanges()) console.log(health.status, health.log.at(-1)?.output);
+   * ```
+   */
+  healthChanges(options: { signal?: AbortSignal } = {}): AsyncIterable<HealthState> {
+    if (!this.config.healthcheck) throw new TypeError(`container ${this.name} has no healthcheck`);
+    return healthChanges(this.handle, options.signal);
   }
 
   /**

@@ -7,6 +7,7 @@ import { validateMountOptions } from '../volume/mount-options.js';
 import { parsePorts } from '../network/port-bindings.js';
 import { parseIp } from '../network/ipv4.js';
 import { checkTimeout, checkWaitStrategy } from './wait-strategies/wait-for.js';
+import { checkHealthcheckOption } from './healthcheck.js';
 import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, RLIMIT_RESOURCES, type CapabilityName } from './security-defaults.js';
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -159,6 +160,7 @@ export function validateCreateOptions(options: ContainerCreateOptions): void {
     if (options.autoRemove && options.restart !== 'no') fail('autoRemove cannot be combined with a restart policy (as in Docker)');
   }
   checkWaitStrategy(options.waitFor, 'waitFor');
+  checkHealthcheckOption(options.healthcheck);
   checkTimeout(options.startupTimeout, 'startupTimeout');
   const cgroupParent = checkString(options.cgroupParent, 'cgroupParent');
   if (cgroupParent !== undefined && (cgroupParent === '' || cgroupParent.split('/').includes('..'))) {

@@ -1,5 +1,6 @@
 import { AllOfWait, AnyOfWait } from './composite.js';
 import { ExitCodeWait } from './exit-code.js';
+import { HealthyWait } from './healthy.js';
 import { HttpWait, type HttpWaitOptions } from './http-response.js';
 import { ListeningPortWait, type ListeningPortOptions } from './listening-port.js';
 import { LogMessageWait, type LogMessageOptions } from './log-message.js';
@@ -40,6 +41,10 @@ export const Wait = {
   /** A command run inside the container (as `exec`) that exits 0. */
   forSuccessfulCommand(cmd: string[], options?: CommandWaitOptions): WaitStrategy {
     return new SuccessfulCommandWait(cmd, options);
+  },
+  /** The healthcheck (the image's `HEALTHCHECK` or the `healthcheck` option) reporting healthy; unhealthy rejects. */
+  forHealthy(): WaitStrategy {
+    return new HealthyWait();
   },
   /** The container's exit with `exitCode` (default 0): for one-shot containers. */
   forExit(exitCode?: number): WaitStrategy {
