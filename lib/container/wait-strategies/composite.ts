@@ -9,7 +9,7 @@ function checkStrategies(strategies: WaitStrategy[], what: string): void {
 }
 
 /** Runs every strategy with a signal of their own, aborted when the group is done. */
-async function runAll<T>(strategies: WaitStrategy[], container: Container, signal: AbortSignal, combine: (all: Promise<void>[]) => Promise<T>): Promise<void> {
+async function runAll(strategies: WaitStrategy[], container: Container, signal: AbortSignal, combine: (all: Promise<void>[]) => Promise<unknown>): Promise<void> {
   const group = new AbortController();
   const forward = () => group.abort(signal.reason);
   signal.addEventListener('abort', forward, { once: true });
@@ -21,31 +21,36 @@ async function runAll<T>(strategies: WaitStrategy[], container: Container, signa
   }
 }
 
-/** Ready when every strategy is (they run at the same time). */
-export class AllOfWait implements WaitStrategy {
+/** Several strategies run at the same time; `combine` says when the group is done. */
+class CompositeWait implements WaitStrategy {
   readonly description: string;
   readonly acceptsExit: boolean;
-  constructor(private readonly strategies: WaitStrategy[]) {
-    checkStrategies(strategies, 'Wait.allOf');
-    this.description = strategies.map((s) => s.description).join(' and ');
+  constructor(
+    private readonly strategies: WaitStrategy[],
+    what: string,
+    joiner: string,
+    private readonly combine: (all: Promise<void>[]) => Promise<unknown>,
+  ) {
+    checkStrategies(strategies, what);
+    this.description = strategies.map((s) => s.description).join(joiner);
     this.acceptsExit = strategies.some((s) => s.acceptsExit);
   }
   waitUntilReady(container: Container, signal: AbortSignal): Promise<void> {
-    return runAll(this.strategies, container, signal, (all) => Promise.all(all));
+    return runAll(this.strategies, container, signal, this.combine);
   }
 }
 
-/** Ready when the first strategy is; fails only when all fail. */
-export class AnyOfWait implements WaitStrategy {
-  readonly description: string;
-  readonly acceptsExit: boolean;
-  constructor(private readonly strategies: WaitStrategy[]) {
-    checkStrategies(strategies, 'Wait.anyOf');
-    this.description = strategies.map((s) => s.description).join(' or ');
-    this.acceptsExit = strategies.some((s) => s.acceptsExit);
+/** Ready when every strategy is (they run at the same time). */
+export class AllOfWait extends CompositeWait {
+  constructor(strategies: WaitStrategy[]) {
+    super(strategies, 'Wait.allOf', ' and ', (all) => Promise.all(all));
   }
-  waitUntilReady(container: Container, signal: AbortSignal): Promise<void> {
-    return runAll(this.strategies, container, signal, async (all) => {
+}
+
+/** Ready when the first strategy is; fails only when all fail (with the first failure). */
+export class AnyOfWait extends CompositeWait {
+  constructor(strategies: WaitStrategy[]) {
+    super(strategies, 'Wait.anyOf', ' or ', async (all) => {
       try {
         await Promise.any(all);
       } catch (error) {
