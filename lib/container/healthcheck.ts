@@ -151,7 +151,12 @@ export async function* healthChanges(handle: ContainerHandle, signal?: AbortSign
         yield health;
       }
       if (state.status !== 'running' && !state.starting) return;
-      await Promise.race([changed, sleep(500, undefined, { signal: timers.signal }).catch(() => {})]);
+      const tick = new AbortController(); // one per look: a pending sleep must not pile up listeners
+      const stop = () => tick.abort();
+      timers.signal.addEventListener('abort', stop, { once: true });
+      await Promise.race([changed, sleep(500, undefined, { signal: tick.signal }).catch(() => {})]);
+      tick.abort();
+      timers.signal.removeEventListener('abort', stop);
     }
   } finally {
     signal?.removeEventListener('abort', abort);

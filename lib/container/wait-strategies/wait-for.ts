@@ -3,6 +3,7 @@ import type { Container } from '../container.js';
 import { formatLogs } from './exit-code.js';
 import { lastLogLines } from './last-log-lines.js';
 import type { WaitStrategy } from './wait-strategy.js';
+import { processStartTime } from '../container-state.js';
 
 /** The default startup timeout: 60 s. */
 export const DEFAULT_STARTUP_TIMEOUT = 60_000;
@@ -74,9 +75,10 @@ export async function waitForReady(container: Container, strategy: WaitStrategy,
     return performance.now() - began;
   } catch (error) {
     if (controller.signal.aborted || error instanceof ContainerExitedError || !exited) throw error;
-    // a strategy that failed because the container went away (exec refused, the log ended): say so
+    // a strategy that failed because the container went away (exec refused, the log ended): say so,
+    // also when its process is gone but the monitor has not recorded the exit yet
     const state = (await container.inspect().catch(() => undefined))?.state;
-    if (!state || state.status === 'exited') return exitFailure();
+    if (!state || state.status === 'exited' || (state.pid !== null && processStartTime(state.pid) === undefined)) return exitFailure();
     throw error;
   } finally {
     clearTimeout(timer);
