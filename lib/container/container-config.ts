@@ -4,6 +4,7 @@ import type { ContainerMount } from '../../types/volume.js';
 import type { PublishedPort } from '../../types/network.js';
 import type { OwnerRecord } from './owner-binding.js';
 import type { ResolvedHealthcheck } from './healthcheck.js';
+import type { SnapshotRecord } from './snapshot.js';
 
 /** What `create` decided, stored as `<container-dir>/config.json`. */
 export interface ContainerConfig {
@@ -47,6 +48,8 @@ export interface ContainerConfig {
   init?: boolean;
   /** The healthcheck the monitor runs (the option over the image's), or null/absent for none. */
   healthcheck?: ResolvedHealthcheck | null;
+  /** Snapshots, oldest first; their directories are also the top-most entries of `layers`. */
+  snapshots?: SnapshotRecord[];
 }
 
 /** The files of one container, under `<root>/containers/<id>/`. */
