@@ -7,6 +7,7 @@ export { Runtime, DEFAULT_ROOT, type RuntimeOptions, type RuntimeInfo } from './
 export { Container, type RunOptions, type RunResult, type StartOptions, type StartResult, type StopOptions, type RemoveOptions } from './container/container.js';
 export { Wait } from './container/wait-strategies/wait.js';
 export type { Snapshot } from './container/snapshot.js';
+export { ContainerPool, type PoolOptions } from './pool/container-pool.js';
 export type { WaitStrategy } from './container/wait-strategies/wait-strategy.js';
 export type { WaitForOptions } from './container/wait-strategies/wait-for.js';
 export type { ListeningPortOptions } from './container/wait-strategies/listening-port.js';

@@ -8,6 +8,7 @@ import { NetworkCollection } from './network/network-collection.js';
 import { ImageStore } from './image/image-store.js';
 import { VolumeCollection } from './volume/volume-collection.js';
 import { withFileLock } from './state/file-lock.js';
+import { ContainerPool, type PoolOptions } from './pool/container-pool.js';
 
 /** Options of {@link Runtime.open}. */
 export interface RuntimeOptions {
@@ -92,6 +93,15 @@ export class Runtime {
       await runtime.containers.recover();
     });
     return runtime;
+  }
+
+  /**
+   * A warm pool of started containers of one configuration: `acquire()` hands
+   * one out at once, `release()` resets it (processes gone, filesystem back to
+   * the image) and keeps it warm. See {@link ContainerPool}.
+   */
+  pool(options: PoolOptions): ContainerPool {
+    return new ContainerPool(this, options);
   }
 
   /** @internal Shared by creators, exclusive for crash recovery. */
