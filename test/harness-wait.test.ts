@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ContainerExitedError, Wait, WaitTimeoutError, type Container } from '../lib/index.js';
 import { BUSYBOX, temporaryRuntime } from './helpers.js';
@@ -25,6 +29,25 @@ test('forListeningPorts: resolves once the port listens inside the container, no
   assert.equal(await response.text(), 'hello\n');
   // no ports given: the published ones
   assert.ok((await container.waitFor(Wait.forListeningPorts())) < 1000);
+});
+
+test('forListeningPorts: a bound UDP socket counts for a udp port', async () => {
+  await using runtime = await temporaryRuntime();
+  const dir = mkdtempSync(join(tmpdir(), 'berth-udp-wait-'));
+  try {
+    const rootfs = join(dir, 'rootfs');
+    cpSync((await runtime.images.get(BUSYBOX)).layerPaths[0]!, rootfs, { recursive: true, verbatimSymlinks: true });
+    execFileSync('cc', ['-O2', '-static', '-o', join(rootfs, 'bin/udp-echo'), join(import.meta.dirname, 'fixtures/udp-echo.c')]);
+    await using container = await runtime.containers.create({ rootfs, cmd: ['sh', '-c', 'sleep 0.2; exec /bin/udp-echo 53'] });
+    await container.start({ waitFor: Wait.forListeningPorts('53/udp'), timeout: 20_000 });
+    // resolved only once the server had its socket: it is running (not the shell's sleep)
+    const { stdout } = await container.exec(['ps', '-o', 'comm']);
+    assert.ok(stdout.split('\n').includes('udp-echo'), stdout);
+    // and a TCP wait on the same port number is not satisfied by it
+    await assert.rejects(container.waitFor(Wait.forListeningPorts(53), { timeout: 300 }), WaitTimeoutError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('forLogMessage: a regex n times on one stream, counted from the first line', async () => {
