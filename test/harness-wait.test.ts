@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ContainerExitedError, Wait, WaitTimeoutError, type Container } from '../lib/index.js';
 import { BUSYBOX, temporaryRuntime } from './helpers.js';
+import { freePort } from './image-helpers.js';
 
 /** Milliseconds from the container's log line matching `marker` (its monitor's time) to now. */
 async function sinceLogLine(container: Container, marker: string): Promise<number> {
@@ -79,6 +81,33 @@ test('forHttp: through the published port, and at the address on a bridge networ
   assert.equal(address.host, (await bridged.inspect()).networks[0]!.ip);
   assert.equal(bridged.mappedPort(8000), 8000);
   assert.equal((await fetch(`http://${bridged.host}:${bridged.mappedPort(8000)}/index.html`)).status, 200);
+});
+
+test("forHttp with tls: a self-signed server answers once it listens (network: 'host', the server on the host side)", async () => {
+  await using runtime = await temporaryRuntime();
+  const dir = mkdtempSync(join(tmpdir(), 'berth-tls-'));
+  const server = createHttpsServer({
+    ...(() => {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1',
+        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+      return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+    })(),
+  }, (req, res) => res.writeHead(req.url === '/ready' ? 204 : 404).end());
+  try {
+    const port = await freePort();
+    await using container = await runtime.containers.create({ image: BUSYBOX, network: 'host', cmd: ['sleep', '60'] });
+    const waiting = container.start({ waitFor: Wait.forHttp('/ready', port, { tls: true, insecure: true, status: 204 }), timeout: 20_000 });
+    setTimeout(() => server.listen(port, '127.0.0.1'), 200);
+    const { waitedMs } = await waiting;
+    assert.ok(server.listening);
+    assert.equal(container.addressOf(port).via, 'host');
+    console.log(`# forHttp (tls): waited ${waitedMs.toFixed(0)} ms for a server that listened after 200 ms`);
+    // without insecure the self-signed certificate is refused: never ready
+    await assert.rejects(container.waitFor(Wait.forHttp('/ready', port, { tls: true, status: 204 }), { timeout: 500 }), WaitTimeoutError);
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('forSuccessfulCommand: resolves on the first run that exits 0', async () => {
