@@ -174,3 +174,12 @@ bool KeyValueSchema::require(std::initializer_list<const char*> keys, std::strin
 }
 
 unsigned long long key_value_number(const std::string& value) { return strtoull(value.c_str(), nullptr, 10); }
+
+void key_value_append(std::string& out, const std::string& key, const std::string& value) {
+  out += key;
+  out += ':';
+  out += std::to_string(value.size());
+  out += ':';
+  out += value;
+  out += '\n';
+}

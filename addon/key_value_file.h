@@ -108,3 +108,8 @@ class KeyValueSchema {
 
 // A value the schema accepted as a number (kNumber).
 unsigned long long key_value_number(const std::string& value);
+
+// Appends one record, `<key>:<length>:<value>\n`, to `out`: the writer's
+// side of the format, for the one input the monitor itself composes (a
+// healthcheck's berth-exec control message).
+void key_value_append(std::string& out, const std::string& key, const std::string& value);

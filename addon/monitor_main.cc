@@ -23,10 +23,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <ftw.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
+#include <algorithm>
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -42,6 +42,8 @@
 #include "control_events.h"
 #include "log_writer.h"
 #include "network_attach.h"
+#include "owner_watch.h"
+#include "remove_tree.h"
 #include "setup_error.h"
 #include "spec.h"
 #include "state_file.h"
@@ -247,7 +249,8 @@ RunStart start_container(const Spec& spec) {
 // Copies output to the log (and to the attached reader) until every writer is
 // gone. When the container's init exits the kernel kills the rest of its pid
 // namespace, so the pipes close.
-void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder& forwarder) {
+void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder& forwarder, OwnerWatch& owner,
+                 HealthChecker& health) {
   bool forward_stdin = spec.process.tty && spec.process.open_stdin;
   char buf[65536];
   std::vector<pollfd> fds;
@@ -267,11 +270,20 @@ void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder&
     }
     const int count = static_cast<int>(fds.size());
     forwarder.add_pollfds(fds);
-    if (poll(fds.data(), fds.size(), forwarder.next_timeout_ms()) < 0) {
+    const size_t owner_index = fds.size();
+    owner.add_pollfd(fds);
+    const size_t health_index = fds.size();
+    health.add_pollfds(fds);
+    const int forward_ms = forwarder.next_timeout_ms(), health_ms = health.next_timeout_ms();
+    const int timeout_ms = forward_ms < 0 ? health_ms : health_ms < 0 ? forward_ms : std::min(forward_ms, health_ms);
+    if (poll(fds.data(), fds.size(), timeout_ms) < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    forwarder.handle(fds.data() + count, fds.size() - static_cast<size_t>(count));
+    // the owner exited: the container goes too (its pid namespace dies with its first process)
+    if (owner.handle(fds.data() + owner_index, health_index - owner_index)) kill(run.pid, SIGKILL);
+    health.handle(fds.data() + health_index, fds.size() - health_index);
+    forwarder.handle(fds.data() + count, owner_index - static_cast<size_t>(count));
     for (int i = 0; i < count; i++) {
       if (!fds[i].revents) continue;
       if (i == stdin_index) {
@@ -296,20 +308,14 @@ void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder&
   }
 }
 
-// rm -rf, without following symlinks.
-void remove_tree(const std::string& dir) {
-  nftw(dir.c_str(), [](const char* path, const struct stat*, int type, FTW*) {
-    return type == FTW_DP ? rmdir(path) : unlink(path), 0;
-  }, 32, FTW_DEPTH | FTW_PHYS);
-}
-
 bool stopped_by_user(const Spec& spec) {
   return !spec.stop_marker.empty() && access(spec.stop_marker.c_str(), F_OK) == 0;
 }
 
 // The restart policy: no, on-failure[:max], always, unless-stopped. A stop
 // or kill by the user (the stop marker) ends every policy.
-bool should_restart(const Spec& spec, int exit_code, int restarts) {
+bool should_restart(const Spec& spec, int exit_code, int restarts, OwnerWatch& owner) {
+  if (owner.gone()) return false;
   if (spec.restart_policy.empty() || spec.restart_policy == "no" || stopped_by_user(spec)) return false;
   if (spec.restart_policy == "on-failure") {
     return exit_code != 0 && (spec.restart_max == 0 || restarts < static_cast<int>(spec.restart_max));
@@ -318,10 +324,11 @@ bool should_restart(const Spec& spec, int exit_code, int restarts) {
 }
 
 // Sleeps `ms` in small steps; false when the user stopped the container meanwhile.
-bool backoff_unless_stopped(const Spec& spec, int ms) {
+bool backoff_unless_stopped(const Spec& spec, int ms, OwnerWatch& owner) {
   for (int waited = 0; waited < ms; waited += 10) {
     if (stopped_by_user(spec)) return false;
-    usleep(10 * 1000);
+    if (owner.wait(10)) return false;
+    if (!owner.active()) usleep(10 * 1000);
   }
   return !stopped_by_user(spec);
 }
@@ -357,6 +364,15 @@ int main(int argc, char** argv) {
   if (!spec.pid_path.empty() && !state_file_write(spec.pid_path, monitor_record(monitor_pid, 0, "", 0)))
     fail_before_clone("state", "write", spec.pid_path.c_str());
   if (chdir("/") < 0) fail_before_clone("state", "chdir", "/");
+  HealthChecker health;
+  std::string health_failed;
+  if (!health.prepare(spec.health, health_failed)) fail_before_clone("health", "open", health_failed.c_str());
+  OwnerWatch owner;
+  if (!owner.open(spec)) {  // the owner is gone already: nothing runs, nothing stays
+    control_event_send(control_error_event("owner", "pidfd_open", ESRCH, ""));
+    owner_remove_container(spec, false);
+    return 1;
+  }
 
   // Every image layer must be there before we ask overlayfs for them.
   for (const auto& lower : spec.lower_dirs) {
@@ -400,7 +416,9 @@ int main(int argc, char** argv) {
         control_event_send("{\"event\":\"started\",\"pid\":" + std::to_string(run.pid) + ",\"startedAt\":\"" +
                            started_at + "\",\"ports\":" + ports_json(spec.ports) + "}");
       forwarder.set_container_netns(open(("/proc/" + std::to_string(run.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
-      pump_output(spec, run, log, forwarder);
+      health.run_started(run.pid);
+      pump_output(spec, run, log, forwarder, owner, health);
+      health.run_ended();
       forwarder.drop_connections();
       int status = 0;
       while (waitpid(run.pid, &status, 0) < 0 && errno == EINTR) {
@@ -414,9 +432,9 @@ int main(int argc, char** argv) {
       }
     }
     oom_killed = cgroup_oom_kills(spec.oom_counter) > oom_kills_before;
-    if (!should_restart(spec, exit_code, restarts)) break;
+    if (!should_restart(spec, exit_code, restarts, owner)) break;
     // a back-off like Docker's: 100 ms, doubling, at most 3.2 s; a stop meanwhile ends it
-    if (!backoff_unless_stopped(spec, 100 << (restarts < 5 ? restarts : 5))) break;
+    if (!backoff_unless_stopped(spec, 100 << (restarts < 5 ? restarts : 5), owner)) break;
     restarts++;
   }
   log.close();
@@ -439,6 +457,8 @@ int main(int argc, char** argv) {
     // Docker's --rm: the name first, so it is free the moment the container is gone
     unlink(spec.auto_remove_name.c_str());
     remove_tree(spec.auto_remove_dir);
+  } else if (cgroups_gone) {
+    owner_linger_then_remove(spec, owner);  // owner-bound: removed when the owner exits
   }
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include "device_filter.h"
+#include "listen_query.h"
 
 #include <cerrno>
 #include <csignal>
@@ -359,6 +360,23 @@ Napi::Value ListXattrs(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// listeningPorts(pid, udp): the ports listening (udp: bound) in the network namespace of pid.
+Napi::Value ListeningPorts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string netns = "/proc/" + std::to_string(info[0].As<Napi::Number>().Int32Value()) + "/ns/net";
+  std::vector<uint16_t> ports;
+  const char* syscall_name = "";
+  if (!listen_query(netns, info[1].ToBoolean(), ports, syscall_name)) {
+    Napi::Error error = system_error(env, errno, syscall_name);
+    error.Set("path", Napi::String::New(env, netns));
+    error.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array result = Napi::Array::New(env, ports.size());
+  for (size_t i = 0; i < ports.size(); i++) result.Set(static_cast<uint32_t>(i), Napi::Number::New(env, ports[i]));
+  return result;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attachDeviceFilter", Napi::Function::New(env, AttachDeviceFilter));
   exports.Set("spawnMonitor", Napi::Function::New(env, SpawnMonitor));
@@ -370,6 +388,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setXattr", Napi::Function::New(env, SetXattr));
   exports.Set("getXattr", Napi::Function::New(env, GetXattr));
   exports.Set("listXattrs", Napi::Function::New(env, ListXattrs));
+  exports.Set("listeningPorts", Napi::Function::New(env, ListeningPorts));
   return exports;
 }
 

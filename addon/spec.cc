@@ -48,6 +48,21 @@ const KeyValueKey kSpecKeys[] = {
     {"log-max-bytes", KeyValueKind::kNumber},
     {"exit-file", KeyValueKind::kPath},
     {"pid-file", KeyValueKind::kPath},
+    {"health-exec", KeyValueKind::kPath},
+    {"health-spec", KeyValueKind::kPath},
+    {"health-file", KeyValueKind::kPath},
+    {"health-interval-ms", KeyValueKind::kNumber, false, 0xffffffffULL},
+    {"health-timeout-ms", KeyValueKind::kNumber, false, 0xffffffffULL},
+    {"health-start-period-ms", KeyValueKind::kNumber, false, 0xffffffffULL},
+    {"health-start-interval-ms", KeyValueKind::kNumber, false, 0xffffffffULL},
+    {"health-retries", KeyValueKind::kNumber, false, 0x7fffffff},
+    {"owner-pid", KeyValueKind::kNumber, false, 0x7fffffff},
+    {"owner-start-time", KeyValueKind::kNumber},
+    {"owner-remove-dir", KeyValueKind::kPath},
+    {"owner-remove-name", KeyValueKind::kPath},
+    {"owner-remove-volume", KeyValueKind::kPath, true},
+    {"owner-volumes-lock", KeyValueKind::kPath},
+    {"owner-containers-dir", KeyValueKind::kPath},
 };
 
 // The largest spec file: far above what the largest argv and environment make.
@@ -189,6 +204,21 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "log-max-bytes") spec.log_max_bytes = key_value_number(value);
     else if (key == "exit-file") spec.exit_path = value;
     else if (key == "pid-file") spec.pid_path = value;
+    else if (key == "health-exec") spec.health.exec_path = value;
+    else if (key == "health-spec") spec.health.exec_spec_path = value;
+    else if (key == "health-file") spec.health.state_path = value;
+    else if (key == "health-interval-ms") spec.health.interval_ms = key_value_number(value);
+    else if (key == "health-timeout-ms") spec.health.timeout_ms = key_value_number(value);
+    else if (key == "health-start-period-ms") spec.health.start_period_ms = key_value_number(value);
+    else if (key == "health-start-interval-ms") spec.health.start_interval_ms = key_value_number(value);
+    else if (key == "health-retries") spec.health.retries = static_cast<unsigned>(key_value_number(value));
+    else if (key == "owner-pid") spec.owner_pid = static_cast<int>(key_value_number(value));
+    else if (key == "owner-start-time") spec.owner_start_time = key_value_number(value);
+    else if (key == "owner-remove-dir") spec.owner_remove_dir = value;
+    else if (key == "owner-remove-name") spec.owner_remove_name = value;
+    else if (key == "owner-remove-volume") spec.owner_remove_volumes.push_back(value);
+    else if (key == "owner-volumes-lock") spec.owner_volumes_lock = value;
+    else if (key == "owner-containers-dir") spec.owner_containers_dir = value;
     else { error = "spec: unknown key `" + key + "`"; return false; }
   }
   if (next == KeyValueNext::kMalformed) return false;
@@ -197,6 +227,15 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
   if (!schema.require({"lower", "upper", "work", "rootfs", "exit-file", "pid-file"}, error)) return false;
   for (const auto& m : spec.mounts) {
     if (m.target.empty() || (m.bind && m.source.empty())) { error = "spec: a mount without its source or target"; return false; }
+  }
+  if (spec.health.enabled() && (spec.health.exec_path.empty() || spec.health.state_path.empty() || spec.health.interval_ms == 0 ||
+                                spec.health.timeout_ms == 0 || spec.health.start_interval_ms == 0 || spec.health.retries == 0)) {
+    error = "spec: an incomplete healthcheck";
+    return false;
+  }
+  if (spec.owner_pid > 0 && (spec.owner_remove_dir.empty() || spec.owner_remove_name.empty())) {
+    error = "spec: an owner without the container to remove";
+    return false;
   }
   return true;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 #include <sys/mount.h>
 
+#include "health_check.h"
 #include "port_forward.h"
 #include "process_spec.h"
 
@@ -74,6 +75,16 @@ struct Spec {
   unsigned log_max_files = 2;
   std::string exit_path;
   std::string pid_path;
+  // owner-bound (removeOnOwnerExit): the creating process, and what to remove when it exits
+  int owner_pid = 0;                           // 0: not owner-bound
+  unsigned long long owner_start_time = 0;     // its /proc start time (against pid reuse)
+  std::string owner_remove_dir;                // the container directory
+  std::string owner_remove_name;               // its name link
+  std::vector<std::string> owner_remove_volumes;  // its anonymous volumes' directories
+  std::string owner_volumes_lock;              // held while removing them
+  std::string owner_containers_dir;            // searched for other users of a volume
+  // healthcheck (run by the monitor through berth-exec)
+  HealthSpec health;
 };
 
 // Reads a spec file; on failure returns false and fills `error`.

@@ -171,3 +171,42 @@ export class ImageArchiveError extends ImageContentError {
     if (entry !== undefined) this.entry = entry;
   }
 }
+
+/**
+ * The container exited (or was OOM-killed) while something waited for it to
+ * become ready (`start({ waitFor })`, `container.waitFor()`). `code` is
+ * `ERR_CONTAINER_EXITED`; the exit status and the last lines of its log
+ * (the likely reason) come with it.
+ */
+export class ContainerExitedError extends BerthError {
+  /** Its exit code (128 + signal number when a signal killed it). */
+  readonly exitCode: number;
+  /** The signal that killed it, or `null`. */
+  readonly signal: NodeJS.Signals | null;
+  /** The kernel's OOM killer killed a process of the container. */
+  readonly oomKilled: boolean;
+  /** The last lines of its output (stdout and stderr, oldest first). */
+  readonly logs: string[];
+  constructor(
+    message: string,
+    status: { exitCode: number; signal: NodeJS.Signals | null; oomKilled: boolean; logs: string[] },
+    details: BerthErrorDetails = {},
+  ) {
+    super(message, { code: 'ERR_CONTAINER_EXITED', ...details });
+    this.exitCode = status.exitCode;
+    this.signal = status.signal;
+    this.oomKilled = status.oomKilled;
+    this.logs = status.logs;
+  }
+}
+
+/**
+ * A container did not become ready within the startup timeout. `code` is
+ * `ERR_WAIT_TIMEOUT`; the message names what was awaited and what was last
+ * seen. The container is left running (remove it, or use `await using`).
+ */
+export class WaitTimeoutError extends BerthError {
+  constructor(message: string, details: BerthErrorDetails = {}) {
+    super(message, { code: 'ERR_WAIT_TIMEOUT', ...details });
+  }
+}

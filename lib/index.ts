@@ -4,7 +4,17 @@
  * @packageDocumentation
  */
 export { Runtime, DEFAULT_ROOT, type RuntimeOptions, type RuntimeInfo } from './runtime.js';
-export { Container, type RunOptions, type RunResult, type StopOptions, type RemoveOptions } from './container/container.js';
+export { Container, type RunOptions, type RunResult, type StartOptions, type StartResult, type StopOptions, type RemoveOptions } from './container/container.js';
+export { Wait } from './container/wait-strategies/wait.js';
+export type { Snapshot } from './container/snapshot.js';
+export { ContainerPool, type PoolOptions } from './pool/container-pool.js';
+export type { WaitStrategy } from './container/wait-strategies/wait-strategy.js';
+export type { WaitForOptions } from './container/wait-strategies/wait-for.js';
+export type { ListeningPortOptions } from './container/wait-strategies/listening-port.js';
+export type { LogMessageOptions } from './container/wait-strategies/log-message.js';
+export type { HttpWaitOptions } from './container/wait-strategies/http-response.js';
+export type { CommandWaitOptions } from './container/wait-strategies/successful-command.js';
+export type { ReachableAddress } from './container/container-address.js';
 export { ContainerCollection, type ContainerListOptions } from './container/container-collection.js';
 export { copyTo, copyFrom } from './container/container-copy.js';
 export { UnsafePathError } from './container/path-in-root.js';
@@ -40,6 +50,8 @@ export {
   InvalidImageError,
   LayerUnpackError,
   ImageArchiveError,
+  ContainerExitedError,
+  WaitTimeoutError,
   type BerthErrorDetails,
 } from './errors.js';
 export { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type CapabilityName } from './container/security-defaults.js';
@@ -62,6 +74,9 @@ export type {
   ExecResult,
   ExecStreamOptions,
   ExitStatus,
+  HealthcheckOptions,
+  HealthResult,
+  HealthState,
   LogEntry,
   LogOptions,
   LogsOptions,

@@ -9,11 +9,18 @@ import { VolumeCollection } from './volume/volume-collection.js';
 import { withFileLock } from './state/file-lock.js';
 import { preparePrivateRoot } from './state/private-state.js';
 import { createStateRoot } from './state/state-root.js';
+import { ContainerPool, type PoolOptions } from './pool/container-pool.js';
 
 /** Options of {@link Runtime.open}. */
 export interface RuntimeOptions {
   /** The state root: images, layers, containers. Default `/var/lib/berth`. Tests use a temporary directory. */
   root?: string;
+  /**
+   * The default of the `removeOnOwnerExit` create option for containers
+   * created through this runtime: true binds each to the Node process that
+   * created it (removed when it exits, SIGKILL included). For test runners.
+   */
+  removeOnOwnerExit?: boolean;
 }
 
 /** What {@link Runtime.info} reports. */
@@ -57,6 +64,8 @@ export class Runtime {
   private constructor(
     /** The absolute state root. */
     readonly root: string,
+    /** The default of the `removeOnOwnerExit` create option. */
+    readonly removeOnOwnerExit = false,
   ) {
     this.cgroupMode = cgroupMode();
     this.images = new ImageStore(root);
@@ -78,15 +87,27 @@ export class Runtime {
     const root = options.root ?? DEFAULT_ROOT;
     if (typeof root !== 'string' || root === '') throw new TypeError('Runtime.open: root must be a non-empty path');
     const absolute = isAbsolute(root) ? root : resolve(root);
+    if (options.removeOnOwnerExit !== undefined && typeof options.removeOnOwnerExit !== 'boolean') {
+      throw new TypeError('Runtime.open: removeOnOwnerExit must be a boolean');
+    }
     // missing parents 0755, the root itself 0700; typed errors for a file in the way
     createStateRoot(absolute, 0o700, 0o755);
     preparePrivateRoot(absolute);
-    const runtime = new Runtime(absolute);
+    const runtime = new Runtime(absolute, options.removeOnOwnerExit);
     await withFileLock(runtime.lockPath, async () => {
       runtime.volumes.recover();
       await runtime.containers.recover();
     });
     return runtime;
+  }
+
+  /**
+   * A warm pool of started containers of one configuration: `acquire()` hands
+   * one out at once, `release()` resets it (processes gone, filesystem back to
+   * the image) and keeps it warm. See {@link ContainerPool}.
+   */
+  pool(options: PoolOptions): ContainerPool {
+    return new ContainerPool(this, options);
   }
 
   /** @internal Shared by creators, exclusive for crash recovery. */

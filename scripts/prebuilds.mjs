@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 /** The N-API module and the helper executables, as addon/CMakeLists.txt names them. */
 export const ADDON = 'berth_native.node';
-export const HELPERS = ['berth-monitor', 'berth-exec'];
+export const HELPERS = ['berth-monitor', 'berth-exec', 'berth-init'];
 
 /** `prebuilds/<platform>-<arch>` under the package root, e.g. `prebuilds/linux-x64`. */
 export function prebuildDir(packageRoot, platform = process.platform, arch = process.arch) {

@@ -5,6 +5,7 @@ import type { Endpoint, PortBinding, PublishedPort } from './network.js';
 import type { Image } from '../lib/image/image.js';
 import type { PullPolicy } from './image.js';
 import type { ContainerMount, MountOptions } from './volume.js';
+import type { WaitStrategy } from '../lib/container/wait-strategies/wait-strategy.js';
 
 /** Signal names accepted by `kill` and `stopSignal`. */
 export type SignalName = NodeJS.Signals;
@@ -159,6 +160,78 @@ export interface ContainerCreateOptions extends ResourceLimits {
    * target wins.
    */
   volumesFrom?: string[];
+  /**
+   * What `start()` waits for before it resolves (`Wait.forListeningPorts(6379)`,
+   * `Wait.forLogMessage(/ready/)`, …). Kept by the returned `Container` object
+   * only (a strategy is code, not state): a container found again with `get()`
+   * starts without it unless `start({ waitFor })` gives one.
+   */
+  waitFor?: WaitStrategy;
+  /** Milliseconds `start()` waits for `waitFor` before a `WaitTimeoutError`. Default 60 000. */
+  startupTimeout?: number;
+  /**
+   * Bind the container's lifetime to this process: when it exits, however it
+   * exits (SIGKILL included), the container's monitor kills the container and
+   * removes everything of it — processes, cgroups, published ports, veths,
+   * its directory and name, its anonymous volumes. For test suites. Default:
+   * the runtime's `removeOnOwnerExit` (false: containers outlive Node).
+   */
+  removeOnOwnerExit?: boolean;
+  /**
+   * Run a tiny init as PID 1 (Docker's `--init`): berth-init, bind-mounted
+   * read-only at `/sbin/docker-init`, runs the command as its child, forwards
+   * every signal to it, reaps orphaned processes (no zombies) and exits with
+   * the command's status. A server that ignores SIGTERM as PID 1 then stops
+   * at `stop()`'s first signal.
+   */
+  init?: boolean;
+  /**
+   * A healthcheck, as Docker runs it (replacing or refining the image's
+   * `HEALTHCHECK`): run by the container's monitor, so it goes on after the
+   * Node process exits. Status and the last results are in
+   * `inspect().state.health`; `container.healthChanges()` follows them.
+   */
+  healthcheck?: HealthcheckOptions;
+}
+
+/** The `healthcheck` create option. Durations are milliseconds; missing fields come from the image, then Docker's defaults. */
+export interface HealthcheckOptions {
+  /**
+   * `['CMD', 'redis-cli', 'ping']` (run directly), `['CMD-SHELL', 'curl -f localhost']`
+   * or a string (run with `/bin/sh -c`), or `['NONE']` to turn the image's off.
+   * Exit 0 is healthy, anything else unhealthy. Default: the image's.
+   */
+  test?: string[] | string;
+  /** Between checks. Default 30 000. */
+  interval?: number;
+  /** A check that takes longer fails (and is killed). Default 30 000. */
+  timeout?: number;
+  /** Failures in a row that make the container unhealthy. Default 3. */
+  retries?: number;
+  /** Failures in this time after a start do not count (until a first success). Default 0. */
+  startPeriod?: number;
+  /** Between checks during the start period. Default 5 000. */
+  startInterval?: number;
+}
+
+/** One healthcheck result, in `inspect().state.health.log` (Docker's `State.Health.Log`). */
+export interface HealthResult {
+  /** RFC 3339 times the check began and ended. */
+  start: string;
+  end: string;
+  /** The test's exit code; -1 when it timed out or could not be run. */
+  exitCode: number;
+  /** Its output (stdout and stderr), at most 4 KiB. */
+  output: string;
+}
+
+/** A container's health (Docker's `State.Health`). */
+export interface HealthState {
+  status: 'starting' | 'healthy' | 'unhealthy';
+  /** Failed checks in a row. */
+  failingStreak: number;
+  /** The last five results, oldest first. */
+  log: HealthResult[];
 }
 
 /** A seccomp action, as Docker's profiles name them (`SCMP_ACT_NOTIFY` is not supported). */
@@ -280,6 +353,8 @@ export interface ContainerInspect {
     finishedAt: string | null;
     /** Why the state is what it is when berth had to work it out (e.g. the monitor died). */
     error: string | null;
+    /** With a healthcheck: its status and last results (`null` without one, or before the first start). */
+    health: HealthState | null;
   };
   /** What `create` decided: the options given, with the image's defaults applied. */
   config: {
@@ -319,6 +394,8 @@ export interface ContainerInspect {
     autoRemove: boolean;
     /** The network as given: `none`, `host`, `container:<id or name>`, or a bridge network's name. */
     network: string;
+    /** Runs under berth-init (`init: true`). */
+    init: boolean;
   };
   /** The container's addresses on bridge networks. */
   networks: Endpoint[];

@@ -38,4 +38,6 @@ export interface NativeAddon {
   getXattr(path: string, name: string): Buffer | null;
   /** llistxattr(2): the names of the file's extended attributes. */
   listXattrs(path: string): string[];
+  /** The ports with a listening TCP socket (`udp`: a bound UDP socket) in the network namespace of `pid` (sock_diag). */
+  listeningPorts(pid: number, udp: boolean): number[];
 }

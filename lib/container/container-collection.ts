@@ -22,6 +22,8 @@ import { containerFilter, type ContainerListOptions } from './container-filter.j
 import { DEFAULT_PATH } from './security-defaults.js';
 import { resolveMounts, type MountContext } from '../volume/mount-options.js';
 import { checkContainerDefaults, stopSignalName } from '../image/image-config-check.js';
+import { currentOwner } from './owner-binding.js';
+import { resolveHealthcheck } from './healthcheck.js';
 
 export type { ContainerListOptions } from './container-filter.js';
 
@@ -105,6 +107,9 @@ export class ContainerCollection {
       autoRemove: options.autoRemove ?? false,
       network: options.network ?? 'none',
       ports: parsePorts(options.ports),
+      init: options.init ?? false,
+      healthcheck: resolveHealthcheck(options.healthcheck, imageConfig.Healthcheck, typeof given === 'string' ? given : (image?.id ?? 'rootfs')),
+      owner: (options.removeOnOwnerExit ?? this.runtime.removeOnOwnerExit) ? currentOwner() : null,
     };
     const bridged = !['none', 'host'].includes(config.network) && !config.network.startsWith('container:');
     const network = bridged ? await this.runtime.networks.ensure(config.network) : undefined;
@@ -121,7 +126,9 @@ export class ContainerCollection {
           const endpoint = await this.runtime.networks.allocate(network, id, { aliases: options.networkAliases, ip: options.ip }, 0);
           writeJsonAtomic(containerPaths(dir).endpoints, [endpoint]);
         }
-        return new Container(this.runtime, full, dir);
+        const container = new Container(this.runtime, full, dir);
+        container.setReadiness(options.waitFor, options.startupTimeout);
+        return container;
       } catch (error) {
         rmSync(dir, { recursive: true, force: true });
         rmSync(join(this.namesDir, name), { force: true });
@@ -229,7 +236,10 @@ export class ContainerCollection {
     for (const id of this.ids()) {
       // records the exit of any container whose monitor died, and removes the
       // cgroups of containers that are no longer running
-      await this.load(id)?.settle();
+      const container = this.load(id);
+      await container?.settle();
+      // owner-bound ones whose owner exited while they were not running (no monitor to remove them)
+      await container?.removeIfOrphaned();
     }
   }
 

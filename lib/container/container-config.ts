@@ -4,6 +4,9 @@ import type { ResourceLimits } from '../../types/resources.js';
 import type { ContainerMount } from '../../types/volume.js';
 import type { PublishedPort } from '../../types/network.js';
 import type { SeccompSetting } from './seccomp-profile.js';
+import type { OwnerRecord } from './owner-binding.js';
+import type { ResolvedHealthcheck } from './healthcheck.js';
+import type { SnapshotRecord } from './snapshot.js';
 
 /** What `create` decided, stored as `<container-dir>/config.json`. */
 export interface ContainerConfig {
@@ -47,6 +50,14 @@ export interface ContainerConfig {
   /** `none`, `host`, `container:<id>`, or a bridge network's name. */
   network: string;
   ports: PublishedPort[];
+  /** With `removeOnOwnerExit`: the process that created it; the container is removed when it exits. */
+  owner?: OwnerRecord | null;
+  /** With `init: true`: berth-init is PID 1 and runs `cmd` (absent in configs from before it). */
+  init?: boolean;
+  /** The healthcheck the monitor runs (the option over the image's), or null/absent for none. */
+  healthcheck?: ResolvedHealthcheck | null;
+  /** Snapshots, oldest first; their directories are also the top-most entries of `layers`. */
+  snapshots?: SnapshotRecord[];
 }
 
 /** The files of one container, under `<root>/containers/<id>/`. */

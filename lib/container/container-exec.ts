@@ -70,7 +70,7 @@ function resolveExecUser(handle: ContainerHandle, pid: number, user: string): Re
 }
 
 /** The container's environment with Docker's additions for this user, then the caller's. */
-function execEnv(handle: ContainerHandle, home: string, tty: boolean, extra: string[]): string[] {
+export function execEnv(handle: Pick<ContainerHandle, 'config'>, home: string, tty: boolean, extra: string[]): string[] {
   const env = new Map<string, string>();
   for (const entry of handle.config.env) env.set(entry.split('=', 1)[0]!, entry);
   const add = (key: string, value: string) => env.has(key) || env.set(key, `${key}=${value}`);
@@ -79,6 +79,38 @@ function execEnv(handle: ContainerHandle, home: string, tty: boolean, extra: str
   if (tty) add('TERM', 'xterm');
   for (const entry of extra) env.set(entry.split('=', 1)[0]!, entry);
   return [...env.values()];
+}
+
+/**
+ * berth-exec's spec of a command in the container, but the target pid: its
+ * cgroups, argv, environment, working directory, user, capabilities, limits,
+ * `no_new_privs`. Shared by `exec` and the monitor's healthchecks.
+ */
+export function execProcessSpec(
+  handle: Pick<ContainerHandle, 'config' | 'paths'>,
+  cmd: string[],
+  user: ResolvedUser,
+  cgroupDirs: string[],
+  options: { env: string[]; workdir?: string; tty?: boolean; stdin?: boolean },
+): [string, SpecValue][] {
+  const { config } = handle;
+  const spec: [string, SpecValue][] = [
+    ...cgroupDirs.map((dir): [string, SpecValue] => ['cgroup-procs', join(dir, 'cgroup.procs')]),
+    ...cmd.map((arg): [string, SpecValue] => ['arg', arg]),
+    ...options.env.map((entry): [string, SpecValue] => ['env', entry]),
+    ['cwd', options.workdir ?? config.workdir],
+    ['uid', user.uid],
+    ['gid', user.gid],
+    ...user.groups.map((group): [string, SpecValue] => ['group', group]),
+    ['capabilities', capabilityMask(config.capabilities)],
+    ...Object.entries(config.ulimits).map(([name, limit]): [string, SpecValue] => ['rlimit', `${RLIMIT_RESOURCES[name]}:${limit.soft}:${limit.hard}`]),
+    ['no-new-privileges', config.noNewPrivileges ?? true],
+    ['tty', options.tty ?? false],
+    ['stdin', options.stdin ?? false],
+  ];
+  const seccomp = seccompProgram(handle.paths.stateRoot, config); // the container's filter (as docker exec)
+  if (seccomp) spec.push(['seccomp', seccomp]);
+  return spec;
 }
 
 /**
@@ -101,27 +133,14 @@ export async function execStream(handle: ContainerHandle, cmd: string[], options
   const target = runningTarget(handle);
   const user = resolveExecUser(handle, target.pid, options.user ?? config.user);
   const cgroup = readContainerCgroup(handle.paths.cgroup);
-  const seccomp = seccompProgram(handle.paths.stateRoot, config); // the container's filter (as docker exec)
 
   const spec: [string, SpecValue][] = [
     ['pid', target.pid],
     ['pid-start-time', target.startTime],
-    ...(cgroup?.record.dirs ?? []).map((dir): [string, SpecValue] => ['cgroup-procs', join(dir, 'cgroup.procs')]),
-    ...cmd.map((arg): [string, SpecValue] => ['arg', arg]),
-    ...execEnv(handle, user.home, tty, extraEnv).map((entry): [string, SpecValue] => ['env', entry]),
-    ['cwd', options.workdir ?? config.workdir],
-    ['uid', user.uid],
-    ['gid', user.gid],
-    ...user.groups.map((group): [string, SpecValue] => ['group', group]),
-    ['capabilities', capabilityMask(config.capabilities)],
-    ...Object.entries(config.ulimits).map(([name, limit]): [string, SpecValue] => ['rlimit', `${RLIMIT_RESOURCES[name]}:${limit.soft}:${limit.hard}`]),
-    ['no-new-privileges', config.noNewPrivileges ?? true],
-    ['tty', tty],
-    ['stdin', options.stdin ?? false],
+    ...execProcessSpec(handle, cmd, user, cgroup?.record.dirs ?? [], { env: execEnv(handle, user.home, tty, extraEnv), workdir: options.workdir, tty, stdin: options.stdin }),
   ];
   const size = options.ttySize ?? config.ttySize;
   if (tty && size) spec.push(['tty-rows', size.rows], ['tty-cols', size.cols]);
-  if (seccomp) spec.push(['seccomp', seccomp]);
 
   const helper = ExecHelper.start('exec', spec, [options.stdin ? 'pipe' : 'ignore', 'pipe', tty ? 'ignore' : 'pipe']);
   const first = await helper.next();

@@ -3,8 +3,10 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { ContainerCreateOptions, ContainerInspect, ExitStatus, SignalName } from '../../types/container.js';
+import type { HealthState } from '../../types/container.js';
 import type { CopyToOptions, ExecOptions, ExecProcess, ExecResult, ExecStreamOptions, LogEntry, LogsOptions } from '../../types/container.js';
 import type { ContainerStats, ResourceUpdate } from '../../types/resources.js';
 import type { CommitOptions } from '../../types/image.js';
@@ -32,6 +34,14 @@ import { copyFromContainer, copyToContainer } from './container-copy.js';
 import { exportContainer } from './container-export.js';
 import { isPaused, pauseContainer, unpauseContainer } from './container-pause.js';
 import { CREATE_OPTION_NAMES, refuseUnknownOptions } from './create-options.js';
+import type { WaitStrategy } from './wait-strategies/wait-strategy.js';
+import { checkTimeout, checkWaitStrategy, DEFAULT_STARTUP_TIMEOUT, waitForReady, type WaitForOptions } from './wait-strategies/wait-for.js';
+import { containerAddress, containerHost, type ReachableAddress } from './container-address.js';
+import { parseContainerPort } from './wait-strategies/listening-port.js';
+import { ownerGone, ownerSpec } from './owner-binding.js';
+import { initWrapping } from './container-init.js';
+import { resetToSnapshot, takeSnapshot, type Snapshot } from './snapshot.js';
+import { healthChanges, healthPaths, prepareHealthcheck, readHealth } from './healthcheck.js';
 
 /** Options of {@link Container.run}: everything `create` takes but `image` and `cmd`, plus where to run. */
 export interface RunOptions extends Omit<ContainerCreateOptions, 'image' | 'cmd' | 'attach'> {
@@ -57,6 +67,18 @@ export interface RunResult extends ExitStatus {
   stderr: string;
   /** The container's id (removed already unless `keep` was set). */
   id: string;
+}
+
+/** Options of {@link Container.start}. */
+export interface StartOptions extends WaitForOptions {
+  /** Resolve only once the container is ready by this strategy (default: the `waitFor` create option). */
+  waitFor?: WaitStrategy;
+}
+
+/** What {@link Container.start} resolves with. */
+export interface StartResult {
+  /** Milliseconds spent waiting for readiness after the command started (0 without `waitFor`). */
+  waitedMs: number;
 }
 
 /** Options of {@link Container.stop}. */
@@ -104,6 +126,8 @@ export class Container implements AsyncDisposable {
   readonly name: string;
   private readonly paths: ContainerPaths;
   private monitor: MonitorHandle | undefined;
+  private waiters = 0;
+  private readiness: { waitFor?: WaitStrategy; timeout?: number } = {};
 
   /** @internal */
   constructor(
@@ -190,9 +214,43 @@ export class Container implements AsyncDisposable {
    * exec'd inside the container; rejects with a `ContainerSetupError` naming
    * the failed step (`rootfs`, `user`, `cwd`, `exec`, …) otherwise, leaving
    * the container `created` with nothing mounted.
+   *
+   * With `waitFor` (here or at create) it resolves only once the container is
+   * ready; it rejects with a `ContainerExitedError` (exit status, last log
+   * lines) as soon as the container exits or is OOM-killed meanwhile, with a
+   * `WaitTimeoutError` after `timeout`. The container is left as it is then.
    * @throws InvalidStateError when it is already running.
+   *
+   * @example
+   * ```ts
+   * const { waitedMs } = await container.start({ waitFor: Wait.forListeningPorts(6379) });
+   * ```
    */
-  async start(): Promise<void> {
+  async start(options: StartOptions = {}): Promise<StartResult> {
+    const strategy = checkWaitStrategy(options.waitFor, 'start: waitFor') ?? this.readiness.waitFor;
+    const timeout = checkTimeout(options.timeout, 'start: timeout') ?? this.readiness.timeout ?? DEFAULT_STARTUP_TIMEOUT;
+    options.signal?.throwIfAborted();
+    await this.launch();
+    return { waitedMs: strategy ? await waitForReady(this, strategy, timeout, options.signal) : 0 };
+  }
+
+  /**
+   * Waits until the running container is ready by `strategy` (see
+   * {@link start}); resolves with the milliseconds it waited.
+   */
+  async waitFor(strategy: WaitStrategy, options: WaitForOptions = {}): Promise<number> {
+    const checked = checkWaitStrategy(strategy, 'waitFor: strategy');
+    if (!checked) throw new TypeError('waitFor: give a wait strategy (from Wait.*)');
+    return waitForReady(this, checked, checkTimeout(options.timeout, 'waitFor: timeout') ?? this.readiness.timeout ?? DEFAULT_STARTUP_TIMEOUT, options.signal);
+  }
+
+  /** @internal The readiness wait given at create (kept by this object only: a strategy is code). */
+  setReadiness(waitFor: WaitStrategy | undefined, timeout: number | undefined): void {
+    this.readiness = { waitFor, timeout };
+  }
+
+  /** Starts the monitor and with it the command. */
+  private async launch(): Promise<void> {
     this.state(); // NotFoundError once removed
     await withFileLock(this.paths.lock, async () => {
       const state = this.state();
@@ -206,6 +264,7 @@ export class Container implements AsyncDisposable {
       rmSync(this.paths.exit, { force: true });
       rmSync(this.paths.monitor, { force: true });
       rmSync(this.paths.stopped, { force: true });
+      rmSync(healthPaths(this.paths).state, { force: true });
       for (const dir of [this.paths.upper, this.paths.work, this.paths.rootfs]) mkdirSync(dir, { recursive: true });
       // volumes: made again if removed meanwhile, filled from the image on their first mount
       await this.runtime.volumes.prepare(this.config.mounts ?? [], layers);
@@ -219,8 +278,10 @@ export class Container implements AsyncDisposable {
         const containersDir = join(this.paths.dir, '..');
         prepareEtcFiles(this.paths.dir, this.config, this.runtime.networks, containersDir);
         const network = await networkSpec(this.config, this.runtime.containers, this.runtime.networks, endpoints);
-        writeMonitorSpec(this.config, this.paths, user, this.processEnv(user.home), [
+        const init = initWrapping(this.config);
+        writeMonitorSpec({ ...this.config, cmd: init.cmd }, this.paths, user, this.processEnv(user.home), [
           ...cgroup.monitorSpec(), ...network, ...etcMounts(this.paths.dir, (this.config.mounts ?? []).map((m) => m.target)),
+          ...ownerSpec(this.config, this.paths), ...init.spec, ...prepareHealthcheck(this.config, this.paths, user, cgroup.record.dirs),
         ]);
         this.monitor = await launchMonitor(this.paths.dir, {
           containerId: this.id,
@@ -322,15 +383,17 @@ export class Container implements AsyncDisposable {
    * it up before or after `start()`: an exit is never missed. Works from any
    * process, not only the one that started the container.
    */
-  async wait(): Promise<ExitStatus> {
+  async wait(options: { signal?: AbortSignal } = {}): Promise<ExitStatus> {
     this.state(); // NotFoundError once removed
-    this.monitor?.setKeepAlive(true);
+    options.signal?.throwIfAborted();
+    this.keepAlive(+1);
     let wake = () => {};
     const watcher: FSWatcher = watch(this.paths.dir, (_event, file) => file === 'exit.json' && wake());
     watcher.on('error', () => wake());
     const timers = new AbortController();
     // from our own monitor: survives autoRemove deleting the files
     const own: { exit: ExitStatus | undefined } = { exit: undefined };
+    const aborted = options.signal ? [once(options.signal, 'abort', { signal: timers.signal }).catch(() => undefined)] : [];
     void this.monitor?.exited.then((record) => {
       if (record) own.exit = exitStatus(record);
     });
@@ -344,13 +407,20 @@ export class Container implements AsyncDisposable {
         const changed = new Promise<void>((resolve) => (wake = resolve));
         const ownExit = this.monitor ? [this.monitor.exited.then(() => undefined)] : [];
         const tick = sleep(state.status === 'running' ? 500 : 100, undefined, { signal: timers.signal }).catch(() => undefined);
-        await Promise.race([changed, ...ownExit, tick]);
+        await Promise.race([changed, ...ownExit, tick, ...aborted]);
+        options.signal?.throwIfAborted();
       }
     } finally {
       timers.abort();
       watcher.close();
-      this.monitor?.setKeepAlive(false);
+      this.keepAlive(-1);
     }
+  }
+
+  /** Counts the waiters that keep this process alive for the monitor's exit event. */
+  private keepAlive(change: 1 | -1): void {
+    this.waiters += change;
+    this.monitor?.setKeepAlive(this.waiters > 0);
   }
 
   /**
@@ -471,6 +541,7 @@ export class Container implements AsyncDisposable {
         startedAt: state.startedAt,
         finishedAt: state.exit?.finishedAt ?? null,
         error: state.exit?.error ?? null,
+        health: readHealth(this.handle),
       },
       config: {
         cmd: [...c.cmd],
@@ -491,6 +562,7 @@ export class Container implements AsyncDisposable {
         restart: c.restart,
         autoRemove: c.autoRemove,
         network: c.network,
+        init: c.init ?? false,
       },
       networks: readEndpoints(this.paths.dir),
       ports: state.status === 'running' ? (readJsonIfExists<{ ports?: PublishedPort[] }>(this.paths.monitor)?.ports ?? []) : [],
@@ -541,11 +613,78 @@ export class Container implements AsyncDisposable {
   }
 
   /**
+   * Saves the container's filesystem as it is, to return to with
+   * {@link reset}: a database seeded once, reset between tests. Nothing is
+   * copied — the writable layer becomes a read-only layer and a new empty
+   * one goes on top — so it costs the same for 100 MB as for nothing. A
+   * running container is stopped for it (its stop signal: a consistent
+   * state) and started again (with `options`, e.g. `waitFor`).
+   *
+   * @example
+   * ```ts
+   * await db.exec(['sh', '-c', 'psql -f /seed.sql']);
+   * const seeded = await db.snapshot();
+   * // … a test changes data …
+   * await db.reset(seeded);
+   * ```
+   */
+  async snapshot(options: StartOptions = {}): Promise<Snapshot> {
+    const running = this.state().status === 'running';
+    if (running) await this.stop();
+    const snapshot = await withFileLock(this.paths.lock, async () => {
+      this.assertStopped('snapshot');
+      const taken = takeSnapshot(this.config, this.paths);
+      writeJsonAtomic(this.paths.config, this.config);
+      return taken;
+    });
+    if (running) await this.start(options);
+    return snapshot;
+  }
+
+  /**
+   * Returns the filesystem to a snapshot (default: the latest; `'image'`, or
+   * no snapshot taken: the image as it was created): every change since is
+   * thrown away, in time proportional to those changes. A running container
+   * is killed first (SIGKILL: its processes go, their state is discarded
+   * anyway) and started again (with `options`).
+   * @throws NotFoundError for an unknown snapshot
+   */
+  async reset(snapshot?: Snapshot | string, options: StartOptions = {}): Promise<void> {
+    const id = typeof snapshot === 'object' && snapshot !== null ? snapshot.id : snapshot;
+    if (id !== undefined && typeof id !== 'string') throw new TypeError('reset: expected a snapshot, its id or \'image\'');
+    const running = this.state().status === 'running';
+    if (running) {
+      await this.kill('SIGKILL').catch(ignoreNotRunning);
+      await this.wait();
+    }
+    await withFileLock(this.paths.lock, async () => {
+      this.assertStopped('reset');
+      resetToSnapshot(this.config, this.paths, id);
+      writeJsonAtomic(this.paths.config, this.config);
+    });
+    if (running) await this.start(options);
+  }
+
+  /** The container's snapshots, oldest first. */
+  snapshots(): Snapshot[] {
+    return (this.config.snapshots ?? []).map(({ id, createdAt }) => ({ id, createdAt }));
+  }
+
+  private assertStopped(operation: string): void {
+    const state = this.state();
+    if (state.status === 'running' || state.starting) throw new InvalidStateError(`${operation}: container ${this.name} was started meanwhile`, { containerId: this.id });
+  }
+
+  /**
    * Makes an image of the container: its upper layer becomes a new layer on
    * top of its image (Docker's `commit`; `ref`, `message`, `author`, `changes`).
    * Consistent for a stopped or idle container: it is not paused.
+   * @throws InvalidStateError when it has snapshots (reset to the image first)
    */
   async commit(options: CommitOptions = {}): Promise<Image> {
+    if (this.config.snapshots?.length) {
+      throw new InvalidStateError(`commit: container ${this.name} has snapshots; commit is not supported for it (reset('image') first)`, { containerId: this.id });
+    }
     return this.runtime.images.commit(this, options);
   }
 
@@ -560,6 +699,36 @@ export class Container implements AsyncDisposable {
   }
 
   /**
+   * How this host reaches a container port while it runs: its published
+   * port on the host, else the container's address on its bridge network
+   * (else, with `network: 'host'`, 127.0.0.1).
+   * @throws InvalidStateError when it is not running or the port cannot be reached from the host
+   */
+  addressOf(containerPort: number | string): ReachableAddress {
+    return containerAddress(this.handle, parseContainerPort(containerPort, 'addressOf'));
+  }
+
+  /**
+   * The host to connect to from this process: the published ports' address
+   * (127.0.0.1 unless bound elsewhere), else the container's bridge address.
+   * Pair it with {@link mappedPort}.
+   * @throws InvalidStateError when it is not running
+   */
+  get host(): string {
+    return containerHost(this.handle);
+  }
+
+  /**
+   * The port to connect to for container port `containerPort`: the published
+   * host port, or the port itself on the container's bridge address
+   * (testcontainers' `getMappedPort`).
+   * @throws InvalidStateError when it is not running or the port cannot be reached from the host
+   */
+  mappedPort(containerPort: number | string): number {
+    return this.addressOf(containerPort).port;
+  }
+
+  /**
    * @internal Crash recovery: records the exit of a container whose monitor
    * died, and removes the cgroups of one that is not running.
    */
@@ -571,9 +740,33 @@ export class Container implements AsyncDisposable {
     });
   }
 
+  /** @internal Crash recovery: removes an owner-bound container, not running, whose owner has exited. */
+  async removeIfOrphaned(): Promise<void> {
+    if (!existsSync(this.paths.config) || !ownerGone(this.config)) return;
+    const state = this.state();
+    if (state.status === 'running' || state.starting) return; // its monitor removes it
+    await this.remove({ force: true, volumes: true });
+  }
+
   /** What the parts in their own files (logs, exec, copy, export, pause) need of this container. */
   private get handle(): ContainerHandle {
     return { id: this.id, name: this.name, config: this.config, paths: this.paths, state: () => this.state() };
+  }
+
+  /**
+   * The container's health each time its status changes (`starting`,
+   * `healthy`, `unhealthy`; the current one first), until it stops running
+   * or `signal` aborts. From any process.
+   * @throws TypeError when it has no healthcheck
+   *
+   * @example
+   * ```ts
+   * for await (const health of container.healthChanges()) console.log(health.status, health.log.at(-1)?.output);
+   * ```
+   */
+  healthChanges(options: { signal?: AbortSignal } = {}): AsyncIterable<HealthState> {
+    if (!this.config.healthcheck) throw new TypeError(`container ${this.name} has no healthcheck`);
+    return healthChanges(this.handle, options.signal);
   }
 
   /**

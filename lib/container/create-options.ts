@@ -7,6 +7,8 @@ import { normalizeLimits } from '../cgroup/resource-limits.js';
 import { validateMountOptions } from '../volume/mount-options.js';
 import { parsePorts } from '../network/port-bindings.js';
 import { parseIp } from '../network/ipv4.js';
+import { checkTimeout, checkWaitStrategy } from './wait-strategies/wait-for.js';
+import { checkHealthcheckOption } from './healthcheck.js';
 import { availableCapabilities, CAPABILITY_NAMES, DEFAULT_CAPABILITIES, RLIMIT_RESOURCES, type CapabilityName } from './security-defaults.js';
 import { checkSeccompOption } from './seccomp-profile.js';
 
@@ -28,7 +30,7 @@ export const CREATE_OPTION_NAMES = [
   'tty', 'ttySize', 'stdin', 'attach', 'capAdd', 'capDrop', 'readonlyRootfs', 'ulimits', 'stopSignal', 'stopTimeout', 'log',
   'network', 'networkAliases', 'ip', 'ports', 'restart', 'autoRemove', 'cgroupParent', 'mounts', 'volumesFrom',
   'memory', 'memorySwap', 'memoryReservation', 'cpus', 'cpuShares', 'cpusetCpus', 'cpusetMems', 'pidsLimit', 'blkioWeight', 'devices',
-  'seccomp', 'privileged', 'noNewPrivileges',
+  'seccomp', 'privileged', 'noNewPrivileges', 'waitFor', 'startupTimeout', 'removeOnOwnerExit', 'init', 'healthcheck',
 ] as const;
 // a compile error here names an option of ContainerCreateOptions missing from the list
 const listsEveryOption: Exclude<keyof ContainerCreateOptions, (typeof CREATE_OPTION_NAMES)[number]> extends never ? true : never = true;
@@ -157,7 +159,9 @@ export function validateCreateOptions(options: ContainerCreateOptions): void {
   if (name !== undefined && !NAME_PATTERN.test(name)) fail(`name '${name}' must match ${NAME_PATTERN} (letters, digits, _ . -)`);
   if (name !== undefined && name.length > 128) throw new RangeError('name must be at most 128 characters');
   checkStringRecord(options.labels, 'labels');
-  for (const key of ['tty', 'stdin', 'attach', 'readonlyRootfs', 'privileged', 'noNewPrivileges'] as const) checkBoolean(options[key], key);
+  for (const key of ['tty', 'stdin', 'attach', 'readonlyRootfs', 'privileged', 'noNewPrivileges', 'removeOnOwnerExit', 'init'] as const) {
+    checkBoolean(options[key], key);
+  }
   checkSeccompOption(options.seccomp);
   if (options.ttySize !== undefined) {
     const { rows, cols } = options.ttySize;
@@ -193,6 +197,9 @@ export function validateCreateOptions(options: ContainerCreateOptions): void {
     }
     if (options.autoRemove && options.restart !== 'no') fail('autoRemove cannot be combined with a restart policy (as in Docker)');
   }
+  checkWaitStrategy(options.waitFor, 'waitFor');
+  checkHealthcheckOption(options.healthcheck);
+  checkTimeout(options.startupTimeout, 'startupTimeout');
   const cgroupParent = checkString(options.cgroupParent, 'cgroupParent');
   if (cgroupParent !== undefined && (cgroupParent === '' || cgroupParent.split('/').includes('..'))) {
     fail(`cgroupParent must be a cgroup path without '..', got '${cgroupParent}'`);

@@ -33,6 +33,11 @@ function buildDirs(): string[] {
   ];
 }
 
+/** The path of one of berth's native files (prebuilt, or compiled here); ERR_NATIVE_MISSING when none is there. */
+export function nativeFile(file: string): string {
+  return firstExisting(file);
+}
+
 function firstExisting(file: string): string {
   const tried = buildDirs().map((dir) => join(dir, file));
   const found = tried.find((path) => existsSync(path));
