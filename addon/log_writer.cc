@@ -25,8 +25,12 @@ void write_all(int fd, const char* data, size_t len) {
 
 void json_escape(std::string& out, const char* text, size_t len) {
   static const char hex[] = "0123456789abcdef";
+  size_t plain = 0;  // start of the bytes that need no escape, appended in one piece
   for (size_t i = 0; i < len; i++) {
     unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) continue;  // UTF-8 passes through; Node decodes invalid bytes as U+FFFD
+    out.append(text + plain, i - plain);
+    plain = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -34,15 +38,12 @@ void json_escape(std::string& out, const char* text, size_t len) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += static_cast<char>(c);  // UTF-8 passes through; Node decodes invalid bytes as U+FFFD
-        }
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 15];
     }
   }
+  out.append(text + plain, len - plain);
 }
 
 size_t time_now_rfc3339(char* buf, size_t size) {

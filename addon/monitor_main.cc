@@ -137,6 +137,9 @@ RunStart start_container(const Spec& spec) {
   if (!spec.process.tty) {
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) return fail("stdio", "pipe2", nullptr);
+    // a larger stdout pipe: a chatty container blocks (and wakes us) less
+    // often; the kernel's per-user pipe limit may refuse, which is harmless
+    fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
     run.outputs[0].fd = out[0];
     run.outputs[1].fd = err[0];
     plan.stdout_fd = dup_high(out[1]);
