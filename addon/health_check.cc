@@ -15,6 +15,7 @@
 #include "control_events.h"
 #include "key_value_file.h"
 #include "log_writer.h"
+#include "sealed_executable.h"
 #include "state_file.h"
 
 namespace {
@@ -28,35 +29,6 @@ long long monotonic_ms() {
   return static_cast<long long>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
 }
 
-// A sealed in-memory copy of the executable at `path`: it can be neither
-// written nor replaced, whatever happens to the file later.
-int sealed_copy(const std::string& path) {
-  int source = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (source < 0) return -1;
-  int copy = static_cast<int>(syscall(SYS_memfd_create, "berth-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  if (copy < 0) {
-    close(source);
-    return -1;
-  }
-  char buf[65536];
-  ssize_t n;
-  bool ok = true;
-  while (ok && (n = read(source, buf, sizeof buf)) != 0) {
-    if (n < 0) {
-      ok = errno == EINTR;
-      continue;
-    }
-    write_all(copy, buf, static_cast<size_t>(n), ok);
-  }
-  close(source);
-  if (!ok || fcntl(copy, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
-    int saved = errno;
-    close(copy);
-    errno = saved ? saved : EIO;
-    return -1;
-  }
-  return copy;
-}
 
 // The exit code in berth-exec's `exited` event, or -1 (it failed to start the test).
 int exit_code_from_events(const std::string& events) {
@@ -92,7 +64,8 @@ bool HealthChecker::prepare(const HealthSpec& spec, std::string& failed) {
     failed = spec.exec_spec_path;
     return false;
   }
-  exec_fd_ = sealed_copy(spec.exec_path);
+  const char* call = nullptr;
+  exec_fd_ = sealed_executable_copy(spec.exec_path, "berth-exec", &call);
   if (exec_fd_ < 0) {
     failed = spec.exec_path;
     return false;

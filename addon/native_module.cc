@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include "device_filter.h"
+#include "sealed_executable.h"
 #include "listen_query.h"
 
 #include <cerrno>
@@ -169,82 +170,14 @@ Napi::Value SpawnMonitor(const Napi::CallbackInfo& info) {
 }
 
 // sealExecutable(path, name): number — a sealed, read-only copy of the
-// executable at `path`, as a memfd named `name` (CLOEXEC) whose descriptor is
-// returned. The helpers that enter a container run from such a copy through
-// /proc/self/fd/<n> (CVE-2019-5736): a process in the container that gets
-// hold of /proc/<helper>/exe reaches only this copy, and the seals make it
-// unwritable for good: write, truncate and growth fail with EPERM, and
-// F_SEAL_SEAL keeps anyone from lifting the seals. The file on disk is
-// never executed, so nothing inside a container can ever hold it.
-#ifndef MFD_EXEC
-#define MFD_EXEC 0x0010U  // Linux 6.3: executable even where vm.memfd_noexec defaults to no-exec
-#endif
-constexpr int kExecutableSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
-
-int memfd_executable(const char* name) {
-  int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
-  if (fd < 0 && errno == EINVAL) fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);  // before 6.3
-  return fd;
-}
-
-// Copies all of `from` (of `size` bytes) into `to`: nullptr, or the call
-// that failed with errno set (EIO: the file changed size meanwhile).
-const char* copy_all(int from, int to, off_t size) {
-  std::vector<char> buffer(1 << 20);
-  off_t copied = 0;
-  for (;;) {
-    ssize_t n = read(from, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return "read";
-    if (n == 0) break;
-    for (ssize_t done = 0; done < n;) {
-      ssize_t w = write(to, buffer.data() + done, static_cast<size_t>(n - done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return "write";
-      done += w;
-    }
-    copied += n;
-  }
-  if (copied == size) return nullptr;
-  errno = EIO;
-  return "read";
-}
-
-// The sealed copy's descriptor; -1 with errno set and *failed naming the call.
-int sealed_copy(const std::string& path, const std::string& name, const char** failed) {
-  int source = -1, copy = -1;
-  auto give_up = [&](const char* call) {
-    int saved = errno;
-    if (source >= 0) close(source);
-    if (copy >= 0) close(copy);
-    *failed = call;
-    errno = saved;
-    return -1;
-  };
-  source = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (source < 0) return give_up("open");
-  struct stat st;
-  if (fstat(source, &st) < 0) return give_up("fstat");
-  copy = memfd_executable(name.c_str());
-  if (copy < 0) return give_up("memfd_create");
-  if (const char* call = copy_all(source, copy, st.st_size)) return give_up(call);
-  close(source);
-  source = -1;
-  if (fchmod(copy, 0555) < 0) return give_up("fchmod");
-  if (fcntl(copy, F_ADD_SEALS, kExecutableSeals) < 0) return give_up("fcntl");
-  if (fcntl(copy, F_GET_SEALS) != kExecutableSeals) {
-    errno = EPERM;
-    return give_up("fcntl");
-  }
-  return copy;
-}
-
+// executable at `path` (addon/sealed_executable.h), as a memfd named `name`
+// whose descriptor is returned.
 Napi::Value SealExecutable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>().Utf8Value();
   std::string name = info[1].As<Napi::String>().Utf8Value();
   const char* failed = nullptr;
-  int fd = sealed_copy(path, name, &failed);
+  int fd = sealed_executable_copy(path, name, &failed);
   if (fd < 0) {
     path_error(env, errno, failed, path).ThrowAsJavaScriptException();
     return env.Undefined();
