@@ -33,6 +33,17 @@ function checkProject(name: unknown, what: string): string {
   return name;
 }
 
+/** The container runs a healthcheck (its own or its image's). */
+function hasHealthcheck(container: Container): boolean {
+  try {
+    container.healthChanges({ signal: AbortSignal.abort() }); // lazy: nothing is read
+    return true;
+  } catch (error) {
+    if (error instanceof TypeError) return false;
+    throw error;
+  }
+}
+
 /** `runtime.stacks`. See docs/compose.md. */
 export class StackCollection {
   /** @internal */
@@ -88,7 +99,7 @@ export class StackCollection {
       await Promise.all(order.map(async (name) => {
         const container = await started.get(name)!;
         const info = await container.inspect();
-        if (info.state.health) await this.meetCondition(name, container, 'service_healthy', timeout, progress);
+        if (hasHealthcheck(container)) await this.meetCondition(name, container, 'service_healthy', timeout, progress);
         else if (!info.state.running) throw new BerthError(`service ${name}: container ${container.name} exited with code ${info.state.exitCode}`, { code: 'ERR_CONTAINER_EXITED', containerId: container.id });
       }));
     }
@@ -170,7 +181,7 @@ export class StackCollection {
 
   private async meetCondition(name: string, container: Container, condition: string, timeout: number, progress: NonNullable<StackUpOptions['onProgress']>): Promise<void> {
     if (condition === 'service_healthy') {
-      if ((await container.inspect()).state.health === null) {
+      if (!hasHealthcheck(container)) {
         throw new BerthError(`service ${name} has no healthcheck, so it cannot become healthy (depends_on condition service_healthy)`, { code: 'ERR_COMPOSE_INVALID', containerId: container.id });
       }
       await container.waitFor(Wait.forHealthy(), { timeout });
