@@ -30,7 +30,7 @@ const SERVICE_KEYS = [
 ];
 /** Compose keys berth does not implement: refused by name rather than ignored. */
 const UNSUPPORTED_KEYS = [
-  'build', 'extends', 'profiles', 'secrets', 'configs', 'devices', 'dns', 'dns_search', 'extra_hosts', 'links', 'external_links',
+  'extends', 'profiles', 'secrets', 'configs', 'devices', 'dns', 'dns_search', 'extra_hosts', 'links', 'external_links',
   'ipc', 'pid', 'logging', 'sysctls', 'ulimits', 'security_opt', 'userns_mode', 'platform', 'pull_policy', 'scale', 'shm_size',
   'domainname', 'mac_address', 'group_add', 'cgroup_parent', 'develop', 'post_start', 'pre_stop', 'runtime', 'storage_opt',
 ];
@@ -156,8 +156,8 @@ function readLimits(service: Record<string, unknown>, where: Where): StackServic
 /** The service `name` as given in the file, resolved. */
 export function readService(name: string, value: unknown, where: Where, context: ServiceContext): StackService {
   const service = readMap(value ?? {}, where);
-  refuseUnknownKeys(service, SERVICE_KEYS, where, UNSUPPORTED_KEYS);
   if (service.build !== undefined) where.at('build').fail('building images is not supported by berth yet: build the image elsewhere, load it (images.load) and give `image:`', 'ERR_COMPOSE_UNSUPPORTED');
+  refuseUnknownKeys(service, SERVICE_KEYS, where, UNSUPPORTED_KEYS);
   if (service.image === undefined) where.fail('has no image (berth does not build images: give `image:`)');
   const at = (key: string) => where.at(key);
   const optional = <T>(key: string, read: (value: unknown, where: Where) => T): { [k: string]: T } => (service[key] === undefined ? {} : { [key]: read(service[key], at(key)) });
