@@ -1,11 +1,14 @@
 /** Compose tests: a fake CLI context writing to strings, and a redis image made from Debian's redis-server files. */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Runtime } from '../lib/index.js';
 import type { CliContext } from '../lib/cli/compose.js';
+import { hostVethName } from '../lib/network/host-links.js';
 import { busyboxTar, requireTool, temporaryDir } from './image-helpers.js';
+import { berthNetworkLeftovers } from './network-helpers.js';
 
 /** A CliContext over `runtime` whose output is collected in strings. */
 export function fakeContext(runtime: Runtime): CliContext & { stdout: string; stderr: string } {
@@ -54,4 +57,18 @@ export async function importRedisImage(runtime: Runtime): Promise<string> {
     changes: ['ENV PATH=/usr/bin:/bin', 'WORKDIR /data', 'CMD ["redis-server", "--protected-mode", "no", "--appendonly", "yes", "--appendfsync", "always", "--dir", "/data"]'],
   });
   return reference;
+}
+
+/**
+ * What is left in the test's network namespace of this runtime's networks
+ * (their bridges, the veths of `containerIds` on them, the runtime's
+ * nftables table); other test files' networks in the same namespace are not counted.
+ */
+export function networkLeftoversOf(runtime: Runtime, networks: { name: string; bridge: string }[], containerIds: string[]): string[] {
+  const ours = new Set([
+    ...networks.map((n) => n.bridge),
+    ...networks.flatMap((n) => containerIds.map((id) => hostVethName(id, n.name))),
+    `table inet berth_${createHash('sha256').update(runtime.root).digest('hex').slice(0, 8)}`,
+  ]);
+  return berthNetworkLeftovers().filter((item) => ours.has(item));
 }

@@ -10,8 +10,7 @@ import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { composeCommand } from '../lib/cli/compose.js';
 import { cgroupsNamed, mountsUnder, processesMentioning, temporaryRuntime, withDeadline } from './helpers.js';
-import { fakeContext, importRedisImage, projectDir } from './compose-helpers.js';
-import { berthNetworkLeftovers } from './network-helpers.js';
+import { fakeContext, importRedisImage, networkLeftoversOf, projectDir } from './compose-helpers.js';
 
 const COMPOSE = `
 services:
@@ -87,9 +86,11 @@ test('compose: web + redis by name, a named volume, service_healthy; down keeps 
   assert.deepEqual((await runtime.volumes.list()).map((v) => v.name), ['counterapp_counts'], 'down keeps the named volume');
 
   assert.equal((await cli('up', '-d')).code, 0);
+  const secondIds = (await runtime.stacks.ps('counterapp')).map((c) => c.id);
   const again = (await runtime.stacks.ps('counterapp'))[1]!.ports[0]!.hostPort;
   assert.equal(await count(again), 4, 'the count survived down and up in the named volume');
 
+  const networks = await runtime.networks.list();
   const downV = await cli('down', '-v');
   assert.equal(downV.code, 0, downV.stderr);
   assert.match(downV.stderr, /Volume counterapp_counts {2}Removed/);
@@ -97,8 +98,8 @@ test('compose: web + redis by name, a named volume, service_healthy; down keeps 
   assert.deepEqual(await runtime.networks.list(), []);
   assert.deepEqual(await runtime.volumes.list(), []);
   assert.deepEqual(readdirSync(`${runtime.root}/volumes`).filter((name) => !name.startsWith('.')), []);
-  assert.deepEqual(berthNetworkLeftovers(), []);
-  assert.deepEqual(cgroupsNamed(ids), []);
+  assert.deepEqual(networkLeftoversOf(runtime, networks, [...ids, ...secondIds]), []);
+  assert.deepEqual(cgroupsNamed([...ids, ...secondIds]), []);
   assert.deepEqual(mountsUnder(runtime.root), []);
   assert.deepEqual(processesMentioning(runtime.root), []);
 });

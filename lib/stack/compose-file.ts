@@ -6,7 +6,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { StackLoadOptions, StackSpec } from '../../types/stack.js';
 import { ComposeError } from '../errors.js';
 import { parseEnvFile } from './env-file.js';
@@ -54,11 +54,12 @@ export function normalizeProjectName(name: string): string {
 }
 
 function parseYaml(text: string, file: string): unknown {
-  const document = parseDocument(text, { uniqueKeys: true, merge: true, prettyErrors: true, strict: true });
+  const lines = new LineCounter();
+  const document = parseDocument(text, { uniqueKeys: true, merge: true, prettyErrors: false, strict: true, lineCounter: lines });
   const error = document.errors[0];
   if (error) {
-    const at = error.linePos?.[0];
-    throw new ComposeError(`invalid YAML${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${error.message.split('\n')[0]}`, { file }, { cause: error });
+    const at = lines.linePos(error.pos[0]);
+    throw new ComposeError(`invalid YAML at line ${at.line}, column ${at.col}: ${error.message}`, { file }, { cause: error });
   }
   try {
     return document.toJS({ maxAliasCount: 100 });
