@@ -23,8 +23,11 @@ const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 /** What `stacks.down()` removed. */
 export interface StackDownResult {
+  /** The containers' names. */
   containers: string[];
+  /** The networks' names. */
   networks: string[];
+  /** The volumes' names (with `volumes: true`). */
   volumes: string[];
 }
 
@@ -215,7 +218,7 @@ export class StackCollection {
         name: info.name, id: info.id, image: info.image,
         status: info.state.status, exitCode: info.state.exitCode,
         health: info.state.health?.status ?? null,
-        ports: info.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort, proto: p.proto })),
+        ports: info.ports,
       };
     }));
   }
