@@ -5,6 +5,8 @@
  * and a refused file that leaves nothing behind.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { ComposeError, ContainerExitedError } from '../lib/index.js';
@@ -130,7 +132,47 @@ test('a refused file or a missing external network creates nothing', { timeout: 
   assert.ok(error instanceof ComposeError);
   assert.equal(error.code, 'ERR_NOT_FOUND');
   assert.match(error.message, /<object>: networks.outside: external network outside does not exist/);
+  using dir = projectDir('binds', {});
+  const missing = await runtime.stacks.up({
+    name: 'bad', services: { a: { ...SLEEPER, volumes: ['v:/v', { type: 'bind', source: './not-there', target: '/x' }] } }, volumes: { v: {} },
+  }, { projectDir: dir.path }).then(() => undefined, (e: unknown) => e);
+  assert.ok(missing instanceof ComposeError);
+  assert.deepEqual([missing.code, missing.service, missing.key], ['ERR_NOT_FOUND', 'a', 'volumes[1]']);
+  assert.match(missing.message, /the bind source .*\/binds\/not-there does not exist/);
   assert.deepEqual([await runtime.containers.list({ all: true }), await runtime.networks.list(), await runtime.volumes.list()], [[], [], []]);
+  // the short syntax makes a missing source directory, as Docker does
+  await runtime.stacks.up({ name: 'made', services: { a: { ...SLEEPER, network_mode: 'none', volumes: ['./made/here:/x'] } } }, { projectDir: dir.path });
+  assert.ok(existsSync(join(dir.path, 'made/here')));
+  await runtime.stacks.down('made');
+});
+
+test('up warns about orphans (services gone from the file) and down removes them; attached up follows the logs until the stack exits', { timeout: 60_000 }, async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.stacks.up({ name: 'orph', services: { old: { ...SLEEPER, network_mode: 'none' }, kept: { ...SLEEPER, network_mode: 'none' } } });
+  const warnings: string[] = [];
+  await runtime.stacks.up({ name: 'orph', services: { kept: { ...SLEEPER, network_mode: 'none' } } }, { onWarning: (w) => warnings.push(w) });
+  assert.deepEqual(warnings, ['found orphan containers (orph-old-1) for this project: services no longer in the file (down removes them)']);
+  assert.deepEqual((await runtime.stacks.down('orph')).containers.sort(), ['orph-kept-1', 'orph-old-1']);
+
+  using dir = projectDir('attached', {
+    'compose.yaml': `services:
+  one:
+    image: ${BUSYBOX}
+    command: echo first
+  two:
+    image: ${BUSYBOX}
+    command: sh -c 'echo second; echo oops >&2; exit 3'
+`,
+  });
+  const ctx = fakeContext(runtime);
+  assert.equal(await withDeadline(composeCommand(['-f', join(dir.path, 'compose.yaml'), 'up'], ctx), 'attached up'), 0);
+  assert.match(ctx.stdout, /^one-1 +\| first$/m);
+  assert.match(ctx.stdout, /^two-1 +\| second$/m);
+  assert.match(ctx.stdout, /^two-1 +\| oops$/m);
+  const services = fakeContext(runtime);
+  assert.equal(await composeCommand(['-f', join(dir.path, 'compose.yaml'), 'config', '--services'], services), 0);
+  assert.equal(services.stdout, 'one\ntwo\n');
+  await runtime.stacks.down('attached');
 });
 
 test('berth compose: config, up --wait, ps, logs -f ending when the stack stops, exec exit codes, restart, usage errors', { timeout: 180_000 }, async () => {

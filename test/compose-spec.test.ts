@@ -143,8 +143,8 @@ volumes:
   ]);
   assert.deepEqual(web.volumes, [
     { type: 'volume', source: 'data', target: '/data', read_only: true },
-    { type: 'bind', source: join(dir.path, 'site'), target: '/site', read_only: false },
-    { type: 'bind', source: join(homedir(), 'cache'), target: '/cache', read_only: false, bind: { propagation: 'rslave' } },
+    { type: 'bind', source: join(dir.path, 'site'), target: '/site', read_only: false, bind: { create_host_path: true } },
+    { type: 'bind', source: join(homedir(), 'cache'), target: '/cache', read_only: false, bind: { propagation: 'rslave', create_host_path: true } },
     { type: 'volume', target: '/anonymous', read_only: false },
     { type: 'bind', source: join(dir.path, '../up'), target: '/up', read_only: true },
     { type: 'volume', source: 'data', target: '/copy', read_only: false, volume: { nocopy: true } },

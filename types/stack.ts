@@ -164,6 +164,8 @@ export interface StackBindMount extends StackMountBase {
   bind?: {
     /** Mount propagation (`rslave`, …). */
     propagation?: string;
+    /** `up` makes a missing source directory (the default of the short syntax, as in Docker). */
+    create_host_path?: boolean;
   };
 }
 

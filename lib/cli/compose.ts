@@ -34,7 +34,7 @@ Commands:
   logs [-f] [--tail N] [SERVICE…]  show output, merged and prefixed per service
   exec [-e K=V] [-u USER] [-w DIR] [-T] SERVICE CMD…  run a command in a service's container
   restart [SERVICE…]            restart containers
-  config                        print the resolved compose file
+  config [--services]           print the resolved compose file (or the service names)
 
 Options:
   -f, --file FILE               the compose file (default: compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml)
@@ -145,9 +145,10 @@ async function run(args: string[], ctx: CliContext): Promise<number> {
   const runtime = await ctx.openRuntime();
   switch (command) {
     case 'config': {
-      const { values } = parse(rest, {});
-      if (values.help) return help(ctx, 'config');
-      ctx.out(stringify(escapeDollars(runtime.stacks.config(source, loadOptions))));
+      const { values } = parse(rest, { services: { type: 'boolean' } });
+      if (values.help) return help(ctx, 'config [--services]');
+      const spec = runtime.stacks.config(source, loadOptions);
+      ctx.out(values.services ? Object.keys(spec.services).map((name) => `${name}\n`).join('') : stringify(escapeDollars(spec)));
       return 0;
     }
     case 'up': {

@@ -44,7 +44,7 @@ function shortMount(text: string, where: Where, context: MountContext): StackMou
   checkTarget(target, where);
   if (source.startsWith('.') || source.startsWith('/') || source.startsWith('~')) {
     const propagation = modes.find((m) => PROPAGATIONS.includes(m));
-    return { type: 'bind', source: hostPath(source, context), target, read_only: readOnly, ...(propagation ? { bind: { propagation } } : {}) };
+    return { type: 'bind', source: hostPath(source, context), target, read_only: readOnly, bind: { ...(propagation ? { propagation } : {}), create_host_path: true } };
   }
   return { type: 'volume', source: namedVolume(source, where, context), target, read_only: readOnly, ...(modes.includes('nocopy') ? { volume: { nocopy: true } } : {}) };
 }
@@ -74,9 +74,12 @@ function longMount(value: Record<string, unknown>, where: Where, context: MountC
     }
     case 'bind': {
       if (!source) return where.at('source').fail('a bind mount needs a source');
-      const propagation = options('bind', ['propagation', 'create_host_path', 'selinux'])?.propagation;
-      if (propagation !== undefined && !PROPAGATIONS.includes(propagation as string)) where.at('bind.propagation').fail(`must be one of ${PROPAGATIONS.join(', ')}`);
-      return { type, source: hostPath(source, context), target, read_only: readOnly, ...(propagation ? { bind: { propagation: propagation as string } } : {}) };
+      const bind = options('bind', ['propagation', 'create_host_path', 'selinux']) ?? {};
+      const propagation = bind.propagation === undefined ? undefined : readString(bind.propagation, where.at('bind.propagation'));
+      if (propagation !== undefined && !PROPAGATIONS.includes(propagation)) where.at('bind.propagation').fail(`must be one of ${PROPAGATIONS.join(', ')}`);
+      const create = bind.create_host_path === undefined ? false : readBoolean(bind.create_host_path, where.at('bind.create_host_path'));
+      const bindOptions = { ...(propagation ? { propagation } : {}), ...(create ? { create_host_path: true } : {}) };
+      return { type, source: hostPath(source, context), target, read_only: readOnly, ...(Object.keys(bindOptions).length ? { bind: bindOptions } : {}) };
     }
     case 'tmpfs': {
       const tmpfs = options('tmpfs', ['size', 'mode']);

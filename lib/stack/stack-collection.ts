@@ -4,6 +4,7 @@
  * `<project>_<volume>`) and labels, so that `ps`, `logs`, `down` find a
  * stack again from any process by its project name.
  */
+import { existsSync, mkdirSync } from 'node:fs';
 import type { ExecResult } from '../../types/container.js';
 import type {
   StackContainer, StackDownOptions, StackExecOptions, StackLoadOptions, StackLogLine, StackLogsOptions, StackSpec, StackUpOptions,
@@ -81,7 +82,10 @@ export class StackCollection {
     const order = startOrder(spec.services, top).filter((name) => selected.has(name));
     const plans = new Map(order.map((name) => [name, serviceContainer(spec, name, loaded.projectDir, loaded.file, new Where(loaded.file, name, undefined))]));
     await this.checkExternals(spec, order, top);
+    this.checkBindSources(spec, order, loaded.file);
     const progress = options.onProgress ?? (() => {});
+    const orphans = (await this.ps(spec.name)).filter((c) => !spec.services[c.service]);
+    if (orphans.length) options.onWarning?.(`found orphan containers (${orphans.map((c) => c.name).join(', ')}) for this project: services no longer in the file (down removes them)`);
     await this.ensureNetworks(spec, order);
     await this.ensureVolumes(spec, order);
     const started = new Map<string, Promise<Container>>();
@@ -117,6 +121,23 @@ export class StackCollection {
     for (const key of this.used(spec, order, 'volumes')) {
       const volume = spec.volumes[key]!;
       if (volume.external) await this.runtime.volumes.get(volume.name).catch(() => top.at(`volumes.${key}`).fail(`external volume ${volume.name} does not exist`, 'ERR_NOT_FOUND'));
+    }
+  }
+
+  /**
+   * Bind sources must exist: a missing one is made (a directory) where the
+   * short syntax or `create_host_path` asks for it, as Docker does, and is a
+   * ComposeError otherwise — before anything else is created.
+   */
+  private checkBindSources(spec: StackSpec, order: string[], file: string): void {
+    for (const name of order) {
+      spec.services[name]!.volumes.forEach((mount, i) => {
+        if (mount.type !== 'bind' || existsSync(mount.source)) return;
+        if (!mount.bind?.create_host_path) new Where(file, name, `volumes[${i}]`).fail(`the bind source ${mount.source} does not exist`, 'ERR_NOT_FOUND');
+      });
+    }
+    for (const name of order) {
+      for (const mount of spec.services[name]!.volumes) if (mount.type === 'bind' && !existsSync(mount.source)) mkdirSync(mount.source, { recursive: true });
     }
   }
 
