@@ -58,6 +58,18 @@ test('depends_on: service_completed_successfully runs a one-shot first; a failin
   assert.match(error.message, /jobs-migrate-1 exited with code 3, not 0.*no database/s);
   assert.deepEqual((await runtime.stacks.ps('jobs')).map((c) => c.service), ['migrate'], 'app was never created');
   await runtime.stacks.down('jobs', { volumes: true });
+
+  // service_healthy: an unhealthy dependency stops up with its check's output; one without a healthcheck is refused
+  const healthy = (healthcheck: Record<string, unknown> | undefined) => ({
+    name: 'health', services: { app: { ...SLEEPER, network_mode: 'none', depends_on: { db: { condition: 'service_healthy' } } }, db: { ...SLEEPER, network_mode: 'none', ...(healthcheck ? { healthcheck } : {}) } },
+  });
+  const unhealthy = await runtime.stacks.up(healthy({ test: 'echo still broken; exit 1', interval: '100ms', retries: 2 })).then(() => undefined, (e: unknown) => e);
+  assert.equal((unhealthy as { code?: string }).code, 'ERR_UNHEALTHY', String(unhealthy));
+  assert.match(String(unhealthy), /health-db-1 is unhealthy after 2 failed checks; the last exited 1: still broken/);
+  await runtime.stacks.down('health');
+  const none = await runtime.stacks.up(healthy(undefined)).then(() => undefined, (e: unknown) => e);
+  assert.match(String(none), /service db has no healthcheck, so it cannot become healthy/);
+  assert.deepEqual((await runtime.stacks.down('health')).containers, ['health-db-1'], 'app was never created');
 });
 
 test('networks: a service on two networks answers to its name and aliases on each; a service elsewhere does not see it', { timeout: 120_000 }, async () => {
@@ -217,7 +229,8 @@ services:
   const following = cli('logs', '-f');
   const before = (await runtime.containers.get('cli-talker-1'));
   const startedAt = (await before.inspect()).state.startedAt;
-  assert.equal((await cli('restart', 'talker')).code, 0);
+  const restart = await cli('restart', 'talker');
+  assert.equal(restart.code, 0, restart.stderr);
   assert.notEqual((await before.inspect()).state.startedAt, startedAt, 'restarted');
   const down = await cli('down');
   assert.equal(down.code, 0, down.stderr);
@@ -235,6 +248,8 @@ services:
   const badFlag = await cli('up', '--detach-please');
   assert.equal(badFlag.code, 125);
   assert.match(badFlag.stderr, /Unknown option '--detach-please'/);
+  const twice = await cli('-f', 'a.yaml', '-f', 'b.yaml', 'up');
+  assert.deepEqual([twice.code, twice.stderr.split('\n')[0]], [125, 'berth compose: -f given twice: berth reads one compose file (no merging)']);
   const broken = await cli('-f', `${dir.path}/nope.yaml`, 'up');
   assert.equal(broken.code, 125);
   assert.match(broken.stderr, /nope\.yaml: no such file or directory/);

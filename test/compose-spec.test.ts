@@ -180,6 +180,7 @@ test('errors name the file, the service and the key', () => {
     { yaml: 'services:\n  web:\n    image: a\n    restart: sometimes\n', service: 'web', key: 'restart', message: /must be no, always, unless-stopped or on-failure/ },
     { yaml: 'services:\n  web:\n    image: a\n    environment: 5\n', service: 'web', key: 'environment', message: /must be a mapping/ },
     { yaml: 'services:\n  web:\n    command: ls\n', service: 'web', message: /has no image/ },
+    { yaml: 'services:\n  web:\n    image: a\n    environment: { "A=B": x }\n', service: 'web', key: 'environment', message: /"A=B" is not a variable name/ },
     { yaml: 'services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [c]\n  c:\n    image: x\n    depends_on: [a]\n', code: 'ERR_COMPOSE_CYCLE', key: 'services.a.depends_on', message: /dependency cycle: a → b → c → a/ },
     { yaml: 'services:\n  a:\n    image: x\n    depends_on: [a]\n', code: 'ERR_COMPOSE_CYCLE', service: 'a', key: 'depends_on.a', message: /cannot depend on itself/ },
     { yaml: 'services:\n  a:\n    image: x\nvolumes:\n  v:\n    driver: nfs\n', code: 'ERR_COMPOSE_UNSUPPORTED', key: 'volumes.v.driver', message: /local driver only/ },
@@ -207,8 +208,10 @@ test('hostile YAML: an alias bomb is refused, not expanded', () => {
 test('finding the file: compose.yaml first, docker-compose.yml too; none is a clear error', () => {
   using both = projectDir('app', { 'docker-compose.yml': 'services:\n  old:\n    image: x\n', 'compose.yaml': 'services:\n  new:\n    image: x\n' });
   assert.deepEqual(Object.keys(config(both.path).services), ['new']);
-  using legacy = projectDir('app', { 'docker-compose.yml': 'services:\n  old:\n    image: x\n' });
-  assert.deepEqual(Object.keys(config(legacy.path).services), ['old']);
+  using legacy = projectDir('app', { 'docker-compose.yml': 'services:\n  old:\n    image: x\n', 'docker-compose.override.yml': 'services:\n  old:\n    image: y\n' });
+  const warnings: string[] = [];
+  assert.deepEqual(config(legacy.path, { onWarning: (w) => warnings.push(w) }).services.old!.image, 'x');
+  assert.deepEqual(warnings, [`${join(legacy.path, 'docker-compose.override.yml')} is not merged: berth reads one compose file`]);
   using none = projectDir('app', { 'README': 'nothing' });
   composeError(() => config(none.path), { code: 'ERR_NOT_FOUND', message: /no compose file here \(looked for compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml\)/ });
 });

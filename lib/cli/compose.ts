@@ -54,8 +54,10 @@ function splitGlobal(args: string[]): { file?: string; project?: string; project
       if (next === undefined) throw new UsageError(`${arg} needs a value`);
       return next;
     };
-    if (arg === '-f' || arg === '--file') out.file = value();
-    else if (arg.startsWith('--file=')) out.file = arg.slice(7);
+    if (arg === '-f' || arg === '--file' || arg.startsWith('--file=')) {
+      if (out.file !== undefined) throw new UsageError('-f given twice: berth reads one compose file (no merging)');
+      out.file = arg.startsWith('--file=') ? arg.slice(7) : value();
+    }
     else if (arg === '-p' || arg === '--project-name') out.project = value();
     else if (arg.startsWith('--project-name=')) out.project = arg.slice(15);
     else if (arg === '--project-directory') out.projectDir = value();

@@ -4,7 +4,7 @@
  * `yaml` package (duplicate keys and alias bombs refused), `.env` and the
  * environment interpolated into every string value, the project name chosen.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { StackLoadOptions, StackSpec } from '../../types/stack.js';
@@ -16,6 +16,7 @@ import { readSpec } from './stack-spec.js';
 
 /** The file names looked for in a directory, in Docker Compose's order. */
 export const COMPOSE_FILE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
+const OVERRIDE_FILE_NAMES = ['compose.override.yaml', 'compose.override.yml', 'docker-compose.override.yaml', 'docker-compose.override.yml'];
 const MAX_FILE_SIZE = 4 << 20;
 const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
@@ -132,6 +133,10 @@ export function loadStack(source: string | Record<string, unknown>, options: Sta
   if (!isMap(document)) throw new ComposeError('must be a mapping with a services key', { file });
   const variables = variablesFor(projectDir, options);
   const warn = options.onWarning ?? (() => {});
+  if (file !== '<object>') {
+    const override = OVERRIDE_FILE_NAMES.map((name) => join(dirname(file), name)).find((path) => existsSync(path));
+    if (override) warn(`${override} is not merged: berth reads one compose file`);
+  }
   const interpolated = interpolateTree(document, [], file, variables, warn) as Record<string, unknown>;
   const project = projectName(interpolated.name, options.projectName, variables.COMPOSE_PROJECT_NAME, projectDir, file);
   return { spec: readSpec(interpolated, { file, project, projectDir, variables }), file, projectDir };

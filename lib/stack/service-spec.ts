@@ -170,6 +170,9 @@ export function readService(name: string, value: unknown, where: Where, context:
     ...(service.env_file === undefined ? {} : readEnvFiles(service.env_file, at('env_file'), context)),
     ...(service.environment === undefined ? {} : readStringMap(service.environment, at('environment'), (key) => context.variables[key])),
   };
+  for (const key of Object.keys(environment)) {
+    if (!/^[^=\0]+$/.test(key)) at('environment').fail(`${shown(key)} is not a variable name (no '=' or NUL)`);
+  }
   const containerName = service.container_name === undefined ? `${context.project}-${name}-1` : readString(service.container_name, at('container_name'));
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(containerName)) at('container_name').fail(`${shown(containerName)} is not a valid container name`);
   if (service.expose !== undefined) readStringList(service.expose, at('expose')); // checked; nothing to do without published ports
