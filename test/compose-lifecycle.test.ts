@@ -163,8 +163,12 @@ test('up warns about orphans (services gone from the file) and down removes them
   await runtime.stacks.up({ name: 'orph', services: { old: { ...SLEEPER, network_mode: 'none' }, kept: { ...SLEEPER, network_mode: 'none' } } });
   const warnings: string[] = [];
   await runtime.stacks.up({ name: 'orph', services: { kept: { ...SLEEPER, network_mode: 'none' } } }, { onWarning: (w) => warnings.push(w) });
-  assert.deepEqual(warnings, ['found orphan containers (orph-old-1) for this project: services no longer in the file (down removes them)']);
+  assert.deepEqual(warnings, ['found orphan containers (orph-old-1) for this project: services no longer in the file (down or up with removeOrphans removes them)']);
   assert.deepEqual((await runtime.stacks.down('orph')).containers.sort(), ['orph-kept-1', 'orph-old-1']);
+  await runtime.stacks.up({ name: 'orph', services: { old: { ...SLEEPER, network_mode: 'none' }, kept: { ...SLEEPER, network_mode: 'none' } } });
+  await runtime.stacks.up({ name: 'orph', services: { kept: { ...SLEEPER, network_mode: 'none' } } }, { removeOrphans: true });
+  assert.deepEqual((await runtime.stacks.ps('orph')).map((c) => c.name), ['orph-kept-1']);
+  await runtime.stacks.down('orph');
 
   using dir = projectDir('attached', {
     'compose.yaml': `services:

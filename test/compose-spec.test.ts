@@ -190,6 +190,13 @@ test('errors name the file, the service and the key', () => {
     { yaml: 'services:\n  a:\n    image: x\n    image: y\n', message: /invalid YAML at line 4, column 5: Map keys must be unique/ },
     { yaml: 'services:\n  a:\n    image: [x\n', message: /invalid YAML at line/ },
     { yaml: '- just\n- a list\n', message: /must be a mapping with a services key/ },
+    // names that would reach outside berth's directories or into another object's
+    { yaml: 'services:\n  a:\n    image: x\n    container_name: ../../escape\n', service: 'a', key: 'container_name', message: /"..\/..\/escape" is not a valid container name/ },
+    { yaml: 'services:\n  ../x:\n    image: x\n', key: 'services', message: /"..\/x" is not a valid service name/ },
+    { yaml: 'services:\n  a:\n    image: x\nvolumes:\n  v:\n    name: ../../etc\n', key: 'volumes.v.name', message: /"..\/..\/etc" is not a valid volume name/ },
+    { yaml: 'services:\n  a:\n    image: x\nnetworks:\n  n:\n    name: a/b\n', key: 'networks.n.name', message: /"a\/b" is not a valid network name/ },
+    { yaml: 'name: ../up\nservices:\n  a:\n    image: x\n', key: 'name', message: /project name "..\/up" \(name\) must be lower-case/ },
+    { yaml: 'services:\n  a:\n    image: x\n    environment: { A: "x\\0y" }\n', service: 'a', key: 'environment.A', message: /must not contain NUL/ },
   ];
   for (const { yaml, ...expected } of cases) {
     using dir = projectDir('app', { 'compose.yaml': yaml });

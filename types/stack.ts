@@ -229,6 +229,8 @@ export interface StackUpOptions extends StackLoadOptions {
   services?: string[];
   /** Wait until every service is running, and healthy where it has a healthcheck (`up --wait`). */
   wait?: boolean;
+  /** Remove the project's containers of services no longer in the file (otherwise a warning names them). */
+  removeOrphans?: boolean;
   /** Milliseconds for each `depends_on` condition and for `wait`. Default 60 000. */
   timeout?: number;
   /** Called as services change: `('web', 'created')`, `('web', 'started')`, … */

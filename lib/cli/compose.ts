@@ -28,8 +28,9 @@ export interface CliContext {
 const USAGE = `Usage: berth compose [-f FILE] [-p NAME] COMMAND
 
 Commands:
-  up [-d] [--wait] [SERVICE…]   create and start the stack (attached: follow its logs until Ctrl-C)
-  down [-v] [-t SECONDS]        stop and remove containers and networks (-v: and named volumes)
+  up [-d] [--wait] [--wait-timeout S] [--remove-orphans] [SERVICE…]
+                                create and start the stack (attached: follow its logs until Ctrl-C)
+  down [-v] [-t SECONDS]        stop and remove containers (orphans too) and networks (-v: and named volumes)
   ps                            list the stack's containers
   logs [-f] [--tail N] [SERVICE…]  show output, merged and prefixed per service
   exec [-e K=V] [-u USER] [-w DIR] [-T] SERVICE CMD…  run a command in a service's container
@@ -154,20 +155,24 @@ async function run(args: string[], ctx: CliContext): Promise<number> {
       return 0;
     }
     case 'up': {
-      const { values, positionals } = parse(rest, { detach: { type: 'boolean', short: 'd' }, wait: { type: 'boolean' }, timeout: { type: 'string' } });
-      if (values.help) return help(ctx, 'up [-d] [--wait] [SERVICE…]');
+      const { values, positionals } = parse(rest, { detach: { type: 'boolean', short: 'd' }, wait: { type: 'boolean' }, 'wait-timeout': { type: 'string' }, 'remove-orphans': { type: 'boolean' } });
+      if (values.help) return help(ctx, 'up [-d] [--wait] [--wait-timeout SECONDS] [--remove-orphans] [SERVICE…]');
+      const waitTimeout = values['wait-timeout'] === undefined ? undefined : Number(values['wait-timeout']);
+      if (waitTimeout !== undefined && !(waitTimeout > 0)) throw new UsageError(`--wait-timeout: not a number of seconds: ${values['wait-timeout']}`);
       const { spec } = runtime.stacks.load(source, loadOptions);
       const containers = await runtime.stacks.up(source, {
         ...loadOptions,
         ...(positionals.length ? { services: positionals } : {}),
         ...(values.wait ? { wait: true } : {}),
+        ...(waitTimeout === undefined ? {} : { timeout: waitTimeout * 1000 }),
+        ...(values['remove-orphans'] ? { removeOrphans: true } : {}),
         onProgress: (service, event) => ctx.err(` Container ${spec.services[service]!.container_name}  ${event[0]!.toUpperCase()}${event.slice(1)}\n`),
       });
       if (values.detach || values.wait) return 0;
       return attach(ctx, runtime, spec.name, containers.map((c) => c.service));
     }
     case 'down': {
-      const { values } = parse(rest, { volumes: { type: 'boolean', short: 'v' }, timeout: { type: 'string', short: 't' } });
+      const { values } = parse(rest, { volumes: { type: 'boolean', short: 'v' }, timeout: { type: 'string', short: 't' }, 'remove-orphans': { type: 'boolean' } });
       if (values.help) return help(ctx, 'down [-v] [-t SECONDS]');
       const project = projectOf(runtime, source, loadOptions, global.project);
       const timeout = values.timeout === undefined ? undefined : Number(values.timeout);

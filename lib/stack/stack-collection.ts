@@ -84,8 +84,12 @@ export class StackCollection {
     await this.checkExternals(spec, order, top);
     this.checkBindSources(spec, order, loaded.file);
     const progress = options.onProgress ?? (() => {});
-    const orphans = (await this.ps(spec.name)).filter((c) => !spec.services[c.service]);
-    if (orphans.length) options.onWarning?.(`found orphan containers (${orphans.map((c) => c.name).join(', ')}) for this project: services no longer in the file (down removes them)`);
+    const orphans = (await this.members(spec.name)).filter((entry) => !spec.services[entry.service]).map((entry) => entry.container);
+    if (orphans.length && options.removeOrphans) {
+      for (const orphan of orphans) await orphan.remove({ force: true });
+    } else if (orphans.length) {
+      options.onWarning?.(`found orphan containers (${orphans.map((c) => c.name).join(', ')}) for this project: services no longer in the file (down or up with removeOrphans removes them)`);
+    }
     await this.ensureNetworks(spec, order);
     await this.ensureVolumes(spec, order);
     const started = new Map<string, Promise<Container>>();
@@ -216,17 +220,19 @@ export class StackCollection {
     }
   }
 
-  /** The stack's containers (`com.docker.compose.project` = `project`), by service. */
-  private async containers(project: string, services: readonly string[] = []): Promise<Container[]> {
+  /** The stack's containers (`com.docker.compose.project` = `project`) with their services, by service. */
+  private async members(project: string, services: readonly string[] = []): Promise<{ container: Container; service: string }[]> {
     const all = await this.runtime.containers.list({ all: true, labels: { [LABEL.project]: project } });
-    const withService = await Promise.all(all.map(async (c) => ({ c, service: (await c.inspect()).config.labels[LABEL.service] ?? '' })));
+    const withService = await Promise.all(all.map(async (container) => ({ container, service: (await container.inspect()).config.labels[LABEL.service] ?? '' })));
     for (const service of services) {
       if (!withService.some((entry) => entry.service === service)) throw new NotFoundError(`project ${project} has no service ${service} with a container`);
     }
-    return withService
-      .filter((entry) => services.length === 0 || services.includes(entry.service))
-      .sort((a, b) => a.service.localeCompare(b.service))
-      .map((entry) => entry.c);
+    return withService.filter((entry) => services.length === 0 || services.includes(entry.service)).sort((a, b) => a.service.localeCompare(b.service));
+  }
+
+  /** The stack's containers, by service. */
+  private async containers(project: string, services: readonly string[] = []): Promise<Container[]> {
+    return (await this.members(project, services)).map((entry) => entry.container);
   }
 
   /** The stack's containers with their state and ports, sorted by service. */
@@ -269,10 +275,7 @@ export class StackCollection {
   logs(project: string, options: StackLogsOptions = {}): AsyncIterable<StackLogLine> {
     checkProject(project, 'stacks.logs');
     const { services = [], ...logOptions } = options;
-    return mergedLogs(async () => {
-      const containers = await this.containers(project, services);
-      return Promise.all(containers.map(async (c) => ({ service: (await c.inspect()).config.labels[LABEL.service] ?? c.name, container: c })));
-    }, logOptions);
+    return mergedLogs(() => this.members(project, services), logOptions);
   }
 
   /** Runs `cmd` in the running container of `service` (as `container.exec`). */
