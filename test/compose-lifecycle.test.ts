@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import { ComposeError, ContainerExitedError } from '../lib/index.js';
 import { composeCommand } from '../lib/cli/compose.js';
-import { collectAll, temporaryRuntime, withDeadline } from './helpers.js';
+import { collectAll, temporaryRuntime, waitUntil, withDeadline } from './helpers.js';
 import { fakeContext, networkLeftoversOf, projectDir } from './compose-helpers.js';
 
 const BUSYBOX = 'localhost/busybox';
@@ -185,6 +185,19 @@ test('up warns about orphans (services gone from the file) and down removes them
   assert.match(ctx.stdout, /^one-1 +\| first$/m);
   assert.match(ctx.stdout, /^two-1 +\| second$/m);
   assert.match(ctx.stdout, /^two-1 +\| oops$/m);
+  // Ctrl-C while attached stops the stack (Docker Compose's "Gracefully stopping...")
+  using server = projectDir('interrupted', {
+    'compose.yaml': `services:\n  srv:\n    image: ${BUSYBOX}\n    command: sh -c 'echo serving; exec sleep 600'\n    init: true\n    network_mode: none\n`,
+  });
+  const attached = fakeContext(runtime);
+  const running = composeCommand(['-f', join(server.path, 'compose.yaml'), 'up'], attached);
+  await waitUntil(() => attached.stdout.includes('serving'), 'the attached output');
+  process.emit('SIGINT');
+  assert.equal(await withDeadline(running, 'up to end at Ctrl-C'), 0);
+  assert.match(attached.stderr, /Gracefully stopping\.\.\.[\s\S]*Container interrupted-srv-1 {2}Stopped/);
+  assert.deepEqual((await runtime.stacks.ps('interrupted')).map((c) => c.status), ['exited']);
+  await runtime.stacks.down('interrupted');
+
   const services = fakeContext(runtime);
   assert.equal(await composeCommand(['-f', join(dir.path, 'compose.yaml'), 'config', '--services'], services), 0);
   assert.equal(services.stdout, 'one\ntwo\n');
