@@ -68,7 +68,9 @@ test('depends_on: service_completed_successfully runs a one-shot first; a failin
   assert.match(String(unhealthy), /health-db-1 is unhealthy after 2 failed checks; the last exited 1: still broken/);
   await runtime.stacks.down('health');
   const none = await runtime.stacks.up(healthy(undefined)).then(() => undefined, (e: unknown) => e);
-  assert.match(String(none), /service db has no healthcheck, so it cannot become healthy/);
+  assert.ok(none instanceof ComposeError, String(none));
+  assert.deepEqual([none.service, none.key], ['app', 'depends_on.db.condition']);
+  assert.match(none.message, /service db has no healthcheck \(neither in the file nor in its image\), so it cannot become healthy/);
   assert.deepEqual((await runtime.stacks.down('health')).containers, ['health-db-1'], 'app was never created');
 });
 

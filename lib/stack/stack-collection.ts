@@ -11,7 +11,7 @@ import type {
 } from '../../types/stack.js';
 import type { Container } from '../container/container.js';
 import { Wait } from '../container/wait-strategies/wait.js';
-import { BerthError, ComposeError, NotFoundError } from '../errors.js';
+import { BerthError, NotFoundError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { Where } from './compose-values.js';
 import { loadStack, type LoadedStack } from './compose-file.js';
@@ -98,7 +98,7 @@ export class StackCollection {
         const service = spec.services[name]!;
         await Promise.all(Object.entries(service.depends_on).map(async ([dependency, { condition }]) => {
           const container = await started.get(dependency)!;
-          await this.meetCondition(dependency, container, condition, timeout, progress);
+          await this.meetCondition(dependency, container, condition, timeout, progress, new Where(loaded.file, name, `depends_on.${dependency}.condition`));
         }));
         return this.upService(spec.name, name, plans.get(name)!, progress);
       })());
@@ -207,11 +207,10 @@ export class StackCollection {
     return container;
   }
 
-  private async meetCondition(name: string, container: Container, condition: string, timeout: number, progress: NonNullable<StackUpOptions['onProgress']>): Promise<void> {
+  /** Waits until `container` (of service `name`) meets `condition`; `where`: the depends_on entry asking for it. */
+  private async meetCondition(name: string, container: Container, condition: string, timeout: number, progress: NonNullable<StackUpOptions['onProgress']>, where?: Where): Promise<void> {
     if (condition === 'service_healthy') {
-      if (!hasHealthcheck(container)) {
-        throw new BerthError(`service ${name} has no healthcheck, so it cannot become healthy (depends_on condition service_healthy)`, { code: 'ERR_COMPOSE_INVALID', containerId: container.id });
-      }
+      if (!hasHealthcheck(container) && where) where.fail(`service ${name} has no healthcheck (neither in the file nor in its image), so it cannot become healthy`);
       await container.waitFor(Wait.forHealthy(), { timeout });
       progress(name, 'healthy');
     } else if (condition === 'service_completed_successfully') {
