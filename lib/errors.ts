@@ -210,3 +210,30 @@ export class WaitTimeoutError extends BerthError {
     super(message, { code: 'ERR_WAIT_TIMEOUT', ...details });
   }
 }
+
+/**
+ * A compose file (or a stack spec given as an object) that berth refuses:
+ * malformed YAML, a wrong value, an unknown or unsupported key (`build`:
+ * `ERR_COMPOSE_UNSUPPORTED`), a `${VAR:?message}` whose variable is unset,
+ * a `depends_on` cycle (`ERR_COMPOSE_CYCLE`), a reference to a service,
+ * network or volume the file does not declare. `code` is
+ * `ERR_COMPOSE_INVALID` unless said otherwise; `file`, `service` and `key`
+ * say where (`key` is the path inside the service, or from the top for
+ * top-level keys: `ports[0]`, `networks.back.ipam`). Nothing is created
+ * when this is thrown by `stacks.up()`.
+ */
+export class ComposeError extends BerthError {
+  /** The compose file, or `<object>` for a spec given as an object. */
+  readonly file: string;
+  /** The service concerned, when there is one. */
+  readonly service?: string;
+  /** The key concerned (`ports[0]`, `healthcheck.interval`), when there is one. */
+  readonly key?: string;
+  constructor(message: string, where: { file: string; service?: string; key?: string }, details: BerthErrorDetails = {}) {
+    const place = [where.file, where.service === undefined ? undefined : `service "${where.service}"`, where.key].filter(Boolean).join(': ');
+    super(`${place}: ${message}`, { code: 'ERR_COMPOSE_INVALID', ...details });
+    this.file = where.file;
+    if (where.service !== undefined) this.service = where.service;
+    if (where.key !== undefined) this.key = where.key;
+  }
+}

@@ -52,6 +52,7 @@ export {
   ImageArchiveError,
   ContainerExitedError,
   WaitTimeoutError,
+  ComposeError,
   type BerthErrorDetails,
 } from './errors.js';
 export { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type CapabilityName } from './container/security-defaults.js';
@@ -126,3 +127,27 @@ export type {
   PortBinding,
   PublishedPort,
 } from '../types/network.js';
+export { StackCollection, type StackDownResult } from './stack/stack-collection.js';
+export { COMPOSE_FILE_NAMES, normalizeProjectName } from './stack/compose-file.js';
+export type {
+  StackSpec,
+  StackService,
+  StackPort,
+  StackMount,
+  StackVolumeMount,
+  StackBindMount,
+  StackTmpfsMount,
+  StackDependency,
+  StackHealthcheck,
+  StackLimits,
+  StackNetwork,
+  StackVolume,
+  DependsOnCondition,
+  StackLoadOptions,
+  StackUpOptions,
+  StackDownOptions,
+  StackContainer,
+  StackLogsOptions,
+  StackLogLine,
+  StackExecOptions,
+} from '../types/stack.js';

@@ -10,6 +10,7 @@ import { withFileLock } from './state/file-lock.js';
 import { preparePrivateRoot } from './state/private-state.js';
 import { createStateRoot } from './state/state-root.js';
 import { ContainerPool, type PoolOptions } from './pool/container-pool.js';
+import { StackCollection } from './stack/stack-collection.js';
 
 /** Options of {@link Runtime.open}. */
 export interface RuntimeOptions {
@@ -57,6 +58,8 @@ export class Runtime {
   readonly volumes: VolumeCollection;
   /** Bridge networks. */
   readonly networks: NetworkCollection;
+  /** Stacks from compose files: up, down, ps, logs, exec, restart, config. */
+  readonly stacks: StackCollection;
 
   /** How the host's cgroups are mounted, detected once at open. */
   readonly cgroupMode: CgroupMode;
@@ -72,6 +75,7 @@ export class Runtime {
     this.volumes = new VolumeCollection(this);
     this.networks = new NetworkCollection(root, join(root, 'containers'), () => this.containers);
     this.containers = new ContainerCollection(this);
+    this.stacks = new StackCollection(this);
   }
 
   /**

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Endpoint, NetworkRecord } from '../../types/network.js';
 import { InvalidStateError } from '../errors.js';
-import { attachCommands } from '../network/host-links.js';
+import { attachCommands, awaitOldVeths } from '../network/host-links.js';
 import { etcFiles, writeHostsFile, writeNameFiles, type HostEntry } from '../network/hosts-files.js';
 import type { NetworkCollection } from '../network/network-collection.js';
 import { readJsonIfExists } from '../state/atomic-file.js';
@@ -38,6 +38,7 @@ export async function networkSpec(
     mode = 'none';
   }
   spec.push(['network-mode', mode]);
+  if (mode === 'bridge') await awaitOldVeths(config.id, endpoints.map((e) => e.network));
   for (const [index, endpoint] of endpoints.entries()) {
     const record = await networks.ensureReady(endpoint.network);
     const commands = attachCommands(config.id, endpoint, record, index === 0);

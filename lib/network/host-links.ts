@@ -61,6 +61,25 @@ export function attachCommands(containerId: string, endpoint: Endpoint, network:
   };
 }
 
+/**
+ * Waits until the host ends of a container's veths from its last run are
+ * gone. A veth pair goes with its network namespace, but the kernel tears a
+ * namespace down asynchronously after its last process exits: a start right
+ * after a stop (`restart`) could find the old host end still there and fail
+ * to create its new one under the same name. After `ms` the leftover is
+ * deleted (deleting the host end deletes the pair).
+ */
+export async function awaitOldVeths(containerId: string, networks: readonly string[], ms = 2000): Promise<void> {
+  const names = networks.map((network) => hostVethName(containerId, network));
+  const deadline = Date.now() + ms;
+  let left = names.filter((name) => linkNames().includes(name));
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    left = left.filter((name) => linkNames().includes(name));
+  }
+  for (const name of left) await runBatch('ip', [`link del ${name}`], { step: 'network' }).catch(() => undefined); // gone meanwhile: fine
+}
+
 /** Attaches an endpoint to the running container whose first process is `pid`. */
 export async function attachEndpoint(pid: number, containerId: string, endpoint: Endpoint, network: NetworkRecord, defaultRoute: boolean): Promise<void> {
   const commands = attachCommands(containerId, endpoint, network, defaultRoute);
