@@ -69,6 +69,8 @@ export function containerPaths(dir: string) {
     config: `${dir}/config.json`,
     spec: `${dir}/spec`,
     monitor: `${dir}/monitor.json`,
+    /** Held (flock) by the monitor while it lives. */
+    monitorLock: `${dir}/monitor.lock`,
     exit: `${dir}/exit.json`,
     log: `${dir}/container.log`,
     lock: `${dir}/lock`,
