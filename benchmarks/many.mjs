@@ -47,10 +47,13 @@ const stateRoot = mkdtempSync(join(tmpdir(), 'berth-bench-many-'));
 const runtime = await Runtime.open({ root: stateRoot, removeOnOwnerExit: true });
 const containers = [];
 const ms = (value) => `${value.toFixed(1)} ms`;
+/** Wall and CPU (user + system) milliseconds of `fn`: the machine may be shared, the CPU time says what it cost. */
 const timed = async (fn) => {
   const began = performance.now();
+  const cpu = process.cpuUsage();
   const result = await fn();
-  return { ms: performance.now() - began, result };
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - began, cpuMs: (used.user + used.system) / 1000, result };
 };
 /**
  * Median, min and max of `rounds` runs of `measure` (which resolves with `{ ms, result }`);
@@ -58,25 +61,29 @@ const timed = async (fn) => {
  */
 const repeat = async (what, expected, measure) => {
   const times = [];
+  const cpu = [];
   for (let i = 0; i < rounds && !interrupted; i++) {
-    const { ms: took, result } = await measure();
+    const { ms: took, cpuMs, result } = await measure();
     if (result !== expected) throw new Error(`${what}: ${result} containers, expected ${expected}`);
     times.push(took);
+    cpu.push(cpuMs);
   }
-  return `${ms(median(times))} median (min ${ms(Math.min(...times))}, max ${ms(Math.max(...times))}, ${times.length} rounds)`;
+  return `${ms(median(times))} median (min ${ms(Math.min(...times))}, max ${ms(Math.max(...times))}; CPU ${ms(median(cpu))}; ${times.length} rounds)`;
 };
 /** Runtime.open() timed inside a new Node process (module loading outside the clock). */
 const openInFreshProcess = () => {
   const script = `const { Runtime } = await import(${JSON.stringify(join(repo, 'dist', 'index.js'))});
     const began = performance.now();
+    const cpu = process.cpuUsage();
     const runtime = await Runtime.open({ root: ${JSON.stringify(stateRoot)} });
+    const used = process.cpuUsage(cpu);
     const took = performance.now() - began;
     const running = (await runtime.containers.list()).length;
-    console.log(JSON.stringify({ took, running }));`;
+    console.log(JSON.stringify({ took, cpuMs: (used.user + used.system) / 1000, running }));`;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`Runtime.open in a fresh process failed: ${child.stderr}`);
-  const { took, running } = JSON.parse(child.stdout);
-  return { ms: took, result: running };
+  const { took, cpuMs, running } = JSON.parse(child.stdout);
+  return { ms: took, cpuMs, result: running };
 };
 
 let exitCode = 0;

@@ -13,7 +13,7 @@ import { makePrivateDirectory, PRIVATE_DIR_MODE } from '../state/private-state.j
 import { parseBytes } from '../units.js';
 import { parsePorts } from '../network/port-bindings.js';
 import { Container } from './container.js';
-import { readContainerState } from './container-state.js';
+import { monitorLockHeld, readContainerState } from './container-state.js';
 import { containerPaths, type ContainerConfig } from './container-config.js';
 import { effectiveCapabilities, normalizeEnv, validateCreateOptions } from './create-options.js';
 import { generateName } from './name-generator.js';
@@ -228,16 +228,22 @@ export class ContainerCollection {
    * @internal Crash recovery: drops half-created containers and names that
    * point nowhere, then lets each container that is not running put its own
    * state right ({@link Container.recover}). A container whose monitor is
-   * alive costs one state read and one lock probe: its config.json was whole
-   * when it started, and its monitor records its exit and removes its
-   * cgroups itself.
+   * alive costs one lock probe (open, flock, close): its config.json was
+   * whole when it started, and its monitor records its exit and removes its
+   * cgroups itself (also when it has written exit.json and lingers for an owner).
    */
   async recover(): Promise<void> {
     const live = new Set<string>();
     const others = new Map<string, Container>();
     for (const id of this.ids()) {
-      const dir = join(this.containersDir, id);
-      const state = readContainerState(containerPaths(dir));
+      const dir = `${this.containersDir}/${id}`;
+      const paths = containerPaths(dir);
+      // the lock alone first: a live monitor (nearly every container of a busy root) costs no file read
+      if (monitorLockHeld(paths)) {
+        live.add(id);
+        continue;
+      }
+      const state = readContainerState(paths);
       if (state.status === 'running' || state.starting) {
         live.add(id);
         continue;

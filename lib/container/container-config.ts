@@ -65,7 +65,9 @@ export function containerPaths(dir: string) {
   return {
     dir,
     /** The runtime's state root (`<root>/containers/<id>/../..`). */
-    stateRoot: join(dir, '..', '..'),
+    get stateRoot(): string {
+      return join(dir, '..', '..');
+    },
     config: `${dir}/config.json`,
     spec: `${dir}/spec`,
     monitor: `${dir}/monitor.json`,

@@ -69,15 +69,23 @@ export function isSameProcess(pid: number | undefined, startTime: number | undef
  * exclusive flock on monitor.lock for its whole life: one open and one
  * non-blocking shared flock prove it, several times cheaper than reading
  * /proc/<pid>/stat, and immune to pid reuse. A monitor of an older berth (or
- * a lock file that cannot be opened) is checked by its pid and start time.
+ * a lock file that is not there) is checked by its pid and start time.
  */
 function monitorAlive(record: MonitorRecord, paths: ContainerPaths): boolean {
   if (record.livenessLock !== true) return isSameProcess(record.monitorPid, record.monitorStartTime);
+  return monitorLockHeld(paths) ?? isSameProcess(record.monitorPid, record.monitorStartTime);
+}
+
+/**
+ * Whether a process holds the container's monitor.lock (its monitor, alive;
+ * no file read, no JSON): undefined when there is no lock file.
+ */
+export function monitorLockHeld(paths: Pick<ContainerPaths, 'monitorLock'>): boolean | undefined {
   let fd: number;
   try {
     fd = openSync(paths.monitorLock, 'r');
   } catch {
-    return isSameProcess(record.monitorPid, record.monitorStartTime);
+    return undefined;
   }
   try {
     return !nativeAddon().tryLock(fd, false);
