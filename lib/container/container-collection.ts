@@ -7,7 +7,7 @@ import type { ImageConfig } from '../../types/image.js';
 import type { ResourceLimits } from '../../types/resources.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
+import { readJsonIfExists, syncSoon, writeJsonAtomic } from '../state/atomic-file.js';
 import { withFileLock } from '../state/file-lock.js';
 import { makePrivateDirectory, PRIVATE_DIR_MODE } from '../state/private-state.js';
 import { parseBytes } from '../units.js';
@@ -122,7 +122,9 @@ export class ContainerCollection {
       try {
         mkdirSync(dir, { mode: PRIVATE_DIR_MODE });
         const full: ContainerConfig = { ...config, name };
-        writeJsonAtomic(containerPaths(dir).config, full);
+        // whole or absent (atomic), on disk a moment later: create() does not wait for the disk
+        writeJsonAtomic(containerPaths(dir).config, full, false);
+        syncSoon(containerPaths(dir).config);
         if (network) {
           const endpoint = await this.runtime.networks.allocate(network, id, { aliases: options.networkAliases, ip: options.ip }, 0);
           writeJsonAtomic(containerPaths(dir).endpoints, [endpoint]);

@@ -26,7 +26,7 @@ import { isSameProcess, readContainerState, signalName, type ContainerState } fr
 import { launchMonitor, type MonitorHandle } from './monitor-process.js';
 import { writeMonitorSpec } from './monitor-spec.js';
 import { seccompMode } from './seccomp-program.js';
-import { readLayersUserDatabase, resolveUser } from './user-resolve.js';
+import { readStartUserDatabase, resolveUser } from './user-resolve.js';
 import type { ContainerHandle } from './container-handle.js';
 import { containerLogs, containerLogStream } from './container-logs.js';
 import { exec, execStream } from './container-exec.js';
@@ -271,7 +271,8 @@ export class Container implements AsyncDisposable {
         throw new InvalidStateError(`container ${this.name} is already running`, { containerId: this.id });
       }
       const layers = [this.paths.upper, ...this.config.layers];
-      const user = resolveUser(this.config.user, readLayersUserDatabase(layers, `container ${this.name}`, this.id), this.id);
+      const users = readStartUserDatabase(this.paths.upper, this.config.layers, join(this.runtime.root, 'layers'), `container ${this.name}`, this.id);
+      const user = resolveUser(this.config.user, users, this.id);
       await this.removeCgroup();
       // synchronous on purpose: a handful of tiny calls, cheaper than the thread pool
       rmSync(this.paths.exit, { force: true });
