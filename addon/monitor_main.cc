@@ -221,16 +221,31 @@ RunStart start_container(const Spec& spec) {
     return fail("clone", "clone3", spec.cgroup_dir.empty() ? nullptr : spec.cgroup_dir.c_str());
   }
   const int pid = static_cast<int>(child);
+  // A failure at sync 1 may follow the child's own: it mounts meanwhile
+  // (container_setup.cc, steps 3-7) and ends at a failed mount. The error
+  // it sent, if any, is the one to report.
   auto abandon = [&](const char* step, const char* syscall_name, const char* path) {
     int saved = errno;
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
+    SetupError child_error;
+    int passed_fd = -1;
+    pollfd pending = {sync[0], POLLIN, 0};
+    const bool child_failed = poll(&pending, 1, 0) == 1 &&
+                              receive_setup_message(sync[0], child_error, &passed_fd) == sizeof child_error;
+    if (passed_fd >= 0) close(passed_fd);
     close(sync[0]);
+    if (child_failed) {
+      setup_error_terminate(child_error);
+      errno = child_error.error_number;
+      return fail(child_error.step, child_error.syscall, child_error.path);
+    }
     errno = saved;
     return fail(step, syscall_name, path);
   };
 
-  /* sync 1. The child waits here until cgroups and network are in place. */
+  /* sync 1. The child mounts its filesystems meanwhile, then waits here until
+     cgroups and network are in place. */
   std::string failed_path;
   if (!cgroup_enter(spec.cgroup_procs, pid, failed_path)) return abandon("cgroup", "write", failed_path.c_str());
   // bridge networks: a veth pair from each bridge into the new namespace
