@@ -8,15 +8,16 @@
 //   node benchmarks/many.mjs [--count N] [--batch N] [--rounds N]   (as root, after `npm run build`)
 //
 // Runs in a private mount namespace, with a temporary state root. The
-// containers are owner-bound (`removeOnOwnerExit`): should this process die
-// even by SIGKILL, their monitors remove them; on SIGINT/SIGTERM or an error
-// the benchmark stops creating, removes every container, and deletes the root.
+// containers are owner-bound (`removeOnOwnerExit`): should the benchmark die
+// even by SIGKILL, their monitors remove them, and the process outside the
+// namespace recovers and deletes the root; on SIGINT/SIGTERM or an error the
+// benchmark stops creating, removes every container, and deletes the root.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inPrivateMountNamespace } from './mount-namespace.mjs';
+import { runInPrivateMountNamespace } from './mount-namespace.mjs';
 import { kib, median } from './monitor-rss.mjs';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -32,7 +33,14 @@ const flag = (name, fallback) => {
 const count = flag('count', 1000);
 const batch = flag('batch', 20);
 const rounds = flag('rounds', 11);
-inPrivateMountNamespace('BERTH_BENCH_NAMESPACE', repo);
+if (!process.env.BERTH_BENCH_NAMESPACE) {
+  // outside: the state root is made here, so that whatever the benchmark
+  // inside leaves when it is killed (SIGKILL: containers created but not
+  // started, the cgroups of a start under way) is cleaned up after it
+  process.env.BERTH_BENCH_MANY_ROOT = mkdtempSync(join(tmpdir(), 'berth-bench-many-'));
+  const status = runInPrivateMountNamespace('BERTH_BENCH_NAMESPACE', repo);
+  process.exit(await removeLeftovers(process.env.BERTH_BENCH_MANY_ROOT) ? status : 1);
+}
 
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -42,8 +50,29 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
+/**
+ * After the benchmark (outside its namespace): a root it left (it was killed)
+ * is recovered (Runtime.open: exits recorded, cgroups removed), emptied of
+ * containers, and deleted. False when something could not be removed.
+ */
+async function removeLeftovers(root) {
+  if (!existsSync(root)) return true;
+  try {
+    const { Runtime } = await import('../dist/index.js');
+    const left = await Runtime.open({ root });
+    const containers = await left.containers.list({ all: true });
+    for (const container of containers) await container.remove({ force: true });
+    rmSync(root, { recursive: true, force: true });
+    console.error(`cleanup after the benchmark: ${containers.length} containers removed, ${root} deleted`);
+    return true;
+  } catch (error) {
+    console.error(`cleanup after the benchmark: ${root}: ${error.message}`);
+    return false;
+  }
+}
+
 const { Runtime } = await import('../dist/index.js');
-const stateRoot = mkdtempSync(join(tmpdir(), 'berth-bench-many-'));
+const stateRoot = process.env.BERTH_BENCH_MANY_ROOT;
 const runtime = await Runtime.open({ root: stateRoot, removeOnOwnerExit: true });
 const containers = [];
 const ms = (value) => `${value.toFixed(1)} ms`;
