@@ -282,12 +282,10 @@ void container_setup_and_exec(const ChildPlan& plan) {
   const char* failed_path = nullptr;
   umask(0);
 
-  // 1. Die with the monitor; wait until it has placed us (sync 1: cgroups and
-  //    network are ready). EOF here means the monitor is gone.
+  // 1. Die with the monitor. It places us in our cgroups (and attaches a
+  //    bridge network) meanwhile: steps 3-7 only mount, and run while it does.
   step = "sync";
   check(prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);
-  char go = 0;
-  if (read(sync_fd, &go, 1) != 1) _exit(127);
 
   // 2. Signals as a fresh process has them: the monitor ignores some, and an
   //    ignored signal stays ignored across execve.
@@ -297,31 +295,17 @@ void container_setup_and_exec(const ChildPlan& plan) {
   sigemptyset(&none);
   check(sigprocmask(SIG_SETMASK, &none, nullptr), "sigprocmask", nullptr);
 
-  // 3. A cgroup namespace rooted at the cgroup we were just placed in.
-  step = "cgroupns";
-  check(unshare(CLONE_NEWCGROUP), "unshare", nullptr);
-
-  // 3b. The network: join another container's namespace, or bring up lo in
-  //     our own (a bridge network's eth0 was added by then: sync 1). Before
-  //     /sys, which shows the network namespace of whoever mounts it.
-  step = "network";
-  if (plan.join_netns_fd >= 0) {
-    check(setns(plan.join_netns_fd, CLONE_NEWNET), "setns", spec.network_join.c_str());
-  } else if (spec.network_mode != "host") {
-    bring_loopback_up();
-  }
-
-  // 4. No mount event propagates from the container to the host (rslave when
+  // 3. No mount event propagates from the container to the host (rslave when
   //    a mount asked for slave or shared propagation: the host's still arrive).
   step = "propagation";
   check(mount(nullptr, "/", nullptr, MS_REC | spec.root_propagation, nullptr), "mount", "/");
 
-  // 5. The root filesystem: read-only image layers under a per-container upper dir.
+  // 4. The root filesystem: read-only image layers under a per-container upper dir.
   step = "rootfs";
   check(mount("overlay", spec.rootfs.c_str(), "overlay", 0, plan.overlay_options.c_str()), "mount",
         spec.rootfs.c_str());
 
-  // 5b. The user's mounts (bind mounts, volumes, tmpfs), in order, each on its
+  // 4b. The user's mounts (bind mounts, volumes, tmpfs), in order, each on its
   //     target resolved inside the rootfs: a symlink in the image cannot lead
   //     a mount out of it (mount_target.cc). They live in this mount
   //     namespace only, like everything else here.
@@ -335,7 +319,7 @@ void container_setup_and_exec(const ChildPlan& plan) {
     close(root_fd);
   }
 
-  // 6. pivot_root into it and detach the old root: the host's tree is gone.
+  // 5. pivot_root into it and detach the old root: the host's tree is gone.
   step = "pivot-root";
   check(chdir(spec.rootfs.c_str()), "chdir", spec.rootfs.c_str());
   if (syscall(SYS_pivot_root, ".", ".") == 0) {
@@ -351,12 +335,12 @@ void container_setup_and_exec(const ChildPlan& plan) {
   }
   check(chdir("/"), "chdir", "/");
 
-  // 7. /proc for the new pid namespace.
+  // 6. /proc for the new pid namespace.
   step = "proc";
   make_dir("/proc", 0555);
   check(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr), "mount", "/proc");
 
-  // 8. A minimal /dev on tmpfs: the standard character devices, a private devpts
+  // 7. A minimal /dev on tmpfs: the standard character devices, a private devpts
   //    instance, shm and mqueue.
   step = "dev";
   make_dir("/dev", 0755);
@@ -397,6 +381,27 @@ void container_setup_and_exec(const ChildPlan& plan) {
     check(mount(slave, "/dev/console", nullptr, MS_BIND, nullptr), "mount", "/dev/console");
     send_fd(master);
     close(master);
+  }
+
+  // 8. Wait until the monitor has placed us (sync 1: cgroups and network are
+  //    ready); nothing so far ran the container's code or needed either.
+  //    EOF here means the monitor is gone.
+  step = "sync";
+  char go = 0;
+  if (read(sync_fd, &go, 1) != 1) _exit(127);
+
+  // 8b. A cgroup namespace rooted at the cgroup we were just placed in.
+  step = "cgroupns";
+  check(unshare(CLONE_NEWCGROUP), "unshare", nullptr);
+
+  // 8c. The network: join another container's namespace, or bring up lo in
+  //     our own (a bridge network's eth0 was added by then: sync 1). Before
+  //     /sys, which shows the network namespace of whoever mounts it.
+  step = "network";
+  if (plan.join_netns_fd >= 0) {
+    check(setns(plan.join_netns_fd, CLONE_NEWNET), "setns", spec.network_join.c_str());
+  } else if (spec.network_mode != "host") {
+    bring_loopback_up();
   }
 
   // 9. /sys, read-only (read-write when privileged).

@@ -15,7 +15,10 @@
 //   3  control pipe: one JSON event per line — started, error, exited
 //
 // State it writes in <dir>: monitor.json (its pid, then the container's pid),
-// exit.json (exit code, signal, time), container.log.
+// exit.json (exit code, signal, time), container.log. It holds an exclusive
+// flock on <dir>/monitor.lock for as long as it lives: a reader proves it
+// alive with one open and one flock, no /proc read (monitor.json says
+// "livenessLock":true; docs/architecture.md, "Recovery").
 
 #include <cerrno>
 #include <csignal>
@@ -30,6 +33,7 @@
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -57,6 +61,17 @@ bool attach_open = true;
   _exit(1);
 }
 
+// Takes the exclusive flock on <dir>/monitor.lock, kept (never closed) until
+// this process exits. Close-on-exec: the container's first process, a clone
+// of us, drops it at its execve. Blocking: a reader holds it shared for the
+// time of one flock call.
+void hold_liveness_lock(const std::string& path) {
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) fail_before_clone("state", "open", path.c_str());
+  while (flock(fd, LOCK_EX) < 0)
+    if (errno != EINTR) fail_before_clone("state", "flock", path.c_str());
+}
+
 int dup_high(int fd) {
   int copy = fcntl(fd, F_DUPFD_CLOEXEC, 10);
   if (copy < 0) fail_before_clone("stdio", "fcntl", nullptr);
@@ -77,7 +92,7 @@ std::string ports_json(const std::vector<PortMapping>& ports) {
 std::string monitor_record(int monitor_pid, int container_pid, const std::string& started_at, int restarts,
                            const std::string& ports = "[]") {
   std::string j = "{\"monitorPid\":" + std::to_string(monitor_pid) +
-                  ",\"monitorStartTime\":" + std::to_string(process_start_time(monitor_pid));
+                  ",\"monitorStartTime\":" + std::to_string(process_start_time(monitor_pid)) + ",\"livenessLock\":true";
   if (container_pid > 0) {
     j += ",\"pid\":" + std::to_string(container_pid) +
          ",\"pidStartTime\":" + std::to_string(process_start_time(container_pid)) + ",\"startedAt\":\"" +
@@ -206,16 +221,31 @@ RunStart start_container(const Spec& spec) {
     return fail("clone", "clone3", spec.cgroup_dir.empty() ? nullptr : spec.cgroup_dir.c_str());
   }
   const int pid = static_cast<int>(child);
+  // A failure at sync 1 may follow the child's own: it mounts meanwhile
+  // (container_setup.cc, steps 3-7) and ends at a failed mount. The error
+  // it sent, if any, is the one to report.
   auto abandon = [&](const char* step, const char* syscall_name, const char* path) {
     int saved = errno;
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
+    SetupError child_error;
+    int passed_fd = -1;
+    pollfd pending = {sync[0], POLLIN, 0};
+    const bool child_failed = poll(&pending, 1, 0) == 1 &&
+                              receive_setup_message(sync[0], child_error, &passed_fd) == sizeof child_error;
+    if (passed_fd >= 0) close(passed_fd);
     close(sync[0]);
+    if (child_failed) {
+      setup_error_terminate(child_error);
+      errno = child_error.error_number;
+      return fail(child_error.step, child_error.syscall, child_error.path);
+    }
     errno = saved;
     return fail(step, syscall_name, path);
   };
 
-  /* sync 1. The child waits here until cgroups and network are in place. */
+  /* sync 1. The child mounts its filesystems meanwhile, then waits here until
+     cgroups and network are in place. */
   std::string failed_path;
   if (!cgroup_enter(spec.cgroup_procs, pid, failed_path)) return abandon("cgroup", "write", failed_path.c_str());
   // bridge networks: a veth pair from each bridge into the new namespace
@@ -364,6 +394,7 @@ int main(int argc, char** argv) {
     fail_before_clone("spec", "read", spec_error.c_str());
   }
   const int monitor_pid = getpid();
+  if (!spec.pid_path.empty()) hold_liveness_lock(dir + "/monitor.lock");
   if (!spec.pid_path.empty() && !state_file_write(spec.pid_path, monitor_record(monitor_pid, 0, "", 0)))
     fail_before_clone("state", "write", spec.pid_path.c_str());
   if (chdir("/") < 0) fail_before_clone("state", "chdir", "/");

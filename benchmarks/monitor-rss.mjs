@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 
 /** A "Key:   123 kB" field of a /proc file, in KiB. */
-function kib(path, key) {
+export function kib(path, key) {
   const match = readFileSync(path, 'utf8').match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm'));
   if (!match) throw new Error(`no ${key} in ${path}`);
   return Number(match[1]);
 }
 
-const median = (values) => {
+export const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;

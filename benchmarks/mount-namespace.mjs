@@ -8,6 +8,15 @@ import { join } from 'node:path';
 
 export function inPrivateMountNamespace(key, root) {
   if (process.env[key]) return;
+  process.exit(runInPrivateMountNamespace(key, root));
+}
+
+/**
+ * The part of {@link inPrivateMountNamespace} that runs the script again
+ * inside the namespace: returns its exit status (1 when it died by a signal),
+ * for a caller with work to do after it. Call it only outside (`key` unset).
+ */
+export function runInPrivateMountNamespace(key, root) {
   if (process.getuid?.() !== 0) {
     console.error('the benchmark needs root (it creates namespaces, mounts and containers): run it as root');
     process.exit(1);
@@ -25,5 +34,5 @@ export function inPrivateMountNamespace(key, root) {
     console.error(`cannot run unshare: ${result.error.message}`);
     process.exit(1);
   }
-  process.exit(result.status ?? 1);
+  return result.status ?? 1;
 }

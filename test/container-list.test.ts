@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runFixture } from './helpers-process.js';
 import { BUSYBOX, temporaryRuntime, withDeadline } from './helpers.js';
+import { NotFoundError } from '../lib/index.js';
 
 test('list filters by labels, status and name', async () => {
   await using runtime = await temporaryRuntime();
@@ -63,4 +64,18 @@ test('a container started by process A: process B lists it by label, follows its
   // and this process sees the same
   const container = await runtime.containers.get('managed');
   assert.deepEqual((await withDeadline(container.wait(), 'the container to exit')).exitCode, 3);
+});
+
+test('a listed container removed afterwards: its id and name stay, what needs its files says it is gone', async () => {
+  await using runtime = await temporaryRuntime();
+  const container = await runtime.containers.create({ image: BUSYBOX, name: 'short-lived', labels: { role: 'x' }, cmd: ['sleep', '60'] });
+  await container.start();
+  const [listed] = await runtime.containers.list();
+  assert.equal(listed!.name, 'short-lived');
+  await container.remove({ force: true });
+  assert.equal(listed!.id, container.id);
+  assert.equal(listed!.name, 'short-lived');
+  await assert.rejects(listed!.inspect(), NotFoundError);
+  await assert.rejects(listed!.start(), NotFoundError);
+  assert.deepEqual(await runtime.containers.list({ all: true, labels: { role: 'x' } }), []);
 });

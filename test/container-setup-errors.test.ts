@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Container, ContainerSetupError, type ContainerCreateOptions } from '../lib/index.js';
+import { Container, ContainerSetupError, type ContainerCreateOptions, type Runtime } from '../lib/index.js';
 import { BUSYBOX, mountsUnder, processesMentioning, temporaryRuntime } from './helpers.js';
 
-async function expectSetupError(options: ContainerCreateOptions, expected: Partial<ContainerSetupError>) {
+async function expectSetupError(options: ContainerCreateOptions, expected: Partial<ContainerSetupError>, prepare?: (runtime: Runtime) => Promise<unknown>) {
   await using runtime = await temporaryRuntime();
+  await prepare?.(runtime);
   const container = await runtime.containers.create(options);
   const error = await container.start().then(
     () => assert.fail('start() should have failed'),
@@ -112,4 +114,18 @@ test('a taken name is a ConflictError; an unknown one a NotFoundError; starting 
   await first.start();
   await assert.rejects(first.start(), { name: 'InvalidStateError' });
   assert.equal((await runtime.containers.get(first.id.slice(0, 10))).name, 'only-one');
+});
+
+test('a mount that fails in the container while the monitor attaches its network is reported as the mount', async () => {
+  // the child mounts while the monitor places it in its cgroups and attaches the
+  // bridge network (sync 1): its error wins over what its death makes fail there
+  const source = mkdtempSync(join(tmpdir(), 'berth-setup-'));
+  try {
+    const error = await expectSetupError({
+      image: BUSYBOX, cmd: ['true'], network: 'setup-errors', mounts: [{ type: 'bind', source, target: '/etc/passwd' }],
+    }, { step: 'mounts' }, (runtime) => runtime.networks.create({ name: 'setup-errors' }));
+    assert.match(error.message, /\/etc\/passwd/);
+  } finally {
+    rmSync(source, { recursive: true, force: true });
+  }
 });

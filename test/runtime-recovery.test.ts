@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -81,4 +81,36 @@ test('Runtime.open removes half-created containers and dangling names', async ()
   await Runtime.open({ root: runtime.root });
   assert.deepEqual(readdirSync(join(runtime.root, 'containers')), []);
   assert.deepEqual(readdirSync(join(runtime.root, 'names')), []);
+});
+
+test('liveness: a stopped (SIGSTOP) monitor is alive, a monitor record from an older berth (no lock) is checked by pid, a dead one is recorded', async () => {
+  await using runtime = await temporaryRuntime();
+  const container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '300'] });
+  await container.start();
+  const { monitorPid } = (await container.inspect()).state;
+  const monitorJson = join(runtime.root, 'containers', container.id, 'monitor.json');
+  const record = JSON.parse(readFileSync(monitorJson, 'utf8')) as Record<string, unknown>;
+  assert.equal(record.livenessLock, true);
+
+  // a frozen monitor still holds its lock: still running, from a fresh open too
+  process.kill(monitorPid!, 'SIGSTOP');
+  try {
+    const reopened = await Runtime.open({ root: runtime.root });
+    assert.deepEqual((await reopened.containers.list()).map((c) => c.id), [container.id]);
+  } finally {
+    process.kill(monitorPid!, 'SIGCONT');
+  }
+
+  // a record as an older monitor wrote it (no livenessLock): checked by pid and start time
+  const { livenessLock: _, ...older } = record;
+  writeFileSync(monitorJson, JSON.stringify(older));
+  assert.deepEqual((await runtime.containers.list()).map((c) => c.id), [container.id]);
+  // … and with a start time that is not the monitor's (its pid reused): dead, recorded as such
+  writeFileSync(monitorJson, JSON.stringify({ ...older, monitorStartTime: 1 }));
+  const reopened = await Runtime.open({ root: runtime.root });
+  assert.deepEqual(await reopened.containers.list(), []);
+  // (the monitor, alive in truth, then sees its container killed and records that exit over berth's 255)
+  assert.equal((await container.inspect()).state.status, 'exited');
+  await waitUntil(() => !alive(monitorPid!), 'the monitor to end once its container is killed');
+  await container.remove({ force: true });
 });

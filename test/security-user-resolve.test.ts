@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ContainerSetupError, type Container, type Runtime } from '../lib/index.js';
-import { BUSYBOX, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, temporaryRuntime, withDeadline } from './helpers.js';
 
 const DEADLINE_MS = 60_000;
 
@@ -171,4 +171,28 @@ test('an /etc/group replaced by a FIFO fails start and exec fast with a typed er
   assert.equal(start.error?.code, 'ERR_NOT_REGULAR_FILE');
   assert.match(start.error!.message, /\/etc\/group.*not a regular file \(a FIFO\)/);
   assert.equal((await container.inspect()).state.status, 'exited'); // nothing started
+});
+
+test('a user added by one container is its own: another from the same image does not see it (the image database is shared, never its changes)', async () => {
+  await using runtime = await temporaryRuntime();
+  const added = await runtime.containers.create({ image: BUSYBOX, user: 'ghost', cmd: ['id', '-u'], attach: true });
+  // first start: the image has no ghost (its database is read, and kept for later starts)
+  await assert.rejects(added.start(), (error: unknown) => error instanceof ContainerSetupError && error.step === 'user');
+  const files = mkdtempSync(join(tmpdir(), 'berth-ghost-'));
+  try {
+    writeFileSync(join(files, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nghost:x:4242:4242::/home/ghost:/bin/sh\n');
+    await added.copyTo(join(files, 'passwd'), '/etc/passwd');
+  } finally {
+    rmSync(files, { recursive: true, force: true });
+  }
+  await added.start();
+  const output: Buffer[] = [];
+  const ended = new Promise((resolve) => added.stdout!.on('data', (chunk: Buffer) => output.push(chunk)).once('end', resolve));
+  assert.equal((await withDeadline(added.wait(), 'the container to exit')).exitCode, 0);
+  await withDeadline(ended, 'its output to end');
+  assert.equal(Buffer.concat(output).toString().trim(), '4242', 'its own /etc/passwd (upper) names ghost');
+
+  const fresh = await runtime.containers.create({ image: BUSYBOX, user: 'ghost', cmd: ['id', '-u'] });
+  await assert.rejects(fresh.start(), (error: unknown) => error instanceof ContainerSetupError && error.step === 'user',
+    'a fresh container from the image has no ghost');
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerCreateOptions } from '../../types/container.js';
@@ -7,12 +7,13 @@ import type { ImageConfig } from '../../types/image.js';
 import type { ResourceLimits } from '../../types/resources.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
+import { readJsonIfExists, syncSoon, writeJsonAtomic } from '../state/atomic-file.js';
 import { withFileLock } from '../state/file-lock.js';
 import { makePrivateDirectory, PRIVATE_DIR_MODE } from '../state/private-state.js';
 import { parseBytes } from '../units.js';
 import { parsePorts } from '../network/port-bindings.js';
 import { Container } from './container.js';
+import { monitorLockHeld, readContainerState } from './container-state.js';
 import { containerPaths, type ContainerConfig } from './container-config.js';
 import { effectiveCapabilities, normalizeEnv, validateCreateOptions } from './create-options.js';
 import { generateName } from './name-generator.js';
@@ -121,7 +122,9 @@ export class ContainerCollection {
       try {
         mkdirSync(dir, { mode: PRIVATE_DIR_MODE });
         const full: ContainerConfig = { ...config, name };
-        writeJsonAtomic(containerPaths(dir).config, full);
+        // whole or absent (atomic), on disk a moment later: create() does not wait for the disk
+        writeJsonAtomic(containerPaths(dir).config, full, false);
+        syncSoon(containerPaths(dir).config);
         if (network) {
           const endpoint = await this.runtime.networks.allocate(network, id, { aliases: options.networkAliases, ip: options.ip }, 0);
           writeJsonAtomic(containerPaths(dir).endpoints, [endpoint]);
@@ -195,17 +198,22 @@ export class ContainerCollection {
    * ```
    */
   async list(options: ContainerListOptions = {}): Promise<Container[]> {
-    const keep = containerFilter(options);
+    const filter = containerFilter(options);
+    const names = this.namesById();
+    const everything = options.all === true && options.labels === undefined && options.status === undefined && options.name === undefined;
     const containers = this.ids()
-      .map((id) => this.load(id))
+      .map((id) => this.loadLazily(id, names.get(id), everything))
       .filter((container): container is Container => container !== undefined);
-    if (options.all && options.labels === undefined && options.status === undefined && options.name === undefined) return containers;
-    // one removed meanwhile is simply not listed
-    const infos = await Promise.all(containers.map((c) => c.inspect().catch((error: unknown) => {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    })));
-    return containers.filter((_c, i) => infos[i] !== undefined && keep(infos[i]));
+    if (everything) return containers;
+    // the state files alone, not a full inspect() each; config.json only for a label filter
+    return containers.filter((container) => {
+      try {
+        return filter.keep(container.listed(filter.tellsPaused));
+      } catch (error) {
+        if (error instanceof NotFoundError) return false; // removed meanwhile: simply not listed
+        throw error;
+      }
+    });
   }
 
   /** @internal Deletes a stopped container's files and its name. */
@@ -218,11 +226,33 @@ export class ContainerCollection {
     }
   }
 
-  /** @internal Crash recovery: drops half-created containers and names that point nowhere. */
+  /**
+   * @internal Crash recovery: drops half-created containers and names that
+   * point nowhere, then lets each container that is not running put its own
+   * state right ({@link Container.recover}). A container whose monitor is
+   * alive costs one lock probe (open, flock, close): its config.json was
+   * whole when it started, and its monitor records its exit and removes its
+   * cgroups itself (also when it has written exit.json and lingers for an owner).
+   */
   async recover(): Promise<void> {
+    const live = new Set<string>();
+    const others = new Map<string, Container>();
     for (const id of this.ids()) {
-      const dir = join(this.containersDir, id);
-      if (!readJsonIfExists<ContainerConfig>(containerPaths(dir).config)) rmSync(dir, { recursive: true, force: true });
+      const dir = `${this.containersDir}/${id}`;
+      const paths = containerPaths(dir);
+      // the lock alone first: a live monitor (nearly every container of a busy root) costs no file read
+      if (monitorLockHeld(paths)) {
+        live.add(id);
+        continue;
+      }
+      const state = readContainerState(paths);
+      if (state.status === 'running' || state.starting) {
+        live.add(id);
+        continue;
+      }
+      const container = this.load(id);
+      if (container) others.set(id, container);
+      else rmSync(dir, { recursive: true, force: true });
     }
     for (const name of readdirSync(this.namesDir)) {
       let target: string;
@@ -231,16 +261,38 @@ export class ContainerCollection {
       } catch {
         continue; // not a link: not ours
       }
-      if (!this.load(target)) rmSync(join(this.namesDir, name), { force: true });
+      if (!live.has(target) && !others.has(target)) rmSync(join(this.namesDir, name), { force: true });
     }
-    for (const id of this.ids()) {
-      // records the exit of any container whose monitor died, and removes the
-      // cgroups of containers that are no longer running
-      const container = this.load(id);
-      await container?.settle();
-      // owner-bound ones whose owner exited while they were not running (no monitor to remove them)
-      await container?.removeIfOrphaned();
+    for (const container of others.values()) await container.recover();
+  }
+
+  /** id → name, from the name links (a readlink each, no config.json read); an id with two names is left out. */
+  private namesById(): Map<string, string> {
+    const names = new Map<string, string>();
+    const twice = new Set<string>();
+    for (const name of readdirSync(this.namesDir)) {
+      let id: string;
+      try {
+        id = readlinkSync(join(this.namesDir, name));
+      } catch {
+        continue; // not a link: not ours
+      }
+      if (names.has(id)) twice.add(id);
+      else names.set(id, name);
     }
+    for (const id of twice) names.delete(id);
+    return names;
+  }
+
+  /**
+   * A container whose config.json is parsed only when needed, when its name
+   * is known. With `checked`, undefined when config.json is not there
+   * (half-created, or being removed); without, the caller looks ({@link Container.listed}).
+   */
+  private loadLazily(id: string, name: string | undefined, checked: boolean): Container | undefined {
+    if (name === undefined) return this.load(id);
+    const dir = join(this.containersDir, id);
+    return !checked || existsSync(containerPaths(dir).config) ? new Container(this.runtime, { id, name }, dir) : undefined;
   }
 
   private ids(): string[] {

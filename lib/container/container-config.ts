@@ -65,10 +65,14 @@ export function containerPaths(dir: string) {
   return {
     dir,
     /** The runtime's state root (`<root>/containers/<id>/../..`). */
-    stateRoot: join(dir, '..', '..'),
+    get stateRoot(): string {
+      return join(dir, '..', '..');
+    },
     config: `${dir}/config.json`,
     spec: `${dir}/spec`,
     monitor: `${dir}/monitor.json`,
+    /** Held (flock) by the monitor while it lives. */
+    monitorLock: `${dir}/monitor.lock`,
     exit: `${dir}/exit.json`,
     log: `${dir}/container.log`,
     lock: `${dir}/lock`,

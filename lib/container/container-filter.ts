@@ -18,10 +18,23 @@ export interface ContainerListOptions {
   name?: string | RegExp;
 }
 
+/** What `list()` filters on: the part of `inspect()` it reads (status, labels, name); labels only with a label filter. */
+export interface ListedContainer {
+  name: string;
+  state: Pick<ContainerInspect['state'], 'status' | 'running'>;
+  config: Pick<ContainerInspect['config'], 'labels'>;
+}
+
+/** A container filter, and whether it must tell paused containers from running ones (a cgroup read each). */
+export interface ContainerFilter {
+  keep: (info: ListedContainer) => boolean;
+  tellsPaused: boolean;
+}
+
 const STATUSES: readonly ContainerStatus[] = ['created', 'running', 'paused', 'exited'];
 
-/** The test `list()` applies to each container's inspect(); throws TypeError for a wrong option. */
-export function containerFilter(options: ContainerListOptions): (info: ContainerInspect) => boolean {
+/** The test `list()` applies to each container; throws TypeError for a wrong option. */
+export function containerFilter(options: ContainerListOptions): ContainerFilter {
   if (typeof options !== 'object' || options === null) throw new TypeError('list: options must be an object');
   const { all, labels, status, name } = options;
   if (all !== undefined && typeof all !== 'boolean') throw new TypeError('list: all must be a boolean');
@@ -45,9 +58,11 @@ export function containerFilter(options: ContainerListOptions): (info: Container
   }
   if (name !== undefined && typeof name !== 'string' && !(name instanceof RegExp)) throw new TypeError('list: name must be a string or a RegExp');
 
-  return (info) => {
+  // without a status filter, paused ones count as running (listed by default, as `docker ps` does)
+  const tellsPaused = statuses !== undefined && (statuses.includes('paused') || statuses.includes('running'));
+  const keep = (info: ListedContainer): boolean => {
     if (statuses ? !statuses.includes(info.state.status) : !all && !info.state.running) return false;
-    const own = info.config.labels;
+    const own = wanted.length ? info.config.labels : {};
     if (!wanted.every(([key, value]) => Object.hasOwn(own, key) && (value === undefined || own[key] === value))) return false;
     if (typeof name === 'string') return info.name.includes(name);
     if (name instanceof RegExp) {
@@ -56,4 +71,5 @@ export function containerFilter(options: ContainerListOptions): (info: Container
     }
     return true;
   };
+  return { keep, tellsPaused };
 }

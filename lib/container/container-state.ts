@@ -1,6 +1,7 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { ContainerStatus, SignalName } from '../../types/container.js';
+import { nativeAddon } from '../native/addon.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import type { ContainerPaths } from './container-config.js';
 
@@ -8,6 +9,8 @@ import type { ContainerPaths } from './container-config.js';
 export interface MonitorRecord {
   monitorPid: number;
   monitorStartTime: number;
+  /** The monitor holds an exclusive flock on monitor.lock while it lives (absent from monitors of older berths). */
+  livenessLock?: boolean;
   pid?: number;
   pidStartTime?: number;
   startedAt?: string;
@@ -61,6 +64,36 @@ export function isSameProcess(pid: number | undefined, startTime: number | undef
   return pid !== undefined && pid > 0 && processStartTime(pid) === startTime;
 }
 
+/**
+ * True while the monitor of `record` runs. A monitor that says so holds an
+ * exclusive flock on monitor.lock for its whole life: one open and one
+ * non-blocking shared flock prove it, several times cheaper than reading
+ * /proc/<pid>/stat, and immune to pid reuse. A monitor of an older berth (or
+ * a lock file that is not there) is checked by its pid and start time.
+ */
+function monitorAlive(record: MonitorRecord, paths: ContainerPaths): boolean {
+  if (record.livenessLock !== true) return isSameProcess(record.monitorPid, record.monitorStartTime);
+  return monitorLockHeld(paths) ?? isSameProcess(record.monitorPid, record.monitorStartTime);
+}
+
+/**
+ * Whether a process holds the container's monitor.lock (its monitor, alive;
+ * no file read, no JSON): undefined when there is no lock file.
+ */
+export function monitorLockHeld(paths: Pick<ContainerPaths, 'monitorLock'>): boolean | undefined {
+  let fd: number;
+  try {
+    fd = openSync(paths.monitorLock, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    return !nativeAddon().tryLock(fd, false);
+  } finally {
+    closeSync(fd); // a shared lock we got goes with it
+  }
+}
+
 /** Signal number → name (`9` → `'SIGKILL'`). */
 export function signalName(signal: number): SignalName | null {
   if (!signal) return null;
@@ -75,11 +108,12 @@ export function signalName(signal: number): SignalName | null {
  * state on disk is put right by whoever looks first.
  */
 export function readContainerState(paths: ContainerPaths): ContainerState {
-  const exit = readJsonIfExists<ExitRecord>(paths.exit);
+  // existsSync first: a running container has no exit.json, and a failed open costs an exception
+  const exit = existsSync(paths.exit) ? readJsonIfExists<ExitRecord>(paths.exit) : undefined;
   if (exit) return { status: 'exited', starting: false, monitorPid: null, pid: null, exit, startedAt: exit.startedAt, restartCount: exit.restartCount ?? 0 };
   const monitor = readJsonIfExists<MonitorRecord>(paths.monitor);
   if (!monitor) return { status: 'created', starting: false, monitorPid: null, pid: null, exit: null, startedAt: null, restartCount: 0 };
-  if (isSameProcess(monitor.monitorPid, monitor.monitorStartTime)) {
+  if (monitorAlive(monitor, paths)) {
     return monitor.pid
       ? { status: 'running', starting: false, monitorPid: monitor.monitorPid, pid: monitor.pid, pidStartTime: monitor.pidStartTime, exit: null, startedAt: monitor.startedAt ?? null, restartCount: monitor.restartCount ?? 0 }
       : { status: 'created', starting: true, monitorPid: monitor.monitorPid, pid: null, exit: null, startedAt: null, restartCount: 0 };

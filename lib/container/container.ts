@@ -26,7 +26,7 @@ import { isSameProcess, readContainerState, signalName, type ContainerState } fr
 import { launchMonitor, type MonitorHandle } from './monitor-process.js';
 import { writeMonitorSpec } from './monitor-spec.js';
 import { seccompMode } from './seccomp-program.js';
-import { readLayersUserDatabase, resolveUser } from './user-resolve.js';
+import { readStartUserDatabase, resolveUser } from './user-resolve.js';
 import type { ContainerHandle } from './container-handle.js';
 import { containerLogs, containerLogStream } from './container-logs.js';
 import { exec, execStream } from './container-exec.js';
@@ -42,6 +42,7 @@ import { ownerGone, ownerSpec } from './owner-binding.js';
 import { initWrapping } from './container-init.js';
 import { resetToSnapshot, takeSnapshot, type Snapshot } from './snapshot.js';
 import { healthChanges, healthPaths, prepareHealthcheck, readHealth } from './healthcheck.js';
+import type { ListedContainer } from './container-filter.js';
 
 /** Options of {@link Container.run}: everything `create` takes but `image` and `cmd`, plus where to run. */
 export interface RunOptions extends Omit<ContainerCreateOptions, 'image' | 'cmd' | 'attach'> {
@@ -129,15 +130,27 @@ export class Container implements AsyncDisposable {
   private waiters = 0;
   private readiness: { waitFor?: WaitStrategy; timeout?: number } = {};
 
-  /** @internal */
+  /** config.json, parsed when first needed (`list()` knows the id and name without it). */
+  private loadedConfig: ContainerConfig | undefined;
+
+  /** @internal `source`: the config, or only the id and name (config.json is then read when first needed). */
   constructor(
     private readonly runtime: Runtime,
-    private readonly config: ContainerConfig,
+    source: ContainerConfig | { id: string; name: string },
     dir: string,
   ) {
-    this.id = config.id;
-    this.name = config.name;
+    this.id = source.id;
+    this.name = source.name;
     this.paths = containerPaths(dir);
+    if ('cmd' in source) this.loadedConfig = source;
+  }
+
+  /** What create decided (config.json). */
+  private get config(): ContainerConfig {
+    if (this.loadedConfig) return this.loadedConfig;
+    const config = readJsonIfExists<ContainerConfig>(this.paths.config);
+    if (!config) throw new NotFoundError(`container ${this.name} no longer exists`, { containerId: this.id, path: this.paths.dir });
+    return (this.loadedConfig = config);
   }
 
   /**
@@ -258,7 +271,8 @@ export class Container implements AsyncDisposable {
         throw new InvalidStateError(`container ${this.name} is already running`, { containerId: this.id });
       }
       const layers = [this.paths.upper, ...this.config.layers];
-      const user = resolveUser(this.config.user, readLayersUserDatabase(layers, `container ${this.name}`, this.id), this.id);
+      const users = readStartUserDatabase(this.paths.upper, this.config.layers, join(this.runtime.root, 'layers'), `container ${this.name}`, this.id);
+      const user = resolveUser(this.config.user, users, this.id);
       await this.removeCgroup();
       // synchronous on purpose: a handful of tiny calls, cheaper than the thread pool
       rmSync(this.paths.exit, { force: true });
@@ -729,23 +743,50 @@ export class Container implements AsyncDisposable {
   }
 
   /**
-   * @internal Crash recovery: records the exit of a container whose monitor
-   * died, and removes the cgroups of one that is not running.
+   * @internal Crash recovery, at `Runtime.open()`: records the exit of a
+   * container whose monitor died (reading its state does), removes the
+   * cgroups of one that is not running, and removes an owner-bound one, not
+   * running, whose owner has exited. A container whose monitor is alive is
+   * left at once (the monitor does all of this itself when it ends): one
+   * lock probe, no per-container lock. So is one with no cgroup.json and no
+   * owner: a start under way writes cgroup.json under the container's lock
+   * before it makes a cgroup, and removes what it made if it fails.
    */
-  async settle(): Promise<void> {
-    if (!existsSync(this.paths.config)) return;
-    await withFileLock(this.paths.lock, async () => {
-      const state = this.state();
-      if (state.status !== 'running' && !state.starting) await this.removeCgroup();
-    });
+  async recover(): Promise<void> {
+    const quick = readContainerState(this.paths);
+    if (quick.status === 'running' || quick.starting) return;
+    if (existsSync(this.paths.cgroup)) {
+      await withFileLock(this.paths.lock, async () => {
+        if (!existsSync(this.paths.config)) return;
+        const state = this.state();
+        if (state.status !== 'running' && !state.starting) await this.removeCgroup();
+      });
+    }
+    if (!ownerGone(this.config)) return;
+    const state = existsSync(this.paths.config) ? this.state() : undefined;
+    if (!state || state.status === 'running' || state.starting) return; // its monitor removes it
+    await this.remove({ force: true, volumes: true });
   }
 
-  /** @internal Crash recovery: removes an owner-bound container, not running, whose owner has exited. */
-  async removeIfOrphaned(): Promise<void> {
-    if (!existsSync(this.paths.config) || !ownerGone(this.config)) return;
-    const state = this.state();
-    if (state.status === 'running' || state.starting) return; // its monitor removes it
-    await this.remove({ force: true, volumes: true });
+  /**
+   * @internal What `list()` filters on, from the fewest files: the state
+   * (exit.json, monitor.json, the monitor's lock) and, only when
+   * `tellPaused`, the cgroup freezer.
+   * @throws NotFoundError when it is not there (any more, or not yet: half-created)
+   */
+  listed(tellPaused: boolean): ListedContainer {
+    const state = readContainerState(this.paths);
+    // a live monitor proves config.json (a start read it); otherwise look: half-created or being removed
+    if (state.status !== 'running' && !state.starting && !existsSync(this.paths.config)) {
+      throw new NotFoundError(`container ${this.name} no longer exists`, { containerId: this.id, path: this.paths.dir });
+    }
+    const paused = tellPaused && state.status === 'running' && isPaused(this.handle);
+    const config = () => this.config; // read only for a label filter
+    return {
+      name: this.name,
+      state: { status: paused ? 'paused' : state.status, running: state.status === 'running' },
+      config: { get labels() { return config().labels; } },
+    };
   }
 
   /** What the parts in their own files (logs, exec, copy, export, pause) need of this container. */

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { BerthError, ContainerSetupError, NotFoundError } from '../errors.js';
 import { LayerView } from './layer-view.js';
 import type { RootDir } from './path-in-root.js';
@@ -58,6 +59,40 @@ export function readLayersUserDatabase(layerDirs: readonly string[], description
     return readUserDatabase((path) => view.readFile(path, MAX_USER_FILE_SIZE), containerId);
   } finally {
     view.close();
+  }
+}
+
+/** User databases of image layers already read, by their layer directories (at most {@link KEPT_IMAGE_DATABASES}). */
+const imageDatabases = new Map<string, UserDatabase>();
+const KEPT_IMAGE_DATABASES = 32;
+
+/**
+ * The user database for a start: the container's layers (`upper` over
+ * `layers`) as {@link readLayersUserDatabase} reads them, except that when
+ * `upper` is missing or empty and every layer is an image layer of the store
+ * (`<layersRoot>/<64 hex>/diff`: content-addressed, never changed), the result
+ * of an earlier start from the same layers is used (no 30 file system calls).
+ */
+export function readStartUserDatabase(upper: string, layers: readonly string[], layersRoot: string, description: string, containerId: string): UserDatabase {
+  const storeLayer = new RegExp(`^${layersRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[a-f0-9]{64}/diff$`);
+  if (!layers.every((dir) => storeLayer.test(dir)) || !emptyOrMissing(upper)) {
+    return readLayersUserDatabase([upper, ...layers], description, containerId);
+  }
+  const key = layers.join('\n');
+  const known = imageDatabases.get(key);
+  if (known) return known;
+  const database = Object.freeze(readLayersUserDatabase(layers, description, containerId));
+  if (imageDatabases.size >= KEPT_IMAGE_DATABASES) imageDatabases.delete(imageDatabases.keys().next().value!);
+  imageDatabases.set(key, database);
+  return database;
+}
+
+function emptyOrMissing(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw error;
   }
 }
 

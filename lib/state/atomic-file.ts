@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { close, closeSync, fsync, fsyncSync, open, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { PRIVATE_FILE_MODE } from './private-state.js';
 
 /**
@@ -16,6 +16,19 @@ export function writeFileAtomic(path: string, content: string, durable = true): 
     closeSync(fd);
   }
   renameSync(temp, path);
+}
+
+/**
+ * Flushes `path` to disk in the background (open, fsync, close on the thread
+ * pool), not awaited: for a record whose loss in the moment after it was
+ * written is acceptable (docs/architecture.md, "which writes are fsynced").
+ * A file removed meanwhile, or an error, is ignored.
+ */
+export function syncSoon(path: string): void {
+  open(path, 'r', (error, fd) => {
+    if (error) return;
+    fsync(fd, () => close(fd, () => {}));
+  });
 }
 
 /** JSON form of `writeFileAtomic`. */
