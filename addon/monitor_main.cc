@@ -230,9 +230,17 @@ RunStart start_container(const Spec& spec) {
     waitpid(pid, nullptr, 0);
     SetupError child_error;
     int passed_fd = -1;
-    pollfd pending = {sync[0], POLLIN, 0};
-    const bool child_failed = poll(&pending, 1, 0) == 1 &&
-                              receive_setup_message(sync[0], child_error, &passed_fd) == sizeof child_error;
+    // The child is gone, so a read does not wait. A peer that closed with a
+    // message of ours unread leaves ECONNRESET pending on this socket: the
+    // first read reports (and clears) it, the next one gets the child's error.
+    ssize_t got = -1;
+    for (int attempt = 0; attempt < 2 && got < 0; attempt++) {
+      pollfd pending = {sync[0], POLLIN, 0};
+      if (poll(&pending, 1, 0) != 1) break;
+      got = receive_setup_message(sync[0], child_error, &passed_fd);
+      if (got < 0 && errno != ECONNRESET) break;
+    }
+    const bool child_failed = got == static_cast<ssize_t>(sizeof child_error);
     if (passed_fd >= 0) close(passed_fd);
     close(sync[0]);
     if (child_failed) {
@@ -257,6 +265,16 @@ RunStart start_container(const Spec& spec) {
   /* sync 2. With a tty: a 'T' message carrying the pty master. */
   SetupError setup_error;
   ssize_t n = receive_setup_message(sync[0], setup_error, spec.process.tty ? &run.tty_master : nullptr);
+  if (n < 0 && errno == ECONNRESET) {
+    // The child ended without reading 'G' (it failed during the mounts it
+    // makes before sync 1): the kernel reports that first, and its error
+    // message is still queued behind it. No message at all is a failure too.
+    n = receive_setup_message(sync[0], setup_error, nullptr);
+    if (n == 0) {
+      n = -1;
+      errno = ECONNRESET;
+    }
+  }
   if (n == 1 && run.tty_master >= 0) {
     run.outputs[0].fd = run.tty_master;
     n = receive_setup_message(sync[0], setup_error, nullptr);
