@@ -1,0 +1,102 @@
+/** start, stop, restart, kill, pause, unpause, rm, wait: each on one or more containers, as Docker does them. */
+import { constants } from 'node:os';
+import type { Container, SignalName } from '../index.js';
+import { intFlag, stringFlag, type CliCommand, type FlagSpec, type ParsedArgs } from './command.js';
+import type { CliContext } from './context.js';
+
+/**
+ * Runs `action` on each named container in turn; prints what `action`
+ * returns (the name as given, by default). A failure is reported and the
+ * next one still runs; the exit code is then 1, as Docker's.
+ */
+export async function eachContainer(
+  parsed: ParsedArgs,
+  ctx: CliContext,
+  action: (container: Container, name: string) => Promise<string | void>,
+): Promise<number> {
+  const runtime = await ctx.runtime();
+  let code = 0;
+  for (const name of parsed.args) {
+    try {
+      const container = await runtime.containers.get(name);
+      const printed = await action(container, name);
+      ctx.stdout.write(`${printed ?? name}\n`);
+    } catch (error) {
+      ctx.stderr.write(`berth: ${error instanceof Error ? error.message : String(error)}\n`);
+      code = 1;
+    }
+  }
+  return code;
+}
+
+/** `SIGTERM`, `TERM`, `15` → `SIGTERM`. */
+export function signalName(text: string): SignalName {
+  const numbers = constants.signals as Record<string, number>;
+  if (/^\d+$/.test(text)) {
+    const found = Object.keys(numbers).find((name) => numbers[name] === Number(text));
+    if (found) return found as SignalName;
+  }
+  const upper = text.toUpperCase();
+  return (upper.startsWith('SIG') ? upper : `SIG${upper}`) as SignalName;
+}
+
+const TIME: FlagSpec = { type: 'string', short: 't', description: 'Seconds to wait before killing the container' };
+const many = (usage: string, summary: string, flags: Record<string, FlagSpec>, action: (c: Container, parsed: ParsedArgs) => Promise<string | void>): CliCommand => ({
+  usage,
+  summary,
+  flags,
+  minArgs: 1,
+  run: (parsed, ctx) => eachContainer(parsed, ctx, (container) => action(container, parsed)),
+});
+
+function stopOptions(parsed: ParsedArgs) {
+  const timeout = intFlag(parsed, 'time', 0);
+  const signal = stringFlag(parsed, 'signal');
+  return { ...(timeout !== undefined ? { timeout } : {}), ...(signal ? { signal: signalName(signal) } : {}) };
+}
+
+export const commands: Record<string, CliCommand> = {
+  start: many('berth start [OPTIONS] CONTAINER [CONTAINER...]', 'Start one or more stopped containers', {}, async (c) => {
+    await c.start();
+  }),
+  stop: many(
+    'berth stop [OPTIONS] CONTAINER [CONTAINER...]',
+    'Stop one or more running containers',
+    { time: TIME, signal: { type: 'string', short: 's', description: 'Signal to send to the container' } },
+    async (c, parsed) => {
+      await c.stop(stopOptions(parsed));
+    },
+  ),
+  restart: many('berth restart [OPTIONS] CONTAINER [CONTAINER...]', 'Restart one or more containers', { time: TIME }, async (c, parsed) => {
+    await c.stop(stopOptions(parsed));
+    await c.start();
+  }),
+  kill: many(
+    'berth kill [OPTIONS] CONTAINER [CONTAINER...]',
+    'Kill one or more running containers',
+    { signal: { type: 'string', short: 's', description: 'Signal to send to the container (default "KILL")' } },
+    async (c, parsed) => {
+      await c.kill(signalName(stringFlag(parsed, 'signal') ?? 'KILL'));
+    },
+  ),
+  pause: many('berth pause CONTAINER [CONTAINER...]', 'Pause all processes within one or more containers', {}, (c) => c.pause()),
+  unpause: many('berth unpause CONTAINER [CONTAINER...]', 'Unpause all processes within one or more containers', {}, (c) => c.unpause()),
+  rm: many(
+    'berth rm [OPTIONS] CONTAINER [CONTAINER...]',
+    'Remove one or more containers',
+    {
+      force: { type: 'boolean', short: 'f', description: 'Force the removal of a running container (uses SIGKILL)' },
+      volumes: { type: 'boolean', short: 'v', description: 'Remove anonymous volumes associated with the container' },
+    },
+    async (c, parsed) => {
+      await c.remove({ force: parsed.flags.force === true, volumes: parsed.flags.volumes === true });
+    },
+  ),
+  wait: {
+    usage: 'berth wait CONTAINER [CONTAINER...]',
+    summary: 'Block until one or more containers stop, then print their exit codes',
+    flags: {},
+    minArgs: 1,
+    run: (parsed, ctx) => eachContainer(parsed, ctx, async (c) => String((await c.wait()).exitCode)),
+  },
+};
