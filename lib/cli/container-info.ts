@@ -40,6 +40,9 @@ function inLayer(layer: string, parts: readonly string[]): boolean {
   return true;
 }
 
+/** Files berth writes for the container (as Docker mounts them): not the container's changes. */
+const MANAGED = new Set(['/etc/hosts', '/etc/hostname', '/etc/resolv.conf']);
+
 /**
  * Docker's `diff`: what the container's upper directory holds. A whiteout (a
  * character device 0/0) is `D`; a name the image's layers also have is `C`;
@@ -61,6 +64,7 @@ function changes(upper: string, layers: readonly string[]): string[] {
       const stats: Stats | undefined = lstatSync(join(dir, name), { throwIfNoEntry: false });
       if (!stats) continue;
       const path = '/' + child.join('/');
+      if (MANAGED.has(path)) continue;
       if (stats.isCharacterDevice() && stats.rdev === 0) out.push(`D ${path}`);
       else out.push(`${layers.some((layer) => inLayer(layer, child)) ? 'C' : 'A'} ${path}`);
       if (stats.isDirectory() && !stats.isSymbolicLink()) walk(child);

@@ -1,6 +1,7 @@
 /** `berth exec` (through a pty with `-t`) and `berth attach`. */
 import { spawn } from 'node:child_process';
 import { listFlag, stringFlag, type CliCommand } from './command.js';
+import { terminalSize } from './terminal.js';
 
 export const commands: Record<string, CliCommand> = {
   exec: {
@@ -31,7 +32,7 @@ export const commands: Record<string, CliCommand> = {
       }
       const tty = parsed.flags.tty === true;
       const stdin = parsed.flags.interactive === true;
-      const size = tty && process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined;
+      const size = tty ? terminalSize() : undefined;
       const proc = await container.execStream(cmd, {
         tty,
         stdin,
@@ -43,7 +44,10 @@ export const commands: Record<string, CliCommand> = {
       proc.stdout.pipe(process.stdout, { end: false });
       proc.stderr?.pipe(process.stderr, { end: false });
       const raw = tty && stdin && process.stdin.isTTY;
-      const resize = () => proc.resize({ rows: process.stdout.rows, cols: process.stdout.columns });
+      const resize = () => {
+        const now = terminalSize();
+        if (now) proc.resize(now);
+      };
       if (proc.stdin) {
         if (raw) process.stdin.setRawMode(true);
         proc.stdin.on('error', () => {});

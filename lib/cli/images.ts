@@ -9,10 +9,11 @@ import { Template } from './template.js';
 
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
-/** `docker.io/library/alpine:3` → ['docker.io/library/alpine', '3']. */
+/** `docker.io/library/alpine:3` → ['alpine', '3'] (Docker's familiar names). */
 function splitReference(reference: string): [string, string] {
-  const at = reference.lastIndexOf(':');
-  return at > reference.lastIndexOf('/') ? [reference.slice(0, at), reference.slice(at + 1)] : [reference, '<none>'];
+  const familiar = reference.replace(/^docker\.io\/(library\/)?/, '');
+  const at = familiar.lastIndexOf(':');
+  return at > familiar.lastIndexOf('/') ? [familiar.slice(0, at), familiar.slice(at + 1)] : [familiar, '<none>'];
 }
 
 function imageRows(images: readonly Image[], noTrunc: boolean) {

@@ -131,6 +131,7 @@ export function reportError(error: unknown, ctx: CliContext): number {
     return 125;
   }
   const e = error as { message?: string; step?: string; code?: string };
+  if (e.code === 'EPIPE') return 0; // the reader went away (`berth export c | head`): nothing to say
   const step = e.step && !String(e.message).includes(`'${e.step}'`) ? ` [step ${e.step}]` : '';
   ctx.stderr.write(`berth: ${e.message ?? String(error)}${step}\n`);
   if (e.step === 'exec' && e.code === 'ENOENT') return 127;

@@ -3,6 +3,7 @@ import type { Container, ContainerCreateOptions, Runtime } from '../index.js';
 import { stringFlag, type CliCommand, type ParsedArgs } from './command.js';
 import type { CliContext } from './context.js';
 import { pullWithProgress } from './pull-push.js';
+import { terminalSize } from './terminal.js';
 import { CREATE_FLAGS, createOptions } from './run-options.js';
 
 /** The options for `IMAGE [COMMAND…]`, with the image pulled (with progress) when it is missing, as Docker does. */
@@ -71,7 +72,8 @@ export const commands: Record<string, CliCommand> = {
       const autoRemove = parsed.flags.rm === true;
       const options = await prepare(runtime, parsed, ctx);
       const tty = options.tty === true;
-      if (tty && process.stdout.isTTY) options.ttySize = { rows: process.stdout.rows, cols: process.stdout.columns };
+      const size = tty ? terminalSize() : undefined;
+      if (size) options.ttySize = size;
       const container = await runtime.containers.create({
         ...options,
         attach: !detach,
