@@ -92,6 +92,17 @@ export const commands: Record<string, CliCommand> = {
       await c.remove({ force: parsed.flags.force === true, volumes: parsed.flags.volumes === true });
     },
   ),
+  rename: {
+    usage: 'berth rename CONTAINER NEW_NAME',
+    summary: 'Rename a container (not available: the SDK cannot rename yet)',
+    flags: {},
+    minArgs: 2,
+    maxArgs: 2,
+    async run(_parsed, ctx) {
+      ctx.stderr.write('berth: rename is not available: berth cannot rename a container yet (a container keeps the name it was created with)\n');
+      return 1;
+    },
+  },
   wait: {
     usage: 'berth wait CONTAINER [CONTAINER...]',
     summary: 'Block until one or more containers stop, then print their exit codes',

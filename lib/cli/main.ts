@@ -25,6 +25,7 @@ const COMMANDS: Record<string, [() => Promise<CommandModule>, string]> = {
   unpause: [() => import('./lifecycle.js'), 'Unpause all processes within one or more containers'],
   rm: [() => import('./lifecycle.js'), 'Remove one or more containers'],
   wait: [() => import('./lifecycle.js'), 'Block until one or more containers stop, then print their exit codes'],
+  rename: [() => import('./lifecycle.js'), 'Rename a container (not available: the SDK cannot rename yet)'],
   ps: [() => import('./ps.js'), 'List containers'],
   logs: [() => import('./logs.js'), 'Fetch the logs of a container'],
   exec: [() => import('./exec.js'), 'Execute a command in a running container'],
@@ -80,6 +81,12 @@ async function compose(args: string[], ctx: CliContext): Promise<number> {
   return module.composeCommand(args, ctx);
 }
 
+/** Commands whose own failure is 125 (their command's code is theirs to give); the others fail with 1, as Docker's. */
+const ENGINE_FAILURE_125 = new Set(['run', 'create', 'exec']);
+
+/** The command being run, for the exit code of a failure. */
+let current = '';
+
 /** Runs one command line; the exit code. */
 export async function main(argv: string[], ctx: CliContext = processContext()): Promise<number> {
   const [first, ...rest] = argv;
@@ -91,6 +98,7 @@ export async function main(argv: string[], ctx: CliContext = processContext()): 
     ctx.stdout.write(`berth version ${VERSION}\n`);
     return 0;
   }
+  current = first;
   if (first === 'compose') return compose(rest, ctx);
   const entry = COMMANDS[first];
   if (!entry) throw new UsageError(`'${first}' is not a berth command.\nSee 'berth --help'`);
@@ -136,7 +144,7 @@ export function reportError(error: unknown, ctx: CliContext): number {
   ctx.stderr.write(`berth: ${e.message ?? String(error)}${step}\n`);
   if (e.step === 'exec' && e.code === 'ENOENT') return 127;
   if (e.step === 'exec' && (e.code === 'EACCES' || e.code === 'ENOEXEC')) return 126;
-  return 125;
+  return ENGINE_FAILURE_125.has(current) || current === '' ? 125 : 1;
 }
 
 const ctx = processContext();

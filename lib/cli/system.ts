@@ -106,7 +106,7 @@ export const commands: Record<string, CliCommand> = {
     },
   },
   info,
-  'system info': info,
+  'system info': { ...info, usage: 'berth system info [OPTIONS]' },
   'system df': {
     usage: 'berth system df [OPTIONS]',
     summary: 'Show berth disk usage',
