@@ -36,6 +36,7 @@ export function cliRoot(): CliRoot {
         encoding: 'utf8',
         timeout: 60_000,
         input: options.input ?? '',
+        maxBuffer: 256 * 1024 * 1024,
         ...(options.cwd ? { cwd: options.cwd } : {}),
       });
     },

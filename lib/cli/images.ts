@@ -9,11 +9,14 @@ import { Template } from './template.js';
 
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
-/** `docker.io/library/alpine:3` → ['alpine', '3'] (Docker's familiar names). */
+/** `docker.io/library/alpine:3` → `alpine:3`: Docker's familiar form of a reference. */
+const familiar = (reference: string) => reference.replace(/^docker\.io\/(library\/)?/, '');
+
+/** `docker.io/library/alpine:3` → ['alpine', '3']. */
 function splitReference(reference: string): [string, string] {
-  const familiar = reference.replace(/^docker\.io\/(library\/)?/, '');
-  const at = familiar.lastIndexOf(':');
-  return at > familiar.lastIndexOf('/') ? [familiar.slice(0, at), familiar.slice(at + 1)] : [familiar, '<none>'];
+  const name = familiar(reference);
+  const at = name.lastIndexOf(':');
+  return at > name.lastIndexOf('/') ? [name.slice(0, at), name.slice(at + 1)] : [name, '<none>'];
 }
 
 function imageRows(images: readonly Image[], noTrunc: boolean) {
@@ -59,7 +62,7 @@ export const commands: Record<string, CliCommand> = {
         const [key, value = ''] = filter.split(/=(.*)/s) as [string, string?];
         if (key === 'dangling') rows = rows.filter((r) => (r.Repository === '<none>') === (value === 'true'));
         else if (key === 'reference') {
-          const pattern = new RegExp(`(^|/)${value.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
+          const pattern = new RegExp(`^${value.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
           rows = rows.filter((r) => pattern.test(`${r.Repository}:${r.Tag}`) || pattern.test(r.Repository));
         } else throw new UsageError(`invalid filter '${key}': berth images filters by dangling and reference`, 'images');
       }
@@ -93,7 +96,7 @@ export const commands: Record<string, CliCommand> = {
           const references = [...image.references];
           await runtime.images.remove(name, { force: parsed.flags.force === true });
           const still = runtime.images.recordOf(id);
-          for (const reference of references) if (!still?.references.includes(reference)) ctx.stdout.write(`Untagged: ${reference}\n`);
+          for (const reference of references) if (!still?.references.includes(reference)) ctx.stdout.write(`Untagged: ${familiar(reference)}\n`);
           if (!still) ctx.stdout.write(`Deleted: ${id}\n`);
         } catch (error) {
           ctx.stderr.write(`berth: ${(error as Error).message}\n`);
@@ -175,7 +178,7 @@ export const commands: Record<string, CliCommand> = {
       const input = stringFlag(parsed, 'input');
       const images = await (await ctx.runtime()).images.load(input ? createReadStream(input) : process.stdin);
       for (const image of images) {
-        const names = image.references.length ? image.references.map((r) => `Loaded image: ${r}`) : [`Loaded image ID: ${image.id}`];
+        const names = image.references.length ? image.references.map((r) => `Loaded image: ${familiar(r)}`) : [`Loaded image ID: ${image.id}`];
         if (!parsed.flags.quiet) ctx.stdout.write(names.join('\n') + '\n');
       }
       return 0;

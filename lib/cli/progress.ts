@@ -41,6 +41,7 @@ export class LayerProgress {
   private readonly lines = new Map<string, string>();
   private readonly states = new Map<string, string>();
   private drawn = 0;
+  private drawnAt = 0;
   private timer: NodeJS.Timeout | undefined;
   /** A layer moved bytes (not only `exists`): the pull got something new. */
   moved = false;
@@ -58,7 +59,10 @@ export class LayerProgress {
     const moving = (event.status === 'downloading' || event.status === 'uploading') && event.current < event.total;
     this.lines.set(id, `${id}: ${word}${moving && this.ctx.isTTY ? ` ${bar(event.current, event.total)}` : ''}`);
     if (this.ctx.isTTY) {
-      this.timer ??= setTimeout(() => this.draw(), 100);
+      // at most ten frames a second: now when the last one is old enough, else when it will be
+      const since = Date.now() - this.drawnAt;
+      if (since >= 100) this.draw();
+      else this.timer ??= setTimeout(() => this.draw(), 100 - since);
     } else if (this.states.get(id) !== word) {
       this.states.set(id, word);
       this.ctx.stdout.write(`${id}: ${word}\n`);
@@ -76,6 +80,7 @@ export class LayerProgress {
     let text = this.drawn > 0 ? `\x1b[${this.drawn}A` : '';
     for (const line of this.lines.values()) text += `\x1b[2K${line}\n`;
     this.drawn = this.lines.size;
+    this.drawnAt = Date.now();
     this.ctx.stdout.write(text);
   }
 }
