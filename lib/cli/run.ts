@@ -84,7 +84,7 @@ export const commands: Record<string, CliCommand> = {
         await container.start();
       } catch (error) {
         // a container that never started leaves nothing behind with --rm (as Container.run)
-        if (autoRemove) await container.remove({ force: true }).catch(() => {});
+        if (autoRemove) await container.remove({ force: true, volumes: true }).catch(() => {});
         throw error;
       }
       if (detach) {
@@ -92,7 +92,8 @@ export const commands: Record<string, CliCommand> = {
         return 0;
       }
       const code = await attachAndWait(container, tty);
-      if (autoRemove) await container.remove({ force: true });
+      // as Docker's --rm: the anonymous volumes go with it
+      if (autoRemove) await container.remove({ force: true, volumes: true });
       return code;
     },
   },

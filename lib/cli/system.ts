@@ -116,8 +116,8 @@ export const commands: Record<string, CliCommand> = {
       const runtime = await ctx.runtime();
       const images = runtime.images.list().map((image) => image.inspect());
       const containers = (await Promise.all((await runtime.containers.list({ all: true })).map((c) => c.inspect().catch(() => undefined)))).filter((i) => i !== undefined);
-      const used = new Set(containers.map((c) => c.image));
-      const active = images.filter((image) => image.references.some((r) => used.has(r)) || used.has(image.id));
+      const used = new Set(await Promise.all(containers.map((c) => runtime.images.get(c.image).then((i) => i.id, () => undefined))));
+      const active = images.filter((image) => used.has(image.id));
       const imageBytes = images.reduce((sum, i) => sum + i.size, 0);
       const containerBytes = containers.map((c) => ({ running: c.state.running, size: dirSize(join(c.path, 'upper')) }));
       const volumes = await Promise.all((await runtime.volumes.list()).map((v) => v.inspect()));
@@ -156,7 +156,7 @@ export const commands: Record<string, CliCommand> = {
       const { DEFAULT_NETWORK } = await import('../network/network-collection.js');
       const removed: string[] = [];
       for (const container of await runtime.containers.list({ status: ['exited', 'created'] })) {
-        await container.remove({ volumes: true });
+        await container.remove(); // its anonymous volumes stay for --volumes, as Docker's
         removed.push(container.id);
       }
       if (removed.length) ctx.stdout.write(`Deleted Containers:\n${removed.join('\n')}\n\n`);
