@@ -29,6 +29,7 @@ export default defineConfig([
     clean: ['cli.*', 'compose.*', 'cli-chunks'],
     sourcemap: true,
     splitting: true,
+    minify: true, // less to parse at every start; the source maps keep stack traces readable
     define,
     esbuildOptions(options) {
       options.chunkNames = 'cli-chunks/[name]-[hash]';

@@ -7,9 +7,13 @@
  * included), 126 the command cannot be invoked, 127 the command is not found,
  * else the command's own.
  */
+import module from 'node:module';
 import { helpText, parseCommandLine } from './args.js';
 import { UsageError, type CliCommand } from './command.js';
 import { processContext, type CliContext } from './context.js';
+
+// Node 22+: compiled code cached on disk between runs (no effect on Node 20)
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 type CommandModule = { commands: Record<string, CliCommand> };
 
