@@ -75,6 +75,14 @@ test('run: the command’s exit code, 127 not found, 126 not executable, 125 ber
   assertExit(cat, 0);
   assert.equal(cat.stdout, 'PIPED IN\n');
 
+  // a signal to berth goes to the container's command (Docker's sig-proxy)
+  const trapping = root.start(['run', '--rm', '--name', 'trap', BUSYBOX, 'sh', '-c', 'trap "echo got-int; exit 9" INT; touch /tmp/set; while true; do sleep 0.1; done']);
+  await waitUntil(() => root.berth(['exec', 'trap', 'test', '-e', '/tmp/set']).status === 0, 'the trap to be set');
+  process.kill(trapping.pid, 'SIGINT');
+  const trapped = await trapping.done;
+  assert.equal(trapped.status, 9, trapped.stderr);
+  assert.equal(trapped.stdout, 'got-int\n');
+
   // -d --rm: the monitor removes it once the command exits
   const detached = root.berth(['run', '-d', '--rm', '--name', 'brief', BUSYBOX, 'true']);
   assertExit(detached, 0);

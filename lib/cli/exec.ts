@@ -25,7 +25,7 @@ export const commands: Record<string, CliCommand> = {
       const user = stringFlag(parsed, 'user');
       if (parsed.flags.detach) {
         // the command outlives this process: a detached `berth exec` of its own runs it
-        (await container.inspect()).state.running || (await container.exec(['true'])); // the same error as attached, now
+        if (!(await container.inspect()).state.running) await container.exec(['true']); // fails now, with the error an attached exec gives
         const again = ['exec', ...env.flatMap((e) => ['-e', e]), ...(workdir ? ['-w', workdir] : []), ...(user ? ['-u', user] : []), name, ...cmd];
         spawn(process.execPath, [process.argv[1]!, ...again], { detached: true, stdio: 'ignore' }).unref();
         return 0;

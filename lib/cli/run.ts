@@ -35,6 +35,8 @@ async function prepare(runtime: Runtime, parsed: ParsedArgs, ctx: CliContext): P
   return options;
 }
 
+const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
 /** Copies the container's output to ours and our input to it until it exits; its exit code. */
 async function attachAndWait(container: Container, tty: boolean): Promise<number> {
   container.stdout?.pipe(process.stdout, { end: false });
@@ -45,7 +47,12 @@ async function attachAndWait(container: Container, tty: boolean): Promise<number
     process.stdin.pipe(container.stdin);
     container.stdin.on('error', () => {}); // the command may exit without reading
   }
-  const status = await container.wait();
+  // as Docker's sig-proxy: a Ctrl-C or a kill of this process goes to the container's command
+  const forward = (signal: NodeJS.Signals) => void container.kill(signal).catch(() => {});
+  for (const signal of PROXIED) process.on(signal, forward);
+  const status = await container.wait().finally(() => {
+    for (const signal of PROXIED) process.off(signal, forward);
+  });
   await Promise.all(
     [container.stdout, container.stderr].map((stream) => (stream && !stream.readableEnded ? new Promise((resolve) => stream.once('close', resolve).once('end', resolve)) : undefined)),
   );
