@@ -13,7 +13,7 @@ test('ps: Docker’s columns, width-safe; -a -q -n --filter --no-trunc; --format
   await using root = cliRoot();
   const long = 'a-container-name-much-longer-than-any-column-width-docker-would-give';
   assertExit(root.berth(['run', '--name', 'done', '--label', 'tier=batch', BUSYBOX, 'sh', '-c', 'exit 2']), 2);
-  assertExit(root.berth(['run', '-d', '--name', long, '--label', 'tier=web', BUSYBOX, 'sh', '-c', 'printf "\\033[2J evil"; sleep 60']), 0);
+  assertExit(root.berth(['run', '-d', '--name', long, '--label', 'tier=web', BUSYBOX, 'sh', '-c', 'sleep 60 # \x1b[2J\x1b]0;title\x07']), 0);
   const table = root.berth(['ps', '-a']).stdout.split('\n').filter(Boolean);
   assert.match(table[0]!, /^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$/);
   assert.equal(table.length, 3);
@@ -24,7 +24,13 @@ test('ps: Docker’s columns, width-safe; -a -q -n --filter --no-trunc; --format
     assert.ok(row.slice(namesAt) === long || row.slice(namesAt) === 'done', row);
     assert.match(row.slice(statusAt), /^(Up|Exited \(2\)) .*? {3,}/);
   }
-  assert.doesNotMatch(root.berth(['ps', '-a']).stdout, /\x1b/, 'a command from the image never reaches the terminal raw');
+  // control characters in a command (an image's, say) never reach a terminal raw; a pipe gets the value as it is
+  assert.doesNotMatch(root.berth(['ps', '-a']).stdout, /\x1b|\x07/);
+  assertExit(root.berth(['create', '--name', 'noted', '--label', 'note=\x1b[2Jx\x07', BUSYBOX, 'true']), 0);
+  const onPty = root.onPty(['ps', '-a', '--filter', 'name=noted', '--format', '{{.Labels}}']);
+  assert.equal(onPty.stdout, 'note=?[2Jx?\r\n');
+  assert.equal(root.berth(['ps', '-a', '--filter', 'name=noted', '--format', '{{.Labels}}']).stdout, 'note=\x1b[2Jx\x07\n', 'in a pipe: the value as it is, for scripts');
+  assertExit(root.berth(['rm', 'noted']), 0);
   assert.equal(root.berth(['ps', '-q']).stdout.split('\n').filter(Boolean).length, 1);
   assert.match(root.berth(['ps', '-aq', '--no-trunc']).stdout, /^([0-9a-f]{64}\n){2}$/);
   assert.equal(root.berth(['ps', '-n', '1', '--format', '{{.Names}}']).stdout, `${long}\n`);
@@ -155,6 +161,8 @@ test('cp: both ways and with -; what the container makes hostile (symlinks, setu
     assert.equal(statSync(join(dir, 'data', 'suid')).mode & 0o7777, 0o755, 'no setuid bit on the host');
     assert.equal(readlinkSync(join(dir, 'data', 'link')), target, 'a symlink stays a symlink');
     assertExit(root.berth(['cp', 'files:/data/sub/a', join(dir, 'renamed')]), 0);
+    assertExit(root.berth(['cp', 'files:/data/sub/.', join(dir, 'contents')]), 0);
+    assert.deepEqual(readdirSync(join(dir, 'contents')), ['a'], "a source ending in /. copies the directory's contents");
     assert.equal(readFileSync(join(dir, 'renamed'), 'utf8'), 'a\n');
 
     // the container swaps the link for a directory with a file: copied again, the file lands in the copy, never in the link's target

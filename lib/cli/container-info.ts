@@ -107,7 +107,7 @@ export const commands: Record<string, CliCommand> = {
       const type = stringFlag(parsed, 'type') as Kind | undefined;
       if (type && !['container', 'image', 'volume', 'network'].includes(type)) throw new UsageError(`"${type}" is not a valid value for --type`, 'inspect');
       const format = stringFlag(parsed, 'format');
-      const template = format ? new Template(format) : undefined;
+      const template = format ? new Template(format, ctx.isTTY) : undefined;
       const found: unknown[] = [];
       let code = 0;
       for (const name of parsed.args) {

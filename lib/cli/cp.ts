@@ -39,7 +39,7 @@ export const commands: Record<string, CliCommand> = {
         const tar = await (await runtime.containers.get(source[0])).copyFrom(source[1]);
         if (to === '-') return tarOut(tar, undefined, ctx, 'cp').then(() => 0);
         const { tarToHost } = await import('./tar-to-host.js');
-        await tarToHost(tar, to);
+        await tarToHost(tar, to, /\/\.$/.test(source[1]));
         return 0;
       }
       const container = await runtime.containers.get(dest![0]);

@@ -72,7 +72,7 @@ export const commands: Record<string, CliCommand> = {
       }
       const format = stringFlag(parsed, 'format');
       if (format === 'json') ctx.stdout.write(rows.map((r) => JSON.stringify(r) + '\n').join(''));
-      else if (format && format !== 'table') ctx.stdout.write(new Template(format).renderAll(rows, { ID: 'IMAGE ID', CreatedSince: 'CREATED' }));
+      else if (format && format !== 'table') ctx.stdout.write(new Template(format, ctx.isTTY).renderAll(rows, { ID: 'IMAGE ID', CreatedSince: 'CREATED' }));
       else {
         const digests = parsed.flags.digests === true;
         const header = ['REPOSITORY', 'TAG', ...(digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
@@ -145,7 +145,7 @@ export const commands: Record<string, CliCommand> = {
       if (parsed.flags.quiet) ctx.stdout.write(rows.map((r) => r.ID + '\n').join(''));
       else {
         const format = stringFlag(parsed, 'format');
-        if (format) ctx.stdout.write(new Template(format).renderAll(rows, { ID: 'IMAGE', CreatedSince: 'CREATED' }));
+        if (format) ctx.stdout.write(new Template(format, ctx.isTTY).renderAll(rows, { ID: 'IMAGE', CreatedSince: 'CREATED' }));
         else ctx.stdout.write(renderTable([['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], ...rows.map((r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment])]));
       }
       return 0;

@@ -49,7 +49,7 @@ export const commands: Record<string, CliCommand> = {
       if (parsed.flags.quiet) ctx.stdout.write(rows.map((r) => r.ID + '\n').join(''));
       else {
         const format = stringFlag(parsed, 'format');
-        if (format) ctx.stdout.write(new Template(format).renderAll(rows, { ID: 'NETWORK ID' }));
+        if (format) ctx.stdout.write(new Template(format, ctx.isTTY).renderAll(rows, { ID: 'NETWORK ID' }));
         else ctx.stdout.write(renderTable([['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], ...rows.map((r) => [r.ID, r.Name, r.Driver, r.Scope])]));
       }
       return 0;
@@ -84,7 +84,7 @@ export const commands: Record<string, CliCommand> = {
       const runtime = await ctx.runtime();
       const infos = await Promise.all(parsed.args.map((name) => runtime.networks.inspectNetwork(name)));
       const format = stringFlag(parsed, 'format');
-      ctx.stdout.write(format ? infos.map((i) => new Template(format).render(i) + '\n').join('') : JSON.stringify(infos, null, 4) + '\n');
+      ctx.stdout.write(format ? new Template(format, ctx.isTTY).renderAll(infos) : JSON.stringify(infos, null, 4) + '\n');
       return 0;
     },
   },

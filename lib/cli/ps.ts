@@ -106,7 +106,7 @@ export const commands: Record<string, CliCommand> = {
       if (format === 'json') {
         ctx.stdout.write(rows.map((r) => JSON.stringify(r) + '\n').join(''));
       } else if (format && format !== 'table') {
-        ctx.stdout.write(new Template(format).renderAll(rows, HEADERS));
+        ctx.stdout.write(new Template(format, ctx.isTTY).renderAll(rows, HEADERS));
       } else {
         const header = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
         ctx.stdout.write(renderTable([header, ...rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names])]));

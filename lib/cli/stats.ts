@@ -25,8 +25,8 @@ async function sample(containers: Container[]) {
   return Promise.all(containers.map(async (c) => row(c, await c.stats().catch(() => undefined))));
 }
 
-function render(rows: ReturnType<typeof row>[], format: string | undefined): string {
-  if (format) return new Template(format).renderAll(rows, { ID: 'CONTAINER ID', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT', MemPerc: 'MEM %', NetIO: 'NET I/O', BlockIO: 'BLOCK I/O' });
+function render(rows: ReturnType<typeof row>[], format: string | undefined, terminal: boolean): string {
+  if (format) return new Template(format, terminal).renderAll(rows, { ID: 'CONTAINER ID', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT', MemPerc: 'MEM %', NetIO: 'NET I/O', BlockIO: 'BLOCK I/O' });
   const header = ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'NET I/O', 'BLOCK I/O', 'PIDS'];
   return renderTable([header, ...rows.map((r) => [r.ID, r.Name, r.CPUPerc, r.MemUsage, r.MemPerc, r.NetIO, r.BlockIO, r.PIDs])]);
 }
@@ -34,10 +34,10 @@ function render(rows: ReturnType<typeof row>[], format: string | undefined): str
 async function live(ctx: CliContext, containers: () => Promise<Container[]>, format: string | undefined): Promise<number> {
   const stop = new AbortController();
   const end = () => stop.abort();
-  process.once('SIGINT', end);
+  process.on('SIGINT', end); // `on`: a second Ctrl-C (or a signal to the whole group) while stopping is no crash
   try {
     while (!stop.signal.aborted) {
-      const text = render(await sample(await containers()), format);
+      const text = render(await sample(await containers()), format, true);
       ctx.stdout.write(`\x1b[2J\x1b[H${text}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);
@@ -66,7 +66,7 @@ export const commands: Record<string, CliCommand> = {
         named.length ? Promise.all(named.map((n) => runtime.containers.get(n))) : runtime.containers.list({ all: parsed.flags.all === true });
       const format = stringFlag(parsed, 'format');
       if (parsed.flags['no-stream'] || !ctx.isTTY) {
-        ctx.stdout.write(render(await sample(await containers()), format));
+        ctx.stdout.write(render(await sample(await containers()), format, ctx.isTTY));
         return 0;
       }
       return live(ctx, containers, format);

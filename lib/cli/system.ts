@@ -68,7 +68,7 @@ const info: CliCommand = {
     const i = await infoOf(await ctx.runtime());
     const format = stringFlag(parsed, 'format');
     if (format) {
-      ctx.stdout.write(new Template(format).render(i) + '\n');
+      ctx.stdout.write(new Template(format, ctx.isTTY).render(i) + '\n');
       return 0;
     }
     ctx.stdout.write(
@@ -96,7 +96,7 @@ export const commands: Record<string, CliCommand> = {
         Engine: { Version: version, KernelVersion: release(), CgroupVersion: cgroupMode(), Root: process.env.BERTH_ROOT ?? DEFAULT_ROOT },
       };
       const format = stringFlag(parsed, 'format');
-      if (format) ctx.stdout.write(new Template(format).render(data) + '\n');
+      if (format) ctx.stdout.write(new Template(format, ctx.isTTY).render(data) + '\n');
       else
         ctx.stdout.write(
           `Client:\n Version:      ${version}\n Node version: ${process.version}\n OS/Arch:      ${platform()}/${arch()}\n\n` +
@@ -133,7 +133,7 @@ export const commands: Record<string, CliCommand> = {
         { Type: 'Local Volumes', TotalCount: volumes.length, Active: volumeBytes.filter((v) => v.used).length, Size: humanSize(sum(volumeBytes)), Reclaimable: humanSize(reclaimVolumes) + pct(reclaimVolumes, sum(volumeBytes)) },
       ];
       const format = stringFlag(parsed, 'format');
-      if (format) ctx.stdout.write(new Template(format).renderAll(rows, { TotalCount: 'TOTAL' }));
+      if (format) ctx.stdout.write(new Template(format, ctx.isTTY).renderAll(rows, { TotalCount: 'TOTAL' }));
       else ctx.stdout.write(renderTable([['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], ...rows.map((r) => [r.Type, String(r.TotalCount), String(r.Active), r.Size, r.Reclaimable])]));
       return 0;
     },

@@ -23,13 +23,17 @@ function entryParts(name: string): string[] {
 }
 
 /**
- * Extracts `tar` into the host path `dest`: into it when it is a directory,
- * else as it (the archive's top entry renamed to `dest`'s name).
+ * Extracts `tar` into the host path `dest`, by `docker cp`'s rules: into it
+ * when it is a directory, else as it (the archive's top entry renamed to
+ * `dest`'s name). `contents` (a source ending in `/.`): the archive holds a
+ * directory's contents, which go into `dest`, made when missing.
  */
-export async function tarToHost(tar: Readable, dest: string): Promise<void> {
+export async function tarToHost(tar: Readable, dest: string, contents = false): Promise<void> {
   const existing = lstatSync(dest, { throwIfNoEntry: false });
-  const root = existing?.isDirectory() ? dest : dirname(dest);
-  const rename = existing?.isDirectory() ? undefined : basename(dest);
+  if (contents && !existing) mkdirSync(dest, 0o755);
+  const into = contents || existing?.isDirectory() === true;
+  const root = into ? dest : dirname(dest);
+  const rename = into ? undefined : basename(dest);
   const written = new Set<string>();
 
   const target = (name: string): string[] => {

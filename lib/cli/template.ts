@@ -8,7 +8,7 @@
  * Docker reads them.
  */
 import { UsageError } from './command.js';
-import { renderTable } from './table.js';
+import { renderTable, safeText } from './table.js';
 
 type Value = unknown;
 
@@ -77,7 +77,12 @@ export class Template {
   private readonly parts: (string | { action: string })[] = [];
   readonly table: boolean;
 
-  constructor(format: string) {
+  /**
+   * @param terminal the output is a terminal: control characters in values are
+   *   shown as `?` (a value from an image cannot drive the terminal); in a pipe
+   *   values come out as they are, for scripts.
+   */
+  constructor(format: string, private readonly terminal = false) {
     let text = format.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
     this.table = text.startsWith('table');
     if (this.table) text = text.slice('table'.length).trimStart();
@@ -93,7 +98,13 @@ export class Template {
 
   /** One object as the format says. */
   render(data: Value): string {
-    return this.parts.map((part) => (typeof part === 'string' ? part : show(evaluate(part.action, data)))).join('');
+    return this.parts
+      .map((part) => {
+        if (typeof part === 'string') return part;
+        const value = show(evaluate(part.action, data));
+        return this.terminal ? safeText(value) : value;
+      })
+      .join('');
   }
 
   /** Every object, one line each; with `table`, a header from `headers` (field name → column title) and aligned columns. */

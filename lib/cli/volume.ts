@@ -45,7 +45,7 @@ export const commands: Record<string, CliCommand> = {
       }
       const rows = volumes.map((v) => ({ Driver: 'local', Name: v.name, Labels: Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(','), CreatedAt: v.createdAt }));
       const format = stringFlag(parsed, 'format');
-      if (format) ctx.stdout.write(new Template(format).renderAll(rows, { Name: 'VOLUME NAME' }));
+      if (format) ctx.stdout.write(new Template(format, ctx.isTTY).renderAll(rows, { Name: 'VOLUME NAME' }));
       else ctx.stdout.write(renderTable([['DRIVER', 'VOLUME NAME'], ...rows.map((r) => [r.Driver, r.Name])]));
       return 0;
     },
@@ -96,7 +96,7 @@ export const commands: Record<string, CliCommand> = {
       const runtime = await ctx.runtime();
       const infos = await Promise.all(parsed.args.map(async (name) => (await runtime.volumes.get(name)).inspect()));
       const format = stringFlag(parsed, 'format');
-      ctx.stdout.write(format ? infos.map((i) => new Template(format).render(i) + '\n').join('') : JSON.stringify(infos, null, 4) + '\n');
+      ctx.stdout.write(format ? new Template(format, ctx.isTTY).renderAll(infos) : JSON.stringify(infos, null, 4) + '\n');
       return 0;
     },
   },
