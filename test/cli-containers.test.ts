@@ -107,6 +107,9 @@ test('top, stats (--no-stream, and live on a terminal), inspect --format, diff, 
   assert.match(top[0]!, /^UID +PID +PPID +C +STIME +TTY +TIME +CMD$/);
   assert.match(top[1]!, /sleep 120$/);
   assert.match(root.berth(['top', 'work', '-o', 'pid,comm']).stdout, /^PID +COMMAND\n\d+ +sleep\n$/);
+  const badPs = root.berth(['top', 'work', '-o', 'no-such-column']);
+  assertExit(badPs, 1);
+  assert.match(badPs.stderr, /^berth: ps -o no-such-column: /);
 
   const stats = root.berth(['stats', '--no-stream']).stdout.split('\n');
   assert.match(stats[0]!, /^CONTAINER ID +NAME +CPU % +MEM USAGE \/ LIMIT +MEM % +NET I\/O +BLOCK I\/O +PIDS$/);

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { InvalidStateError } from '../errors.js';
+import { BerthError, InvalidStateError } from '../errors.js';
 import type { CliCommand } from './command.js';
 import { renderTable } from './table.js';
 
@@ -39,7 +39,10 @@ export const commands: Record<string, CliCommand> = {
       if (!state.running || state.pid === null) throw new InvalidStateError(`container ${name} is not running`, { containerId: container.id });
       const pids = pidsInNamespaceOf(state.pid);
       const options = psOptions.length ? psOptions : ['-f'];
-      const { stdout } = await promisify(execFile)('ps', [...options, '-p', pids.join(',')]);
+      const { stdout } = await promisify(execFile)('ps', [...options, '-p', pids.join(',')]).catch((error: NodeJS.ErrnoException & { stderr?: string }) => {
+        if (error.code === 'ENOENT') throw new BerthError("berth top runs the host's ps, which is not installed (Debian: apt-get install procps)", { code: 'ENOENT', path: 'ps' });
+        throw new BerthError(`ps ${options.join(' ')}: ${error.stderr?.trim() || error.message}`, { code: 'ERR_PS' });
+      });
       // ps's columns as it laid them out, re-laid so that no value runs into the next column
       const lines = stdout.trimEnd().split('\n');
       const header = lines[0]!.trim().split(/\s+/);
