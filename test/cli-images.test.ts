@@ -69,6 +69,9 @@ test('images, tag, history, rmi, push, save/load, import: Docker’s columns and
     assert.match(pushed.stdout, new RegExp(`^The push refers to repository \\[${registry.host.replace(/\./g, '\\.')}/mine\\]\\n`));
     assert.match(pushed.stdout, /[0-9a-f]{12}: Pushed\n/);
     assert.match(pushed.stdout, /\n2: digest: sha256:[0-9a-f]{64} size: \d+\n$/);
+    const again = root.onPty(['push', `${registry.host}/mine:2`]);
+    assert.equal(again.status, 0, again.stdout);
+    assert.match(again.stdout, /\x1b\[2K[0-9a-f]{12}: Layer already exists\r?\n/, 'on a terminal: the layer lines drawn in place');
     const untagged = root.berth(['rmi', `${registry.host}/mine:2`]);
     assert.equal(untagged.stdout, `Untagged: ${registry.host}/mine:2\n`);
     assertExit(root.berth(['pull', '-q', `${registry.host}/mine:2`]), 0);
