@@ -42,12 +42,12 @@ function writeConfig(path: string, config: object): void {
 async function verify(domain: string, username: string, password: string): Promise<void> {
   const { isLoopback, registryHost } = await import('../image/registry-client.js');
   const { parseChallenge, basicAuthorization, bearerToken } = await import('../image/registry-auth.js');
-  const { request } = await import('undici');
+  const { httpRequest } = await import('../image/http.js');
   const host = registryHost(domain);
   const url = `${isLoopback(host) ? 'http' : 'https'}://${host}/v2/`;
   const credentials = { username, password };
   const refused = () => new RegistryAuthError(`login to ${domain} refused: unauthorized: incorrect username or password`, { registry: domain });
-  const first = await request(url, { headers: { authorization: basicAuthorization(credentials) ?? '' }, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  const first = await httpRequest(new URL(url), { method: 'GET', headers: { authorization: basicAuthorization(credentials) ?? '' }, headersTimeout: 30_000, bodyTimeout: 30_000 });
   await first.body.dump();
   if (first.statusCode === 200) return;
   if (first.statusCode !== 401) throw new RegistryAuthError(`login to ${domain}: ${url} answered ${first.statusCode}`, { registry: domain });
