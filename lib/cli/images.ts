@@ -55,7 +55,8 @@ export const commands: Record<string, CliCommand> = {
     maxArgs: 1,
     async run(parsed, ctx) {
       const runtime = await ctx.runtime();
-      let rows = imageRows(runtime.images.list(), parsed.flags['no-trunc'] === true);
+      // newest first, as Docker lists them
+      let rows = imageRows(runtime.images.list(), parsed.flags['no-trunc'] === true).sort((a, b) => b.CreatedAt.localeCompare(a.CreatedAt));
       const filters = listFlag(parsed, 'filter');
       if (parsed.args[0]) filters.push(`reference=${parsed.args[0]}`);
       for (const filter of filters) {
