@@ -89,6 +89,23 @@ test('system df, system prune, version, info; compose is routed to its module', 
   assert.equal(root.berth(['ps', '-a', '--format', '{{.Names}}']).stdout, 'running\n');
   assert.match(root.berth(['images', '-q']).stdout, /^[0-9a-f]{12}\n$/, 'an image in use stays');
 
+  // Docker's management commands, and the prunes of one kind
+  assertExit(root.berth(['container', 'run', '--name', 'old', BUSYBOX, 'true']), 0);
+  assert.equal(root.berth(['container', 'ls', '-a', '--format', '{{.Names}}']).stdout, 'old\nrunning\n');
+  assert.equal(root.berth(['image', 'ls', '--format', '{{.Repository}}']).stdout, 'localhost/busybox\n');
+  assert.equal(root.berth(['image', 'inspect', '-f', '{{index .References 0}}', BUSYBOX]).stdout, 'localhost/busybox:latest\n');
+  assertExit(root.berth(['container', 'inspect', BUSYBOX]), 1);
+  const containerPrune = root.berth(['container', 'prune', '-f']);
+  assert.match(containerPrune.stdout, /^Deleted Containers:\n[0-9a-f]{64}\n\nTotal reclaimed space: \d+B\n$/);
+  assertExit(root.berth(['network', 'create', 'spare']), 0);
+  assert.equal(root.berth(['network', 'prune', '-f']).stdout, 'Deleted Networks:\nspare\n\n');
+  assertExit(root.berth(['tag', BUSYBOX, 'spare:1']), 0);
+  assert.equal(root.berth(['image', 'prune', '-f']).stdout, 'Total reclaimed space: 0B\n', 'a tagged image is not dangling');
+  assertExit(root.berth(['image', 'rm', 'spare:1']), 0);
+  const refusedPrune = root.berth(['image', 'prune', '-a'], { input: 'no\n' });
+  assert.match(refusedPrune.stdout, /WARNING! This will remove all images without at least one container associated to them\.\nAre you sure/);
+  assert.match(root.berth(['images', '-q']).stdout, /^[0-9a-f]{12}\n$/);
+
   const version = root.berth(['version']);
   assertExit(version, 0);
   assert.match(version.stdout, /^Client:\n Version: +\d+\.\d+\.\d+\n Node version: +v\d+/);

@@ -12,7 +12,8 @@ const COMMANDS = [
   'run', 'create', 'start', 'stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'wait', 'rename', 'ps', 'logs', 'exec', 'attach', 'top',
   'stats', 'port', 'inspect', 'diff', 'cp', 'export', 'commit', 'images', 'rmi', 'tag', 'history', 'save', 'load', 'import', 'pull', 'push',
   'login', 'logout', 'version', 'info', 'volume create', 'volume ls', 'volume rm', 'volume prune', 'volume inspect', 'network create',
-  'network ls', 'network rm', 'network inspect', 'network connect', 'network disconnect', 'system df', 'system prune', 'system info',
+  'network ls', 'network rm', 'network inspect', 'network connect', 'network disconnect', 'network prune', 'system df', 'system prune', 'system info',
+  'container prune', 'image prune',
 ];
 
 test('--version, --help on every command (exit 0), and Docker’s 125 for a bad command line', async () => {
@@ -29,7 +30,7 @@ test('--version, --help on every command (exit 0), and Docker’s 125 for a bad 
     assert.match(help.stdout, new RegExp(`Usage:  berth ${command} `), command);
     assert.match(help.stdout, /--help +Print usage/, command);
   }
-  for (const group of ['volume', 'network', 'system']) {
+  for (const group of ['volume', 'network', 'system', 'container', 'image']) {
     const listing = root.berth([group]);
     assertExit(listing, 0, group);
     assert.match(listing.stdout, /Commands:\n/);

@@ -56,8 +56,32 @@ const COMMANDS: Record<string, [() => Promise<CommandModule>, string]> = {
   volume: [() => import('./volume.js'), 'Manage volumes'],
   network: [() => import('./network.js'), 'Manage networks'],
   system: [() => import('./system.js'), 'Manage berth'],
+  container: [() => import('./prune.js'), 'Manage containers'],
+  image: [() => import('./prune.js'), 'Manage images'],
   version: [() => import('./system.js'), 'Show the berth version information'],
   info: [() => import('./system.js'), 'Display system-wide information'],
+};
+
+/** Docker's management commands: `container ls` is `ps`, `image rm` is `rmi`, … (their `prune` is a command of its own). */
+const MANAGEMENT: Record<string, Record<string, string[]>> = {
+  container: {
+    ...Object.fromEntries(
+      ['run', 'create', 'start', 'stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'wait', 'rename', 'logs', 'exec', 'attach', 'top', 'stats', 'port', 'diff', 'cp', 'export', 'commit'].map((c) => [c, [c]]),
+    ),
+    ls: ['ps'],
+    list: ['ps'],
+    ps: ['ps'],
+    remove: ['rm'],
+    inspect: ['inspect', '--type', 'container'],
+  },
+  image: {
+    ...Object.fromEntries(['pull', 'push', 'tag', 'history', 'save', 'load', 'import'].map((c) => [c, [c]])),
+    ls: ['images'],
+    list: ['images'],
+    rm: ['rmi'],
+    remove: ['rmi'],
+    inspect: ['inspect', '--type', 'image'],
+  },
 };
 
 declare const __BERTH_VERSION__: string | undefined;
@@ -104,6 +128,8 @@ export async function main(argv: string[], ctx: CliContext = processContext()): 
   }
   current = first;
   if (first === 'compose') return compose(rest, ctx);
+  const managed = rest[0] === undefined ? undefined : MANAGEMENT[first]?.[rest[0]];
+  if (managed) return main([...managed, ...rest.slice(1)], ctx);
   const entry = COMMANDS[first];
   if (!entry) throw new UsageError(`'${first}' is not a berth command.\nSee 'berth --help'`);
   const { commands } = await entry[0]();
@@ -112,7 +138,10 @@ export async function main(argv: string[], ctx: CliContext = processContext()): 
   if (!commands[name]) {
     // a group: `volume ls`
     const sub = rest[0];
-    const group = Object.entries(commands).filter(([key]) => key.startsWith(`${first} `));
+    const group: [string, { summary: string }][] = [
+      ...Object.entries(MANAGEMENT[first] ?? {}).map(([sub, argv]): [string, { summary: string }] => [`${first} ${sub}`, { summary: `berth ${argv.join(' ')}` }]),
+      ...Object.entries(commands).filter(([key]) => key.startsWith(`${first} `)),
+    ];
     const aliases: Record<string, string> = { list: 'ls', remove: 'rm' };
     const full = sub && `${first} ${aliases[sub] ?? sub}`;
     if (!full || !commands[full]) {

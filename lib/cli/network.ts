@@ -1,5 +1,6 @@
-/** `berth network create|ls|rm|inspect|connect|disconnect`. */
+/** `berth network create|ls|rm|inspect|connect|disconnect|prune`. */
 import { keyValues, listFlag, stringFlag, type CliCommand } from './command.js';
+import { commands as pruneCommands } from './prune.js';
 import { renderTable } from './table.js';
 import { Template } from './template.js';
 
@@ -115,4 +116,5 @@ export const commands: Record<string, CliCommand> = {
       return 0;
     },
   },
+  'network prune': pruneCommands['network prune']!,
 };

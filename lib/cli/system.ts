@@ -1,31 +1,12 @@
-/** `berth version`, `berth info`, `berth system df|prune|info`. */
-import { lstatSync, readdirSync } from 'node:fs';
+/** `berth version`, `berth info`, `berth system df|prune|info` (prune: prune.ts). */
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import type { Runtime } from '../index.js';
 import { stringFlag, type CliCommand } from './command.js';
-import type { CliContext } from './context.js';
 import { binarySize, humanSize } from './human.js';
+import { commands as pruneCommands, dirSize } from './prune.js';
 import { renderTable } from './table.js';
 import { Template } from './template.js';
-
-/** Bytes of the files under `dir`, walked with lstat (nothing followed). */
-function dirSize(dir: string): number {
-  let total = 0;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return 0;
-  }
-  for (const name of names) {
-    const stats = lstatSync(join(dir, name), { throwIfNoEntry: false });
-    if (!stats) continue;
-    total += stats.isDirectory() ? dirSize(join(dir, name)) : stats.size;
-  }
-  return total;
-}
 
 async function infoOf(runtime: Runtime) {
   const infos = await Promise.all((await runtime.containers.list({ all: true })).map((c) => c.inspect().catch(() => undefined)));
@@ -47,14 +28,6 @@ async function infoOf(runtime: Runtime) {
     MemTotal: totalmem(),
     BerthRootDir: base.root,
   };
-}
-
-async function confirm(ctx: CliContext, warning: string): Promise<boolean> {
-  ctx.stdout.write(`${warning}\nAre you sure you want to continue? [y/N] `);
-  const lines = createInterface({ input: process.stdin });
-  const answer = await lines[Symbol.asyncIterator]().next();
-  lines.close();
-  return /^y(es)?$/i.test(String(answer.value ?? '').trim());
 }
 
 const formatFlag = { type: 'string', short: 'f', description: 'Format output using a custom template' } as const;
@@ -138,48 +111,7 @@ export const commands: Record<string, CliCommand> = {
       return 0;
     },
   },
-  'system prune': {
-    usage: 'berth system prune [OPTIONS]',
-    summary: 'Remove unused data: stopped containers, unused networks, dangling images (and anonymous volumes with --volumes)',
-    flags: {
-      all: { type: 'boolean', short: 'a', description: 'Remove all unused images not just dangling ones' },
-      force: { type: 'boolean', short: 'f', description: 'Do not prompt for confirmation' },
-      volumes: { type: 'boolean', description: 'Prune anonymous volumes' },
-    },
-    maxArgs: 0,
-    async run(parsed, ctx) {
-      if (!parsed.flags.force) {
-        const warning = `WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n${parsed.flags.volumes ? '  - all anonymous volumes not used by at least one container\n' : ''}  - ${parsed.flags.all ? 'all images without at least one container associated to them' : 'all dangling images'}`;
-        if (!(await confirm(ctx, warning))) return 0;
-      }
-      const runtime = await ctx.runtime();
-      const { DEFAULT_NETWORK } = await import('../network/network-collection.js');
-      const removed: string[] = [];
-      for (const container of await runtime.containers.list({ status: ['exited', 'created'] })) {
-        await container.remove(); // its anonymous volumes stay for --volumes, as Docker's
-        removed.push(container.id);
-      }
-      if (removed.length) ctx.stdout.write(`Deleted Containers:\n${removed.join('\n')}\n\n`);
-      const networks: string[] = [];
-      for (const network of await runtime.networks.list()) {
-        if (network.name === DEFAULT_NETWORK || (await network.containers()).length > 0) continue;
-        await network.remove();
-        networks.push(network.name);
-      }
-      if (networks.length) ctx.stdout.write(`Deleted Networks:\n${networks.join('\n')}\n\n`);
-      let reclaimed = 0;
-      if (parsed.flags.volumes) {
-        const result = await runtime.volumes.prune();
-        reclaimed += result.reclaimedBytes;
-        if (result.volumes.length) ctx.stdout.write(`Deleted Volumes:\n${result.volumes.join('\n')}\n\n`);
-      }
-      const images = await runtime.images.prune({ dangling: parsed.flags.all !== true });
-      reclaimed += images.reclaimedBytes;
-      if (images.images.length) ctx.stdout.write(`Deleted Images:\n${images.images.map((id) => `deleted: ${id}`).join('\n')}\n\n`);
-      ctx.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
-      return 0;
-    },
-  },
+  'system prune': pruneCommands['system prune']!,
 };
 
 declare const __BERTH_VERSION__: string | undefined;

@@ -40,6 +40,7 @@ function evaluate(action: string, data: Value): Value {
   const arg = (word: string | undefined): Value => {
     if (word === undefined) throw new UsageError(`template: {{${action}}}: missing an argument`);
     if (word.startsWith('"')) return JSON.parse(word) as string;
+    if (/^-?\d+$/.test(word)) return Number(word);
     if (word === '.') return data;
     if (word.startsWith('.')) return field(data, word);
     throw new UsageError(`template: {{${action}}}: cannot read '${word}'`);

@@ -1,7 +1,6 @@
 /** `berth volume create|ls|rm|prune|inspect`. */
-import { listFlag, stringFlag, type CliCommand } from './command.js';
-import { humanSize } from './human.js';
-import { keyValues } from './command.js';
+import { keyValues, listFlag, stringFlag, type CliCommand } from './command.js';
+import { commands as pruneCommands } from './prune.js';
 import { renderTable } from './table.js';
 import { Template } from './template.js';
 
@@ -70,23 +69,7 @@ export const commands: Record<string, CliCommand> = {
       return code;
     },
   },
-  'volume prune': {
-    usage: 'berth volume prune [OPTIONS]',
-    summary: 'Remove unused local volumes (anonymous ones; all unused ones with -a)',
-    flags: {
-      all: { type: 'boolean', short: 'a', description: 'Remove all unused volumes, not just anonymous ones' },
-      force: { type: 'boolean', short: 'f', description: 'Do not prompt for confirmation' },
-      filter: { type: 'string', multiple: true, description: 'Provide filter values (label=KEY[=VALUE])' },
-    },
-    maxArgs: 0,
-    async run(parsed, ctx) {
-      const labels = listFlag(parsed, 'filter').filter((f) => f.startsWith('label=')).map((f) => f.slice('label='.length));
-      const result = await (await ctx.runtime()).volumes.prune({ all: parsed.flags.all === true, ...(labels.length ? { labels } : {}) });
-      if (result.volumes.length) ctx.stdout.write(`Deleted Volumes:\n${result.volumes.join('\n')}\n\n`);
-      ctx.stdout.write(`Total reclaimed space: ${humanSize(result.reclaimedBytes)}\n`);
-      return 0;
-    },
-  },
+  'volume prune': pruneCommands['volume prune']!,
   'volume inspect': {
     usage: 'berth volume inspect [OPTIONS] VOLUME [VOLUME...]',
     summary: 'Display detailed information on one or more volumes',
