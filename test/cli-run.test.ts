@@ -13,7 +13,7 @@ const COMMANDS = [
   'stats', 'port', 'inspect', 'diff', 'cp', 'export', 'commit', 'images', 'rmi', 'tag', 'history', 'save', 'load', 'import', 'pull', 'push',
   'login', 'logout', 'version', 'info', 'volume create', 'volume ls', 'volume rm', 'volume prune', 'volume inspect', 'network create',
   'network ls', 'network rm', 'network inspect', 'network connect', 'network disconnect', 'network prune', 'system df', 'system prune', 'system info',
-  'container prune', 'image prune',
+  'container prune', 'image prune', 'update',
 ];
 
 test('--version, --help on every command (exit 0), and Docker’s 125 for a bad command line', async () => {
@@ -225,6 +225,20 @@ test('create, start, stop, restart, kill, pause, unpause, wait, rm, rename: Dock
   assertExit(gone, 1);
   assert.match(gone.stderr, /life/);
   assert.equal(root.berth(['ps', '-aq']).stdout, '');
+  // start -a: this start's output and the exit code (not an earlier run's output)
+  assertExit(root.berth(['create', '--name', 'again', BUSYBOX, 'sh', '-c', 'echo started; exit 4']), 0);
+  for (let run = 0; run < 2; run++) {
+    const attached = root.berth(['start', '-a', 'again']);
+    assertExit(attached, 4);
+    assert.equal(attached.stdout, 'started\n');
+  }
+  assertExit(root.berth(['rm', 'again']), 0);
+  // update: new limits on a running container
+  assertExit(root.berth(['run', '-d', '--name', 'limited', BUSYBOX, 'sleep', '60']), 0);
+  assert.equal(root.berth(['update', '--memory', '32m', '--pids-limit', '20', 'limited']).stdout, 'limited\n');
+  assert.equal(root.berth(['inspect', '-f', '{{.Config.Resources.Memory}} {{.Config.Resources.PidsLimit}}', 'limited']).stdout, '32m 20\n');
+  assertExit(root.berth(['update', 'limited']), 125);
+  assertExit(root.berth(['rm', '-f', 'limited']), 0);
   // -f removes a running one
   assertExit(root.berth(['run', '-d', '--name', 'busy', BUSYBOX, 'sleep', '60']), 0);
   assertExit(root.berth(['rm', 'busy']), 1);

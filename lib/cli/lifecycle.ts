@@ -1,7 +1,7 @@
 /** start, stop, restart, kill, pause, unpause, rm, wait: each on one or more containers, as Docker does them. */
 import { constants } from 'node:os';
 import type { Container, SignalName } from '../index.js';
-import { intFlag, stringFlag, type CliCommand, type FlagSpec, type ParsedArgs } from './command.js';
+import { intFlag, numberFlag, stringFlag, UsageError, type CliCommand, type FlagSpec, type ParsedArgs } from './command.js';
 import type { CliContext } from './context.js';
 
 /**
@@ -56,9 +56,21 @@ function stopOptions(parsed: ParsedArgs) {
 }
 
 export const commands: Record<string, CliCommand> = {
-  start: many('berth start [OPTIONS] CONTAINER [CONTAINER...]', 'Start one or more stopped containers', {}, async (c) => {
-    await c.start();
-  }),
+  start: {
+    usage: 'berth start [OPTIONS] CONTAINER [CONTAINER...]',
+    summary: 'Start one or more stopped containers',
+    flags: { attach: { type: 'boolean', short: 'a', description: "Attach STDOUT/STDERR (from the container's log) until it exits; its exit code" } },
+    minArgs: 1,
+    async run(parsed, ctx) {
+      if (!parsed.flags.attach) return eachContainer(parsed, ctx, (c) => c.start().then(() => undefined));
+      if (parsed.args.length > 1) throw new UsageError('you cannot start and attach multiple containers at once', 'start');
+      const container = await (await ctx.runtime()).containers.get(parsed.args[0]!);
+      const since = new Date(Date.now() - 1); // what this start writes, not an earlier run's output
+      await container.start();
+      for await (const entry of container.logs({ follow: true, since })) (entry.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(`${entry.line}\n`);
+      return (await container.wait()).exitCode;
+    },
+  },
   stop: many(
     'berth stop [OPTIONS] CONTAINER [CONTAINER...]',
     'Stop one or more running containers',
@@ -92,6 +104,36 @@ export const commands: Record<string, CliCommand> = {
       await c.remove({ force: parsed.flags.force === true, volumes: parsed.flags.volumes === true });
     },
   ),
+  update: {
+    usage: 'berth update [OPTIONS] CONTAINER [CONTAINER...]',
+    summary: 'Update the resource limits of one or more containers',
+    flags: {
+      memory: { type: 'string', short: 'm', description: 'Memory limit' },
+      'memory-swap': { type: 'string', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+      'memory-reservation': { type: 'string', description: 'Memory soft limit' },
+      cpus: { type: 'string', description: 'Number of CPUs' },
+      'cpu-shares': { type: 'string', description: 'CPU shares (relative weight)' },
+      'pids-limit': { type: 'string', description: 'Tune container pids limit (set -1 for unlimited)' },
+      'blkio-weight': { type: 'string', description: 'Block IO (relative weight), between 10 and 1000' },
+    },
+    minArgs: 1,
+    run(parsed, ctx) {
+      const f = (name: string) => stringFlag(parsed, name);
+      const limits = Object.fromEntries(
+        Object.entries({
+          memory: f('memory'),
+          memorySwap: f('memory-swap'),
+          memoryReservation: f('memory-reservation'),
+          cpus: numberFlag(parsed, 'cpus'),
+          cpuShares: intFlag(parsed, 'cpu-shares', 2),
+          pidsLimit: intFlag(parsed, 'pids-limit', -1),
+          blkioWeight: intFlag(parsed, 'blkio-weight', 10),
+        }).filter(([, value]) => value !== undefined),
+      );
+      if (Object.keys(limits).length === 0) throw new UsageError('give at least one limit to update', 'update');
+      return eachContainer(parsed, ctx, (c) => c.update(limits));
+    },
+  },
   rename: {
     usage: 'berth rename CONTAINER NEW_NAME',
     summary: 'Rename a container (not available: the SDK cannot rename yet)',

@@ -29,6 +29,7 @@ const COMMANDS: Record<string, [() => Promise<CommandModule>, string]> = {
   unpause: [() => import('./lifecycle.js'), 'Unpause all processes within one or more containers'],
   rm: [() => import('./lifecycle.js'), 'Remove one or more containers'],
   wait: [() => import('./lifecycle.js'), 'Block until one or more containers stop, then print their exit codes'],
+  update: [() => import('./lifecycle.js'), 'Update the resource limits of one or more containers'],
   rename: [() => import('./lifecycle.js'), 'Rename a container (not available: the SDK cannot rename yet)'],
   ps: [() => import('./ps.js'), 'List containers'],
   logs: [() => import('./logs.js'), 'Fetch the logs of a container'],
@@ -66,7 +67,7 @@ const COMMANDS: Record<string, [() => Promise<CommandModule>, string]> = {
 const MANAGEMENT: Record<string, Record<string, string[]>> = {
   container: {
     ...Object.fromEntries(
-      ['run', 'create', 'start', 'stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'wait', 'rename', 'logs', 'exec', 'attach', 'top', 'stats', 'port', 'diff', 'cp', 'export', 'commit'].map((c) => [c, [c]]),
+      ['run', 'create', 'start', 'stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'wait', 'rename', 'update', 'logs', 'exec', 'attach', 'top', 'stats', 'port', 'diff', 'cp', 'export', 'commit'].map((c) => [c, [c]]),
     ),
     ls: ['ps'],
     list: ['ps'],
