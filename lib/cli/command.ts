@@ -5,6 +5,25 @@
  */
 import type { CliContext } from './context.js';
 
+/**
+ * Runs `action` on each name in turn, as Docker does with several: prints
+ * what it returns (the name when it returns nothing, nothing for ''), reports
+ * a failure on stderr and goes on with the next; 1 when any failed.
+ */
+export async function eachName(names: readonly string[], ctx: CliContext, action: (name: string) => Promise<string | void>): Promise<number> {
+  let code = 0;
+  for (const name of names) {
+    try {
+      const printed = await action(name);
+      if (printed !== '') ctx.stdout.write(`${printed ?? name}\n`);
+    } catch (error) {
+      ctx.stderr.write(`berth: ${error instanceof Error ? error.message : String(error)}\n`);
+      code = 1;
+    }
+  }
+  return code;
+}
+
 /** One flag. `--help` is added to every command. */
 export interface FlagSpec {
   /** `boolean` takes no value; `string` takes one (`--name web`, `--name=web`, `-eK=V`). */

@@ -3,7 +3,7 @@ import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Runtime } from '../index.js';
 import { NotFoundError } from '../errors.js';
-import { stringFlag, UsageError, type CliCommand } from './command.js';
+import { eachName, stringFlag, UsageError, type CliCommand } from './command.js';
 import { safeText } from './table.js';
 import { Template } from './template.js';
 
@@ -109,15 +109,10 @@ export const commands: Record<string, CliCommand> = {
       const format = stringFlag(parsed, 'format');
       const template = format ? new Template(format, ctx.isTTY) : undefined;
       const found: unknown[] = [];
-      let code = 0;
-      for (const name of parsed.args) {
-        try {
-          found.push(await inspectAny(runtime, name, type));
-        } catch (error) {
-          ctx.stderr.write(`berth: ${(error as Error).message}\n`);
-          code = 1;
-        }
-      }
+      const code = await eachName(parsed.args, ctx, async (name) => {
+        found.push(await inspectAny(runtime, name, type));
+        return '';
+      });
       if (template) ctx.stdout.write(found.map((item) => template.render(item) + '\n').join(''));
       else ctx.stdout.write(JSON.stringify(found, null, 4) + '\n');
       return code;

@@ -2,7 +2,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Image, ImageInspect } from '../index.js';
-import { listFlag, stringFlag, UsageError, type CliCommand } from './command.js';
+import { eachName, listFlag, stringFlag, UsageError, type CliCommand } from './command.js';
 import { ago, humanSize } from './human.js';
 import { renderTable, truncate } from './table.js';
 import { Template } from './template.js';
@@ -89,22 +89,16 @@ export const commands: Record<string, CliCommand> = {
     minArgs: 1,
     async run(parsed, ctx) {
       const runtime = await ctx.runtime();
-      let code = 0;
-      for (const name of parsed.args) {
-        try {
-          const image = await runtime.images.get(name);
-          const { id } = image;
-          const references = [...image.references];
-          await runtime.images.remove(name, { force: parsed.flags.force === true });
-          const still = runtime.images.recordOf(id);
-          for (const reference of references) if (!still?.references.includes(reference)) ctx.stdout.write(`Untagged: ${familiar(reference)}\n`);
-          if (!still) ctx.stdout.write(`Deleted: ${id}\n`);
-        } catch (error) {
-          ctx.stderr.write(`berth: ${(error as Error).message}\n`);
-          code = 1;
-        }
-      }
-      return code;
+      return eachName(parsed.args, ctx, async (name) => {
+        const image = await runtime.images.get(name);
+        const { id } = image;
+        const references = [...image.references];
+        await runtime.images.remove(name, { force: parsed.flags.force === true });
+        const still = runtime.images.recordOf(id);
+        for (const reference of references) if (!still?.references.includes(reference)) ctx.stdout.write(`Untagged: ${familiar(reference)}\n`);
+        if (!still) ctx.stdout.write(`Deleted: ${id}\n`);
+        return '';
+      });
     },
   },
   tag: {

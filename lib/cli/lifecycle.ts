@@ -1,8 +1,9 @@
 /** start, stop, restart, kill, pause, unpause, rm, wait: each on one or more containers, as Docker does them. */
 import { constants } from 'node:os';
 import type { Container, SignalName } from '../index.js';
-import { intFlag, numberFlag, stringFlag, UsageError, type CliCommand, type FlagSpec, type ParsedArgs } from './command.js';
+import { eachName, intFlag, numberFlag, stringFlag, UsageError, type CliCommand, type FlagSpec, type ParsedArgs } from './command.js';
 import type { CliContext } from './context.js';
+import { CREATE_FLAGS } from './run-options.js';
 
 /**
  * Runs `action` on each named container in turn; prints what `action`
@@ -15,18 +16,7 @@ export async function eachContainer(
   action: (container: Container, name: string) => Promise<string | void>,
 ): Promise<number> {
   const runtime = await ctx.runtime();
-  let code = 0;
-  for (const name of parsed.args) {
-    try {
-      const container = await runtime.containers.get(name);
-      const printed = await action(container, name);
-      ctx.stdout.write(`${printed ?? name}\n`);
-    } catch (error) {
-      ctx.stderr.write(`berth: ${error instanceof Error ? error.message : String(error)}\n`);
-      code = 1;
-    }
-  }
-  return code;
+  return eachName(parsed.args, ctx, async (name) => action(await runtime.containers.get(name), name));
 }
 
 /** `SIGTERM`, `TERM`, `15` → `SIGTERM`. */
@@ -108,12 +98,8 @@ export const commands: Record<string, CliCommand> = {
     usage: 'berth update [OPTIONS] CONTAINER [CONTAINER...]',
     summary: 'Update the resource limits of one or more containers',
     flags: {
-      memory: { type: 'string', short: 'm', description: 'Memory limit' },
-      'memory-swap': { type: 'string', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+      ...Object.fromEntries(['memory', 'memory-swap', 'cpus', 'cpu-shares', 'pids-limit'].map((name) => [name, CREATE_FLAGS[name]!])),
       'memory-reservation': { type: 'string', description: 'Memory soft limit' },
-      cpus: { type: 'string', description: 'Number of CPUs' },
-      'cpu-shares': { type: 'string', description: 'CPU shares (relative weight)' },
-      'pids-limit': { type: 'string', description: 'Tune container pids limit (set -1 for unlimited)' },
       'blkio-weight': { type: 'string', description: 'Block IO (relative weight), between 10 and 1000' },
     },
     minArgs: 1,

@@ -1,5 +1,5 @@
 /** `berth network create|ls|rm|inspect|connect|disconnect|prune`. */
-import { keyValues, listFlag, stringFlag, type CliCommand } from './command.js';
+import { eachName, keyValues, listFlag, stringFlag, type CliCommand } from './command.js';
 import { commands as pruneCommands } from './prune.js';
 import { renderTable } from './table.js';
 import { Template } from './template.js';
@@ -63,17 +63,9 @@ export const commands: Record<string, CliCommand> = {
     minArgs: 1,
     async run(parsed, ctx) {
       const runtime = await ctx.runtime();
-      let code = 0;
-      for (const name of parsed.args) {
-        try {
-          await runtime.networks.remove(name);
-          ctx.stdout.write(`${name}\n`);
-        } catch (error) {
-          ctx.stderr.write(`berth: ${(error as Error).message}\n`);
-          code = 1;
-        }
-      }
-      return code;
+      return eachName(parsed.args, ctx, async (name) => {
+        await runtime.networks.remove(name);
+      });
     },
   },
   'network inspect': {

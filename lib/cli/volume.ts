@@ -1,5 +1,5 @@
 /** `berth volume create|ls|rm|prune|inspect`. */
-import { keyValues, listFlag, stringFlag, type CliCommand } from './command.js';
+import { eachName, keyValues, listFlag, stringFlag, type CliCommand } from './command.js';
 import { commands as pruneCommands } from './prune.js';
 import { renderTable } from './table.js';
 import { Template } from './template.js';
@@ -56,17 +56,9 @@ export const commands: Record<string, CliCommand> = {
     minArgs: 1,
     async run(parsed, ctx) {
       const runtime = await ctx.runtime();
-      let code = 0;
-      for (const name of parsed.args) {
-        try {
-          await runtime.volumes.remove(name, { force: parsed.flags.force === true });
-          ctx.stdout.write(`${name}\n`);
-        } catch (error) {
-          ctx.stderr.write(`berth: ${(error as Error).message}\n`);
-          code = 1;
-        }
-      }
-      return code;
+      return eachName(parsed.args, ctx, async (name) => {
+        await runtime.volumes.remove(name, { force: parsed.flags.force === true });
+      });
     },
   },
   'volume prune': pruneCommands['volume prune']!,
