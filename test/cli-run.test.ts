@@ -103,15 +103,15 @@ test('run: -t on a real terminal, and flags that shape the process (env, user, w
     const shaped = root.berth([
       'run', '--rm', '-e', 'A=1', '--env-file', join(dir, 'env'), '-e', 'SHARED=from-flag', '-w', '/tmp', '-u', '1234:5678', '--hostname', 'shaped',
       '--entrypoint', 'sh', '--read-only', '--tmpfs', '/scratch:size=1m', '--cap-drop', 'ALL', '--ulimit', 'nofile=100:200', '-m', '64m',
-      '--memory-swap', '128m', '--cpus', '0.5', '--cpu-shares', '512', '--pids-limit', '50', '--init', '--security-opt', 'no-new-privileges',
+      '--memory-swap', '128m', '--cpus', '0.5', '--cpu-shares', '512', '--cpuset-cpus', '0', '--pids-limit', '50', '--init', '--security-opt', 'no-new-privileges',
       '--stop-signal', 'SIGINT', '--stop-timeout', '3', '--platform', `linux/${arch() === 'x64' ? 'amd64' : arch()}`, '--label', 'k=v',
       BUSYBOX, '-c',
-      'echo "$A|$FROM_FILE|$SHARED"; id -u; id -g; pwd; hostname; ulimit -n; touch /x 2>/dev/null || echo read-only; touch /scratch/y && echo tmpfs; grep CapEff /proc/self/status',
+      'echo "$A|$FROM_FILE|$SHARED"; id -u; id -g; pwd; hostname; ulimit -n; touch /x 2>/dev/null || echo read-only; touch /scratch/y && echo tmpfs; grep CapEff /proc/self/status; head -c 17 /proc/1/cmdline; echo; grep Cpus_allowed_list /proc/self/status',
     ]);
     assertExit(shaped, 0);
     assert.equal(
       shaped.stdout,
-      '1|file value|from-flag\n1234\n5678\n/tmp\nshaped\n100\nread-only\ntmpfs\nCapEff:\t0000000000000000\n',
+      '1|file value|from-flag\n1234\n5678\n/tmp\nshaped\n100\nread-only\ntmpfs\nCapEff:\t0000000000000000\n/sbin/docker-init\nCpus_allowed_list:\t0\n',
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
