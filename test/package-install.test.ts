@@ -54,6 +54,12 @@ test('npm pack carries prebuilt linux-x64 binaries; npm install of the tarball, 
     assert.equal(run.stderr, '');
     assert.equal(run.stdout, 'ok\n');
     assert.equal(run.status, 0);
+    // the package's bin: its split chunks are in the tarball, and it reaches the prebuilt native part
+    const cli = spawnSync(join(project, 'node_modules', '.bin', 'berth'), ['run', '--rm', '--network', 'none', 'localhost/busybox', 'echo', 'from the bin'], {
+      cwd: project, env: { ...path, BERTH_ROOT: root }, encoding: 'utf8', timeout: 60_000,
+    });
+    assert.equal(cli.stdout, 'from the bin\n', cli.stderr);
+    assert.equal(cli.status, 0);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -26,12 +26,12 @@ const MAX_REDIRECTS = 5;
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 /** The host that serves a reference's domain. */
-function registryHost(domain: string): string {
+export function registryHost(domain: string): string {
   return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
 }
 
 /** Plain HTTP only for the loopback host names and registries the caller called insecure. */
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   const name = host.replace(/:\d+$/, '');
   return name === 'localhost' || name.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(name) || name === '[::1]';
 }
