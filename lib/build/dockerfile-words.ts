@@ -121,7 +121,7 @@ function braced(text: string, start: number, lookup: Lookup, escape: string): { 
  * The one lexer: quotes removed, escapes applied, variables substituted. In
  * `split` mode unquoted blanks (written or substituted) separate words.
  */
-function lex(text: string, lookup: Lookup, escape: string, split: boolean): Expansion {
+function lex(text: string, lookup: Lookup, escape: string, split: boolean, quotes = true): Expansion {
   const words: string[] = [];
   let current = '';
   let started = false; // a word is under way (also an empty quoted one: "")
@@ -167,11 +167,21 @@ function lex(text: string, lookup: Lookup, escape: string, split: boolean): Expa
     if (split && BLANK.test(ch)) {
       finish();
       i++;
+    } else if (ch === escape && !quotes) {
+      // a heredoc body: only an escaped $ or escape character loses its escape, as in a shell heredoc
+      const next = text[i + 1];
+      current += next === '$' || next === escape ? next : ch;
+      started = true;
+      i += next === '$' || next === escape ? 2 : 1;
     } else if (ch === escape) {
       started = true;
       if (i + 1 < text.length) current += text[i + 1];
       else current += ch;
       i += 2;
+    } else if (!quotes && (ch === "'" || ch === '"')) {
+      current += ch;
+      started = true;
+      i++;
     } else if (ch === "'") {
       const close = text.indexOf("'", i + 1);
       if (close < 0) throw new WordError('unterminated single quote', i);
@@ -217,4 +227,9 @@ export function expandWord(text: string, lookup: Lookup, escape: string): string
 /** Words after substitution: unquoted blanks, also in substituted values, separate them. */
 export function expandWords(text: string, lookup: Lookup, escape: string): string[] {
   return lex(text, lookup, escape, true).words;
+}
+
+/** A heredoc body with variables substituted; quotes are plain characters, as in a shell heredoc. */
+export function expandHeredoc(text: string, lookup: Lookup, escape: string): string {
+  return lex(text, lookup, escape, false, false).words[0] ?? '';
 }

@@ -1,0 +1,178 @@
+/**
+ * RUN: the command runs in a berth container made from the stage's layers
+ * (the same isolation and seccomp profile as any container; network `none`
+ * unless `--network=host`), with the stage's ENV, ARGs, WORKDIR and USER.
+ * What it changed (its upper directory) becomes the step's layer.
+ */
+import { mkdirSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { containerPaths } from '../container/container-config.js';
+import type { Container } from '../container/container.js';
+import { LayerView } from '../container/layer-view.js';
+import { BuildStepError } from '../errors.js';
+import { layerFromTar } from '../image/image-import.js';
+import { packLayer } from '../image/layer-pack.js';
+import { chainKey } from './build-cache.js';
+import type { BuildSession, StepHandle } from './build-session.js';
+import { buildView, layerDirs, storeState, withLayer, type StageState } from './build-state.js';
+import { DEFAULT_SHELL, stageLookup } from './config-step.js';
+import type { RunInstruction } from './dockerfile-ast.js';
+import { expandWord } from './dockerfile-words.js';
+import { parseRunMount, prepareMounts, type RunMount } from './run-mounts.js';
+import { cachedState } from './step-cache.js';
+
+/** How many of a failed RUN's last output lines its error carries. */
+const OUTPUT_LINES = 30;
+
+/** The script of a shell-form RUN: the command, then its heredocs' bodies, as a shell reads them. */
+function shellScript(instruction: RunInstruction, text: string): string {
+  const [only] = instruction.heredocs;
+  if (instruction.heredocs.length === 1 && /^<<-?(["']?)[A-Za-z_][A-Za-z0-9_.-]*\1$/.test(text.trim())) return only!.content;
+  return [text, ...instruction.heredocs.map((heredoc) => `${heredoc.content}${heredoc.name}`)].join('\n');
+}
+
+/** The argv, the network and the parsed mounts of a RUN, variables substituted in its flags. */
+function readRun(instruction: RunInstruction, state: StageState, escape: string): { argv: string[]; network: string; mounts: RunMount[] } {
+  const lookup = stageLookup(state.config.config ?? {}, state.args);
+  const network = instruction.network === undefined ? 'none' : expandWord(instruction.network, lookup, escape);
+  if (!['none', 'host', 'default'].includes(network)) throw new Error(`--network=${network}: use none, host or default`);
+  const argv = 'exec' in instruction.command
+    ? instruction.command.exec
+    : [...(state.config.config?.Shell ?? DEFAULT_SHELL), shellScript(instruction, instruction.command.shell)];
+  if (argv.length === 0) throw new Error('RUN [] has no command');
+  const mounts = instruction.mounts.map((mount) => parseRunMount(expandWord(mount, lookup, escape)));
+  return { argv, network: network === 'host' ? 'host' : 'none', mounts };
+}
+
+/** The environment of the command: ENV, then the stage's ARGs that ENV does not set. */
+function runEnv(state: StageState): string[] {
+  const env = [...(state.config.config?.Env ?? [])];
+  const names = new Set(env.map((entry) => entry.slice(0, entry.indexOf('='))));
+  for (const [name, value] of state.args) if (!names.has(name)) env.push(`${name}=${value}`);
+  return env;
+}
+
+/** Lines of a stream, each handed to `line`. */
+async function lines(stream: Readable | null, line: (text: string) => void): Promise<void> {
+  if (!stream) return;
+  for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) line(text);
+}
+
+/** Removes what mounting created in the upper directory: the targets that were not in the image, while empty. */
+function removeMountStubs(upper: string, created: readonly string[]): void {
+  for (const target of created) {
+    let path = target;
+    while (path !== '/' && path !== '.') {
+      const at = join(upper, path);
+      const stats = statSync(at, { throwIfNoEntry: false });
+      try {
+        if (stats?.isDirectory()) rmdirSync(at);
+        else if (stats?.isFile() && stats.size === 0) unlinkSync(at);
+        else break;
+      } catch {
+        break; // not empty: the command wrote there
+      }
+      path = posix.dirname(path);
+    }
+  }
+}
+
+/** Runs the container to its end; returns its exit code and last output lines. */
+async function runContainer(session: BuildSession, container: Container, step: StepHandle): Promise<{ exitCode: number; output: string[] }> {
+  const output: string[] = [];
+  const collect = (stream: 'stdout' | 'stderr') => (line: string) => {
+    output.push(line);
+    if (output.length > OUTPUT_LINES) output.shift();
+    session.progress({ type: 'output', step: step.info.id, stream, line });
+  };
+  const abort = () => void container.kill().catch(() => {});
+  session.signal.addEventListener('abort', abort);
+  try {
+    await container.start();
+    const [status] = await Promise.all([container.wait(), lines(container.stdout, collect('stdout')), lines(container.stderr, collect('stderr'))]);
+    session.signal.throwIfAborted();
+    return { exitCode: status.exitCode, output };
+  } finally {
+    session.signal.removeEventListener('abort', abort);
+  }
+}
+
+/** RUN: from the cache, or run. */
+export async function runStep(session: BuildSession, state: StageState, instruction: RunInstruction, step: StepHandle): Promise<StageState> {
+  const failed = (message: string, extra: { exitCode?: number; output?: string[] } = {}, cause?: unknown) =>
+    new BuildStepError(message, { instruction: step.info.instruction, location: instruction.location, ...extra }, cause === undefined ? {} : { cause });
+  let run: ReturnType<typeof readRun>;
+  try {
+    run = readRun(instruction, state, session.escape);
+  } catch (error) {
+    throw failed((error as Error).message);
+  }
+  const args = [...state.args].sort(([a], [b]) => a.localeCompare(b));
+  const key = chainKey(state.key, { run: run.argv, args, network: run.network, mounts: run.mounts });
+  const cached = cachedState(session, state, key, step);
+  if (cached) return cached;
+  session.progress({ type: 'step-start', ...step.info });
+  if (!state.imageId) throw failed('the stage has no files yet (FROM scratch): RUN needs at least a shell; COPY one in first');
+
+  const view = LayerView.open(layerDirs(session.store, state), 'the build stage');
+  const workdir = state.config.config?.WorkingDir || '/';
+  let missingTargets: string[];
+  try {
+    missingTargets = run.mounts.map((m) => posix.resolve(workdir, m.target)).filter((target) => view.kind(target) === undefined);
+  } finally {
+    view.close();
+  }
+  const secretsDir = join(session.tempDir, `step-${step.info.id}`);
+  mkdirSync(secretsDir, { mode: 0o700 });
+  let container: Container | undefined;
+  try {
+    let mounts;
+    try {
+      mounts = prepareMounts(run.mounts, workdir, { cache: session.cache, context: session.context, secrets: session.options.secrets ?? {}, secretsDir });
+    } catch (error) {
+      throw failed((error as Error).message);
+    }
+    container = await session.runtime.containers.create({
+      image: buildView(session.store, state.imageId),
+      entrypoint: [],
+      cmd: run.argv,
+      env: runEnv(state),
+      workdir,
+      ...(state.config.config?.User ? { user: state.config.config.User } : {}),
+      network: run.network,
+      mounts: mounts.mounts,
+      attach: true,
+      removeOnOwnerExit: true,
+    });
+    let result;
+    try {
+      result = await runContainer(session, container, step);
+    } catch (error) {
+      if (session.signal.aborted) throw error;
+      throw failed(`the command could not be started: ${(error as Error).message}`, {}, error);
+    }
+    if (result.exitCode !== 0) {
+      throw failed(`the command exited with code ${result.exitCode}${result.output.length ? `; its last output:\n${result.output.join('\n')}` : ''}`, result);
+    }
+    const upper = containerPaths(join(session.runtime.root, 'containers', container.id)).upper;
+    removeMountStubs(upper, missingTargets);
+    const changed = readdirSync(upper, { withFileTypes: true }).length > 0;
+    const createdBy = `RUN ${run.argv.join(' ')} # buildkit`;
+    const next = await session.store.adding(async (created) => {
+      const layer = changed ? await layerFromTar(session.store.content, packLayer(upper), `the changes of ${step.info.instruction}`, created, { maxLayerSize: Infinity }) : undefined;
+      const after = withLayer(state, layer, { created_by: createdBy });
+      const image = await storeState(session.store, after, [], true);
+      after.imageId = image.id;
+      after.key = key;
+      return after;
+    });
+    session.cache.record(key, next.imageId!);
+    session.stats.run++;
+    return next;
+  } finally {
+    await container?.remove({ force: true }).catch(() => {});
+    rmSync(secretsDir, { recursive: true, force: true });
+  }
+}
