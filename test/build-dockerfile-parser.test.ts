@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DockerfileError } from '../lib/errors.js';
 import { parseDockerfile, parseDuration } from '../lib/build/dockerfile-parser.js';
-import { expandWord, expandWords, splitRawWords } from '../lib/build/dockerfile-words.js';
+import { expandHeredoc, expandWord, expandWords, splitRawWords } from '../lib/build/dockerfile-words.js';
 import type { Instruction } from '../lib/build/dockerfile-ast.js';
 
 /** The instructions of the only stage. */
@@ -288,4 +288,8 @@ test('MAINTAINER is read, with a deprecation note', () => {
   const file = parseDockerfile('FROM a\nMAINTAINER Jane <j@x>');
   assert.equal((file.stages[0]!.instructions[0] as { value: string }).value, 'Jane <j@x>');
   assert.match(file.warnings.join('\n'), /MAINTAINER is deprecated/);
+});
+
+test('heredoc bodies: variables substituted, quotes kept, \\$ escapes', () => {
+  assert.equal(expandHeredoc('a="$A" \'${B:-b}\' \\$A \\x\n', env({ A: '1' }), '\\'), 'a="1" \'b\' $A \\x\n');
 });
