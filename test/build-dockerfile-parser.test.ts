@@ -293,3 +293,8 @@ test('MAINTAINER is read, with a deprecation note', () => {
 test('heredoc bodies: variables substituted, quotes kept, \\$ escapes', () => {
   assert.equal(expandHeredoc('a="$A" \'${B:-b}\' \\$A \\x\n', env({ A: '1' }), '\\'), 'a="1" \'b\' $A \\x\n');
 });
+
+test('blanks inside ${…} do not split words', () => {
+  assert.deepEqual(splitRawWords('${A:-a b} c', '\\').map((w) => w.text), ['${A:-a b}', 'c']);
+  assert.equal(parseDockerfile('FROM ${BASE:?give it} AS x').stages[0]!.from.image, '${BASE:?give it}');
+});

@@ -35,9 +35,12 @@ export function splitRawWords(text: string, escape: string): RawWord[] {
   let current = '';
   let start = -1;
   let quote = '';
+  let braces = 0; // inside ${…}, blanks do not split
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
-    if (quote === '' && BLANK.test(ch)) {
+    if (quote !== "'" && ch === '$' && text[i + 1] === '{') braces++;
+    else if (braces > 0 && quote === '' && ch === '}') braces--;
+    if (quote === '' && braces === 0 && BLANK.test(ch)) {
       if (start >= 0) words.push({ text: current, offset: start });
       current = '';
       start = -1;
