@@ -63,7 +63,10 @@ test('the cache survives a new Runtime on the same root, is private, and image p
   for (const key of readdirSync(keys)) assert.equal(statSync(join(keys, key)).mode & 0o777, 0o600);
   assert.equal(readdirSync(keys).length, 5);
 
-  // tagged: the steps' images stay cache; untagged and pruned: gone, and the next build runs every step
+  // while the result is tagged, prune keeps the steps' images (its build cache)
+  assert.deepEqual((await runtime.images.prune()).images, []);
+  assert.deepEqual((await build(runtime, { context: context.dir, tags: ['app:1'] })).ran, []);
+  // untagged and pruned: gone, and the next build runs every step
   await (await runtime.images.get('app:1')).untag('app:1');
   const pruned = await runtime.images.prune();
   assert.equal(pruned.images.length, 6); // the five steps' and the result

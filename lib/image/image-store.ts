@@ -437,16 +437,22 @@ export class ImageStore {
    * Removes images no container uses: only those without a reference
    * (`dangling`, the default), or all of them (`dangling: false`); then every
    * layer and blob no image or container needs, and the build cache entries
-   * of the images removed (`dangling: false` also empties the
-   * `RUN --mount=type=cache` directories).
+   * of the images removed. A build step's image whose layers begin a tagged
+   * image's (its build cache) is kept unless `dangling: false`, which also
+   * empties the `RUN --mount=type=cache` directories.
    */
   async prune(options: PruneOptions = {}): Promise<PruneResult> {
     if (typeof options !== 'object' || options === null) throw new TypeError('prune options must be an object');
     const dangling = options.dangling ?? true;
     const images = await this.content.withRecordsLock(async () => {
       const removed: string[] = [];
-      for (const record of this.records()) {
-        if (dangling && record.references.length > 0) continue;
+      const records = this.records();
+      // a build step's image whose layers start a tagged image's is that image's build cache (Docker keeps such parents too)
+      const tagged = records.filter((record) => record.references.length > 0).map((record) => record.layers);
+      const isCacheOfTagged = (record: ImageRecord) =>
+        record.intermediate === true && tagged.some((layers) => record.layers.every((layer, i) => layers[i] === layer));
+      for (const record of records) {
+        if (dangling && (record.references.length > 0 || isCacheOfTagged(record))) continue;
         if (this.containersUsing(record.id).length > 0) continue;
         rmSync(join(this.content.imagesDir, `${digestHex(record.id)}.json`), { force: true });
         removed.push(record.id);
