@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BuildStepError, DockerfileError, NotFoundError } from '../lib/index.js';
@@ -160,4 +162,25 @@ test('an aborted build stops its running step, leaves no container and tags noth
   await assert.rejects(withDeadline(building, 'the aborted build to end', 20_000), { name: 'AbortError' });
   await assert.rejects(runtime.images.get('aborted:1'), NotFoundError);
   assert.deepEqual(await runtime.containers.list({ all: true }), []);
+});
+
+test('a context given as a tar stream (gzip) builds; one whose entries leave it is refused, nothing written outside', async () => {
+  await using runtime = await temporaryRuntime();
+  const good = await tarOf([
+    { name: 'Dockerfile', content: `FROM ${BUSYBOX}\nCOPY app/ /app/\nCMD ["cat", "/app/msg"]\n` },
+    { name: 'app/', type: 'directory' },
+    { name: 'app/msg', content: 'from a tar context\n' },
+  ]);
+  await build(runtime, { context: Readable.from([gzipSync(good)]), tags: ['tarctx:1'] });
+  assert.equal((await run(runtime, 'tarctx:1')).stdout, 'from a tar context\n');
+  const marker = `/tmp/berth-ctx-escape-${process.pid}`;
+  const hostile = await tarOf([{ name: 'Dockerfile', content: `FROM ${BUSYBOX}\n` }, { name: `../../../../../../..${marker}`, content: 'x' }]);
+  await assert.rejects(runtime.images.build({ context: Readable.from([hostile]) }), (error: unknown) => {
+    assert.ok(error instanceof DockerfileError, String(error));
+    assert.match(error.message, /the build context's tar: refusing archive entry/);
+    return true;
+  });
+  assert.equal(existsSync(marker), false);
+  assert.deepEqual(readdirSync(join(runtime.root, 'build-cache')).filter((name) => name.startsWith('tmp-')), []);
+  await assert.rejects(runtime.images.build({ context: '/nonexistent/dir' }), /the context \/nonexistent\/dir is not a directory/);
 });

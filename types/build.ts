@@ -1,12 +1,17 @@
 /** Options and progress of `runtime.images.build()`. */
+import type { Readable } from 'node:stream';
 
 /** A secret for `RUN --mount=type=secret,id=…`: its content, or a host file to read it from. */
 export type BuildSecret = string | Buffer | { file: string };
 
 /** Options of `runtime.images.build()`. */
 export interface BuildOptions {
-  /** The build context: a host directory. Its `.dockerignore` (or `<Dockerfile>.dockerignore`) applies. */
-  context: string;
+  /**
+   * The build context: a host directory, or a tar stream of one (plain, gzip
+   * or zstd; extracted into a private directory first, entries that would
+   * leave it refused). Its `.dockerignore` (or `<Dockerfile>.dockerignore`) applies.
+   */
+  context: string | Readable;
   /** The Dockerfile: a path relative to the context (default `Dockerfile`) or absolute. */
   dockerfile?: string;
   /** The Dockerfile's text, instead of a file (`dockerfile` then only names it in messages). */

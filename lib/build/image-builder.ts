@@ -5,10 +5,14 @@
  * the whole build succeeds; a failed step leaves no layer, image or cache
  * entry of its own (the steps before it stay cached, as Docker's do).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { BuildOptions, BuildStepInfo } from '../../types/build.js';
 import { refuseUnknownOptions } from '../container/create-options.js';
+import { extractTar } from '../container/container-tar.js';
+import { openDirectory, UnsafePathError } from '../container/path-in-root.js';
+import { decompress } from '../image/decompress.js';
 import { DockerfileError, type DockerfileLocation } from '../errors.js';
 import type { Image } from '../image/image.js';
 import { hostPlatform, formatPlatform } from '../image/platform.js';
@@ -48,7 +52,8 @@ const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'F
 function checkOptions(options: BuildOptions): void {
   if (typeof options !== 'object' || options === null) throw new TypeError('build: options must be an object');
   refuseUnknownOptions(options, BUILD_OPTION_NAMES, 'build');
-  if (typeof options.context !== 'string' || options.context === '') throw new TypeError('build: context must be a directory path');
+  const context: unknown = options.context;
+  if (!(context instanceof Readable) && (typeof context !== 'string' || context === '')) throw new TypeError('build: context must be a directory path or a tar stream');
   for (const key of ['dockerfile', 'dockerfileContent', 'target'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'string') throw new TypeError(`build: ${key} must be a string`);
   }
@@ -315,7 +320,37 @@ export async function buildImage(runtime: Runtime, options: BuildOptions): Promi
   checkOptions(options);
   const started = Date.now();
   options.signal?.throwIfAborted();
-  const contextDir = resolve(options.context);
+  makePrivateDirectory(join(runtime.root, 'build-cache'));
+  const tempDir = mkdtempSync(join(runtime.root, 'build-cache', 'tmp-'));
+  try {
+    const contextDir = typeof options.context === 'string' ? resolve(options.context) : await extractContext(options.context, join(tempDir, 'context'));
+    if (!statSync(contextDir, { throwIfNoEntry: false })?.isDirectory()) throw new TypeError(`build: the context ${contextDir} is not a directory`);
+    return await buildFrom(runtime, options, contextDir, tempDir, started);
+  } finally {
+    rmSync(tempDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A context given as a tar stream (plain, gzip or zstd), extracted into the
+ * build's private directory: entries cannot leave it (`..`, writes through
+ * symlinks are refused), devices and FIFOs are skipped.
+ */
+async function extractContext(source: Readable, dir: string): Promise<string> {
+  mkdirSync(dir, { mode: 0o700 });
+  const fd = openDirectory(dir, false);
+  try {
+    await extractTar(fd, 'the build context', Readable.from(decompress(source)));
+  } catch (error) {
+    if (error instanceof UnsafePathError) throw new DockerfileError(`the build context's tar: ${error.message}`, { file: 'context', line: 1, column: 1 }, { cause: error });
+    throw error;
+  } finally {
+    closeSync(fd);
+  }
+  return dir;
+}
+
+async function buildFrom(runtime: Runtime, options: BuildOptions, contextDir: string, tempDir: string, started: number): Promise<Image> {
   const dockerfile = readDockerfile(options, contextDir);
   const file = parseDockerfile(dockerfile.text, dockerfile.name);
   let context: BuildContext;
@@ -330,8 +365,6 @@ export async function buildImage(runtime: Runtime, options: BuildOptions): Promi
   const controller = new AbortController();
   const forward = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', forward);
-  makePrivateDirectory(join(runtime.root, 'build-cache'));
-  const tempDir = mkdtempSync(join(runtime.root, 'build-cache', 'tmp-'));
   const builder = new Builder(runtime, file, context, options, controller.signal, tempDir);
   try {
     const target = builder.target(options.target);
@@ -357,6 +390,5 @@ export async function buildImage(runtime: Runtime, options: BuildOptions): Promi
     return image;
   } finally {
     options.signal?.removeEventListener('abort', forward);
-    rmSync(tempDir, { recursive: true, force: true });
   }
 }
