@@ -140,6 +140,10 @@ test('heredocs: RUN <<EOF scripts, a heredoc fed to a command, COPY <<EOF files 
       'who=${WHO}',
       'quote="kept"',
       'CONF',
+      'RUN <<SCRIPT',
+      '#!/bin/awk -f',
+      'BEGIN { print "awk ran the script" > "/from-awk" }',
+      'SCRIPT',
       'COPY <<A <<B /multi/',
       'first',
       'A',
@@ -156,6 +160,9 @@ test('heredocs: RUN <<EOF scripts, a heredoc fed to a command, COPY <<EOF files 
   assert.equal(await cat('/etc/app.conf'), 'who=world\nquote="kept"\n');
   assert.equal(await cat('/multi/A'), 'first\n');
   assert.equal(await cat('/multi/B'), 'second\n');
+  // a script with a #! line runs through its interpreter, and is not left in the image
+  assert.equal(await cat('/from-awk'), 'awk ran the script\n');
+  assert.equal((await run(runtime, 'heredoc:1', ['ls', '-a', '/'])).stdout.includes('berth'), false);
 });
 
 test('COPY: files, directories (their contents), wildcards, --chown by name and number, --chmod, --exclude, existing directories', async () => {

@@ -4,7 +4,7 @@
  * unless `--network=host`), with the stage's ENV, ARGs, WORKDIR and USER.
  * What it changed (its upper directory) becomes the step's layer.
  */
-import { mkdirSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -33,17 +33,27 @@ function shellScript(instruction: RunInstruction, text: string): string {
   return [text, ...instruction.heredocs.map((heredoc) => `${heredoc.content}${heredoc.name}`)].join('\n');
 }
 
+/** Where a `RUN <<EOF` script with a `#!` line is mounted to be executed (removed from the layer afterwards). */
+const SCRIPT_DIR = '/.berth-heredoc';
+
 /** The argv, the network and the parsed mounts of a RUN, variables substituted in its flags. */
-function readRun(instruction: RunInstruction, state: StageState, escape: string): { argv: string[]; network: string; mounts: RunMount[] } {
+function readRun(instruction: RunInstruction, state: StageState, escape: string): { argv: string[]; network: string; mounts: RunMount[]; script?: { name: string; content: string } } {
   const lookup = stageLookup(state.config.config ?? {}, state.args);
   const network = instruction.network === undefined ? 'none' : expandWord(instruction.network, lookup, escape);
   if (!['none', 'host', 'default'].includes(network)) throw new Error(`--network=${network}: use none, host or default`);
-  const argv = 'exec' in instruction.command
-    ? instruction.command.exec
-    : [...(state.config.config?.Shell ?? DEFAULT_SHELL), shellScript(instruction, instruction.command.shell)];
-  if (argv.length === 0) throw new Error('RUN [] has no command');
   const mounts = instruction.mounts.map((mount) => parseRunMount(expandWord(mount, lookup, escape)));
-  return { argv, network: network === 'host' ? 'host' : 'none', mounts };
+  const result = { network: network === 'host' ? 'host' : 'none', mounts };
+  if ('exec' in instruction.command) {
+    if (instruction.command.exec.length === 0) throw new Error('RUN [] has no command');
+    return { ...result, argv: instruction.command.exec };
+  }
+  const script = shellScript(instruction, instruction.command.shell);
+  const [only] = instruction.heredocs;
+  if (only && script === only.content && script.startsWith('#!')) {
+    // a script with its interpreter: executed as a file, as BuildKit does
+    return { ...result, argv: [`${SCRIPT_DIR}/${only.name}`], script: { name: only.name, content: script } };
+  }
+  return { ...result, argv: [...(state.config.config?.Shell ?? DEFAULT_SHELL), script] };
 }
 
 /** The environment of the command: ENV, then the stage's ARGs that ENV does not set. */
@@ -110,7 +120,7 @@ export async function runStep(session: BuildSession, state: StageState, instruct
     throw failed((error as Error).message);
   }
   const args = [...state.args].sort(([a], [b]) => a.localeCompare(b));
-  const key = chainKey(state.key, { run: run.argv, args, network: run.network, mounts: run.mounts });
+  const key = chainKey(state.key, { run: run.argv, script: run.script, args, network: run.network, mounts: run.mounts });
   const cached = cachedState(session, state, key, step);
   if (cached) return cached;
   session.progress({ type: 'step-start', ...step.info });
@@ -120,7 +130,8 @@ export async function runStep(session: BuildSession, state: StageState, instruct
   const workdir = state.config.config?.WorkingDir || '/';
   let missingTargets: string[];
   try {
-    missingTargets = run.mounts.map((m) => posix.resolve(workdir, m.target)).filter((target) => view.kind(target) === undefined);
+    const targets = [...run.mounts.map((m) => posix.resolve(workdir, m.target)), ...(run.script ? [`${SCRIPT_DIR}/${run.script.name}`] : [])];
+    missingTargets = targets.filter((target) => view.kind(target) === undefined);
   } finally {
     view.close();
   }
@@ -133,6 +144,11 @@ export async function runStep(session: BuildSession, state: StageState, instruct
       mounts = prepareMounts(run.mounts, workdir, { cache: session.cache, context: session.context, secrets: session.options.secrets ?? {}, secretsDir });
     } catch (error) {
       throw failed((error as Error).message);
+    }
+    if (run.script) {
+      const file = join(secretsDir, `script-${run.script.name}`);
+      writeFileSync(file, run.script.content, { mode: 0o755 });
+      mounts.mounts.push({ type: 'bind', source: file, target: `${SCRIPT_DIR}/${run.script.name}`, readonly: true });
     }
     container = await session.runtime.containers.create({
       image: buildView(session.store, state.imageId),
