@@ -72,6 +72,10 @@ test('COPY sources missing, outside the context, or excluded are refused with th
     ['COPY nomatch*.txt /', /no file in the build context matches nomatch\*.txt/],
     ['COPY --chown=nosuchuser secret.key /', /--chown=nosuchuser: unable to find user nosuchuser/],
     [`FROM ${BUSYBOX}\nCOPY --from=0 /nonexistent /`, /\/nonexistent does not exist in --from=0/],
+    ['RUN --security=insecure true', /--security=insecure is not supported/],
+    ['RUN --mount=type=ssh true', /--mount type=ssh is not supported/],
+    ['RUN --network=bridge true', /--network=bridge: use none, host or default/],
+    ['RUN --mount=type=secret,id=missing,required=true true', /the secret 'missing' is required/],
   ];
   for (const [line, pattern] of cases) {
     context.write('Dockerfile', `FROM ${BUSYBOX}\n${line}\n`);

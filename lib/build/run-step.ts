@@ -41,6 +41,9 @@ function readRun(instruction: RunInstruction, state: StageState, escape: string)
   const lookup = stageLookup(state.config.config ?? {}, state.args);
   const network = instruction.network === undefined ? 'none' : expandWord(instruction.network, lookup, escape);
   if (!['none', 'host', 'default'].includes(network)) throw new Error(`--network=${network}: use none, host or default`);
+  if (instruction.security !== undefined && expandWord(instruction.security, lookup, escape) !== 'sandbox') {
+    throw new Error('--security=insecure is not supported: RUN steps always run with the isolation and seccomp profile of any container');
+  }
   const mounts = instruction.mounts.map((mount) => parseRunMount(expandWord(mount, lookup, escape)));
   const result = { network: network === 'host' ? 'host' : 'none', mounts };
   if ('exec' in instruction.command) {
