@@ -287,3 +287,22 @@ test('RUN: network none by default, --network=host sees the host interfaces; tmp
   const searched = spawnSync('grep', ['-r', '-l', '-a', 's3cret', ...image.layerPaths, join(runtime.root, 'blobs'), join(runtime.root, 'images')]);
   assert.equal(searched.status, 1, searched.stdout.toString());
 });
+
+test('COPY --from with wildcards: matching files by name, a matching directory by its contents', async () => {
+  await using runtime = await temporaryRuntime();
+  using context = makeContext({
+    Dockerfile: [
+      `FROM ${BUSYBOX} AS make`,
+      'RUN mkdir -p /out/dir/deeper && echo a > /out/a.sh && echo b > /out/b.txt && echo x > /out/dir/x && echo y > /out/dir/deeper/y',
+      `FROM ${BUSYBOX}`,
+      'COPY --from=make /out/*.sh /w1/',
+      'COPY --from=make /out/d* /w2/',
+      'COPY --from=make /out/*/deeper/y /w3/',
+    ].join('\n'),
+  });
+  await build(runtime, { context: context.dir, tags: ['wild:1'] });
+  const find = (dir: string) => run(runtime, 'wild:1', ['sh', '-c', `cd ${dir} && find . | sort`]).then((r) => r.stdout);
+  assert.equal(await find('/w1'), '.\n./a.sh\n');
+  assert.equal(await find('/w2'), '.\n./deeper\n./deeper/y\n./x\n');
+  assert.equal(await find('/w3'), '.\n./y\n');
+});

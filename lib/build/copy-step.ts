@@ -31,7 +31,7 @@ import { entriesTar, hashEntries, mergeTars, type Ownership, type TarPart } from
 import type { CopyInstruction } from './dockerfile-ast.js';
 import { expandHeredoc, expandWord } from './dockerfile-words.js';
 import { PathMatcher } from './dockerignore.js';
-import { hasWildcards } from './path-glob.js';
+import { compileGlob, hasWildcards } from './path-glob.js';
 import { cachedState } from './step-cache.js';
 
 /** A step-level problem, as the user sees it. */
@@ -179,14 +179,6 @@ async function fromSources(session: BuildSession, instruction: CopyInstruction, 
     source = imageState(session.store, image.id);
   }
   const view = source.imageId ? LayerView.open(layerDirs(session.store, source), `--from=${from}`) : undefined;
-  const kinds = sources.map((path) => {
-    if (hasWildcards(path)) throw new CopyError(`wildcards in COPY --from sources are not supported yet: ${path}`);
-    const absolute = posix.resolve('/', path);
-    const kind = view?.kind(absolute);
-    if (kind === undefined) throw new CopyError(`${path} does not exist in --from=${from}`);
-    return { absolute, directory: kind === 'directory' };
-  });
-  view?.close();
   let container: Promise<import('../container/container.js').Container> | undefined;
   const open = (path: string) => async () => {
     container ??= session.runtime.containers.create({ image: buildView(session.store, source.imageId!), entrypoint: [], cmd: ['true'], removeOnOwnerExit: true });
@@ -195,13 +187,51 @@ async function fromSources(session: BuildSession, instruction: CopyInstruction, 
   cleanup.push(async () => {
     if (container) await (await container).remove({ force: true }).catch(() => {});
   });
-  return kinds.map(({ absolute, directory }) => ({
-    part: { open: open(directory ? `${absolute.replace(/\/$/, '')}/.` : absolute), rename: (name) => name, ownership },
-    key: { from: source.key, path: absolute, ownership },
-    directory,
-    baseName: posix.basename(absolute),
-    wildcard: false,
-  }));
+  try {
+    return sources.map((path) => {
+      const absolute = posix.resolve('/', path);
+      if (hasWildcards(absolute)) return wildcardFromSource(absolute, view, from, source.key, ownership, open);
+      const kind = view?.kind(absolute);
+      if (kind === undefined) throw new CopyError(`${path} does not exist in --from=${from}`);
+      const directory = kind === 'directory';
+      return {
+        part: { open: open(directory ? `${absolute.replace(/\/$/, '')}/.` : absolute), rename: (name: string) => name, ownership },
+        key: { from: source.key, path: absolute, ownership },
+        directory,
+        baseName: posix.basename(absolute),
+        wildcard: false,
+      };
+    });
+  } finally {
+    view?.close();
+  }
+}
+
+/**
+ * A wildcard source of `--from`: the directory above its first wildcard is
+ * read, and only what matches is kept: a matching file under its own name, a
+ * matching directory's contents.
+ */
+function wildcardFromSource(absolute: string, view: LayerView | undefined, from: string, key: string, ownership: Ownership, open: (path: string) => () => Promise<Readable>): Source {
+  const parts = absolute.split('/').filter(Boolean);
+  const first = parts.findIndex((part) => hasWildcards(part));
+  const base = `/${parts.slice(0, first).join('/')}`;
+  if (view?.kind(base) !== 'directory') throw new CopyError(`${absolute} matches nothing in --from=${from}`);
+  const pattern = compileGlob(parts.slice(first).join('/'));
+  const depth = parts.length - first;
+  const rename = (name: string, directory: boolean) => {
+    const components = name.split('/');
+    if (components.length < depth || !pattern.test(components.slice(0, depth).join('/'))) return undefined;
+    if (components.length > depth) return components.slice(depth).join('/');
+    return directory ? undefined : components.at(-1);
+  };
+  return {
+    part: { open: open(`${base === '/' ? '' : base}/.`), rename, ownership },
+    key: { from: key, path: absolute, ownership },
+    directory: false,
+    baseName: '',
+    wildcard: true,
+  };
 }
 
 /** COPY/ADD: from the cache, or copied. */
@@ -251,7 +281,7 @@ async function copy(session: BuildSession, state: StageState, instruction: CopyI
     const [only] = parts;
     const name = posix.basename(destination);
     const original = only!.part.rename;
-    only!.part.rename = (entry) => (original(entry) === only!.baseName ? name : undefined);
+    only!.part.rename = (entry, directory) => (original(entry, directory) === only!.baseName ? name : undefined);
   }
 
   const key = chainKey(state.key, { copy: instruction.kind, destination, targetDir, directory: destinationIsDirectory, parts: parts.map((p) => p.key) });
@@ -280,8 +310,8 @@ function emptyFilesystemTar(parts: Source[], targetDir: string): Readable {
   const leading = dirs.map((_, i) => ({ name: `${dirs.slice(0, i + 1).join('/')}/`, type: 'directory' as const, mode: 0o755, uid: 0, gid: 0, mtime: new Date(0) }));
   const prefix = dirs.length > 0 ? `${dirs.join('/')}/` : '';
   return mergeTars(
-    parts.map(({ part }) => ({ ...part, rename: (name: string) => {
-      const renamed = part.rename(name);
+    parts.map(({ part }) => ({ ...part, rename: (name: string, directory: boolean) => {
+      const renamed = part.rename(name, directory);
       return renamed === undefined ? undefined : `${prefix}${renamed}`;
     } })),
     leading,

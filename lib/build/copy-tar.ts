@@ -77,7 +77,7 @@ export function entriesTar(entries: readonly CopyEntry[], ownership: Ownership, 
 /** One tar to merge: how to open it and how to rename (or drop: `undefined`) its entries. */
 export interface TarPart {
   open(): Promise<Readable>;
-  rename(name: string): string | undefined;
+  rename(name: string, directory: boolean): string | undefined;
   /** Owner and mode that replace the entries' own (COPY --chown/--chmod). */
   ownership: Ownership;
 }
@@ -98,8 +98,8 @@ export function mergeTars(parts: readonly TarPart[], leading: EntryHeader[] = []
       input.pipe(source as unknown as NodeJS.WritableStream);
       for await (const entry of source) {
         const header = entry.header;
-        const name = part.rename(header.name.replace(/^\.\//, '').replace(/\/$/, ''));
-        const linkname = header.type === 'link' && header.linkname ? part.rename(header.linkname.replace(/^\.\//, '')) : header.linkname;
+        const name = part.rename(header.name.replace(/^\.\//, '').replace(/\/$/, ''), header.type === 'directory');
+        const linkname = header.type === 'link' && header.linkname ? part.rename(header.linkname.replace(/^\.\//, ''), false) : header.linkname;
         if (name === undefined || name === '' || name === '.' || (header.type === 'link' && linkname === undefined)) {
           entry.resume();
           continue;
