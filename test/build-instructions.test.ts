@@ -288,7 +288,7 @@ test('RUN: network none by default, --network=host sees the host interfaces; tmp
   assert.equal(searched.status, 1, searched.stdout.toString());
 });
 
-test('COPY --from with wildcards: matching files by name, a matching directory by its contents', async () => {
+test('COPY --from with wildcards (matching files by name, a matching directory by its contents); RUN --mount=type=bind,from=<stage>', async () => {
   await using runtime = await temporaryRuntime();
   using context = makeContext({
     Dockerfile: [
@@ -298,6 +298,7 @@ test('COPY --from with wildcards: matching files by name, a matching directory b
       'COPY --from=make /out/*.sh /w1/',
       'COPY --from=make /out/d* /w2/',
       'COPY --from=make /out/*/deeper/y /w3/',
+      'RUN --mount=type=bind,from=make,source=/out/dir,target=/in cat /in/x /in/deeper/y > /from-mount && ! touch /in/w 2>/dev/null',
     ].join('\n'),
   });
   await build(runtime, { context: context.dir, tags: ['wild:1'] });
@@ -305,4 +306,6 @@ test('COPY --from with wildcards: matching files by name, a matching directory b
   assert.equal(await find('/w1'), '.\n./a.sh\n');
   assert.equal(await find('/w2'), '.\n./deeper\n./deeper/y\n./x\n');
   assert.equal(await find('/w3'), '.\n./y\n');
+  // RUN --mount=type=bind,from=<stage>: that stage's files, read-only, not left in the layer
+  assert.equal((await run(runtime, 'wild:1', ['sh', '-c', 'cat /from-mount; ls /in 2>&1 | grep -c "No such"'])).stdout, 'x\ny\n1\n');
 });

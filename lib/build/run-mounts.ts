@@ -85,14 +85,22 @@ function id(value: string | undefined, what: string): number | undefined {
 export function prepareMounts(
   parsed: readonly RunMount[],
   workdir: string,
-  deps: { cache: BuildCache; context: BuildContext; secrets: Record<string, BuildSecret>; secretsDir: string },
+  deps: {
+    cache: BuildCache;
+    context: BuildContext;
+    secrets: Record<string, BuildSecret>;
+    secretsDir: string;
+    /** For `bind` mounts with `from=`: the host directory holding that stage's (or image's) `source`, by mount index. */
+    fromDirs?: ReadonlyMap<number, string>;
+  },
 ): PreparedMounts {
   const mounts: MountOptions[] = [];
   const key: unknown[] = [];
   for (const [index, mount] of parsed.entries()) {
     const target = posix.resolve(workdir, mount.target);
     const { fields } = mount;
-    if (fields.from !== undefined) throw new Error(`--mount from=${fields.from} is not supported yet: mount from the context, or COPY --from`);
+    const fromDir = deps.fromDirs?.get(index);
+    if (fields.from !== undefined && (mount.type !== 'bind' || fromDir === undefined)) throw new Error(`--mount type=${mount.type},from= is not supported: only bind mounts take from=`);
     switch (mount.type) {
       case 'cache': {
         const dir = deps.cache.mountDir(fields.id ?? target);
@@ -107,6 +115,11 @@ export function prepareMounts(
       }
       case 'bind': {
         if (flag(fields.rw) || flag(fields.readwrite)) throw new Error('--mount type=bind,rw is not supported: bind mounts of the context are read-only');
+        if (fromDir !== undefined) {
+          mounts.push({ type: 'bind', source: fromDir, target, readonly: true });
+          key.push({ type: 'bind', target, from: fields.from, source: fields.source });
+          break;
+        }
         const source = deps.context.resolve(fields.source ?? '.');
         if (source === undefined || (source !== '.' && deps.context.ignore.excludes(source))) {
           throw new Error(`--mount type=bind: ${fields.source ?? '.'} is not in the build context`);

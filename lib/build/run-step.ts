@@ -4,19 +4,21 @@
  * unless `--network=host`), with the stage's ENV, ARGs, WORKDIR and USER.
  * What it changed (its upper directory) becomes the step's layer.
  */
-import { mkdirSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { containerPaths } from '../container/container-config.js';
 import type { Container } from '../container/container.js';
+import { extractTar } from '../container/container-tar.js';
 import { LayerView } from '../container/layer-view.js';
+import { openDirectory } from '../container/path-in-root.js';
 import { BuildStepError } from '../errors.js';
 import { layerFromTar } from '../image/image-import.js';
 import { packLayer } from '../image/layer-pack.js';
 import { chainKey } from './build-cache.js';
 import type { BuildSession, StepHandle } from './build-session.js';
-import { buildView, layerDirs, storeState, withLayer, type StageState } from './build-state.js';
+import { buildView, imageState, layerDirs, storeState, withLayer, type StageState } from './build-state.js';
 import { DEFAULT_SHELL, stageLookup } from './config-step.js';
 import type { RunInstruction } from './dockerfile-ast.js';
 import { expandWord } from './dockerfile-words.js';
@@ -112,6 +114,37 @@ async function runContainer(session: BuildSession, container: Container, step: S
   }
 }
 
+/** The stages (or images) that `--mount=…,from=` names, by mount index. */
+async function mountSources(session: BuildSession, mounts: readonly RunMount[], instruction: RunInstruction): Promise<Map<number, StageState>> {
+  const result = new Map<number, StageState>();
+  for (const [index, mount] of mounts.entries()) {
+    const from = mount.fields.from;
+    if (from === undefined || mount.type !== 'bind') continue;
+    const stage = session.stage(from, instruction.location);
+    result.set(index, stage ? await stage : imageState(session.store, (await session.store.resolve(from, session.options.pull ?? 'missing')).id));
+  }
+  return result;
+}
+
+/** A stage's `source` directory, copied out of its layers into `dir` (read through a container of it: nothing leaves its root). */
+async function extractFrom(session: BuildSession, source: StageState, mount: RunMount, dir: string): Promise<string> {
+  mkdirSync(dir, { mode: 0o700 });
+  if (!source.imageId) return dir; // FROM scratch with nothing in it: an empty directory
+  const container = await session.runtime.containers.create({ image: buildView(session.store, source.imageId), entrypoint: [], cmd: ['true'], removeOnOwnerExit: true });
+  try {
+    const path = posix.resolve('/', mount.fields.source ?? '/');
+    const fd = openDirectory(dir, false);
+    try {
+      await extractTar(fd, dir, await container.copyFrom(`${path === '/' ? '' : path}/.`));
+    } finally {
+      closeSync(fd);
+    }
+    return dir;
+  } finally {
+    await container.remove({ force: true }).catch(() => {});
+  }
+}
+
 /** RUN: from the cache, or run. */
 export async function runStep(session: BuildSession, state: StageState, instruction: RunInstruction, step: StepHandle): Promise<StageState> {
   const failed = (message: string, extra: { exitCode?: number; output?: string[] } = {}, cause?: unknown) =>
@@ -123,7 +156,15 @@ export async function runStep(session: BuildSession, state: StageState, instruct
     throw failed((error as Error).message);
   }
   const args = [...state.args].sort(([a], [b]) => a.localeCompare(b));
-  const key = chainKey(state.key, { run: run.argv, script: run.script, args, network: run.network, mounts: run.mounts });
+  const fromStates = await mountSources(session, run.mounts, instruction);
+  const key = chainKey(state.key, {
+    run: run.argv,
+    script: run.script,
+    args,
+    network: run.network,
+    mounts: run.mounts,
+    from: [...fromStates].map(([index, source]) => [index, source.key]),
+  });
   const cached = cachedState(session, state, key, step);
   if (cached) return cached;
   session.progress({ type: 'step-start', ...step.info });
@@ -144,7 +185,9 @@ export async function runStep(session: BuildSession, state: StageState, instruct
   try {
     let mounts;
     try {
-      mounts = prepareMounts(run.mounts, workdir, { cache: session.cache, context: session.context, secrets: session.options.secrets ?? {}, secretsDir });
+      const fromDirs = new Map<number, string>();
+      for (const [index, source] of fromStates) fromDirs.set(index, await extractFrom(session, source, run.mounts[index]!, join(secretsDir, `from-${index}`)));
+      mounts = prepareMounts(run.mounts, workdir, { cache: session.cache, context: session.context, secrets: session.options.secrets ?? {}, secretsDir, fromDirs });
     } catch (error) {
       throw failed((error as Error).message);
     }
