@@ -239,11 +239,12 @@ export class DockerfileError extends BerthError {
 }
 
 /**
- * A build step failed: a `RUN` command exited non-zero, or a `COPY`/`ADD`
- * source is missing or unsafe. `instruction` is the step as written
+ * A build step failed: a `RUN` command exited non-zero, a `COPY`/`ADD`
+ * source is missing or unsafe, a base image cannot be had. `instruction` is the step as written
  * (`RUN make`), `location` where it is; for a `RUN`, `exitCode` and the last
- * lines of its output. `code` is `ERR_BUILD_STEP`. Nothing of the build is
- * kept (no image, no tag, no cache entry for the failed step).
+ * lines of its output. `code` is `ERR_BUILD_STEP` (for a base image that
+ * cannot be had, the cause's: `ERR_NOT_FOUND`, `ERR_REGISTRY`, …). Nothing of
+ * the failed step is kept, and nothing is tagged.
  */
 export class BuildStepError extends BerthError {
   /** The instruction as written in the Dockerfile. */

@@ -187,4 +187,10 @@ test('a context given as a tar stream (gzip) builds; one whose entries leave it 
   assert.equal(existsSync(marker), false);
   assert.deepEqual(readdirSync(join(runtime.root, 'build-cache')).filter((name) => name.startsWith('tmp-')), []);
   await assert.rejects(runtime.images.build({ context: '/nonexistent/dir' }), /the context \/nonexistent\/dir is not a directory/);
+  await assert.rejects(runtime.images.build({ context: '/tmp', dockerfileContent: 'FROM not-here/image:1\n', pull: 'never' }), (error: unknown) => {
+    assert.ok(error instanceof BuildStepError, String(error));
+    assert.equal(error.code, 'ERR_NOT_FOUND');
+    assert.match(error.message, /^Dockerfile:1: FROM not-here\/image:1: the base image cannot be had: /);
+    return true;
+  });
 });

@@ -13,7 +13,7 @@ import { refuseUnknownOptions } from '../container/create-options.js';
 import { extractTar } from '../container/container-tar.js';
 import { openDirectory, UnsafePathError } from '../container/path-in-root.js';
 import { decompress } from '../image/decompress.js';
-import { DockerfileError, type DockerfileLocation } from '../errors.js';
+import { BerthError, BuildStepError, DockerfileError, type DockerfileLocation } from '../errors.js';
 import type { Image } from '../image/image.js';
 import { hostPlatform, formatPlatform } from '../image/platform.js';
 import { parseReference } from '../image/reference.js';
@@ -209,7 +209,8 @@ class Builder {
       image = await this.session.store.resolve(reference, this.session.options.pull ?? 'missing', platform || undefined);
     } catch (error) {
       if (error instanceof TypeError) throw new DockerfileError(`FROM ${reference}: ${error.message}`, stage.from.location);
-      throw error;
+      // not in the store (pull: 'never'), or the registry failed: the step says which line
+      throw new BuildStepError(`the base image cannot be had: ${(error as Error).message}`, { instruction: `FROM ${reference}`, location: stage.from.location }, { cause: error, ...(error instanceof BerthError ? { code: error.code } : {}) });
     }
     return imageState(this.session.store, image.id);
   }
