@@ -114,3 +114,17 @@ test('independent stages build, and only the stages the target needs', async () 
   assert.deepEqual(more.ran, ['COPY --from=1 /two /two-again']);
   await assert.rejects(runtime.images.build({ context: context.dir, target: 'nope' }), /target stage 'nope' is not in the Dockerfile \(its stages: one, two, unused, final, more\)/);
 });
+
+test('two builds of the same Dockerfile at once both succeed and agree; a third is all cached', async () => {
+  await using runtime = await temporaryRuntime();
+  using context = makeContext({ Dockerfile: DOCKERFILE, 'deps.txt': 'deps\n', 'src/a.txt': 'a\n' });
+  const [one, two] = await Promise.all([
+    build(runtime, { context: context.dir, tags: ['same:1'] }),
+    build(runtime, { context: context.dir, tags: ['same:2'] }),
+  ]);
+  assert.equal((await run(runtime, 'same:1')).stdout, 'a\n');
+  assert.equal((await run(runtime, 'same:2')).stdout, 'a\n');
+  assert.deepEqual(one.image.inspect().layers.map((l) => l.diffId).slice(0, 1), two.image.inspect().layers.map((l) => l.diffId).slice(0, 1));
+  const third = await build(runtime, { context: context.dir, tags: ['same:3'] });
+  assert.deepEqual(third.ran, []);
+});
