@@ -194,3 +194,28 @@ test('a context given as a tar stream (gzip) builds; one whose entries leave it 
     return true;
   });
 });
+
+test('symlinks a build stage made lead inside its own filesystem: COPY --from through one, COPY to one', async () => {
+  await using runtime = await temporaryRuntime();
+  const name = `berth-build-through-link-${process.pid}`;
+  using context = makeContext({
+    'payload.txt': 'payload\n',
+    Dockerfile: [
+      `FROM ${BUSYBOX} AS links`,
+      'RUN ln -s /etc /etc-link && ln -s ../../../../../../../../tmp /up-link',
+      `FROM ${BUSYBOX}`,
+      'COPY --from=links /etc-link/passwd /copied-passwd',
+      'RUN ln -s /etc /target && ln -s ../../../../../../tmp /tmp-up',
+      `COPY payload.txt /target/${name}`,
+      `COPY payload.txt /tmp-up/${name}`,
+    ].join('\n'),
+  });
+  await build(runtime, { context: context.dir, tags: ['links:2'] });
+  // the stage's /etc/passwd (berth's busybox image), not the host's
+  const copied = (await run(runtime, 'links:2', ['cat', '/copied-passwd'])).stdout;
+  assert.match(copied, /^app:x:1000:1000/m);
+  assert.notEqual(copied, readFileSync('/etc/passwd', 'utf8'));
+  assert.equal((await run(runtime, 'links:2', ['cat', `/etc/${name}`, `/tmp/${name}`])).stdout, 'payload\npayload\n');
+  assert.equal(existsSync(`/etc/${name}`), false);
+  assert.equal(existsSync(`/tmp/${name}`), false);
+});
