@@ -87,8 +87,8 @@ test('the config instructions, checked on a container of the image and in its co
   const own = history.slice(1);
   assert.equal(own.length, 15); // every instruction but ARG
   assert.deepEqual(own.filter((h) => !h.empty_layer).map((h) => h.created_by), [
-    'RUN /bin/sh -c echo "builder:x:1234:1234::/tmp:/bin/sh" >> /etc/passwd && echo "builder:x:1234:" >> /etc/group && touch made-here # buildkit',
-    'RUN /bin/sh -c id -u > /tmp/uid-at-build # buildkit',
+    'RUN |1 GREETING=hello /bin/sh -c echo "builder:x:1234:1234::/tmp:/bin/sh" >> /etc/passwd && echo "builder:x:1234:" >> /etc/group && touch made-here # buildkit',
+    'RUN |1 GREETING=hello /bin/sh -c id -u > /tmp/uid-at-build # buildkit',
   ]);
   assert.ok(own.every((h) => h.comment === 'buildkit.dockerfile.v0'));
 });

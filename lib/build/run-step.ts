@@ -221,7 +221,9 @@ export async function runStep(session: BuildSession, state: StageState, instruct
     const upper = containerPaths(join(session.runtime.root, 'containers', container.id)).upper;
     removeMountStubs(upper, missingTargets);
     const changed = readdirSync(upper, { withFileTypes: true }).length > 0;
-    const createdBy = `RUN ${run.argv.join(' ')} # buildkit`;
+    // BuildKit's form: the ARGs in scope first (`|2 A=1 B=2`), as Docker records them
+    const argsPart = args.length > 0 ? `|${args.length} ${args.map(([name, value]) => `${name}=${value}`).join(' ')} ` : '';
+    const createdBy = `RUN ${argsPart}${run.argv.join(' ')} # buildkit`;
     const next = await session.store.adding(async (created) => {
       const layer = changed ? await layerFromTar(session.store.content, packLayer(upper), `the changes of ${step.info.instruction}`, created, { maxLayerSize: Infinity }) : undefined;
       const after = withLayer(state, layer, { created_by: createdBy });
