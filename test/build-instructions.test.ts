@@ -197,7 +197,7 @@ test('COPY: files, directories (their contents), wildcards, --chown by name and 
   assert.equal(await sh('stat -c %a /tmp'), '1777\n');
 });
 
-test('ADD: a local tar archive is extracted (gzip too), a URL is downloaded and checked against --checksum', async () => {
+test('ADD: a local tar archive is extracted (gzip too; a .gz of text is copied), a URL is downloaded and checked against --checksum', async () => {
   await using runtime = await temporaryRuntime();
   const archive = await tarOf([{ name: 'pkg/', type: 'directory' }, { name: 'pkg/file.txt', content: 'from the archive\n' }]);
   const body = Buffer.from('downloaded content\n');
@@ -212,10 +212,12 @@ test('ADD: a local tar archive is extracted (gzip too), a URL is downloaded and 
     using context = makeContext({
       'plain.tar': archive,
       'packed.tar.gz': gzipSync(archive),
+      'notes.txt.gz': gzipSync('just text\n'),
       Dockerfile: [
         `FROM ${BUSYBOX}`,
         'ADD plain.tar /plain/',
         'ADD packed.tar.gz /packed',
+        'ADD notes.txt.gz /notes/',
         `ADD --checksum=${digest} http://127.0.0.1:${port}/files/remote.txt /downloads/`,
       ].join('\n'),
       'Dockerfile.bad': `FROM ${BUSYBOX}\nADD --checksum=sha256:${'0'.repeat(64)} http://127.0.0.1:${port}/files/remote.txt /x\n`,
@@ -223,6 +225,8 @@ test('ADD: a local tar archive is extracted (gzip too), a URL is downloaded and 
     await build(runtime, { context: context.dir, tags: ['add:1'] });
     const sh = (script: string) => run(runtime, 'add:1', ['sh', '-c', script]).then((r) => r.stdout);
     assert.equal(await sh('cat /plain/pkg/file.txt /packed/pkg/file.txt'), 'from the archive\nfrom the archive\n');
+    // a gzip file that is not a tar is copied as it is
+    assert.equal(await sh('gunzip -c /notes/notes.txt.gz'), 'just text\n');
     assert.equal(await sh('cat /downloads/remote.txt; stat -c %a /downloads/remote.txt'), 'downloaded content\n600\n');
     await assert.rejects(build(runtime, { context: context.dir, dockerfile: 'Dockerfile.bad', tags: ['bad:1'] }), (error: Error & { code?: string }) => {
       assert.equal(error.code, 'ERR_BUILD_STEP');

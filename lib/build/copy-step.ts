@@ -10,7 +10,7 @@
  * empty filesystem (FROM scratch), form the layer directly.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,7 +18,7 @@ import { fetch } from 'undici';
 import { LayerView } from '../container/layer-view.js';
 import { readLayersUserDatabase, resolveUser } from '../container/user-resolve.js';
 import { BuildStepError } from '../errors.js';
-import { decompress, sniffCompression } from '../image/decompress.js';
+import { decompress } from '../image/decompress.js';
 import { layerFromTar } from '../image/image-import.js';
 import { packLayer } from '../image/layer-pack.js';
 import { containerPaths } from '../container/container-config.js';
@@ -69,18 +69,23 @@ function chmodMode(chmod: string): number {
   return parseInt(chmod, 8);
 }
 
-/** Whether a context file is a tar archive ADD extracts (plain, gzip or zstd). */
-function isArchive(path: string): boolean {
-  const head = Buffer.alloc(512);
-  const fd = openSync(path, 'r');
-  let length: number;
+/**
+ * Whether a context file is a tar archive ADD extracts: plain, gzip or zstd
+ * whose (decompressed) start is a tar header. Anything else, a `.gz` of a
+ * text file too, is copied as it is, as Docker does.
+ */
+async function isTarArchive(path: string): Promise<boolean> {
+  let head = Buffer.alloc(0);
   try {
-    length = readSync(fd, head, 0, head.length, 0);
-  } finally {
-    closeSync(fd);
+    // at most the first MiB of the file is read to find the first 512 bytes of content
+    for await (const chunk of decompress(createReadStream(path, { start: 0, end: 1 << 20 }) as AsyncIterable<Buffer>)) {
+      head = Buffer.concat([head, chunk]);
+      if (head.length >= 512) break;
+    }
+  } catch {
+    return false; // not what its first bytes said (a truncated gzip): a plain file
   }
-  if (sniffCompression(head.subarray(0, length)) !== 'none') return true;
-  return length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
+  return head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar';
 }
 
 async function fileHash(path: string): Promise<string> {
@@ -119,7 +124,7 @@ async function localSources(session: BuildSession, instruction: CopyInstruction,
     for (const path of paths) {
       const directory = session.context.isDirectory(path);
       const hostPath = join(session.context.dir, path);
-      if (!directory && instruction.kind === 'ADD' && statSync(hostPath).isFile() && isArchive(hostPath)) {
+      if (!directory && instruction.kind === 'ADD' && statSync(hostPath).isFile() && (await isTarArchive(hostPath))) {
         const key = { archive: await fileHash(hostPath), ownership };
         result.push({
           part: single(() => Readable.from(decompress(createReadStream(hostPath) as AsyncIterable<Buffer>)), ownership, (name) => name),
