@@ -94,8 +94,6 @@ async function fileHash(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-const single = (open: () => Readable, ownership: Ownership, name: (own: string) => string): TarPart => ({ open: async () => open(), rename: name, ownership });
-
 /** The sources of the context (and heredocs, and URLs for ADD). */
 async function localSources(session: BuildSession, instruction: CopyInstruction, sources: string[], exclude: PathMatcher | undefined, ownership: Ownership, lookup: (n: string) => string | undefined, checksum: string | undefined): Promise<Source[]> {
   const result: Source[] = [];
@@ -127,7 +125,7 @@ async function localSources(session: BuildSession, instruction: CopyInstruction,
       if (!directory && instruction.kind === 'ADD' && statSync(hostPath).isFile() && (await isTarArchive(hostPath))) {
         const key = { archive: await fileHash(hostPath), ownership };
         result.push({
-          part: single(() => Readable.from(decompress(createReadStream(hostPath) as AsyncIterable<Buffer>)), ownership, (name) => name),
+          part: { open: async () => Readable.from(decompress(createReadStream(hostPath) as AsyncIterable<Buffer>)), rename: (name) => name, ownership },
           key,
           directory: true,
           baseName: posix.basename(path),
