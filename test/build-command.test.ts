@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { tarOf } from './image-helpers.js';
 import { buildCommand } from '../lib/build/build-command.js';
 import type { Runtime } from '../lib/index.js';
 import { makeContext, run } from './build-helpers.js';
 import { BUSYBOX, temporaryRuntime, withDeadline } from './helpers.js';
 
-async function berthBuild(runtime: Runtime, args: string[]): Promise<{ code: number; out: string; err: string }> {
+async function berthBuild(runtime: Runtime, args: string[], stdin?: Readable): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const code = await withDeadline(
-    buildCommand(args, { openRuntime: async () => runtime, out: (text) => (out += text), err: (text) => (err += text), isTTY: false }),
+    buildCommand(args, { openRuntime: async () => runtime, out: (text) => (out += text), err: (text) => (err += text), isTTY: false, ...(stdin ? { stdin } : {}) }),
     `berth build ${args.join(' ')}`,
   );
   return { code, out, err };
@@ -53,4 +55,12 @@ test('berth build: a failing step exits 1 with the error; usage errors exit 2', 
   const help = await berthBuild(runtime, ['--help']);
   assert.equal(help.code, 0);
   assert.match(help.out, /^Usage: berth build/);
+});
+
+test('berth build -: the context as a tar on stdin', async () => {
+  await using runtime = await temporaryRuntime();
+  const tar = await tarOf([{ name: 'Dockerfile', content: `FROM ${BUSYBOX}\nCOPY msg /msg\nCMD ["cat", "/msg"]\n` }, { name: 'msg', content: 'from stdin\n' }]);
+  const result = await berthBuild(runtime, ['-t', 'stdin:1', '-'], Readable.from([tar]));
+  assert.equal(result.code, 0, result.err);
+  assert.equal((await run(runtime, 'stdin:1')).stdout, 'from stdin\n');
 });

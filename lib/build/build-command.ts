@@ -3,6 +3,7 @@
  * printed as BuildKit's plain output does (`#3 [build 2/4] RUN make`,
  * the step's output lines, `#3 DONE 1.2s` or `#3 CACHED`).
  */
+import type { Readable } from 'node:stream';
 import type { BuildOptions, BuildProgressEvent } from '../../types/build.js';
 import { BerthError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
@@ -13,11 +14,14 @@ export interface BuildCommandContext {
   out(text: string): void;
   err(text: string): void;
   isTTY: boolean;
+  /** Where `berth build -` reads the context's tar from (default: process.stdin). */
+  stdin?: Readable;
 }
 
 const USAGE = `Usage: berth build [OPTIONS] DIR
 
-Build an image from a Dockerfile; DIR is the build context.
+Build an image from a Dockerfile; DIR is the build context (\`-\`: a tar of it on stdin,
+plain, gzip or zstd, with the Dockerfile inside).
 
 Options:
   -t, --tag NAME          tag the image (repeatable)
@@ -174,8 +178,10 @@ export async function buildCommand(args: string[], ctx: BuildCommandContext): Pr
   const started = new Map<number, number>();
   try {
     const runtime = await ctx.openRuntime();
+    const context = parsed.options.context === '-' ? (ctx.stdin ?? process.stdin) : parsed.options.context;
     const image = await runtime.images.build({
       ...parsed.options,
+      context,
       signal: controller.signal,
       onProgress: (event) => {
         const line = parsed.quiet && event.type !== 'warning' ? undefined : progressLine(event, started);
