@@ -237,3 +237,60 @@ export class ComposeError extends BerthError {
     if (where.key !== undefined) this.key = where.key;
   }
 }
+
+/** Where in a Dockerfile something is: the file as given, 1-based line and column. */
+export interface DockerfileLocation {
+  /** The Dockerfile's name or path, as given to the build. */
+  file: string;
+  /** 1-based line. */
+  line: number;
+  /** 1-based column. */
+  column: number;
+}
+
+/**
+ * A Dockerfile that cannot be built as written: a syntax error (an unknown
+ * instruction, a malformed flag or argument, an unterminated heredoc), or a
+ * semantic one (an undefined stage, `${VAR:?}` of an unset variable, an
+ * instruction before the first `FROM`). `code` is `ERR_DOCKERFILE`; the
+ * message starts `file:line:column:`, and `location` says the same. Nothing
+ * is stored.
+ */
+export class DockerfileError extends BerthError {
+  /** Where the problem is. */
+  readonly location: DockerfileLocation;
+  constructor(message: string, location: DockerfileLocation, details: BerthErrorDetails = {}) {
+    super(`${location.file}:${location.line}:${location.column}: ${message}`, { code: 'ERR_DOCKERFILE', path: location.file, ...details });
+    this.location = location;
+  }
+}
+
+/**
+ * A build step failed: a `RUN` command exited non-zero, a `COPY`/`ADD`
+ * source is missing or unsafe, a base image cannot be had. `instruction` is the step as written
+ * (`RUN make`), `location` where it is; for a `RUN`, `exitCode` and the last
+ * lines of its output. `code` is `ERR_BUILD_STEP` (for a base image that
+ * cannot be had, the cause's: `ERR_NOT_FOUND`, `ERR_REGISTRY`, …). Nothing of
+ * the failed step is kept, and nothing is tagged.
+ */
+export class BuildStepError extends BerthError {
+  /** The instruction as written in the Dockerfile. */
+  readonly instruction: string;
+  /** Where it is in the Dockerfile. */
+  readonly location: DockerfileLocation;
+  /** A RUN's exit code (128 + signal number when a signal ended it). */
+  readonly exitCode?: number;
+  /** A RUN's last output lines (stdout and stderr, oldest first). */
+  readonly output: string[];
+  constructor(
+    message: string,
+    step: { instruction: string; location: DockerfileLocation; exitCode?: number; output?: string[] },
+    details: BerthErrorDetails = {},
+  ) {
+    super(`${step.location.file}:${step.location.line}: ${step.instruction}: ${message}`, { code: 'ERR_BUILD_STEP', step: 'build', ...details });
+    this.instruction = step.instruction;
+    this.location = step.location;
+    if (step.exitCode !== undefined) this.exitCode = step.exitCode;
+    this.output = step.output ?? [];
+  }
+}

@@ -53,8 +53,12 @@ export {
   ContainerExitedError,
   WaitTimeoutError,
   ComposeError,
+  DockerfileError,
+  BuildStepError,
+  type DockerfileLocation,
   type BerthErrorDetails,
 } from './errors.js';
+export type { BuildOptions, BuildProgressEvent, BuildStepInfo, BuildSecret } from '../types/build.js';
 export { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type CapabilityName } from './container/security-defaults.js';
 export { DEFAULT_SECCOMP_PROFILE } from './container/seccomp-default.js';
 export type {

@@ -72,6 +72,7 @@ export class Runtime {
   ) {
     this.cgroupMode = cgroupMode();
     this.images = new ImageStore(root);
+    this.images.runtime = this;
     this.volumes = new VolumeCollection(this);
     this.networks = new NetworkCollection(root, join(root, 'containers'), () => this.containers);
     this.containers = new ContainerCollection(this);

@@ -171,6 +171,8 @@ export interface ImageRecord {
   repoDigests?: string[];
   /** Bytes of the unpacked layers. */
   size?: number;
+  /** A build step's image, kept as build cache: not listed, removed by prune once it has no reference. */
+  intermediate?: boolean;
 }
 
 /** One layer as `image.inspect()` shows it. */

@@ -82,6 +82,7 @@ const MANAGEMENT: Record<string, Record<string, string[]>> = {
     rm: ['rmi'],
     remove: ['rmi'],
     inspect: ['inspect', '--type', 'image'],
+    build: ['build'],
   },
 };
 
@@ -91,7 +92,20 @@ const VERSION = typeof __BERTH_VERSION__ === 'string' ? __BERTH_VERSION__ : '0.1
 function topHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   const rows = Object.entries(COMMANDS).map(([name, [, summary]]) => `  ${name.padEnd(width)}   ${summary}`);
-  return `\nUsage:  berth [OPTIONS] COMMAND\n\nA container engine you import, and its command line.\n\nOptions:\n  -v, --version   Print version information and quit\n      --help      Print usage\n\nCommands:\n${rows.join('\n')}\n  compose${' '.repeat(width - 7)}   Define and run multi-container applications\n\nState root: $BERTH_ROOT (default /var/lib/berth).\nRun 'berth COMMAND --help' for more information on a command.\n`;
+  return `\nUsage:  berth [OPTIONS] COMMAND\n\nA container engine you import, and its command line.\n\nOptions:\n  -v, --version   Print version information and quit\n      --help      Print usage\n\nCommands:\n${rows.join('\n')}\n  build${' '.repeat(width - 5)}   Build an image from a Dockerfile\n  compose${' '.repeat(width - 7)}   Define and run multi-container applications\n\nState root: $BERTH_ROOT (default /var/lib/berth).\nRun 'berth COMMAND --help' for more information on a command.\n`;
+}
+
+/** `berth build …`: lib/build/build-command.ts, loaded only for builds. */
+async function build(args: string[], ctx: CliContext): Promise<number> {
+  const { buildCommand } = await import('../build/build-command.js');
+  const code = await buildCommand(args, {
+    openRuntime: () => ctx.runtime(),
+    out: (text) => void ctx.stdout.write(text),
+    err: (text) => void ctx.stderr.write(text),
+    isTTY: ctx.isTTY,
+    stdin: process.stdin,
+  });
+  return code === 2 ? 125 : code; // a usage error is berth's failure, as for every command
 }
 
 /** `berth compose …`: its own file (dist/compose.js), loaded only for compose. */
@@ -125,6 +139,7 @@ export async function main(argv: string[], ctx: CliContext = processContext()): 
   }
   current = first;
   if (first === 'compose') return compose(rest, ctx);
+  if (first === 'build') return build(rest, ctx);
   const managed = rest[0] === undefined ? undefined : MANAGEMENT[first]?.[rest[0]];
   if (managed) return main([...managed, ...rest.slice(1)], ctx);
   const entry = COMMANDS[first];

@@ -71,6 +71,23 @@ export class LayerView {
    *   `ERR_NOT_REGULAR_FILE`, `EFBIG` (more than `maxSize` bytes)
    */
   readFile(path: string, maxSize: number): Buffer | undefined {
+    return this.walk(path, (found, shown) => {
+      if (found?.kind === 'directory') throw new BerthError(`${shown} is a directory in ${this.description}`, { code: 'EISDIR', path: shown });
+      return found && readRegularFile(found.dirFd, found.name, shown, this.description, maxSize);
+    });
+  }
+
+  /** What `path` is in the merged view (symlinks followed inside the view): a directory, something else, or nothing. */
+  kind(path: string): 'directory' | 'other' | undefined {
+    return this.walk(path, (found) => found?.kind);
+  }
+
+  /**
+   * Looks `path` up (symlinks followed inside the view) and hands what the
+   * last component is to `use` (undefined when nothing is there), while the
+   * directories on the way are still open.
+   */
+  private walk<T>(path: string, use: (found: Exclude<Found, { kind: 'symlink' }> | { kind: 'directory'; merged: Merged } | undefined, shown: string) => T): T {
     const stack: { merged: Merged; name: string }[] = [];
     const pending = splitPath(path).reverse();
     const here = (name: string) => ['', ...stack.map((entry) => entry.name), name].join('/');
@@ -85,23 +102,23 @@ export class LayerView {
         }
         const found = lookup(stack.at(-1)?.merged ?? this.root, part);
         const isLast = pending.every((p) => p === '.');
-        const shown = `${here(part)} in ${this.description}`;
-        if (found === undefined) return undefined;
+        if (found === undefined) return use(undefined, here(part));
         if (found.kind === 'symlink') {
-          if (++links > MAX_SYMLINKS) throw new BerthError(`too many levels of symbolic links: ${shown}`, { code: 'ELOOP', path: here(part) });
+          if (++links > MAX_SYMLINKS) throw new BerthError(`too many levels of symbolic links: ${here(part)} in ${this.description}`, { code: 'ELOOP', path: here(part) });
           if (found.target.startsWith('/')) while (stack.length > 0) closeAll(stack.pop()!.merged);
           pending.push(...splitPath(found.target).reverse());
           continue;
         }
         if (found.kind === 'directory') {
+          const shown = here(part);
           stack.push({ merged: found.merged, name: part });
-          if (isLast) throw new BerthError(`${shown} is a directory`, { code: 'EISDIR', path: here(part) });
+          if (isLast) return use(found, shown);
           continue;
         }
-        if (!isLast) return undefined; // a file where a directory should be: ENOTDIR, nothing there
-        return readRegularFile(found.dirFd, found.name, here(part), this.description, maxSize);
+        if (!isLast) return use(undefined, here(part)); // a file where a directory should be: ENOTDIR, nothing there
+        return use(found, here(part));
       }
-      throw new BerthError(`${path} is a directory in ${this.description}`, { code: 'EISDIR', path });
+      return use({ kind: 'directory', merged: stack.at(-1)?.merged ?? this.root }, path);
     } finally {
       for (const entry of stack) closeAll(entry.merged);
     }

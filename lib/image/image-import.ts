@@ -69,7 +69,8 @@ export async function layerFromTar(
   }
 }
 
-function manifestBytes(configBytes: Buffer, configDigest: string, layers: Descriptor[]): Buffer {
+/** An OCI manifest of a config and layers. */
+export function manifestBytes(configBytes: Buffer, configDigest: string, layers: Descriptor[]): Buffer {
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
@@ -126,6 +127,11 @@ const OCI_LAYER_TYPE: Record<string, string> = {
   [MediaType.dockerForeignLayerGzip]: MediaType.ociLayerNondistributableGzip,
   'application/vnd.docker.image.rootfs.diff.tar': MediaType.ociLayer,
 };
+
+/** A layer descriptor with its Docker media type replaced by the OCI one (a new image's manifest is OCI). */
+export function ociLayerDescriptor(d: Descriptor): Descriptor {
+  return { mediaType: OCI_LAYER_TYPE[d.mediaType] ?? d.mediaType, digest: d.digest, size: d.size };
+}
 
 /**
  * Runs `fn` with the container's processes frozen when it is running and not
@@ -208,7 +214,7 @@ export async function commitContainer(
   else delete config.author;
   const configBytes = Buffer.from(JSON.stringify(config));
   const layers = [
-    ...baseManifest.layers.map((d) => ({ mediaType: OCI_LAYER_TYPE[d.mediaType] ?? d.mediaType, digest: d.digest, size: d.size })),
+    ...baseManifest.layers.map(ociLayerDescriptor),
     layer.descriptor,
   ];
   return store.register({

@@ -23,6 +23,9 @@ import type {
 import { ConflictError, NotFoundError } from '../errors.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import { BUILTIN_BUSYBOX_REFERENCE, busyboxLayerTar } from './builtin-busybox.js';
+import { BuildCache } from '../build/build-cache.js';
+import type { BuildOptions } from '../../types/build.js';
+import type { Runtime } from '../runtime.js';
 import { ContentStore } from './content-store.js';
 import { digestHex, sha256 } from './digest.js';
 import { Image } from './image.js';
@@ -46,6 +49,8 @@ export interface NewImage {
   references: string[];
   /** `name@sha256:…` */
   repoDigests?: string[];
+  /** A build step's image (build cache): hidden from `list()` while it has no reference. */
+  intermediate?: boolean;
 }
 
 const PULL_POLICIES: readonly PullPolicy[] = ['missing', 'always', 'never'];
@@ -91,9 +96,10 @@ export class ImageStore {
     return new Image(this, record, [...record.layers].reverse().map((layer) => this.content.layerPath(layer)));
   }
 
-  /** All images in the store. */
+  /** All images in the store (a build's intermediate images, its cache, are left out). */
   list(): Image[] {
     return this.records()
+      .filter((record) => !record.intermediate || record.references.length > 0)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
       .map((record) => this.image(record));
   }
@@ -180,7 +186,8 @@ export class ImageStore {
    * layers and blobs it made are removed again, unless another addition is
    * running (then the next prune removes them).
    */
-  private async adding<T>(fn: (created: string[]) => Promise<T>): Promise<T> {
+  /** @internal */
+  async adding<T>(fn: (created: string[]) => Promise<T>): Promise<T> {
     const created: string[] = [];
     try {
       return await this.content.withCollectorLock(() => fn(created), false);
@@ -210,6 +217,8 @@ export class ImageStore {
         repoDigests: [...(existing?.repoDigests ?? []).filter((d) => !repositories.has(d.split('@')[0])), ...(input.repoDigests ?? [])],
         size,
       };
+      // a build step's image stays hidden until something names it (or an image is stored as itself)
+      if (input.intermediate && (existing === undefined || existing.intermediate) && record.references.length === 0) record.intermediate = true;
       this.takeReferences(id, input.references);
       this.writeRecord(record);
       return this.image(record);
@@ -260,6 +269,29 @@ export class ImageStore {
   }
 
   // ---- in and out
+
+  /** @internal The runtime this store belongs to (builds run containers). */
+  runtime?: Runtime;
+
+  /**
+   * Builds an image from a Dockerfile and a context directory, like
+   * `docker build`: every stage the target needs (independent ones at once),
+   * RUN steps in berth containers (network `none` unless `RUN --network=host`),
+   * each RUN, COPY and ADD a layer, steps reused from the build cache when
+   * nothing they depend on changed. The result is tagged with `tags`.
+   * @throws DockerfileError naming file, line and column for a Dockerfile that cannot be built as written;
+   *   BuildStepError for a failed step (a RUN's exit code and last output lines). Nothing is tagged then.
+   *
+   * @example
+   * ```ts
+   * const image = await runtime.images.build({ context: './app', tags: ['app:dev'], buildArgs: { VERSION: '1.2' } });
+   * ```
+   */
+  async build(options: BuildOptions): Promise<Image> {
+    if (!this.runtime) throw new TypeError('build: this image store belongs to no runtime; use runtime.images.build()');
+    const { buildImage } = await import('../build/image-builder.js');
+    return buildImage(this.runtime, options);
+  }
 
   /**
    * Makes an image from a root filesystem tarball (plain, gzip or zstd), like
@@ -404,15 +436,23 @@ export class ImageStore {
   /**
    * Removes images no container uses: only those without a reference
    * (`dangling`, the default), or all of them (`dangling: false`); then every
-   * layer and blob no image or container needs.
+   * layer and blob no image or container needs, and the build cache entries
+   * of the images removed. A build step's image whose layers begin a tagged
+   * image's (its build cache) is kept unless `dangling: false`, which also
+   * empties the `RUN --mount=type=cache` directories.
    */
   async prune(options: PruneOptions = {}): Promise<PruneResult> {
     if (typeof options !== 'object' || options === null) throw new TypeError('prune options must be an object');
     const dangling = options.dangling ?? true;
     const images = await this.content.withRecordsLock(async () => {
       const removed: string[] = [];
-      for (const record of this.records()) {
-        if (dangling && record.references.length > 0) continue;
+      const records = this.records();
+      // a build step's image whose layers start a tagged image's is that image's build cache (Docker keeps such parents too)
+      const tagged = records.filter((record) => record.references.length > 0).map((record) => record.layers);
+      const isCacheOfTagged = (record: ImageRecord) =>
+        record.intermediate === true && tagged.some((layers) => record.layers.every((layer, i) => layers[i] === layer));
+      for (const record of records) {
+        if (dangling && (record.references.length > 0 || isCacheOfTagged(record))) continue;
         if (this.containersUsing(record.id).length > 0) continue;
         rmSync(join(this.content.imagesDir, `${digestHex(record.id)}.json`), { force: true });
         removed.push(record.id);
@@ -420,6 +460,9 @@ export class ImageStore {
       return removed;
     });
     const collected = await this.content.withCollectorLock(async () => this.collect(), true);
+    const cache = new BuildCache(this.root);
+    cache.prune((id) => this.recordOf(id) !== undefined);
+    if (!dangling) cache.removeMounts();
     return { images, ...collected };
   }
 

@@ -25,7 +25,7 @@ export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
 
 /** berth's own entries directly in the root (the lock files are created 0600 already). */
-const OWN_DIRECTORIES = ['blobs', 'layers', 'images', 'locks', 'containers', 'names', 'volumes', 'networks', 'seccomp'];
+const OWN_DIRECTORIES = ['blobs', 'layers', 'images', 'locks', 'containers', 'names', 'volumes', 'networks', 'seccomp', 'build-cache'];
 /** Present in every root berth has opened. */
 const MARKER = 'runtime.lock';
 
