@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Endpoint, NetworkRecord } from '../../types/network.js';
 import { InvalidStateError } from '../errors.js';
 import { attachCommands } from '../network/host-links.js';
+import { dnsNamesPath, hostNameServers, writeDnsNames } from '../network/dns-names.js';
 import { etcFiles, writeHostsFile, writeNameFiles, type HostEntry } from '../network/hosts-files.js';
 import type { NetworkCollection } from '../network/network-collection.js';
 import { readJsonIfExists } from '../state/atomic-file.js';
@@ -13,10 +14,12 @@ import { containerPaths, type ContainerConfig } from './container-config.js';
  * What the monitor needs to know about a container's network (spec keys):
  * the mode, the namespace to join, the `ip` lines that attach its bridge
  * networks (run by the monitor at every start, so restarts work without
- * Node), and the published ports. Bridges and firewall tables missing since
+ * Node), the embedded DNS server's names file and upstream servers, and the
+ * published ports. Bridges and firewall tables missing since
  * a reboot are made again first.
  */
 export async function networkSpec(
+  dir: string,
   config: ContainerConfig,
   containers: ContainerCollection,
   networks: NetworkCollection,
@@ -38,11 +41,18 @@ export async function networkSpec(
     mode = 'none';
   }
   spec.push(['network-mode', mode]);
+  let outbound = false;
   for (const [index, endpoint] of endpoints.entries()) {
     const record = await networks.ensureReady(endpoint.network);
+    outbound ||= !record.internal;
     const commands = attachCommands(config.id, endpoint, record, index === 0);
     for (const line of commands.host) spec.push(['network-host-ip', line]);
     for (const line of commands.container) spec.push(['network-container-ip', line]);
+  }
+  if (mode === 'bridge') {
+    // the embedded DNS server; only internal networks: container names only, nothing forwarded
+    spec.push(['dns-names', dnsNamesPath(dir)]);
+    if (outbound) for (const server of hostNameServers()) spec.push(['dns-forward', server]);
   }
   const upstream = endpoints[0]?.ip ?? '127.0.0.1';
   for (const p of config.ports) spec.push(['port', `${p.proto}:${p.hostIp}:${p.hostPort}:${upstream}:${p.containerPort}`]);
@@ -71,11 +81,20 @@ export function etcMounts(dir: string, userTargets: readonly string[] = []): [st
     .flatMap(([target, source]) => [['mount', 'bind'], ['mount-source', source!], ['mount-target', target!]] as [string, string][]);
 }
 
-/** Writes the container's /etc files before it starts. */
+/** Writes the container's /etc files (and its DNS names) before it starts. */
 export function prepareEtcFiles(dir: string, config: ContainerConfig, networks: NetworkCollection, containersDir: string): void {
-  writeNameFiles(dir, config.hostname, config.network === 'host');
   const endpoints = readEndpoints(dir);
-  writeHostsFile(dir, config.hostname, config.name, endpoints, neighbours(config.id, endpoints, networks, containersDir));
+  const mode = config.network;
+  const embedded = endpoints.length > 0 && mode !== 'host' && !mode.startsWith('container:');
+  writeNameFiles(dir, config.hostname, mode === 'host' ? 'host' : embedded ? 'embedded' : 'host-reachable');
+  writeNames(dir, config, endpoints, neighbours(config.id, endpoints, networks, containersDir));
+}
+
+/** What a container's neighbours are known as: its /etc/hosts and the names its DNS server answers. */
+function writeNames(dir: string, config: ContainerConfig, endpoints: Endpoint[], others: HostEntry[]): void {
+  writeHostsFile(dir, config.hostname, config.name, endpoints, others);
+  const own = endpoints.map((e) => ({ ip: e.ip, names: [config.name, ...e.aliases] }));
+  writeDnsNames(dir, [...own, ...others].flatMap((entry) => entry.names.map((name) => ({ name, ip: entry.ip }))));
 }
 
 /** The other containers on the same networks, by name and alias. */
@@ -96,8 +115,8 @@ function neighbours(id: string, endpoints: Endpoint[], networks: NetworkCollecti
 }
 
 /**
- * Rewrites /etc/hosts of every container on these networks (in place: their
- * bind mounts see it), after a container joined or left; `except` is one
+ * Rewrites /etc/hosts (in place: their bind mounts see it) and the DNS names
+ * of every container on these networks, after a container joined or left; `except` is one
  * whose file was just written.
  */
 export function refreshNeighbours(networkNames: string[], networks: NetworkCollection, containersDir: string, except?: string): void {
@@ -112,7 +131,7 @@ export function refreshNeighbours(networkNames: string[], networks: NetworkColle
       const config = readJsonIfExists<ContainerConfig>(containerPaths(dir).config);
       if (!config || !existsSync(etcFiles(dir).hosts)) continue;
       const endpoints = readEndpoints(dir);
-      writeHostsFile(dir, config.hostname, config.name, endpoints, neighbours(member, endpoints, networks, containersDir));
+      writeNames(dir, config, endpoints, neighbours(member, endpoints, networks, containersDir));
     }
   }
 }

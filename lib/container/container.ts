@@ -277,7 +277,7 @@ export class Container implements AsyncDisposable {
         const endpoints = readEndpoints(this.paths.dir);
         const containersDir = join(this.paths.dir, '..');
         prepareEtcFiles(this.paths.dir, this.config, this.runtime.networks, containersDir);
-        const network = await networkSpec(this.config, this.runtime.containers, this.runtime.networks, endpoints);
+        const network = await networkSpec(this.paths.dir, this.config, this.runtime.containers, this.runtime.networks, endpoints);
         const init = initWrapping(this.config);
         writeMonitorSpec({ ...this.config, cmd: init.cmd }, this.paths, user, this.processEnv(user.home), [
           ...cgroup.monitorSpec(), ...network, ...etcMounts(this.paths.dir, (this.config.mounts ?? []).map((m) => m.target)),

@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import type { Container } from '../lib/index.js';
+import { TYPE, parseResponse, zoneReply, type DnsAnswer } from './dns-helpers.js';
+import { runFixture } from './helpers-process.js';
+import { BUSYBOX, temporaryRuntime } from './helpers.js';
+
+// Docker's embedded DNS server at 127.0.0.11, served by each container's
+// monitor on bridge networks: container names and aliases, forwarding the rest.
+
+const execFileAsync = promisify(execFile);
+const fixture = join(import.meta.dirname, 'fixtures', 'dns-query.ts');
+
+/**
+ * Asks 127.0.0.11 inside the container's network namespace with the tiny
+ * client (UDP or TCP); asynchronous, so a server in this process answers meanwhile.
+ */
+async function ask(container: { pid: number }, transport: 'udp' | 'tcp', ...args: string[]): Promise<DnsAnswer> {
+  const { stdout } = await execFileAsync('nsenter', [`--net=/proc/${container.pid}/ns/net`, process.execPath, '--import', 'tsx', fixture, transport, ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return JSON.parse(stdout) as DnsAnswer;
+}
+
+async function pidOf(container: Container): Promise<{ pid: number }> {
+  const { state } = await container.inspect();
+  assert.ok(state.pid, `${container.name} runs`);
+  return { pid: state.pid };
+}
+
+/** `nslookup <name>` (busybox, which asks the servers of /etc/resolv.conf itself) inside the container. */
+async function nslookup(container: Container, name: string, type = 'A'): Promise<{ exitCode: number; addresses: string[]; output: string }> {
+  const result = await container.exec(['nslookup', `-type=${type}`, name]);
+  const output = result.stdout + result.stderr;
+  // the answer section follows the server's lines: "Address: 10.77.20.2"
+  const answerPart = output.split(/\nName:\s/).slice(1).join('\n');
+  const addresses = [...answerPart.matchAll(/Address:\s+([0-9a-f.:]+)/g)].map((m) => m[1]!);
+  return { exitCode: result.exitCode, addresses, output };
+}
+
+const sleeper = ['sleep', '600'];
+
+test('names and aliases resolve through 127.0.0.11: nslookup, UDP and TCP, A and PTR, any letter case', async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.networks.create({ name: 'dnsnet', subnet: '10.77.20.0/24' });
+  await using redis = await runtime.containers.create({ image: BUSYBOX, name: 'redis', network: 'dnsnet', networkAliases: ['cache'], cmd: sleeper });
+  await using client = await runtime.containers.create({ image: BUSYBOX, name: 'client', network: 'dnsnet', cmd: sleeper });
+  await redis.start();
+  await client.start();
+  const redisIp = (await redis.inspect()).networks[0]!.ip;
+
+  const resolvConf = (await client.exec(['cat', '/etc/resolv.conf'])).stdout;
+  assert.match(resolvConf, /^nameserver 127\.0\.0\.11$/m);
+  assert.match(resolvConf, /^options ndots:0$/m);
+  assert.equal((resolvConf.match(/nameserver/g) ?? []).length, 1, resolvConf);
+
+  for (const name of ['redis', 'cache']) {
+    const found = await nslookup(client, name);
+    assert.equal(found.exitCode, 0, found.output);
+    assert.match(found.output, /Server:\s+127\.0\.0\.11/);
+    assert.deepEqual(found.addresses, [redisIp], found.output);
+  }
+  const pid = await pidOf(client);
+  for (const transport of ['udp', 'tcp'] as const) {
+    const answer = await ask(pid, transport, 'ReDiS', String(TYPE.A));
+    assert.deepEqual({ rcode: answer.rcode, answers: answer.answers, authoritative: answer.authoritative }, { rcode: 0, answers: [redisIp], authoritative: true });
+  }
+  // its own name, an address's name (PTR), and a name with no IPv6 address: no AAAA answer, no error
+  assert.deepEqual((await ask(pid, 'udp', 'client', String(TYPE.A))).answers, [(await client.inspect()).networks[0]!.ip]);
+  assert.deepEqual((await ask(pid, 'udp', `${redisIp.split('.').reverse().join('.')}.in-addr.arpa`, String(TYPE.PTR))).answers, ['redis']);
+  const noV6 = await ask(pid, 'udp', 'redis', String(TYPE.AAAA));
+  assert.deepEqual({ rcode: noV6.rcode, answers: noV6.answers }, { rcode: 0, answers: [] });
+});
+
+test('a container created after the client started resolves; a removed one stops resolving', async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.networks.create({ name: 'late', subnet: '10.77.21.0/24', internal: true }); // internal: nothing is forwarded
+  await using client = await runtime.containers.create({ image: BUSYBOX, name: 'client', network: 'late', cmd: sleeper });
+  await client.start();
+  const before = await nslookup(client, 'newcomer');
+  assert.notEqual(before.exitCode, 0, before.output);
+
+  const newcomer = await runtime.containers.create({ image: BUSYBOX, name: 'newcomer', network: 'late', cmd: sleeper });
+  await newcomer.start();
+  const found = await nslookup(client, 'newcomer');
+  assert.equal(found.exitCode, 0, found.output);
+  assert.deepEqual(found.addresses, [(await newcomer.inspect()).networks[0]!.ip]);
+
+  await newcomer.remove({ force: true });
+  assert.equal((await ask(await pidOf(client), 'udp', 'newcomer', String(TYPE.A))).rcode, 3, 'NXDOMAIN once it is gone');
+});
+
+test('an alias shared by two containers answers with both addresses', async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.networks.create({ name: 'shared', subnet: '10.77.22.0/24', internal: true });
+  const ips: string[] = [];
+  for (const name of ['web1', 'web2']) {
+    const web = await runtime.containers.create({ image: BUSYBOX, name, network: 'shared', networkAliases: ['web'], cmd: sleeper });
+    await web.start();
+    ips.push((await web.inspect()).networks[0]!.ip);
+  }
+  await using client = await runtime.containers.create({ image: BUSYBOX, name: 'client', network: 'shared', cmd: sleeper });
+  await client.start();
+  const found = await nslookup(client, 'web');
+  assert.equal(found.exitCode, 0, found.output);
+  assert.deepEqual(found.addresses.sort(), ips.sort());
+  assert.deepEqual((await ask(await pidOf(client), 'tcp', 'web', String(TYPE.A))).answers.sort(), ips.sort());
+});
+
+test('hostile questions (cut short, pointer loops, responses, huge TCP lengths) get no answer or FORMERR, and the server keeps answering', async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.networks.create({ name: 'hostile', subnet: '10.77.23.0/24', internal: true });
+  await using target = await runtime.containers.create({ image: BUSYBOX, name: 'probe', network: 'hostile', cmd: sleeper });
+  await target.start();
+  const pid = await pidOf(target);
+  const garbage = [
+    '00', // shorter than a header
+    '0001010000010000000000000', // a question cut short (odd length: hex of 12.5 bytes → 12)
+    '00020100000100000000000005726564697300', // no type and class
+    '000301000001000000000000c00c00010001', // a compression pointer to itself in the question
+    '000481800001000000000000057072' + '6f626500' + '00010001', // a response, not a query
+    '0005010000050000000000000570726f62650000010001', // five questions
+    '00067800000100000000000000000010001', // an unknown opcode
+    '0007010000010000000000003f' + '61'.repeat(63) + '3f' + '61'.repeat(63) + '3f' + '61'.repeat(63) + '3f' + '61'.repeat(63) + '0000010001', // a name over 253
+  ];
+  for (const transport of ['udp', 'tcp'] as const) {
+    const answer = await ask(pid, transport, '--hex', ...garbage);
+    assert.equal(answer.rcode, 0);
+    assert.deepEqual(answer.answers, [(await target.inspect()).networks[0]!.ip]);
+  }
+  // a TCP client that announces 65535 bytes and sends 3: the others are still answered
+  const result = spawnSync('nsenter', [`--net=/proc/${pid.pid}/ns/net`, process.execPath, '-e', `
+    const s = require('node:net').connect(53, '127.0.0.11', () => s.write(Buffer.from('ffff000102', 'hex')));
+    setTimeout(() => process.exit(0), 200);`], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal((await ask(pid, 'udp', 'probe', String(TYPE.A))).rcode, 0);
+});
+
+/**
+ * A tiny DNS server for "external" names on an address of the test's own
+ * network namespace (one end of a veth pair), with /etc/resolv.conf pointing at it
+ * through a bind mount in the test runner's private mount namespace: nothing
+ * leaves the machine.
+ */
+async function withFakeUpstream(zone: Record<string, string[]>, body: (asked: string[]) => Promise<void>): Promise<void> {
+  const address = '10.77.29.53';
+  const dir = mkdtempSync(join(tmpdir(), 'berth-dns-'));
+  const resolvConf = join(dir, 'resolv.conf');
+  writeFileSync(resolvConf, `nameserver ${address}\nsearch example.internal\n`);
+  execFileSync('ip', ['link', 'add', 'berthdns0', 'type', 'veth', 'peer', 'name', 'berthdns1']);
+  let server: Socket | undefined;
+  let mounted = false;
+  try {
+    execFileSync('ip', ['addr', 'add', `${address}/32`, 'dev', 'berthdns0']);
+    for (const end of ['berthdns0', 'berthdns1']) execFileSync('ip', ['link', 'set', end, 'up']);
+    const asked: string[] = [];
+    server = createSocket('udp4');
+    server.on('message', (query, from) => {
+      asked.push(parseResponse(query).question);
+      server!.send(zoneReply(query, zone), from.port, from.address);
+    });
+    await new Promise<void>((resolve) => server!.bind(53, address, resolve));
+    execFileSync('mount', ['--bind', resolvConf, '/etc/resolv.conf']);
+    mounted = true;
+    await body(asked);
+  } finally {
+    if (mounted) execFileSync('umount', ['/etc/resolv.conf']);
+    server?.close();
+    execFileSync('ip', ['link', 'del', 'berthdns0']);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("other names are forwarded to the host's name servers (not from internal networks)", async () => {
+  await withFakeUpstream({ 'outside.example': ['192.0.2.7', '192.0.2.8'] }, async (asked) => {
+    await using runtime = await temporaryRuntime();
+    await runtime.networks.create({ name: 'out', subnet: '10.77.24.0/24' });
+    await runtime.networks.create({ name: 'sealed', subnet: '10.77.25.0/24', internal: true });
+    await using client = await runtime.containers.create({ image: BUSYBOX, name: 'client', network: 'out', cmd: sleeper });
+    await client.start();
+    assert.match((await client.exec(['cat', '/etc/resolv.conf'])).stdout, /^search example\.internal$/m);
+    const found = await nslookup(client, 'outside.example');
+    assert.equal(found.exitCode, 0, found.output);
+    assert.deepEqual(found.addresses.sort(), ['192.0.2.7', '192.0.2.8']);
+    assert.ok(asked.includes('outside.example'), `the upstream was asked: ${asked.join(' ')}`);
+    const pid = await pidOf(client);
+    assert.deepEqual((await ask(pid, 'tcp', 'outside.example', String(TYPE.A))).answers.sort(), ['192.0.2.7', '192.0.2.8']);
+    // the upstream's own NXDOMAIN comes back as it is
+    assert.equal((await ask(pid, 'udp', 'nowhere.example', String(TYPE.A))).rcode, 3);
+
+    // a container only on an internal network: container names only, nothing goes out
+    await using sealed = await runtime.containers.create({ image: BUSYBOX, name: 'sealed', network: 'sealed', cmd: sleeper });
+    await sealed.start();
+    asked.length = 0;
+    const answer = await ask(await pidOf(sealed), 'udp', 'outside.example', String(TYPE.A));
+    assert.deepEqual({ rcode: answer.rcode, answers: answer.answers }, { rcode: 3, answers: [] });
+    assert.deepEqual(asked, []);
+  });
+});
+
+test('the resolver keeps answering after the Node process that started the containers exits', async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.networks.create({ name: 'detached', subnet: '10.77.26.0/24', internal: true });
+  const started = runFixture('start-on-network.ts', [runtime.root, 'detached', 'server', 'watcher']);
+  assert.equal(started.status, 0, started.stderr);
+  // that process has exited; the containers' monitors answer
+  const watcher = await runtime.containers.get('watcher');
+  const server = await runtime.containers.get('server');
+  const found = await nslookup(watcher, 'server');
+  assert.equal(found.exitCode, 0, found.output);
+  assert.deepEqual(found.addresses, [(await server.inspect()).networks[0]!.ip]);
+});
