@@ -93,8 +93,8 @@ export function prepareEtcFiles(dir: string, config: ContainerConfig, networks: 
 /** What a container's neighbours are known as: its /etc/hosts and the names its DNS server answers. */
 function writeNames(dir: string, config: ContainerConfig, endpoints: Endpoint[], others: HostEntry[]): void {
   writeHostsFile(dir, config.hostname, config.name, endpoints, others);
-  const own = endpoints.map((e) => ({ ip: e.ip, names: [config.name, ...e.aliases] }));
-  writeDnsNames(dir, [...own, ...others].flatMap((entry) => entry.names.map((name) => ({ name, ip: entry.ip }))));
+  const own: HostEntry[] = endpoints.map((e) => ({ ip: e.ip, ip6: e.ip6, names: [config.name, ...e.aliases] }));
+  writeDnsNames(dir, [...own, ...others].flatMap((entry) => entry.names.flatMap((name) => [entry.ip, ...(entry.ip6 ? [entry.ip6] : [])].map((ip) => ({ name, ip })))));
 }
 
 /** The other containers on the same networks, by name and alias. */
@@ -108,7 +108,7 @@ function neighbours(id: string, endpoints: Endpoint[], networks: NetworkCollecti
       const dir = join(containersDir, member);
       const config = readJsonIfExists<ContainerConfig>(containerPaths(dir).config);
       const theirs = readEndpoints(dir).find((e) => e.network === endpoint.network);
-      if (config && theirs) entries.push({ ip: theirs.ip, names: [config.name, ...theirs.aliases] });
+      if (config && theirs) entries.push({ ip: theirs.ip, ip6: theirs.ip6, names: [config.name, ...theirs.aliases] });
     }
   }
   return entries;

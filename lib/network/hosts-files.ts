@@ -6,6 +6,8 @@ import { EMBEDDED_DNS_ADDRESS } from './dns-names.js';
 /** A container as its network neighbours see it. */
 export interface HostEntry {
   ip: string;
+  /** On a network with IPv6: a name server answer (AAAA), not a hosts line. */
+  ip6?: string;
   names: string[];
 }
 
@@ -24,6 +26,7 @@ export function writeHostsFile(dir: string, hostname: string, name: string, own:
   const ownNames = [...new Set([hostname, name])].join(' ');
   if (own.length === 0) lines.push(`127.0.1.1\t${ownNames}`);
   for (const endpoint of own) lines.push(`${endpoint.ip}\t${[ownNames, ...endpoint.aliases].join(' ')}`);
+  for (const endpoint of own) if (endpoint.ip6) lines.push(`${endpoint.ip6}\t${[ownNames, ...endpoint.aliases].join(' ')}`);
   for (const entry of neighbours) lines.push(`${entry.ip}\t${entry.names.join(' ')}`);
   writeFileSync(etcFiles(dir).hosts, lines.join('\n') + '\n');
 }
