@@ -144,19 +144,13 @@ test('hostile questions (cut short, pointer loops, responses, huge TCP lengths) 
 });
 
 /**
- * A tiny DNS server for "external" names on an address of the test's own
- * network namespace (one end of a veth pair), with /etc/resolv.conf pointing at it
- * through a bind mount in the test runner's private mount namespace: nothing
- * leaves the machine.
+ * A tiny DNS server for "external" names, on an address of the test's own
+ * network namespace (one end of a veth pair): nothing leaves the machine.
+ * `body` gets the questions it was asked.
  */
-async function withFakeUpstream(zone: Record<string, string[]>, body: (asked: string[]) => Promise<void>): Promise<void> {
-  const address = '10.77.29.53';
-  const dir = mkdtempSync(join(tmpdir(), 'berth-dns-'));
-  const resolvConf = join(dir, 'resolv.conf');
-  writeFileSync(resolvConf, `nameserver ${address}\nsearch example.internal\n`);
+async function withFakeUpstream(address: string, zone: Record<string, string[]>, body: (asked: string[]) => Promise<void>): Promise<void> {
   execFileSync('ip', ['link', 'add', 'berthdns0', 'type', 'veth', 'peer', 'name', 'berthdns1']);
   let server: Socket | undefined;
-  let mounted = false;
   try {
     execFileSync('ip', ['addr', 'add', `${address}/32`, 'dev', 'berthdns0']);
     for (const end of ['berthdns0', 'berthdns1']) execFileSync('ip', ['link', 'set', end, 'up']);
@@ -167,42 +161,59 @@ async function withFakeUpstream(zone: Record<string, string[]>, body: (asked: st
       server!.send(zoneReply(query, zone), from.port, from.address);
     });
     await new Promise<void>((resolve) => server!.bind(53, address, resolve));
-    execFileSync('mount', ['--bind', resolvConf, '/etc/resolv.conf']);
-    mounted = true;
     await body(asked);
   } finally {
-    if (mounted) execFileSync('umount', ['/etc/resolv.conf']);
     server?.close();
     execFileSync('ip', ['link', 'del', 'berthdns0']);
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-test("other names are forwarded to the host's name servers (not from internal networks)", async () => {
-  await withFakeUpstream({ 'outside.example': ['192.0.2.7', '192.0.2.8'] }, async (asked) => {
-    await using runtime = await temporaryRuntime();
-    await runtime.networks.create({ name: 'out', subnet: '10.77.24.0/24' });
-    await runtime.networks.create({ name: 'sealed', subnet: '10.77.25.0/24', internal: true });
-    await using client = await runtime.containers.create({ image: BUSYBOX, name: 'client', network: 'out', cmd: sleeper });
-    await client.start();
-    assert.match((await client.exec(['cat', '/etc/resolv.conf'])).stdout, /^search example\.internal$/m);
-    const found = await nslookup(client, 'outside.example');
-    assert.equal(found.exitCode, 0, found.output);
-    assert.deepEqual(found.addresses.sort(), ['192.0.2.7', '192.0.2.8']);
-    assert.ok(asked.includes('outside.example'), `the upstream was asked: ${asked.join(' ')}`);
-    const pid = await pidOf(client);
-    assert.deepEqual((await ask(pid, 'tcp', 'outside.example', String(TYPE.A))).answers.sort(), ['192.0.2.7', '192.0.2.8']);
-    // the upstream's own NXDOMAIN comes back as it is
-    assert.equal((await ask(pid, 'udp', 'nowhere.example', String(TYPE.A))).rcode, 3);
+/**
+ * Starts containers from another Node process whose /etc/resolv.conf is
+ * `resolvConf` (a bind mount in a mount namespace of its own, so the test
+ * files running beside this one keep theirs); that process exits.
+ */
+async function startWithResolvConf(root: string, resolvConf: string, network: string, ...names: string[]): Promise<void> {
+  const script = join(import.meta.dirname, 'fixtures', 'start-on-network.ts');
+  await execFileAsync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+    resolvConf, process.execPath, '--import', 'tsx', script, root, network, ...names], { timeout: 120_000 });
+}
 
-    // a container only on an internal network: container names only, nothing goes out
-    await using sealed = await runtime.containers.create({ image: BUSYBOX, name: 'sealed', network: 'sealed', cmd: sleeper });
-    await sealed.start();
-    asked.length = 0;
-    const answer = await ask(await pidOf(sealed), 'udp', 'outside.example', String(TYPE.A));
-    assert.deepEqual({ rcode: answer.rcode, answers: answer.answers }, { rcode: 3, answers: [] });
-    assert.deepEqual(asked, []);
-  });
+test("other names are forwarded to the host's name servers (not from internal networks)", async () => {
+  const upstream = '10.77.29.53';
+  const dir = mkdtempSync(join(tmpdir(), 'berth-dns-'));
+  const resolvConf = join(dir, 'resolv.conf');
+  writeFileSync(resolvConf, `nameserver ${upstream}\nsearch example.internal\n`);
+  try {
+    await withFakeUpstream(upstream, { 'outside.example': ['192.0.2.7', '192.0.2.8'] }, async (asked) => {
+      await using runtime = await temporaryRuntime();
+      await runtime.networks.create({ name: 'out', subnet: '10.77.24.0/24' });
+      await runtime.networks.create({ name: 'sealed', subnet: '10.77.25.0/24', internal: true });
+      await startWithResolvConf(runtime.root, resolvConf, 'out', 'client');
+      await startWithResolvConf(runtime.root, resolvConf, 'sealed', 'sealed');
+      const client = await runtime.containers.get('client');
+      const resolv = (await client.exec(['cat', '/etc/resolv.conf'])).stdout;
+      assert.match(resolv, /^nameserver 127\.0\.0\.11$/m);
+      assert.match(resolv, /^search example\.internal$/m, 'the host\'s search domains are kept');
+      const found = await nslookup(client, 'outside.example');
+      assert.equal(found.exitCode, 0, found.output);
+      assert.deepEqual(found.addresses.sort(), ['192.0.2.7', '192.0.2.8']);
+      assert.ok(asked.includes('outside.example'), `the upstream was asked: ${asked.join(' ')}`);
+      const pid = await pidOf(client);
+      assert.deepEqual((await ask(pid, 'tcp', 'outside.example', String(TYPE.A))).answers.sort(), ['192.0.2.7', '192.0.2.8']);
+      // the upstream's own NXDOMAIN comes back as it is
+      assert.equal((await ask(pid, 'udp', 'nowhere.example', String(TYPE.A))).rcode, 3);
+
+      // a container only on an internal network: container names only, nothing goes out
+      const sealed = await runtime.containers.get('sealed');
+      asked.length = 0;
+      const answer = await ask(await pidOf(sealed), 'udp', 'outside.example', String(TYPE.A));
+      assert.deepEqual({ rcode: answer.rcode, answers: answer.answers }, { rcode: 3, answers: [] });
+      assert.deepEqual(asked, []);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the resolver keeps answering after the Node process that started the containers exits', async () => {

@@ -57,6 +57,11 @@ test('networks are isolated over IPv6 as over IPv4', { skip: ipv6Missing }, asyn
   assert.match(target, /^fd[0-9a-f]{2}:/, 'a random unique local address by default');
   const ping = await a.exec(['ping6', '-c', '1', '-W', '2', target]);
   assert.notEqual(ping.exitCode, 0, `left reached right over IPv6: ${ping.stdout}`);
+  // the control: without berth's forward rules (this test's own namespace) the same ping goes through
+  const table = execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).match(/table inet (berth_[0-9a-f]{8})/)![1]!;
+  execFileSync('nft', ['flush', 'chain', 'inet', table, 'forward']);
+  const open = await a.exec(['ping6', '-c', '1', '-W', '5', target]);
+  assert.equal(open.exitCode, 0, `the control failed, so the test proves nothing: ${open.stdout}${open.stderr}`);
 });
 
 test('IPv6 options are checked: bad subnets and gateways, options without enableIPv6, overlapping subnets', async () => {
