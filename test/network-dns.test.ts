@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import type { Container } from '../lib/index.js';
 import { TYPE, parseResponse, zoneReply, type DnsAnswer } from './dns-helpers.js';
 import { runFixture } from './helpers-process.js';
-import { BUSYBOX, temporaryRuntime } from './helpers.js';
+import { BUSYBOX, temporaryRuntime, waitUntil, withDeadline } from './helpers.js';
 
 // Docker's embedded DNS server at 127.0.0.11, served by each container's
 // monitor on bridge networks: container names and aliases, forwarding the rest.
@@ -227,4 +227,27 @@ test('the resolver keeps answering after the Node process that started the conta
   const found = await nslookup(watcher, 'server');
   assert.equal(found.exitCode, 0, found.output);
   assert.deepEqual(found.addresses, [(await server.inspect()).networks[0]!.ip]);
+});
+
+test('a restarted container (restart policy) has its DNS server again, in its new network namespace', async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.networks.create({ name: 'again', subnet: '10.77.27.0/24', internal: true });
+  await using peer = await runtime.containers.create({ image: BUSYBOX, name: 'peer', network: 'again', cmd: sleeper });
+  await peer.start();
+  // the first run resolves peer, then fails; the second (after the restart) sleeps
+  await using flaky = await runtime.containers.create({
+    image: BUSYBOX, name: 'flaky', network: 'again', restart: 'on-failure',
+    cmd: ['sh', '-c', '[ -e /restarted ] && exec sleep 600; nslookup peer > /first-run; touch /restarted; exit 1'],
+  });
+  await flaky.start();
+  await waitUntil(async () => {
+    const { state } = await flaky.inspect();
+    return state.running && state.restartCount === 1;
+  }, 'flaky to run again');
+  assert.match((await flaky.exec(['cat', '/first-run'])).stdout, /Address:\s+10\.77\.27\.2/);
+  const found = await nslookup(flaky, 'peer');
+  assert.equal(found.exitCode, 0, found.output);
+  assert.deepEqual(found.addresses, ['10.77.27.2']);
+  // remove({ force }) ends the restart policy too (it used to restart the killed container forever)
+  await withDeadline(flaky.remove({ force: true }), 'remove({ force }) of a container with a restart policy');
 });

@@ -482,6 +482,7 @@ export class Container implements AsyncDisposable {
           { containerId: this.id },
         );
       }
+      writeFileSync(this.paths.stopped, ''); // the restart policy ends: the kill is not a failure to restart from
       this.killMonitorTree(state);
       await readContainerCgroup(this.paths.cgroup)?.killAll();
       await this.wait();
