@@ -128,12 +128,14 @@ int parse_question(const std::string& q, Question& question) {
   return 0;
 }
 
-// A response's header and question: the query's id, QR, RD as asked, RA.
-std::string response_head(const std::string& q, const Question& question, int rcode, unsigned answers, bool truncated) {
+// A response's header and question: the query's id, QR, RD as asked, RA; AA
+// for the names we hold (with or without records of the type asked).
+std::string response_head(const std::string& q, const Question& question, int rcode, unsigned answers, bool truncated,
+                          bool authoritative = false) {
   std::string r;
   r.append(q, 0, 2);
   const unsigned flags = 0x8000 | (get16(q, 2) & 0x0100) | 0x0080 | (truncated ? 0x0200 : 0) | (rcode & 0xf);
-  put16(r, flags | (rcode == 0 && answers > 0 ? 0x0400 : 0));  // authoritative for our own names
+  put16(r, flags | (authoritative ? 0x0400 : 0));
   put16(r, question.end ? 1 : 0);
   put16(r, answers);
   put16(r, 0);
@@ -316,7 +318,7 @@ std::string DnsServer::answer(const std::string& q, size_t limit, bool& forward)
     }
     return response_head(q, question, kNxDomain, 0, false);
   }
-  return response_head(q, question, 0, count, truncated) + answers;
+  return response_head(q, question, 0, count, truncated, true) + answers;
 }
 
 void DnsServer::forward(const std::string& query, const sockaddr_storage* client, socklen_t client_len,
