@@ -18,6 +18,7 @@ const long long kForwardTimeoutMs = 2000;  // per upstream server, as resolv.con
 const long long kTcpIdleMs = 10 * 1000;
 const size_t kMaxPending = 256;            // questions in flight upstream
 const size_t kMaxTcpClients = 32;
+const size_t kTcpOutLimit = 256 * 1024;    // answers a TCP client has not read: then we stop reading from it
 const size_t kMaxNamesFile = 4u << 20;
 const size_t kUdpLimit = 512;              // no EDNS: the classic UDP size
 const unsigned kTtl = 600;                 // Docker's
@@ -205,9 +206,10 @@ bool DnsServer::listen_in(int pid, std::string& failed) {
     int fd = netns_socket(netns, own_netns_, AF_INET, type);
     (type == SOCK_DGRAM ? udp_ : tcp_) = fd;
     int one = 1;
-    // lo comes up in the child after sync 1: bind to the address before it exists
+    // lo comes up in the child after sync 1: bind to the address before it
+    // exists. No SO_REUSEADDR on the UDP socket: nothing in the container
+    // may bind beside it and take its questions.
     ok = fd >= 0 && setsockopt(fd, SOL_IP, IP_FREEBIND, &one, sizeof one) == 0 &&
-         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
          bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && (type == SOCK_DGRAM || listen(fd, 64) == 0);
     if (!ok) break;
   }
@@ -362,7 +364,7 @@ void DnsServer::reply(const Pending& pending, const std::string& response) {
     return;
   }
   for (auto& client : tcp_clients_) {
-    if (client.serial != pending.tcp_serial || client.fd < 0) continue;
+    if (client.serial != pending.tcp_serial || client.fd < 0 || client.out.size() > kTcpOutLimit) continue;
     put16(client.out, static_cast<unsigned>(response.size()));
     client.out += response;
   }
@@ -397,7 +399,12 @@ void DnsServer::on_tcp_data(TcpClient& client) {
   }
   client.idle_since_ms = now_ms();
   client.in.append(chunk, static_cast<size_t>(n));
-  while (client.in.size() >= 2 && client.in.size() >= 2 + get16(client.in, 0)) {
+  answer_tcp(client);
+}
+
+// Answers the complete messages a TCP client sent, while it reads the answers.
+void DnsServer::answer_tcp(TcpClient& client) {
+  while (client.in.size() >= 2 && client.in.size() >= 2 + get16(client.in, 0) && client.out.size() < kTcpOutLimit) {
     const std::string query = client.in.substr(2, get16(client.in, 0));
     client.in.erase(0, 2 + query.size());
     bool upstream = false;
@@ -430,7 +437,10 @@ void DnsServer::add_pollfds(std::vector<pollfd>& fds) {
       it = tcp_clients_.erase(it);
       continue;
     }
-    add(it->fd, static_cast<short>(POLLIN | (it->out.empty() ? 0 : POLLOUT)), Slot::kTcpClient, &*it);
+    // a client that does not read its answers is not read from either: the
+    // monitor's memory, outside the container's cgroup, stays bounded
+    const short events = static_cast<short>((it->out.size() < kTcpOutLimit ? POLLIN : 0) | (it->out.empty() ? 0 : POLLOUT));
+    add(it->fd, events, Slot::kTcpClient, &*it);
     ++it;
   }
   for (auto it = pending_.begin(); it != pending_.end();) {
@@ -492,8 +502,10 @@ void DnsServer::handle(const pollfd* fds, size_t count) {
         if (client.fd >= 0 && (revents & (POLLIN | POLLHUP | POLLERR))) on_tcp_data(client);
         if (client.fd >= 0 && (revents & POLLOUT)) {
           ssize_t n = send(client.fd, client.out.data(), client.out.size(), MSG_NOSIGNAL);
-          if (n > 0) client.out.erase(0, static_cast<size_t>(n));
-          else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+          if (n > 0) {
+            client.out.erase(0, static_cast<size_t>(n));
+            answer_tcp(client);
+          } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
             close(client.fd);
             client.fd = -1;
           }

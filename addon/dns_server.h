@@ -66,6 +66,7 @@ class DnsServer {
   void reply(const Pending& pending, const std::string& response);
   void on_udp_query();
   void on_tcp_data(TcpClient& client);
+  void answer_tcp(TcpClient& client);
 
   std::string names_path_;
   std::vector<sockaddr_storage> upstreams_;

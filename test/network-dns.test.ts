@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -250,4 +250,39 @@ test('a restarted container (restart policy) has its DNS server again, in its ne
   assert.deepEqual(found.addresses, ['10.77.27.2']);
   // remove({ force }) ends the restart policy too (it used to restart the killed container forever)
   await withDeadline(flaky.remove({ force: true }), 'remove({ force }) of a container with a restart policy');
+});
+
+test("a TCP client that sends questions and never reads the answers cannot grow its monitor's memory", async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.networks.create({ name: 'flood', subnet: '10.77.28.0/24', internal: true });
+  await using target = await runtime.containers.create({ image: BUSYBOX, name: 'probe', network: 'flood', cmd: sleeper });
+  await target.start();
+  const { state } = await target.inspect();
+  const netns = `--net=/proc/${state.pid}/ns/net`;
+  // 400,000 pipelined questions (10 MB), answers never read: unbounded, the monitor would queue 16 MB of answers
+  const flooder = spawn('nsenter', [netns, process.execPath, '-e', `
+    const one = Buffer.from('0007010000010000000000000570726f62650000010001', 'hex'); // probe, A
+    const framed = Buffer.concat([Buffer.from([0, one.length]), one]);
+    const s = require('node:net').connect(53, '127.0.0.11', () => { s.pause(); s.write(Buffer.concat(Array(400000).fill(framed))); });
+    setTimeout(() => process.exit(0), 120000);`], { stdio: 'ignore' });
+  try {
+    // Send-Q of the flooding client: what the monitor has not read yet
+    const unread = () => {
+      const out = execFileSync('nsenter', [netns, 'ss', '-Htn', 'state', 'established', 'dst', '127.0.0.11:53'], { encoding: 'utf8' });
+      return Number(out.trim().split(/\s+/)[1] ?? 0);
+    };
+    // the monitor stops reading once 256 KiB of answers wait: the flood stops moving, megabytes short
+    let previous = -1;
+    await waitUntil(() => {
+      const now = unread();
+      const stuck = now === previous && now > 1_000_000;
+      previous = now;
+      return stuck;
+    }, 'the monitor to stop reading from the flooding client', 60_000, 500);
+    const rssKiB = Number(readFileSync(`/proc/${state.monitorPid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)![1]);
+    assert.ok(rssKiB < 4096, `monitor RSS ${rssKiB} KiB`);
+    assert.equal((await ask({ pid: state.pid! }, 'udp', 'probe', String(TYPE.A))).rcode, 0, 'others are still answered');
+  } finally {
+    flooder.kill('SIGKILL');
+  }
 });
