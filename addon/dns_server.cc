@@ -341,18 +341,59 @@ void DnsServer::forward(const std::string& query, const sockaddr_storage* client
 
 // Sends the question to upstreams_[pending.server] from a fresh socket in our
 // own namespace (a random source port per question).
+// A question that came over TCP goes over TCP (its answer may be larger than
+// UDP carries): connect, then the length and the question as the socket
+// takes them.
 bool DnsServer::send_upstream(Pending& pending) {
   if (pending.upstream >= 0) close(pending.upstream);
   const sockaddr_storage& server = upstreams_[pending.server];
-  pending.upstream = socket(server.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const bool tcp = pending.tcp_serial != 0;
+  pending.upstream = socket(server.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   pending.deadline_ms = now_ms() + kForwardTimeoutMs;
-  if (pending.upstream >= 0 &&
-      connect(pending.upstream, reinterpret_cast<const sockaddr*>(&server), address_length(server)) == 0 &&
-      send(pending.upstream, pending.query.data(), pending.query.size(), MSG_NOSIGNAL) >= 0)
+  pending.upstream_in.clear();
+  pending.upstream_out.clear();
+  if (tcp) put16(pending.upstream_out, static_cast<unsigned>(pending.query.size()));
+  if (tcp) pending.upstream_out += pending.query;
+  const bool connected = pending.upstream >= 0 &&
+                         (connect(pending.upstream, reinterpret_cast<const sockaddr*>(&server), address_length(server)) == 0 ||
+                          (tcp && errno == EINPROGRESS));
+  if (connected && (tcp || send(pending.upstream, pending.query.data(), pending.query.size(), MSG_NOSIGNAL) >= 0))
     return true;
   if (pending.upstream >= 0) close(pending.upstream);
   pending.upstream = -1;
   return false;
+}
+
+// What a server sent back: over UDP one datagram, over TCP a length and the
+// answer, read as it comes. A refusal, a reset, a cut or an answer to another
+// question moves on to the next server (deadline 0).
+void DnsServer::on_upstream(Pending& pending, short revents) {
+  static char buffer[65536];
+  if (pending.tcp_serial != 0 && (revents & POLLOUT) && !pending.upstream_out.empty()) {
+    ssize_t n = send(pending.upstream, pending.upstream_out.data(), pending.upstream_out.size(), MSG_NOSIGNAL);
+    if (n > 0) pending.upstream_out.erase(0, static_cast<size_t>(n));
+    else if (n < 0 && errno != EAGAIN && errno != EINTR) pending.deadline_ms = 0;
+    return;
+  }
+  if (!(revents & (POLLIN | POLLHUP | POLLERR))) return;
+  ssize_t n = recv(pending.upstream, buffer, sizeof buffer, 0);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  std::string response;
+  if (pending.tcp_serial == 0) {
+    if (n > 0) response.assign(buffer, static_cast<size_t>(n));
+  } else if (n > 0) {
+    pending.upstream_in.append(buffer, static_cast<size_t>(n));
+    const std::string& in = pending.upstream_in;
+    if (in.size() < 2 || in.size() < 2 + get16(in, 0)) return;  // more to come
+    response = in.substr(2, get16(in, 0));
+  }
+  if (response.size() < 12 || memcmp(response.data(), pending.query.data(), 2) != 0) {
+    pending.deadline_ms = 0;
+    return;
+  }
+  reply(pending, response);
+  close(pending.upstream);
+  pending.upstream = -1;
 }
 
 void DnsServer::reply(const Pending& pending, const std::string& response) {
@@ -458,7 +499,7 @@ void DnsServer::add_pollfds(std::vector<pollfd>& fds) {
       it = pending_.erase(it);
       continue;
     }
-    add(it->upstream, POLLIN, Slot::kUpstream, &*it);
+    add(it->upstream, static_cast<short>(POLLIN | (it->upstream_out.empty() ? 0 : POLLOUT)), Slot::kUpstream, &*it);
     ++it;
   }
 }
@@ -514,18 +555,7 @@ void DnsServer::handle(const pollfd* fds, size_t count) {
       }
       case Slot::kUpstream: {
         auto& pending = *static_cast<Pending*>(slot.owner);
-        if (pending.upstream < 0) break;
-        static char response[65536];
-        ssize_t n = recv(pending.upstream, response, sizeof response, 0);
-        if (n < 12 || memcmp(response, pending.query.data(), 2) != 0) {
-          if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
-          pending.deadline_ms = 0;  // refused or garbled: the next server
-          break;
-        }
-        const std::string answer_bytes(response, static_cast<size_t>(n));
-        reply(pending, answer_bytes);
-        close(pending.upstream);
-        pending.upstream = -1;
+        if (pending.upstream >= 0) on_upstream(pending, revents);
         break;
       }
     }

@@ -8,8 +8,9 @@
 // A, AAAA and PTR for the names in the container's `dns-names` file — one
 // `<name> <address>` per line, kept current by Node (lib/network/dns-names.ts)
 // and read again whenever it changed (a stat per query) — and forwards every
-// other question over UDP, from the monitor's own network namespace (the
-// host's), to the host's name servers, one after the other, with a timeout.
+// other question (over UDP, or over TCP when it came over TCP), from the
+// monitor's own network namespace (the host's), to the host's name servers,
+// one after the other, with a timeout.
 #pragma once
 #include <netinet/in.h>
 #include <poll.h>
@@ -53,6 +54,7 @@ class DnsServer {
     size_t server = 0;             // index into upstreams_
     long long deadline_ms = 0;
     std::string query;
+    std::string upstream_in, upstream_out;  // over TCP: what came and what is still to send
     sockaddr_storage client = {};  // a UDP client…
     socklen_t client_len = 0;
     unsigned long tcp_serial = 0;  // …or a TCP connection (0: UDP)
@@ -63,6 +65,7 @@ class DnsServer {
   std::string answer(const std::string& query, size_t limit, bool& forward);
   void forward(const std::string& query, const sockaddr_storage* client, socklen_t client_len, unsigned long tcp_serial);
   bool send_upstream(Pending& pending);
+  void on_upstream(Pending& pending, short revents);
   void reply(const Pending& pending, const std::string& response);
   void on_udp_query();
   void on_tcp_data(TcpClient& client);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
+import { createServer, type Server } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,24 +147,48 @@ test('hostile questions (cut short, pointer loops, responses, huge TCP lengths) 
 /**
  * A tiny DNS server for "external" names, on an address of the test's own
  * network namespace (one end of a veth pair): nothing leaves the machine.
- * `body` gets the questions it was asked.
+ * It answers over UDP and TCP; `body` gets the questions it was asked
+ * (`udp <name>`, `tcp <name>`).
  */
 async function withFakeUpstream(address: string, zone: Record<string, string[]>, body: (asked: string[]) => Promise<void>): Promise<void> {
   execFileSync('ip', ['link', 'add', 'berthdns0', 'type', 'veth', 'peer', 'name', 'berthdns1']);
   let server: Socket | undefined;
+  let tcpServer: Server | undefined;
+  let silent: Socket | undefined;
   try {
     execFileSync('ip', ['addr', 'add', `${address}/32`, 'dev', 'berthdns0']);
+    // and a server that takes questions and never answers, on the next address
+    const silentAddress = address.replace(/\d+$/, (last) => String(Number(last) + 1));
+    execFileSync('ip', ['addr', 'add', `${silentAddress}/32`, 'dev', 'berthdns0']);
+    silent = createSocket('udp4');
+    await new Promise<void>((resolve) => silent!.bind(53, silentAddress, resolve));
     for (const end of ['berthdns0', 'berthdns1']) execFileSync('ip', ['link', 'set', end, 'up']);
     const asked: string[] = [];
     server = createSocket('udp4');
     server.on('message', (query, from) => {
-      asked.push(parseResponse(query).question);
+      asked.push(`udp ${parseResponse(query).question}`);
       server!.send(zoneReply(query, zone), from.port, from.address);
     });
     await new Promise<void>((resolve) => server!.bind(53, address, resolve));
+    tcpServer = createServer((connection) => {
+      let received = Buffer.alloc(0);
+      connection.on('data', (chunk) => {
+        received = Buffer.concat([received, chunk]);
+        if (received.length < 2 || received.length < 2 + received.readUInt16BE(0)) return;
+        const query = received.subarray(2, 2 + received.readUInt16BE(0));
+        asked.push(`tcp ${parseResponse(query).question}`);
+        const reply = zoneReply(query, zone);
+        const length = Buffer.alloc(2);
+        length.writeUInt16BE(reply.length);
+        connection.end(Buffer.concat([length, reply]));
+      });
+    });
+    await new Promise<void>((resolve) => tcpServer!.listen(53, address, resolve));
     await body(asked);
   } finally {
     server?.close();
+    tcpServer?.close();
+    silent?.close();
     execFileSync('ip', ['link', 'del', 'berthdns0']);
   }
 }
@@ -198,9 +223,11 @@ test("other names are forwarded to the host's name servers (not from internal ne
       const found = await nslookup(client, 'outside.example');
       assert.equal(found.exitCode, 0, found.output);
       assert.deepEqual(found.addresses.sort(), ['192.0.2.7', '192.0.2.8']);
-      assert.ok(asked.includes('outside.example'), `the upstream was asked: ${asked.join(' ')}`);
+      assert.ok(asked.includes('udp outside.example'), `the upstream was asked: ${asked.join(', ')}`);
       const pid = await pidOf(client);
+      // a question over TCP goes on over TCP (its answer may be larger than UDP carries)
       assert.deepEqual((await ask(pid, 'tcp', 'outside.example', String(TYPE.A))).answers.sort(), ['192.0.2.7', '192.0.2.8']);
+      assert.ok(asked.includes('tcp outside.example'), `the upstream was asked over TCP: ${asked.join(', ')}`);
       // the upstream's own NXDOMAIN comes back as it is
       assert.equal((await ask(pid, 'udp', 'nowhere.example', String(TYPE.A))).rcode, 3);
 
@@ -210,6 +237,28 @@ test("other names are forwarded to the host's name servers (not from internal ne
       const answer = await ask(await pidOf(sealed), 'udp', 'outside.example', String(TYPE.A));
       assert.deepEqual({ rcode: answer.rcode, answers: answer.answers }, { rcode: 3, answers: [] });
       assert.deepEqual(asked, []);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a name server that does not answer is given up after its timeout: the next one answers, or SERVFAIL', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-dns-'));
+  try {
+    // 10.77.29.63 answers, 10.77.29.64 stays silent
+    writeFileSync(join(dir, 'silent-first'), 'nameserver 10.77.29.64\nnameserver 10.77.29.63\n');
+    writeFileSync(join(dir, 'silent-only'), 'nameserver 10.77.29.64\n');
+    await withFakeUpstream('10.77.29.63', { 'outside.example': ['192.0.2.9'] }, async (asked) => {
+      await using runtime = await temporaryRuntime();
+      await runtime.networks.create({ name: 'slow', subnet: '10.77.35.0/24' });
+      await startWithResolvConf(runtime.root, join(dir, 'silent-first'), 'slow', 'patient');
+      await startWithResolvConf(runtime.root, join(dir, 'silent-only'), 'slow', 'unlucky');
+      const patient = await ask(await pidOf(await runtime.containers.get('patient')), 'udp', 'outside.example', String(TYPE.A));
+      assert.deepEqual({ rcode: patient.rcode, answers: patient.answers }, { rcode: 0, answers: ['192.0.2.9'] });
+      assert.deepEqual(asked, ['udp outside.example']);
+      const unlucky = await ask(await pidOf(await runtime.containers.get('unlucky')), 'udp', 'outside.example', String(TYPE.A));
+      assert.deepEqual({ rcode: unlucky.rcode, answers: unlucky.answers }, { rcode: 2, answers: [] });
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
