@@ -335,3 +335,18 @@ test("a TCP client that sends questions and never reads the answers cannot grow 
     flooder.kill('SIGKILL');
   }
 });
+
+test("a container in 'container:<other>' mode resolves through the other's DNS server, as Docker gives it the other's resolv.conf", async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.networks.create({ name: 'pod', subnet: '10.77.36.0/24', internal: true });
+  await using db = await runtime.containers.create({ image: BUSYBOX, name: 'db', network: 'pod', cmd: sleeper });
+  await using app = await runtime.containers.create({ image: BUSYBOX, name: 'app', network: 'pod', cmd: sleeper });
+  await db.start();
+  await app.start();
+  await using sidecar = await runtime.containers.create({ image: BUSYBOX, name: 'sidecar', network: 'container:app', cmd: sleeper });
+  await sidecar.start();
+  assert.match((await sidecar.exec(['cat', '/etc/resolv.conf'])).stdout, /^nameserver 127\.0\.0\.11$/m);
+  const found = await nslookup(sidecar, 'db');
+  assert.equal(found.exitCode, 0, found.output);
+  assert.deepEqual(found.addresses, [(await db.inspect()).networks[0]!.ip]);
+});

@@ -4,7 +4,7 @@ import type { Endpoint, NetworkRecord } from '../../types/network.js';
 import { InvalidStateError } from '../errors.js';
 import { attachCommands } from '../network/host-links.js';
 import { dnsNamesPath, hostNameServers, writeDnsNames } from '../network/dns-names.js';
-import { etcFiles, writeHostsFile, writeNameFiles, type HostEntry } from '../network/hosts-files.js';
+import { etcFiles, writeHostsFile, writeNameFiles, type HostEntry, type ResolverMode } from '../network/hosts-files.js';
 import type { NetworkCollection } from '../network/network-collection.js';
 import { readJsonIfExists } from '../state/atomic-file.js';
 import type { ContainerCollection } from './container-collection.js';
@@ -81,12 +81,33 @@ export function etcMounts(dir: string, userTargets: readonly string[] = []): [st
     .flatMap(([target, source]) => [['mount', 'bind'], ['mount-source', source!], ['mount-target', target!]] as [string, string][]);
 }
 
-/** Writes the container's /etc files (and its DNS names) before it starts. */
-export function prepareEtcFiles(dir: string, config: ContainerConfig, networks: NetworkCollection, containersDir: string): void {
-  const endpoints = readEndpoints(dir);
+/**
+ * Where the container's /etc/resolv.conf points: the embedded DNS server on
+ * bridge networks, the host's servers with the host's network. A container
+ * in `container:<other>` mode shares the other's network namespace, so it
+ * gets what the other gets (as in Docker), the other's DNS server included.
+ */
+export async function resolverMode(config: ContainerConfig, endpoints: Endpoint[], containers: ContainerCollection): Promise<ResolverMode> {
   const mode = config.network;
-  const embedded = endpoints.length > 0 && mode !== 'host' && !mode.startsWith('container:');
-  writeNameFiles(dir, config.hostname, mode === 'host' ? 'host' : embedded ? 'embedded' : 'host-reachable');
+  if (mode.startsWith('container:')) {
+    const other = await containers.get(mode.slice('container:'.length)).catch(() => undefined);
+    if (!other) return 'host-reachable'; // networkSpec reports it
+    const { config: otherConfig, networks: otherEndpoints } = await other.inspect();
+    if (otherConfig.network === 'host') return 'host';
+    return otherEndpoints.length > 0 && !otherConfig.network.startsWith('container:') ? 'embedded' : 'host-reachable';
+  }
+  return defaultResolverMode(config, endpoints);
+}
+
+function defaultResolverMode(config: ContainerConfig, endpoints: Endpoint[]): ResolverMode {
+  if (config.network === 'host') return 'host';
+  return endpoints.length > 0 && !config.network.startsWith('container:') ? 'embedded' : 'host-reachable';
+}
+
+/** Writes the container's /etc files (and its DNS names) before it starts. */
+export function prepareEtcFiles(dir: string, config: ContainerConfig, networks: NetworkCollection, containersDir: string, resolver?: ResolverMode): void {
+  const endpoints = readEndpoints(dir);
+  writeNameFiles(dir, config.hostname, resolver ?? defaultResolverMode(config, endpoints));
   writeNames(dir, config, endpoints, neighbours(config.id, endpoints, networks, containersDir));
 }
 

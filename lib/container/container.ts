@@ -17,7 +17,7 @@ import { ALL_DEVICES, normalizeLimits } from '../cgroup/resource-limits.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import type { ConnectOptions, Endpoint, PublishedPort } from '../../types/network.js';
 import { attachEndpoint, detachEndpoint } from '../network/host-links.js';
-import { etcMounts, networkSpec, prepareEtcFiles, readEndpoints, refreshNeighbours } from './container-network.js';
+import { etcMounts, networkSpec, prepareEtcFiles, readEndpoints, refreshNeighbours, resolverMode } from './container-network.js';
 import { BerthError, ConflictError, InvalidStateError, NotFoundError } from '../errors.js';
 import { withFileLock } from '../state/file-lock.js';
 import type { Runtime } from '../runtime.js';
@@ -276,7 +276,8 @@ export class Container implements AsyncDisposable {
         cgroup.create(limits);
         const endpoints = readEndpoints(this.paths.dir);
         const containersDir = join(this.paths.dir, '..');
-        prepareEtcFiles(this.paths.dir, this.config, this.runtime.networks, containersDir);
+        const resolver = await resolverMode(this.config, endpoints, this.runtime.containers);
+        prepareEtcFiles(this.paths.dir, this.config, this.runtime.networks, containersDir, resolver);
         const network = await networkSpec(this.paths.dir, this.config, this.runtime.containers, this.runtime.networks, endpoints);
         const init = initWrapping(this.config);
         writeMonitorSpec({ ...this.config, cmd: init.cmd }, this.paths, user, this.processEnv(user.home), [
