@@ -340,10 +340,9 @@ void DnsServer::forward(const std::string& query, const sockaddr_storage* client
 }
 
 // Sends the question to upstreams_[pending.server] from a fresh socket in our
-// own namespace (a random source port per question).
-// A question that came over TCP goes over TCP (its answer may be larger than
-// UDP carries): connect, then the length and the question as the socket
-// takes them.
+// own namespace (a random source port per question). A question that came
+// over TCP goes over TCP (its answer may be larger than UDP carries): connect,
+// then the length and the question as the socket takes them.
 bool DnsServer::send_upstream(Pending& pending) {
   if (pending.upstream >= 0) close(pending.upstream);
   const sockaddr_storage& server = upstreams_[pending.server];
