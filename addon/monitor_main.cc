@@ -44,6 +44,7 @@
 #include "cgroup_place.h"
 #include "container_setup.h"
 #include "control_events.h"
+#include "dns_server.h"
 #include "log_writer.h"
 #include "network_attach.h"
 #include "owner_watch.h"
@@ -135,7 +136,7 @@ struct RunStart {
 };
 
 // Clones the container's first process and takes it through the sync points.
-RunStart start_container(const Spec& spec) {
+RunStart start_container(const Spec& spec, DnsServer& dns) {
   RunStart run;
   // The container's stdio: pipes for stdout and stderr, stdin passed through
   // or /dev/null. With a tty the child opens the pty in its own devpts instead
@@ -259,6 +260,8 @@ RunStart start_container(const Spec& spec) {
   // bridge networks: a veth pair from each bridge into the new namespace
   if (!network_run_ip(spec.network_host_commands, pid, 0)) return abandon("network", "ip", "host side");
   if (!network_run_ip(spec.network_container_commands, pid, pid)) return abandon("network", "ip", "container side");
+  // the embedded DNS server's sockets, in the new namespace before anything there asks
+  if (!dns.listen_in(pid, failed_path)) return abandon("dns", "bind", failed_path.c_str());
   char go = 'G';
   if (send(sync[0], &go, 1, MSG_NOSIGNAL) != 1) return abandon("sync", "send", nullptr);
 
@@ -300,8 +303,8 @@ RunStart start_container(const Spec& spec) {
 // Copies output to the log (and to the attached reader) until every writer is
 // gone. When the container's init exits the kernel kills the rest of its pid
 // namespace, so the pipes close.
-void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder& forwarder, OwnerWatch& owner,
-                 HealthChecker& health) {
+void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder& forwarder, DnsServer& dns,
+                 OwnerWatch& owner, HealthChecker& health) {
   bool forward_stdin = spec.process.tty && spec.process.open_stdin;
   char buf[65536];
   std::vector<pollfd> fds;
@@ -321,12 +324,15 @@ void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder&
     }
     const int count = static_cast<int>(fds.size());
     forwarder.add_pollfds(fds);
+    const size_t dns_index = fds.size();
+    dns.add_pollfds(fds);
     const size_t owner_index = fds.size();
     owner.add_pollfd(fds);
     const size_t health_index = fds.size();
     health.add_pollfds(fds);
-    const int forward_ms = forwarder.next_timeout_ms(), health_ms = health.next_timeout_ms();
-    const int timeout_ms = forward_ms < 0 ? health_ms : health_ms < 0 ? forward_ms : std::min(forward_ms, health_ms);
+    int timeout_ms = -1;  // the nearest deadline of the three, or none
+    for (int ms : {forwarder.next_timeout_ms(), dns.next_timeout_ms(), health.next_timeout_ms()})
+      if (ms >= 0 && (timeout_ms < 0 || ms < timeout_ms)) timeout_ms = ms;
     if (poll(fds.data(), fds.size(), timeout_ms) < 0) {
       if (errno == EINTR) continue;
       break;
@@ -334,7 +340,8 @@ void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder&
     // the owner exited: the container goes too (its pid namespace dies with its first process)
     if (owner.handle(fds.data() + owner_index, health_index - owner_index)) kill(run.pid, SIGKILL);
     health.handle(fds.data() + health_index, fds.size() - health_index);
-    forwarder.handle(fds.data() + count, owner_index - static_cast<size_t>(count));
+    forwarder.handle(fds.data() + count, dns_index - static_cast<size_t>(count));
+    dns.handle(fds.data() + dns_index, owner_index - dns_index);
     for (int i = 0; i < count; i++) {
       if (!fds[i].revents) continue;
       if (i == stdin_index) {
@@ -444,6 +451,8 @@ int main(int argc, char** argv) {
   PortForwarder forwarder;
   std::string failed_port;
   if (!forwarder.listen_all(spec.ports, failed_port)) fail_before_clone("ports", "bind", failed_port.c_str());
+  DnsServer dns;
+  dns.configure(spec.dns_names, spec.dns_forward);
 
   unsigned long oom_kills_before = 0;  // the OOM count when the last run started
   bool oom_killed = false;              // in the last run
@@ -452,7 +461,7 @@ int main(int argc, char** argv) {
   int exit_code = 0, signal_number = 0;
   for (;;) {
     oom_kills_before = cgroup_oom_kills(spec.oom_counter);
-    RunStart run = start_container(spec);
+    RunStart run = start_container(spec, dns);
     if (run.pid < 0) {
       if (restarts == 0) {  // the first start failed: the caller gets the error
         control_event_send(run.error_event);
@@ -469,9 +478,10 @@ int main(int argc, char** argv) {
                            started_at + "\",\"ports\":" + ports_json(spec.ports) + "}");
       forwarder.set_container_netns(open(("/proc/" + std::to_string(run.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
       health.run_started(run.pid);
-      pump_output(spec, run, log, forwarder, owner, health);
+      pump_output(spec, run, log, forwarder, dns, owner, health);
       health.run_ended();
       forwarder.drop_connections();
+      dns.end_run();
       int status = 0;
       while (waitpid(run.pid, &status, 0) < 0 && errno == EINTR) {
       }

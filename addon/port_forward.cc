@@ -1,9 +1,10 @@
 #include "port_forward.h"
 
+#include "netns_socket.h"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <fcntl.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,18 +75,9 @@ void PortForwarder::set_container_netns(int netns_fd) {
   container_netns_ = netns_fd;
 }
 
-// A socket in the container's network namespace: setns there, socket(), back.
+// A socket in the container's network namespace.
 int PortForwarder::upstream_socket(int type) {
-  if (container_netns_ < 0) {
-    errno = ENETUNREACH;
-    return -1;
-  }
-  if (setns(container_netns_, CLONE_NEWNET) < 0) return -1;
-  int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int saved = errno;
-  setns(own_netns_, CLONE_NEWNET);
-  errno = saved;
-  return fd;
+  return netns_socket(container_netns_, own_netns_, AF_INET, type);
 }
 
 bool PortForwarder::start_connect(TcpPair& pair) {

@@ -1,5 +1,6 @@
 #include "spec.h"
 
+#include <arpa/inet.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -37,6 +38,8 @@ const KeyValueKey kSpecKeys[] = {
     {"network-host-ip", KeyValueKind::kText, true},
     {"network-container-ip", KeyValueKind::kText, true},
     {"port", KeyValueKind::kText, true},
+    {"dns-names", KeyValueKind::kPath},
+    {"dns-forward", KeyValueKind::kText, true},
     {"restart", KeyValueKind::kText},
     {"restart-max", KeyValueKind::kNumber, false, 0x7fffffff},
     {"stop-marker", KeyValueKind::kPath},
@@ -189,6 +192,15 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
       m.host_ip = host_ip;
       m.container_ip = container_ip;
       spec.ports.push_back(m);
+    }
+    else if (key == "dns-names") spec.dns_names = value;
+    else if (key == "dns-forward") {
+      unsigned char address[16];
+      if (inet_pton(AF_INET, value.c_str(), address) != 1 && inet_pton(AF_INET6, value.c_str(), address) != 1) {
+        error = "spec: bad dns-forward `" + value + "`";
+        return false;
+      }
+      spec.dns_forward.push_back(value);
     }
     else if (key == "restart") {
       if (!one_of(value, {"no", "on-failure", "always", "unless-stopped"})) { error = "spec: bad restart `" + value + "`"; return false; }

@@ -59,6 +59,8 @@ struct Spec {
   std::vector<PortMapping> ports;           // published ports
   std::vector<std::string> network_host_commands;       // `ip -batch` lines run on the host ({pid} substituted)
   std::vector<std::string> network_container_commands;  // and inside the container's network namespace
+  std::string dns_names;                    // bridge networks: the embedded DNS server's names file (dns_server.h)
+  std::vector<std::string> dns_forward;     // and the name servers it forwards other questions to
   // cgroups (created and limited by Node; the monitor only places and cleans)
   std::string cgroup_dir;                     // v2: the child is born in it (CLONE_INTO_CGROUP)
   std::vector<std::string> cgroup_procs;      // v1: cgroup.procs files to write the child's pid to

@@ -113,10 +113,11 @@ export interface ContainerCreateOptions extends ResourceLimits {
    * The network: `'none'` (default: its own namespace with only `lo`), `'host'`,
    * `'container:<id or name>'` (share a running container's), or the name of a
    * bridge network (`'bridge'` is created on first use). berth touches the host's
-   * network only when a bridge network is asked for.
+   * network only when a bridge network is asked for. On a bridge network the
+   * container resolves names through the embedded DNS server at 127.0.0.11.
    */
   network?: string;
-  /** Extra names on the bridge network given in `network`. */
+  /** Extra names on the bridge network given in `network` (in `/etc/hosts` and the embedded DNS server; several containers may share one). */
   networkAliases?: string[];
   /** A fixed address on the bridge network given in `network`. */
   ip?: string;

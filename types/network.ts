@@ -10,6 +10,16 @@ export interface NetworkCreateOptions {
   gateway?: string;
   /** No way out: no default route in the containers, nothing forwarded off the bridge. */
   internal?: boolean;
+  /**
+   * IPv6 as well: the bridge gets `gateway6`, every container an address of
+   * `subnet6` (its MAC address below the prefix, as Docker does) and an
+   * AAAA record in the embedded DNS server. Default `false`.
+   */
+  enableIPv6?: boolean;
+  /** IPv6 subnet, `/48` to `/80`, e.g. `'fd00:1:2:3::/64'`. Default: a random unique local /64 (`fdXX:XXXX:XXXX::/64`). Needs `enableIPv6`. */
+  subnet6?: string;
+  /** The bridge's IPv6 address. Default: the IPv6 subnet's first address. Needs `enableIPv6`. */
+  gateway6?: string;
   /** Labels, for your own bookkeeping and for `list({ labels })`. */
   labels?: Record<string, string>;
 }
@@ -28,6 +38,12 @@ export interface NetworkRecord {
   bridge: string;
   /** No default route in its containers, nothing forwarded off the bridge. */
   internal: boolean;
+  /** Whether the network has IPv6 (`subnet6`, `gateway6`). Absent in records written before IPv6 existed: false. */
+  enableIPv6?: boolean;
+  /** IPv6 subnet in CIDR form, with `enableIPv6`. */
+  subnet6?: string;
+  /** The bridge's IPv6 address, with `enableIPv6`. */
+  gateway6?: string;
   /** Labels given at create. */
   labels: Record<string, string>;
   /** When it was created (RFC 3339). */
@@ -62,6 +78,8 @@ export interface Endpoint {
   network: string;
   /** The container's address on it. */
   ip: string;
+  /** Its IPv6 address, on a network with `enableIPv6`. */
+  ip6?: string;
   /** More names the container answers to there. */
   aliases: string[];
   /** The interface inside the container (`eth0`, `eth1`, …). */

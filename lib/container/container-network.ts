@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Endpoint, NetworkRecord } from '../../types/network.js';
 import { InvalidStateError } from '../errors.js';
 import { attachCommands, awaitOldVeths } from '../network/host-links.js';
-import { etcFiles, writeHostsFile, writeNameFiles, type HostEntry } from '../network/hosts-files.js';
+import { dnsNamesPath, hostNameServers, writeDnsNames } from '../network/dns-names.js';
+import { etcFiles, writeHostsFile, writeNameFiles, type HostEntry, type ResolverMode } from '../network/hosts-files.js';
 import type { NetworkCollection } from '../network/network-collection.js';
 import { readJsonIfExists } from '../state/atomic-file.js';
 import type { ContainerCollection } from './container-collection.js';
@@ -13,10 +14,12 @@ import { containerPaths, type ContainerConfig } from './container-config.js';
  * What the monitor needs to know about a container's network (spec keys):
  * the mode, the namespace to join, the `ip` lines that attach its bridge
  * networks (run by the monitor at every start, so restarts work without
- * Node), and the published ports. Bridges and firewall tables missing since
+ * Node), the embedded DNS server's names file and upstream servers, and the
+ * published ports. Bridges and firewall tables missing since
  * a reboot are made again first.
  */
 export async function networkSpec(
+  dir: string,
   config: ContainerConfig,
   containers: ContainerCollection,
   networks: NetworkCollection,
@@ -39,11 +42,18 @@ export async function networkSpec(
   }
   spec.push(['network-mode', mode]);
   if (mode === 'bridge') await awaitOldVeths(config.id, endpoints.map((e) => e.network));
+  let outbound = false;
   for (const [index, endpoint] of endpoints.entries()) {
     const record = await networks.ensureReady(endpoint.network);
+    outbound ||= !record.internal;
     const commands = attachCommands(config.id, endpoint, record, index === 0);
     for (const line of commands.host) spec.push(['network-host-ip', line]);
     for (const line of commands.container) spec.push(['network-container-ip', line]);
+  }
+  if (mode === 'bridge') {
+    // the embedded DNS server; only internal networks: container names only, nothing forwarded
+    spec.push(['dns-names', dnsNamesPath(dir)]);
+    if (outbound) for (const server of hostNameServers()) spec.push(['dns-forward', server]);
   }
   const upstream = endpoints[0]?.ip ?? '127.0.0.1';
   for (const p of config.ports) spec.push(['port', `${p.proto}:${p.hostIp}:${p.hostPort}:${upstream}:${p.containerPort}`]);
@@ -72,11 +82,41 @@ export function etcMounts(dir: string, userTargets: readonly string[] = []): [st
     .flatMap(([target, source]) => [['mount', 'bind'], ['mount-source', source!], ['mount-target', target!]] as [string, string][]);
 }
 
-/** Writes the container's /etc files before it starts. */
-export function prepareEtcFiles(dir: string, config: ContainerConfig, networks: NetworkCollection, containersDir: string): void {
-  writeNameFiles(dir, config.hostname, config.network === 'host');
+/**
+ * Where the container's /etc/resolv.conf points: the embedded DNS server on
+ * bridge networks, the host's servers with the host's network. A container
+ * in `container:<other>` mode shares the other's network namespace, so it
+ * gets what the other gets (as in Docker), the other's DNS server included.
+ */
+export async function resolverMode(config: ContainerConfig, endpoints: Endpoint[], containers: ContainerCollection): Promise<ResolverMode> {
+  const mode = config.network;
+  if (mode.startsWith('container:')) {
+    const other = await containers.get(mode.slice('container:'.length)).catch(() => undefined);
+    if (!other) return 'host-reachable'; // networkSpec reports it
+    const { config: otherConfig, networks: otherEndpoints } = await other.inspect();
+    if (otherConfig.network === 'host') return 'host';
+    return otherEndpoints.length > 0 && !otherConfig.network.startsWith('container:') ? 'embedded' : 'host-reachable';
+  }
+  return defaultResolverMode(config, endpoints);
+}
+
+function defaultResolverMode(config: ContainerConfig, endpoints: Endpoint[]): ResolverMode {
+  if (config.network === 'host') return 'host';
+  return endpoints.length > 0 && !config.network.startsWith('container:') ? 'embedded' : 'host-reachable';
+}
+
+/** Writes the container's /etc files (and its DNS names) before it starts. */
+export function prepareEtcFiles(dir: string, config: ContainerConfig, networks: NetworkCollection, containersDir: string, resolver?: ResolverMode): void {
   const endpoints = readEndpoints(dir);
-  writeHostsFile(dir, config.hostname, config.name, endpoints, neighbours(config.id, endpoints, networks, containersDir));
+  writeNameFiles(dir, config.hostname, resolver ?? defaultResolverMode(config, endpoints));
+  writeNames(dir, config, endpoints, neighbours(config.id, endpoints, networks, containersDir));
+}
+
+/** What a container's neighbours are known as: its /etc/hosts and the names its DNS server answers. */
+function writeNames(dir: string, config: ContainerConfig, endpoints: Endpoint[], others: HostEntry[]): void {
+  writeHostsFile(dir, config.hostname, config.name, endpoints, others);
+  const own: HostEntry[] = endpoints.map((e) => ({ ip: e.ip, ip6: e.ip6, names: [config.name, ...e.aliases] }));
+  writeDnsNames(dir, [...own, ...others].flatMap((entry) => entry.names.flatMap((name) => [entry.ip, ...(entry.ip6 ? [entry.ip6] : [])].map((ip) => ({ name, ip })))));
 }
 
 /** The other containers on the same networks, by name and alias. */
@@ -90,15 +130,15 @@ function neighbours(id: string, endpoints: Endpoint[], networks: NetworkCollecti
       const dir = join(containersDir, member);
       const config = readJsonIfExists<ContainerConfig>(containerPaths(dir).config);
       const theirs = readEndpoints(dir).find((e) => e.network === endpoint.network);
-      if (config && theirs) entries.push({ ip: theirs.ip, names: [config.name, ...theirs.aliases] });
+      if (config && theirs) entries.push({ ip: theirs.ip, ip6: theirs.ip6, names: [config.name, ...theirs.aliases] });
     }
   }
   return entries;
 }
 
 /**
- * Rewrites /etc/hosts of every container on these networks (in place: their
- * bind mounts see it), after a container joined or left; `except` is one
+ * Rewrites /etc/hosts (in place: their bind mounts see it) and the DNS names
+ * of every container on these networks, after a container joined or left; `except` is one
  * whose file was just written.
  */
 export function refreshNeighbours(networkNames: string[], networks: NetworkCollection, containersDir: string, except?: string): void {
@@ -113,7 +153,7 @@ export function refreshNeighbours(networkNames: string[], networks: NetworkColle
       const config = readJsonIfExists<ContainerConfig>(containerPaths(dir).config);
       if (!config || !existsSync(etcFiles(dir).hosts)) continue;
       const endpoints = readEndpoints(dir);
-      writeHostsFile(dir, config.hostname, config.name, endpoints, neighbours(member, endpoints, networks, containersDir));
+      writeNames(dir, config, endpoints, neighbours(member, endpoints, networks, containersDir));
     }
   }
 }

@@ -17,7 +17,7 @@ import { ALL_DEVICES, normalizeLimits } from '../cgroup/resource-limits.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import type { ConnectOptions, Endpoint, PublishedPort } from '../../types/network.js';
 import { attachEndpoint, detachEndpoint } from '../network/host-links.js';
-import { etcMounts, networkSpec, prepareEtcFiles, readEndpoints, refreshNeighbours } from './container-network.js';
+import { etcMounts, networkSpec, prepareEtcFiles, readEndpoints, refreshNeighbours, resolverMode } from './container-network.js';
 import { BerthError, ConflictError, InvalidStateError, NotFoundError } from '../errors.js';
 import { withFileLock } from '../state/file-lock.js';
 import type { Runtime } from '../runtime.js';
@@ -290,8 +290,9 @@ export class Container implements AsyncDisposable {
         cgroup.create(limits);
         const endpoints = readEndpoints(this.paths.dir);
         const containersDir = join(this.paths.dir, '..');
-        prepareEtcFiles(this.paths.dir, this.config, this.runtime.networks, containersDir);
-        const network = await networkSpec(this.config, this.runtime.containers, this.runtime.networks, endpoints);
+        const resolver = await resolverMode(this.config, endpoints, this.runtime.containers);
+        prepareEtcFiles(this.paths.dir, this.config, this.runtime.networks, containersDir, resolver);
+        const network = await networkSpec(this.paths.dir, this.config, this.runtime.containers, this.runtime.networks, endpoints);
         const init = initWrapping(this.config);
         writeMonitorSpec({ ...this.config, cmd: init.cmd }, this.paths, user, this.processEnv(user.home), [
           ...cgroup.monitorSpec(), ...network, ...etcMounts(this.paths.dir, (this.config.mounts ?? []).map((m) => m.target)),
@@ -496,6 +497,7 @@ export class Container implements AsyncDisposable {
           { containerId: this.id },
         );
       }
+      writeFileSync(this.paths.stopped, ''); // the restart policy ends: the kill is not a failure to restart from
       this.killMonitorTree(state);
       await readContainerCgroup(this.paths.cgroup)?.killAll();
       await this.wait();

@@ -8,7 +8,8 @@ import { runBatch } from './host-commands.js';
  * transaction from the list of networks whenever it changes, and deleted
  * with the last network. It keeps networks apart (a drop in any table
  * drops), gives internal networks no way out, and masquerades the others'
- * outbound traffic.
+ * outbound traffic (IPv4 and IPv6: the rules match interfaces, and the table
+ * is of the `inet` family).
  */
 export async function applyFirewall(table: string, networks: NetworkRecord[]): Promise<void> {
   const reset = [`table inet ${table} {}`, `delete table inet ${table}`];
@@ -23,6 +24,7 @@ export async function applyFirewall(table: string, networks: NetworkRecord[]): P
       forward.push(`iifname ${br} drop`, `oifname ${br} drop`);
     } else {
       nat.push(`ip saddr ${n.subnet} oifname != ${br} masquerade`);
+      if (n.enableIPv6 && n.subnet6) nat.push(`ip6 saddr ${n.subnet6} oifname != ${br} masquerade`);
     }
   }
   const rules = [
@@ -42,4 +44,5 @@ export async function applyFirewall(table: string, networks: NetworkRecord[]): P
     // outbound access needs forwarding in this network namespace
     writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
   }
+  if (networks.some((n) => !n.internal && n.enableIPv6)) writeFileSync('/proc/sys/net/ipv6/conf/all/forwarding', '1');
 }

@@ -26,6 +26,8 @@ export async function ensureBridge(network: NetworkRecord): Promise<void> {
   await runBatch('ip', [
     `link add ${network.bridge} address ${macForIp(network.gateway)} type bridge`,
     `addr add ${network.gateway}/${prefix} dev ${network.bridge}`,
+    // nodad: usable at once (duplicate address detection would hold it back for a second or two)
+    ...(network.enableIPv6 ? [`addr add ${network.gateway6}/${network.subnet6!.split('/')[1]} dev ${network.bridge} nodad`] : []),
     `link set ${network.bridge} up`,
   ], { step: 'network' });
 }
@@ -44,7 +46,7 @@ export function hostVethName(containerId: string, network: string): string {
  * container end is created directly in the namespace of `{pid}` (the
  * container's first process) with the MAC address that follows from its IP
  * address (`macForIp`), the host end on the network's bridge; the
- * address; the default route via the gateway for the first network that is
+ * address (and the IPv6 one); the default routes via the gateway for the first network that is
  * not internal. The pair disappears with the namespace. The monitor runs
  * them at every start; `connect()` runs them for a running container.
  */
@@ -55,8 +57,10 @@ export function attachCommands(containerId: string, endpoint: Endpoint, network:
     host: [`link add ${hostEnd} type veth peer name ${endpoint.interface} address ${macForIp(endpoint.ip)} netns {pid}`, `link set ${hostEnd} master ${network.bridge} up`],
     container: [
       `addr add ${endpoint.ip}/${prefix} dev ${endpoint.interface}`,
+      ...(endpoint.ip6 && network.subnet6 ? [`addr add ${endpoint.ip6}/${network.subnet6.split('/')[1]} dev ${endpoint.interface} nodad`] : []),
       `link set ${endpoint.interface} up`,
       ...(defaultRoute && !network.internal ? [`route add default via ${network.gateway}`] : []),
+      ...(defaultRoute && !network.internal && endpoint.ip6 ? [`route add ::/0 via ${network.gateway6} dev ${endpoint.interface}`] : []),
     ],
   };
 }

@@ -14,6 +14,7 @@ import { deleteBridge, ensureBridge, linkNames } from './host-links.js';
 import { Ipam } from './ipam.js';
 import { Network } from './network.js';
 import { formatIp, overlaps, parseIp, parseSubnet, type Subnet } from './ipv4.js';
+import { addressFor, formatIp6, inSubnet6, overlaps6, parseIp6, parseSubnet6, randomUlaSubnet } from './ipv6.js';
 
 /** Subnets this network namespace already routes (/proc/net/route; the default route aside). */
 function routedSubnets(): Subnet[] {
@@ -81,6 +82,13 @@ export class NetworkCollection {
     if (typeof internal !== 'boolean') throw new TypeError('internal must be a boolean');
     if (options.subnet !== undefined) parseSubnet(options.subnet, 'subnet');
     if (options.gateway !== undefined) parseIp(options.gateway, 'gateway');
+    const { enableIPv6 = false } = options;
+    if (typeof enableIPv6 !== 'boolean') throw new TypeError('enableIPv6 must be a boolean');
+    if (!enableIPv6 && (options.subnet6 !== undefined || options.gateway6 !== undefined)) {
+      throw new TypeError('subnet6 and gateway6 need enableIPv6: true');
+    }
+    if (options.subnet6 !== undefined) parseSubnet6(options.subnet6, 'subnet6');
+    if (options.gateway6 !== undefined) parseIp6(options.gateway6, 'gateway6');
     return withFileLock(this.lockPath(), async () => {
       const existing = this.records();
       if (existing.some((n) => n.name === name)) throw new ConflictError(`a network named ${name} already exists`);
@@ -95,9 +103,10 @@ export class NetworkCollection {
       if (gatewayNumber <= parsed.network || gatewayNumber >= parsed.network + parsed.size - 1) {
         throw new TypeError(`gateway ${gateway} is not a usable address of ${subnet}`);
       }
+      const v6 = enableIPv6 ? this.ipv6Addresses(existing, options.subnet6, options.gateway6) : {};
       const id = randomBytes(32).toString('hex');
       const record: NetworkRecord = {
-        id, name, subnet, gateway, internal, labels: { ...labels },
+        id, name, subnet, gateway, internal, enableIPv6, ...v6, labels: { ...labels },
         bridge: `berth-${createHash('sha256').update(id).digest('hex').slice(0, 8)}`,
         createdAt: new Date().toISOString(),
       };
@@ -114,6 +123,17 @@ export class NetworkCollection {
       }
       return record;
     });
+  }
+
+  /** The IPv6 subnet (a random unique local /64 by default) and gateway; ConflictError when it overlaps another network's. */
+  private ipv6Addresses(existing: NetworkRecord[], wanted?: string, wantedGateway?: string): { subnet6: string; gateway6: string } {
+    const subnet6 = wanted ?? randomUlaSubnet();
+    const parsed = parseSubnet6(subnet6, 'subnet6');
+    const clash = existing.find((n) => n.subnet6 !== undefined && overlaps6(parseSubnet6(n.subnet6, 'subnet6'), parsed));
+    if (clash) throw new ConflictError(`subnet6 ${subnet6} overlaps network ${clash.name} (${clash.subnet6})`);
+    const gateway6 = wantedGateway === undefined ? formatIp6(parsed.network + 1n) : formatIp6(parseIp6(wantedGateway, 'gateway6'));
+    if (!inSubnet6(parseIp6(gateway6, 'gateway6'), parsed)) throw new TypeError(`gateway6 ${gateway6} is not a usable address of ${subnet6}`);
+    return { subnet6, gateway6 };
   }
 
   private freeSubnet(existing: NetworkRecord[]): string {
@@ -208,7 +228,8 @@ export class NetworkCollection {
       throw new TypeError('aliases must be an array of names');
     }
     const ip = await this.ipam(network).allocate(containerId, options.ip);
-    return { network: network.name, ip, aliases, interface: `eth${index}` };
+    const ip6 = network.enableIPv6 && network.subnet6 ? { ip6: addressFor(network.subnet6, ip) } : {};
+    return { network: network.name, ip, ...ip6, aliases, interface: `eth${index}` };
   }
 
   /**

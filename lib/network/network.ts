@@ -54,6 +54,21 @@ export class Network implements AsyncDisposable {
     return this.record.internal;
   }
 
+  /** Whether it has IPv6 (`subnet6`, `gateway6`). */
+  get enableIPv6(): boolean {
+    return this.record.enableIPv6 ?? false;
+  }
+
+  /** Its IPv6 subnet, in CIDR form (`fd12:3456:789a::/64`), with `enableIPv6`. */
+  get subnet6(): string | undefined {
+    return this.record.subnet6;
+  }
+
+  /** The bridge's IPv6 address (the containers' IPv6 default route), with `enableIPv6`. */
+  get gateway6(): string | undefined {
+    return this.record.gateway6;
+  }
+
   /** Its labels. */
   get labels(): Readonly<Record<string, string>> {
     return this.record.labels;
