@@ -217,10 +217,9 @@ test('create, start, stop, restart, kill, pause, unpause, wait, rm, rename: Dock
   assertExit(root.berth(['rm', 'trapping']), 0);
   assertExit(root.berth(['start', 'life']), 0);
   assert.equal(root.berth(['stop', '-t', '1', 'life']).stdout, 'life\n');
-  const renamed = root.berth(['rename', 'life', 'other']);
-  assertExit(renamed, 1);
-  assert.match(renamed.stderr, /rename is not available/);
-  assert.equal(root.berth(['rm', 'life']).stdout, 'life\n');
+  assertExit(root.berth(['rename', 'life', 'other']), 0);
+  assert.match(root.berth(['ps', '-a', '--format', '{{.Names}}']).stdout, /^other$/m);
+  assert.equal(root.berth(['rm', 'other']).stdout, 'other\n');
   const gone = root.berth(['rm', 'life', 'nothing']);
   assertExit(gone, 1);
   assert.match(gone.stderr, /life/);

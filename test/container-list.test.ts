@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runFixture } from './helpers-process.js';
 import { BUSYBOX, temporaryRuntime, withDeadline } from './helpers.js';
-import { NotFoundError } from '../lib/index.js';
+import { ConflictError, Container, NotFoundError } from '../lib/index.js';
 
 test('list filters by labels, status and name', async () => {
   await using runtime = await temporaryRuntime();
@@ -78,4 +78,26 @@ test('a listed container removed afterwards: its id and name stay, what needs it
   await assert.rejects(listed!.inspect(), NotFoundError);
   await assert.rejects(listed!.start(), NotFoundError);
   assert.deepEqual(await runtime.containers.list({ all: true, labels: { role: 'x' } }), []);
+});
+
+test('rename: the container is found, listed and reached on its network by its new name; a taken or bad name is refused', async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.networks.create({ name: 'renames' });
+  await using server = await runtime.containers.create({ image: BUSYBOX, name: 'old-name', network: 'renames', cmd: ['sleep', '60'] });
+  await using other = await runtime.containers.create({ image: BUSYBOX, name: 'taken', cmd: ['true'] });
+  await server.start();
+  await server.rename('new-name');
+  assert.equal(server.name, 'new-name');
+  assert.equal((await runtime.containers.get('new-name')).id, server.id);
+  await assert.rejects(runtime.containers.get('old-name'), NotFoundError);
+  assert.equal((await server.inspect()).name, 'new-name');
+  assert.deepEqual((await runtime.containers.list()).map((c) => c.name), ['new-name']);
+  const peer = await Container.run(BUSYBOX, ['sh', '-c', 'grep -c new-name /etc/hosts; grep -c old-name /etc/hosts; ping -c 1 -W 2 new-name >/dev/null && echo reached'], { runtime, network: 'renames' });
+  assert.equal(peer.stdout, '1\n0\nreached\n', peer.stderr);
+  await assert.rejects(server.rename('taken'), ConflictError);
+  await assert.rejects(server.rename('bad/name'), TypeError);
+  assert.equal((await runtime.containers.get('taken')).id, other.id);
+  await server.remove({ force: true });
+  await other.remove();
+  await runtime.networks.remove('renames');
 });

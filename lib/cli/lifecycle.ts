@@ -122,13 +122,15 @@ export const commands: Record<string, CliCommand> = {
   },
   rename: {
     usage: 'berth rename CONTAINER NEW_NAME',
-    summary: 'Rename a container (not available: the SDK cannot rename yet)',
+    summary: 'Rename a container',
     flags: {},
     minArgs: 2,
     maxArgs: 2,
-    async run(_parsed, ctx) {
-      ctx.stderr.write('berth: rename is not available: berth cannot rename a container yet (a container keeps the name it was created with)\n');
-      return 1;
+    async run(parsed, ctx) {
+      const [name, newName] = parsed.args as [string, string];
+      const runtime = await ctx.runtime();
+      await (await runtime.containers.get(name)).rename(newName);
+      return 0;
     },
   },
   wait: {

@@ -30,7 +30,7 @@ const COMMANDS: Record<string, [() => Promise<CommandModule>, string]> = {
   rm: [() => import('./lifecycle.js'), 'Remove one or more containers'],
   wait: [() => import('./lifecycle.js'), 'Block until one or more containers stop, then print their exit codes'],
   update: [() => import('./lifecycle.js'), 'Update the resource limits of one or more containers'],
-  rename: [() => import('./lifecycle.js'), 'Rename a container (not available: the SDK cannot rename yet)'],
+  rename: [() => import('./lifecycle.js'), 'Rename a container'],
   ps: [() => import('./ps.js'), 'List containers'],
   logs: [() => import('./logs.js'), 'Fetch the logs of a container'],
   exec: [() => import('./exec.js'), 'Execute a command in a running container'],

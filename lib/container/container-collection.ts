@@ -149,6 +149,26 @@ export class ContainerCollection {
     };
   }
 
+  /**
+   * @internal Moves `id`'s name from `from` to `to`: the new link first (a
+   * ConflictError when `to` is taken), then `update` (the config), then the
+   * old link goes; a failed update takes the new link back.
+   */
+  renameLink(id: string, from: string, to: string, update: () => void): void {
+    this.claimName(id, to);
+    try {
+      update();
+    } catch (error) {
+      rmSync(join(this.namesDir, to), { force: true });
+      throw error;
+    }
+    try {
+      if (readlinkSync(join(this.namesDir, from)) === id) rmSync(join(this.namesDir, from), { force: true });
+    } catch {
+      // the old name is already gone
+    }
+  }
+
   /** Takes `name` (or a generated one) for `id`, atomically: a symlink `names/<name>` → id. */
   private claimName(id: string, wanted: string | undefined): string {
     for (let attempt = 0; ; attempt++) {

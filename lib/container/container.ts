@@ -33,7 +33,7 @@ import { exec, execStream } from './container-exec.js';
 import { copyFromContainer, copyToContainer } from './container-copy.js';
 import { exportContainer } from './container-export.js';
 import { isPaused, pauseContainer, unpauseContainer } from './container-pause.js';
-import { CREATE_OPTION_NAMES, refuseUnknownOptions } from './create-options.js';
+import { CREATE_OPTION_NAMES, checkContainerName, refuseUnknownOptions } from './create-options.js';
 import type { WaitStrategy } from './wait-strategies/wait-strategy.js';
 import { checkTimeout, checkWaitStrategy, DEFAULT_STARTUP_TIMEOUT, waitForReady, type WaitForOptions } from './wait-strategies/wait-for.js';
 import { containerAddress, containerHost, type ReachableAddress } from './container-address.js';
@@ -123,8 +123,11 @@ export interface RemoveOptions {
 export class Container implements AsyncDisposable {
   /** The container's id: 64 hex characters. */
   readonly id: string;
-  /** Its unique name. */
-  readonly name: string;
+  /** Its unique name (`rename()` changes it). */
+  get name(): string {
+    return this.currentName;
+  }
+  private currentName: string;
   private readonly paths: ContainerPaths;
   private monitor: MonitorHandle | undefined;
   private waiters = 0;
@@ -140,7 +143,7 @@ export class Container implements AsyncDisposable {
     dir: string,
   ) {
     this.id = source.id;
-    this.name = source.name;
+    this.currentName = source.name;
     this.paths = containerPaths(dir);
     if ('cmd' in source) this.loadedConfig = source;
   }
@@ -609,6 +612,27 @@ export class Container implements AsyncDisposable {
       }
       refreshNeighbours([network], this.runtime.networks, join(this.paths.dir, '..'));
       return endpoint;
+    });
+  }
+
+  /**
+   * Gives the container a new name (Docker's `rename`), in any state: the
+   * name it is found by, listed and reached by on its networks (the
+   * neighbours' hosts files and DNS names follow at once). Its hostname stays.
+   * @throws TypeError/RangeError for a name Docker would refuse; ConflictError when another container has it.
+   */
+  async rename(newName: string): Promise<void> {
+    checkContainerName(newName);
+    await withFileLock(this.paths.lock, async () => {
+      const config = readJsonIfExists<ContainerConfig>(this.paths.config);
+      if (!config) throw new NotFoundError(`container ${this.name} no longer exists`, { containerId: this.id, path: this.paths.dir });
+      if (config.name === newName) return;
+      const renamed = { ...config, name: newName };
+      this.runtime.containers.renameLink(this.id, config.name, newName, () => writeJsonAtomic(this.paths.config, renamed));
+      this.loadedConfig = renamed;
+      this.currentName = newName;
+      const endpoints = readEndpoints(this.paths.dir);
+      if (endpoints.length > 0) refreshNeighbours(endpoints.map((e) => e.network), this.runtime.networks, join(this.paths.dir, '..'));
     });
   }
 

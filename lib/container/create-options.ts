@@ -36,6 +36,12 @@ export const CREATE_OPTION_NAMES = [
 const listsEveryOption: Exclude<keyof ContainerCreateOptions, (typeof CREATE_OPTION_NAMES)[number]> extends never ? true : never = true;
 void listsEveryOption;
 
+/** A container name as Docker allows it: letters, digits, `_ . -`, starting with a letter or digit, at most 128 characters. */
+export function checkContainerName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) fail(`name '${String(name)}' must match ${NAME_PATTERN} (letters, digits, _ . -)`);
+  if (name.length > 128) throw new RangeError('name must be at most 128 characters');
+}
+
 /**
  * Refuses option names that are not in `known` (a typo such as `memroy`
  * would otherwise be ignored silently in plain JavaScript), naming the
@@ -156,8 +162,7 @@ export function validateCreateOptions(options: ContainerCreateOptions): void {
   const hostname = checkString(options.hostname, 'hostname');
   if (hostname !== undefined && (hostname.length > 64 || !HOSTNAME_PATTERN.test(hostname))) fail(`hostname '${hostname}' is not a valid host name`);
   const name = checkString(options.name, 'name');
-  if (name !== undefined && !NAME_PATTERN.test(name)) fail(`name '${name}' must match ${NAME_PATTERN} (letters, digits, _ . -)`);
-  if (name !== undefined && name.length > 128) throw new RangeError('name must be at most 128 characters');
+  if (name !== undefined) checkContainerName(name);
   checkStringRecord(options.labels, 'labels');
   for (const key of ['tty', 'stdin', 'attach', 'readonlyRootfs', 'privileged', 'noNewPrivileges', 'removeOnOwnerExit', 'init'] as const) {
     checkBoolean(options[key], key);
