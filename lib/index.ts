@@ -136,6 +136,7 @@ export { COMPOSE_FILE_NAMES, normalizeProjectName } from './stack/compose-file.j
 export type {
   StackSpec,
   StackService,
+  StackBuild,
   StackPort,
   StackMount,
   StackVolumeMount,

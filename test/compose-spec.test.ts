@@ -162,10 +162,51 @@ volumes:
   assert.deepEqual(off.networks, {});
 });
 
+test('build: the short form, the long form (paths from the project directory, args as a map or a list, interpolated), the default image name', () => {
+  using dir = projectDir('App', {
+    '.env': 'TAG=v2\nFROM_ENV=yes\n',
+    'compose.yaml': `
+services:
+  Web:
+    build: ./web
+  api:
+    image: registry.example/api:\${TAG}
+    build:
+      context: ../shared
+      dockerfile: docker/api.Dockerfile
+      args:
+        - VERSION=\${TAG}
+        - FROM_ENV
+        - UNSET_ARG
+      target: runtime
+      labels: { team: api }
+      no_cache: true
+      tags: [api:latest]
+  inline:
+    build:
+      dockerfile_inline: "FROM localhost/busybox"
+      args: { A: "1", FROM_ENV: }
+`,
+  });
+  const { services } = config(dir.path);
+  assert.equal(services.Web!.image, 'app-web', 'Compose v2: <project>-<service>, lower case');
+  assert.deepEqual(services.Web!.build, { context: join(dir.path, 'web'), dockerfile: 'Dockerfile', args: {}, labels: {}, no_cache: false, pull: false, tags: [] });
+  assert.equal(services.api!.image, 'registry.example/api:v2');
+  assert.deepEqual(services.api!.build, {
+    context: join(dir.path, '..', 'shared'), dockerfile: 'docker/api.Dockerfile', args: { VERSION: 'v2', FROM_ENV: 'yes' }, target: 'runtime',
+    labels: { team: 'api' }, no_cache: true, pull: false, tags: ['api:latest'],
+  });
+  assert.deepEqual(services.inline!.build, { context: dir.path, dockerfile: 'Dockerfile', dockerfile_inline: 'FROM localhost/busybox', args: { A: '1', FROM_ENV: 'yes' }, labels: {}, no_cache: false, pull: false, tags: [] });
+});
+
 test('errors name the file, the service and the key', () => {
   const cases: { yaml: string; code?: string; service?: string; key?: string; message: RegExp }[] = [
-    { yaml: 'services:\n  web:\n    build: .\n', code: 'ERR_COMPOSE_UNSUPPORTED', service: 'web', key: 'build', message: /building images is not supported by berth/ },
-    { yaml: 'services:\n  web:\n    image: a\n    build: .\n', code: 'ERR_COMPOSE_UNSUPPORTED', service: 'web', key: 'build', message: /not supported/ },
+    { yaml: 'services:\n  web:\n    build: { context: ., ssh: [default] }\n', code: 'ERR_COMPOSE_UNSUPPORTED', service: 'web', key: 'build.ssh', message: /is not supported by berth/ },
+    { yaml: 'services:\n  web:\n    build: { cache_from: [x] }\n', code: 'ERR_COMPOSE_UNSUPPORTED', service: 'web', key: 'build.cache_from', message: /is not supported by berth/ },
+    { yaml: 'services:\n  web:\n    build: { contxt: . }\n', service: 'web', key: 'build.contxt', message: /is not a known key here/ },
+    { yaml: 'services:\n  web:\n    build: https://example.com/app.git\n', code: 'ERR_COMPOSE_UNSUPPORTED', service: 'web', key: 'build.context', message: /local directory only/ },
+    { yaml: 'services:\n  web:\n    build: { no_cache: maybe }\n', service: 'web', key: 'build.no_cache', message: /must be true or false/ },
+    { yaml: 'services:\n  web:\n    build: 5\n', service: 'web', key: 'build', message: /must be a mapping/ },
     { yaml: 'services:\n  web:\n    image: a\n    prots: ["80"]\n', service: 'web', key: 'prots', message: /is not a known key here/ },
     { yaml: 'services:\n  web:\n    image: a\n    ports: ["80:99999"]\n', service: 'web', key: 'ports[0]', message: /"99999" is not a port/ },
     { yaml: 'services:\n  web:\n    image: a\n    ports: [{ target: 80, protocol: sctp }]\n', service: 'web', key: 'ports[0].protocol', message: /tcp or udp/ },

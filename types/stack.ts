@@ -46,10 +46,34 @@ export interface StackHealthcheck {
   start_interval?: number;
 }
 
+/** A service's `build` section, resolved (the short form made long). */
+export interface StackBuild {
+  /** The build context: an absolute host directory (relative paths are taken from the project directory). */
+  context: string;
+  /** The Dockerfile, relative to the context or absolute. Default `Dockerfile`. */
+  dockerfile: string;
+  /** The Dockerfile's text instead of a file (`dockerfile_inline`). */
+  dockerfile_inline?: string;
+  /** Build args (`args`, a map or a list of `KEY=value`; a bare `KEY` takes the variable's value). */
+  args: Record<string, string>;
+  /** The stage to build. */
+  target?: string;
+  /** Labels added to the image's config. */
+  labels: Record<string, string>;
+  /** Run every step again (`no_cache`). */
+  no_cache: boolean;
+  /** Pull base images even when present (`pull`). */
+  pull: boolean;
+  /** More references to tag the image with, besides the service's `image`. */
+  tags: string[];
+}
+
 /** One service, resolved. */
 export interface StackService {
-  /** The image reference. */
+  /** The image reference: `image:`, or for a service with `build` and no `image`, `<project>-<service>` (lower case), as Compose v2 names it. */
   image: string;
+  /** How `up` builds the image (when it is missing, or always with `build: true`). */
+  build?: StackBuild;
   /** The container's name: `container_name`, or `<project>-<service>-1`. */
   container_name: string;
   /** Replaces the image's `Cmd`. */
@@ -231,10 +255,12 @@ export interface StackUpOptions extends StackLoadOptions {
   wait?: boolean;
   /** Remove the project's containers of services no longer in the file (otherwise a warning names them). */
   removeOrphans?: boolean;
+  /** Build the images of services with `build` even when they exist (`up --build`). Default: only missing ones are built. */
+  build?: boolean;
   /** Milliseconds for each `depends_on` condition and for `wait`. Default 60 000. */
   timeout?: number;
   /** Called as services change: `('web', 'created')`, `('web', 'started')`, … */
-  onProgress?: (service: string, event: 'created' | 'recreated' | 'started' | 'running' | 'healthy' | 'exited') => void;
+  onProgress?: (service: string, event: 'building' | 'built' | 'created' | 'recreated' | 'started' | 'running' | 'healthy' | 'exited') => void;
 }
 
 /** Options of `stacks.down()`. */

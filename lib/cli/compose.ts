@@ -28,8 +28,8 @@ export interface CliContext {
 const USAGE = `Usage: berth compose [-f FILE] [-p NAME] COMMAND
 
 Commands:
-  up [-d] [--wait] [--wait-timeout S] [--remove-orphans] [SERVICE…]
-                                create and start the stack (attached: follow its logs until Ctrl-C)
+  up [-d] [--build] [--wait] [--wait-timeout S] [--remove-orphans] [SERVICE…]
+                                build missing images (--build: all), create and start the stack (attached: follow its logs until Ctrl-C)
   down [-v] [-t SECONDS]        stop and remove containers (orphans too) and networks (-v: and named volumes)
   ps                            list the stack's containers
   logs [-f] [--tail N] [SERVICE…]  show output, merged and prefixed per service
@@ -155,8 +155,8 @@ async function run(args: string[], ctx: CliContext): Promise<number> {
       return 0;
     }
     case 'up': {
-      const { values, positionals } = parse(rest, { detach: { type: 'boolean', short: 'd' }, wait: { type: 'boolean' }, 'wait-timeout': { type: 'string' }, 'remove-orphans': { type: 'boolean' } });
-      if (values.help) return help(ctx, 'up [-d] [--wait] [--wait-timeout SECONDS] [--remove-orphans] [SERVICE…]');
+      const { values, positionals } = parse(rest, { detach: { type: 'boolean', short: 'd' }, wait: { type: 'boolean' }, 'wait-timeout': { type: 'string' }, 'remove-orphans': { type: 'boolean' }, build: { type: 'boolean' } });
+      if (values.help) return help(ctx, 'up [-d] [--build] [--wait] [--wait-timeout SECONDS] [--remove-orphans] [SERVICE…]');
       const waitTimeout = values['wait-timeout'] === undefined ? undefined : Number(values['wait-timeout']);
       if (waitTimeout !== undefined && !(waitTimeout > 0)) throw new UsageError(`--wait-timeout: not a number of seconds: ${values['wait-timeout']}`);
       const { spec } = runtime.stacks.load(source, loadOptions);
@@ -166,7 +166,11 @@ async function run(args: string[], ctx: CliContext): Promise<number> {
         ...(values.wait ? { wait: true } : {}),
         ...(waitTimeout === undefined ? {} : { timeout: waitTimeout * 1000 }),
         ...(values['remove-orphans'] ? { removeOrphans: true } : {}),
-        onProgress: (service, event) => ctx.err(` Container ${spec.services[service]!.container_name}  ${event[0]!.toUpperCase()}${event.slice(1)}\n`),
+        ...(values.build ? { build: true } : {}),
+        onProgress: (service, event) => {
+          const subject = event === 'building' || event === 'built' ? `Service ${service}` : `Container ${spec.services[service]!.container_name}`;
+          ctx.err(` ${subject}  ${event[0]!.toUpperCase()}${event.slice(1)}\n`);
+        },
       });
       if (values.detach || values.wait) return 0;
       return attach(ctx, runtime, spec.name, containers.map((c) => c.service));

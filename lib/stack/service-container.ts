@@ -69,8 +69,12 @@ function ports(service: StackService, where: Where): Record<string, PortBinding>
   return out;
 }
 
-/** The create options of service `name` of `spec` (`projectDir`, `file`: for the project labels). */
-export function serviceContainer(spec: StackSpec, name: string, projectDir: string, file: string, where: Where): ServiceContainerPlan {
+/**
+ * The create options of service `name` of `spec` (`projectDir`, `file`: for
+ * the project labels). `imageId`, for a service with `build`: its image's id,
+ * part of the hash, so that a rebuilt image recreates the container.
+ */
+export function serviceContainer(spec: StackSpec, name: string, projectDir: string, file: string, where: Where, imageId?: string): ServiceContainerPlan {
   const service = spec.services[name]!;
   const networks = Object.entries(service.networks).map(([key, { aliases }]) => ({
     network: spec.networks[key]!.name,
@@ -106,7 +110,7 @@ export function serviceContainer(spec: StackSpec, name: string, projectDir: stri
     ...(limits.memory !== undefined ? { memory: limits.memory } : {}),
     ...(limits.pids !== undefined ? { pidsLimit: limits.pids } : {}),
   };
-  const hash = createHash('sha256').update(JSON.stringify({ options, moreNetworks, labels: service.labels })).digest('hex');
+  const hash = createHash('sha256').update(JSON.stringify({ options, moreNetworks, labels: service.labels, ...(imageId ? { imageId } : {}) })).digest('hex');
   options.labels = {
     ...service.labels,
     [LABEL.project]: spec.name,

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { RestartPolicy } from '../../types/container.js';
 import type { DependsOnCondition, StackService } from '../../types/stack.js';
 import { parseEnvFile } from './env-file.js';
+import { defaultImageName, readBuild } from './service-build.js';
 import { readMounts, readTmpfs, type MountContext } from './service-mounts.js';
 import { readPorts } from './service-ports.js';
 import {
@@ -23,7 +24,7 @@ export interface ServiceContext extends MountContext {
 }
 
 const SERVICE_KEYS = [
-  'image', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'volumes', 'tmpfs', 'networks', 'network_mode',
+  'image', 'build', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'volumes', 'tmpfs', 'networks', 'network_mode',
   'depends_on', 'healthcheck', 'restart', 'labels', 'user', 'working_dir', 'init', 'deploy', 'container_name', 'hostname',
   'tty', 'stdin_open', 'read_only', 'privileged', 'cap_add', 'cap_drop', 'stop_signal', 'stop_grace_period', 'expose',
   'mem_limit', 'cpus', 'pids_limit',
@@ -156,10 +157,10 @@ function readLimits(service: Record<string, unknown>, where: Where): StackServic
 /** The service `name` as given in the file, resolved. */
 export function readService(name: string, value: unknown, where: Where, context: ServiceContext): StackService {
   const service = readMap(value ?? {}, where);
-  if (service.build !== undefined) where.at('build').fail('building images is not supported by berth yet: build the image elsewhere, load it (images.load) and give `image:`', 'ERR_COMPOSE_UNSUPPORTED');
   refuseUnknownKeys(service, SERVICE_KEYS, where, UNSUPPORTED_KEYS);
-  if (service.image === undefined) where.fail('has no image (berth does not build images: give `image:`)');
+  if (service.image === undefined && service.build === undefined) where.fail('has no image: give `image:` or `build:`');
   const at = (key: string) => where.at(key);
+  const build = service.build === undefined ? undefined : readBuild(service.build, at('build'), context.projectDir, context.variables);
   const optional = <T>(key: string, read: (value: unknown, where: Where) => T): { [k: string]: T } => (service[key] === undefined ? {} : { [key]: read(service[key], at(key)) });
   const restart = service.restart === undefined ? 'no' : readString(service.restart, at('restart'));
   if (!RESTART.test(restart)) at('restart').fail(`must be no, always, unless-stopped or on-failure[:N], got ${shown(restart)}`);
@@ -178,7 +179,8 @@ export function readService(name: string, value: unknown, where: Where, context:
   if (service.expose !== undefined) readStringList(service.expose, at('expose')); // checked; nothing to do without published ports
   const deploy = readLimits(service, where);
   return {
-    image: readString(service.image, at('image')),
+    image: service.image === undefined ? defaultImageName(context.project, name) : readString(service.image, at('image')),
+    ...(build ? { build } : {}),
     container_name: containerName,
     ...optional('command', readCommand),
     ...optional('entrypoint', readCommand),

@@ -11,7 +11,7 @@ import type {
 } from '../../types/stack.js';
 import type { Container } from '../container/container.js';
 import { Wait } from '../container/wait-strategies/wait.js';
-import { BerthError, NotFoundError } from '../errors.js';
+import { BerthError, ComposeError, NotFoundError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { Where } from './compose-values.js';
 import { loadStack, type LoadedStack } from './compose-file.js';
@@ -80,10 +80,13 @@ export class StackCollection {
     for (const name of options.services ?? []) if (!spec.services[name]) top.at('services').fail(`has no service ${JSON.stringify(name)}`);
     const selected = options.services?.length ? withDependencies(spec.services, options.services) : new Set(Object.keys(spec.services));
     const order = startOrder(spec.services, top).filter((name) => selected.has(name));
-    const plans = new Map(order.map((name) => [name, serviceContainer(spec, name, loaded.projectDir, loaded.file, new Where(loaded.file, name, undefined))]));
+    const plan = (name: string, imageId?: string) => serviceContainer(spec, name, loaded.projectDir, loaded.file, new Where(loaded.file, name, undefined), imageId);
+    order.forEach((name) => plan(name)); // a service that cannot be created fails here, before any build
     await this.checkExternals(spec, order, top);
-    this.checkBindSources(spec, order, loaded.file);
     const progress = options.onProgress ?? (() => {});
+    const imageIds = await this.buildImages(spec, order, loaded.file, options.build === true, progress);
+    const plans = new Map(order.map((name) => [name, plan(name, imageIds.get(name))]));
+    this.checkBindSources(spec, order, loaded.file);
     const orphans = (await this.members(spec.name)).filter((entry) => !spec.services[entry.service]).map((entry) => entry.container);
     if (orphans.length && options.removeOrphans) {
       for (const orphan of orphans) await orphan.remove({ force: true });
@@ -115,6 +118,48 @@ export class StackCollection {
       }));
     }
     return this.ps(spec.name);
+  }
+
+  /**
+   * Builds the images of the services in `order` that have `build`: those
+   * whose image is missing, or all of them with `always`. Resolves with
+   * their image ids. A failed build is a ComposeError naming the service
+   * (its code and cause the builder's), before anything of the stack exists.
+   */
+  private async buildImages(spec: StackSpec, order: string[], file: string, always: boolean, progress: NonNullable<StackUpOptions['onProgress']>): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
+    for (const name of order) {
+      const { image, build } = spec.services[name]!;
+      if (!build) continue;
+      const present = always ? undefined : await this.runtime.images.get(image).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      });
+      if (present) {
+        ids.set(name, present.id);
+        continue;
+      }
+      progress(name, 'building');
+      try {
+        const built = await this.runtime.images.build({
+          context: build.context,
+          dockerfile: build.dockerfile,
+          ...(build.dockerfile_inline === undefined ? {} : { dockerfileContent: build.dockerfile_inline }),
+          tags: [image, ...build.tags],
+          buildArgs: build.args,
+          ...(build.target === undefined ? {} : { target: build.target }),
+          labels: build.labels,
+          noCache: build.no_cache,
+          ...(build.pull ? { pull: 'always' as const } : {}),
+        });
+        ids.set(name, built.id);
+      } catch (error) {
+        const code = error instanceof BerthError ? error.code : 'ERR_BUILD';
+        throw new ComposeError(`the image ${image} could not be built: ${error instanceof Error ? error.message : String(error)}`, { file, service: name, key: 'build' }, { code, cause: error });
+      }
+      progress(name, 'built');
+    }
+    return ids;
   }
 
   private async checkExternals(spec: StackSpec, order: string[], top: Where): Promise<void> {
