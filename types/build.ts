@@ -2,7 +2,13 @@
 import type { Readable } from 'node:stream';
 
 /** A secret for `RUN --mount=type=secret,id=…`: its content, or a host file to read it from. */
-export type BuildSecret = string | Buffer | { file: string };
+export type BuildSecret =
+  | string
+  | Buffer
+  | {
+      /** A host file whose content is the secret. */
+      file: string;
+    };
 
 /** Options of `runtime.images.build()`. */
 export interface BuildOptions {
@@ -42,8 +48,9 @@ export interface BuildStepInfo {
   id: number;
   /** The stage's name, or its index when it has none. */
   stage: string;
-  /** The step's position in its stage (1-based; the FROM is 0) and how many the stage has. */
+  /** The step's position in its stage (1-based; the FROM is 0). */
   index: number;
+  /** How many steps the stage has. */
   total: number;
   /** The instruction, variables substituted (`RUN make`, `COPY . /src`). */
   instruction: string;
@@ -51,9 +58,47 @@ export interface BuildStepInfo {
 
 /** What `onProgress` receives. */
 export type BuildProgressEvent =
-  | ({ type: 'step-start' } & BuildStepInfo)
-  | ({ type: 'step-cached' } & BuildStepInfo)
-  | ({ type: 'step-done'; durationMs: number } & BuildStepInfo)
-  | { type: 'output'; step: number; stream: 'stdout' | 'stderr'; line: string }
-  | { type: 'warning'; message: string }
-  | { type: 'done'; imageId: string; tags: string[]; durationMs: number; stepsRun: number; stepsCached: number };
+  | ({
+      /** A step began to run. */
+      type: 'step-start';
+    } & BuildStepInfo)
+  | ({
+      /** A step was taken from the cache. */
+      type: 'step-cached';
+    } & BuildStepInfo)
+  | ({
+      /** A step finished. */
+      type: 'step-done';
+      /** How long it ran, in milliseconds. */
+      durationMs: number;
+    } & BuildStepInfo)
+  | {
+      /** A line a `RUN` step wrote. */
+      type: 'output';
+      /** The step's `id`. */
+      step: number;
+      /** Which stream it wrote to. */
+      stream: 'stdout' | 'stderr';
+      /** The line, without its newline. */
+      line: string;
+    }
+  | {
+      /** Something the builder wants the user to know (an ignored directive, …). */
+      type: 'warning';
+      /** What it is. */
+      message: string;
+    }
+  | {
+      /** The build is done. */
+      type: 'done';
+      /** The image built. */
+      imageId: string;
+      /** The tags it was given. */
+      tags: string[];
+      /** The whole build, in milliseconds. */
+      durationMs: number;
+      /** Steps that ran. */
+      stepsRun: number;
+      /** Steps taken from the cache. */
+      stepsCached: number;
+    };

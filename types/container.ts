@@ -217,8 +217,9 @@ export interface HealthcheckOptions {
 
 /** One healthcheck result, in `inspect().state.health.log` (Docker's `State.Health.Log`). */
 export interface HealthResult {
-  /** RFC 3339 times the check began and ended. */
+  /** When the check began (RFC 3339). */
   start: string;
+  /** When it ended (RFC 3339). */
   end: string;
   /** The test's exit code; -1 when it timed out or could not be run. */
   exitCode: number;
@@ -228,6 +229,7 @@ export interface HealthResult {
 
 /** A container's health (Docker's `State.Health`). */
 export interface HealthState {
+  /** `starting` until the first check passes (or the start period ends), then `healthy` or `unhealthy`. */
   status: 'starting' | 'healthy' | 'unhealthy';
   /** Failed checks in a row. */
   failingStreak: number;

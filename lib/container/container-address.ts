@@ -7,7 +7,9 @@ import type { ContainerPort } from './wait-strategies/listening-port.js';
 
 /** Where this host reaches a container port: an address and a port. */
 export interface ReachableAddress {
+  /** The address to connect to. */
   host: string;
+  /** The port to connect to. */
   port: number;
   /** `published`: the monitor's host port; `network`: the container's address on a bridge network; `host`: the host's network. */
   via: 'published' | 'network' | 'host';

@@ -8,6 +8,7 @@ import type { ContainerConfig, ContainerPaths } from './container-config.js';
 export interface Snapshot {
   /** 16 hex characters. */
   id: string;
+  /** When it was taken (RFC 3339). */
   createdAt: string;
 }
 

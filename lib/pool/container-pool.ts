@@ -134,6 +134,7 @@ export class ContainerPool implements AsyncDisposable {
     await Promise.all([...[...this.members].map((container) => this.discard(container)), ...this.discarding]);
   }
 
+  /** `await using`: closes the pool (its containers are removed). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
