@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -218,4 +219,24 @@ test('symlinks a build stage made lead inside its own filesystem: COPY --from th
   assert.equal((await run(runtime, 'links:2', ['cat', `/etc/${name}`, `/tmp/${name}`])).stdout, 'payload\npayload\n');
   assert.equal(existsSync(`/etc/${name}`), false);
   assert.equal(existsSync(`/tmp/${name}`), false);
+});
+
+test('build options: network sets the network of RUN steps that do not say; a platform other than the host is refused before anything runs', async () => {
+  await using runtime = await temporaryRuntime();
+  using context = makeContext({ Dockerfile: `FROM ${BUSYBOX}\nRUN ls /sys/class/net | sort | tr '\\n' ' ' > /nets\nRUN --network=none ls /sys/class/net | tr '\\n' ' ' > /nets-none\n` });
+  const sandboxed = await build(runtime, { context: context.dir, tags: ['nets:none'] });
+  assert.equal((await run(runtime, sandboxed.image.id, ['cat', '/nets'])).stdout, 'lo ');
+  // the test runner's own network namespace, with an interface of this test's
+  execFileSync('ip', ['link', 'add', 'bbuildnet0', 'type', 'veth', 'peer', 'name', 'bbuildnet1']);
+  try {
+    const hosted = await build(runtime, { context: context.dir, tags: ['nets:host'], network: 'host', noCache: true });
+    assert.match((await run(runtime, hosted.image.id, ['cat', '/nets'])).stdout, /\bbbuildnet0\b/);
+    assert.equal((await run(runtime, hosted.image.id, ['cat', '/nets-none'])).stdout, 'lo ', 'RUN --network=none keeps its own');
+  } finally {
+    execFileSync('ip', ['link', 'del', 'bbuildnet0']);
+  }
+  await assert.rejects(runtime.images.build({ context: context.dir, network: 'bridge' as 'host' }), TypeError);
+  const other = process.arch === 'arm64' ? 'linux/amd64' : 'linux/arm64';
+  await assert.rejects(runtime.images.build({ context: context.dir, platform: other }), { code: 'ERR_PLATFORM_UNAVAILABLE' });
+  await build(runtime, { context: context.dir, platform: process.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64' });
 });

@@ -34,6 +34,17 @@ export interface BuildOptions {
   noCache?: boolean;
   /** Pull policy of base images: `missing` (default), `always`, `never`. */
   pull?: 'missing' | 'always' | 'never';
+  /**
+   * The network of `RUN` steps that do not say (`RUN --network=default` or no
+   * flag): `none` (the default, as BuildKit's sandbox) or `host`.
+   */
+  network?: 'none' | 'host';
+  /**
+   * The platform to build for (`linux/amd64`): berth builds for the host's
+   * platform only (there is no emulation); another one is an
+   * `ImageContentError` `ERR_PLATFORM_UNAVAILABLE` before anything runs.
+   */
+  platform?: string;
   /** Secrets for `RUN --mount=type=secret,id=…`, by id. Never stored in the image or the cache key. */
   secrets?: Record<string, BuildSecret>;
   /** Called with each progress event (steps starting, cached, done; their output; warnings). */

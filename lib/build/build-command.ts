@@ -30,6 +30,8 @@ Options:
       --target STAGE      build up to this stage
       --no-cache          run every step again
       --pull              always pull base images
+      --network MODE      the network of RUN steps: none (default) or host
+      --platform P        the platform to build for (the host's only)
       --label K=V         add a label to the image (repeatable)
       --secret id=ID,src=FILE  a secret for RUN --mount=type=secret (repeatable)
   -q, --quiet             print only the image id
@@ -53,6 +55,8 @@ export function parseBuildArgs(args: readonly string[]): { options: Omit<BuildOp
   let target: string | undefined;
   let noCache = false;
   let pull = false;
+  let network: 'none' | 'host' | undefined;
+  let platform: string | undefined;
   let quiet = false;
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -100,6 +104,15 @@ export function parseBuildArgs(args: readonly string[]): { options: Omit<BuildOp
       case '--pull':
         pull = true;
         break;
+      case '--network': {
+        const mode = value();
+        if (mode !== 'none' && mode !== 'host' && mode !== 'default') throw new UsageError(`--network takes none, host or default, got '${mode}'`);
+        if (mode !== 'default') network = mode;
+        break;
+      }
+      case '--platform':
+        platform = value();
+        break;
       case '-q':
       case '--quiet':
         quiet = true;
@@ -121,6 +134,8 @@ export function parseBuildArgs(args: readonly string[]): { options: Omit<BuildOp
       ...(target !== undefined ? { target } : {}),
       ...(noCache ? { noCache } : {}),
       ...(pull ? { pull: 'always' as const } : {}),
+      ...(network !== undefined ? { network } : {}),
+      ...(platform !== undefined ? { platform } : {}),
     },
     quiet,
   };

@@ -13,9 +13,9 @@ import { refuseUnknownOptions } from '../container/create-options.js';
 import { extractTar } from '../container/container-tar.js';
 import { openDirectory, UnsafePathError } from '../container/path-in-root.js';
 import { decompress } from '../image/decompress.js';
-import { BerthError, BuildStepError, DockerfileError, type DockerfileLocation } from '../errors.js';
+import { BerthError, BuildStepError, DockerfileError, ImageContentError, type DockerfileLocation } from '../errors.js';
 import type { Image } from '../image/image.js';
-import { hostPlatform, formatPlatform } from '../image/platform.js';
+import { hostPlatform, formatPlatform, parsePlatform } from '../image/platform.js';
 import { parseReference } from '../image/reference.js';
 import type { Runtime } from '../runtime.js';
 import { makePrivateDirectory } from '../state/private-state.js';
@@ -32,7 +32,8 @@ import { DockerignoreError } from './dockerignore.js';
 import { runStep } from './run-step.js';
 
 const BUILD_OPTION_NAMES = [
-  'context', 'dockerfile', 'dockerfileContent', 'tags', 'buildArgs', 'target', 'labels', 'noCache', 'pull', 'secrets', 'onProgress', 'signal',
+  'context', 'dockerfile', 'dockerfileContent', 'tags', 'buildArgs', 'target', 'labels', 'noCache', 'pull', 'network', 'platform', 'secrets',
+  'onProgress', 'signal',
 ] as const;
 // a compile error here names an option of BuildOptions missing from the list
 const listsEveryOption: Exclude<keyof BuildOptions, (typeof BUILD_OPTION_NAMES)[number]> extends never ? true : never = true;
@@ -67,6 +68,15 @@ function checkOptions(options: BuildOptions): void {
   }
   if (options.noCache !== undefined && typeof options.noCache !== 'boolean') throw new TypeError('build: noCache must be a boolean');
   if (options.pull !== undefined && !['missing', 'always', 'never'].includes(options.pull)) throw new TypeError('build: pull must be missing, always or never');
+  if (options.network !== undefined && !['none', 'host'].includes(options.network)) throw new TypeError('build: network must be none or host');
+  if (options.platform !== undefined) {
+    if (typeof options.platform !== 'string') throw new TypeError('build: platform must be a string like linux/amd64');
+    const wanted = formatPlatform(parsePlatform(options.platform));
+    const host = formatPlatform(hostPlatform());
+    if (wanted !== host) {
+      throw new ImageContentError(`build: berth builds for this host's platform ${host} only (no emulation), not ${wanted}`, { code: 'ERR_PLATFORM_UNAVAILABLE' });
+    }
+  }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new TypeError('build: onProgress must be a function');
 }
 

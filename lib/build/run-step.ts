@@ -39,9 +39,15 @@ function shellScript(instruction: RunInstruction, text: string): string {
 const SCRIPT_DIR = '/.berth-heredoc';
 
 /** The argv, the network and the parsed mounts of a RUN, variables substituted in its flags. */
-function readRun(instruction: RunInstruction, state: StageState, escape: string): { argv: string[]; network: string; mounts: RunMount[]; script?: { name: string; content: string } } {
+function readRun(
+  instruction: RunInstruction,
+  state: StageState,
+  escape: string,
+  defaultNetwork: 'none' | 'host',
+): { argv: string[]; network: string; mounts: RunMount[]; script?: { name: string; content: string } } {
   const lookup = stageLookup(state.config.config ?? {}, state.args);
-  const network = instruction.network === undefined ? 'none' : expandWord(instruction.network, lookup, escape);
+  const given = instruction.network === undefined ? 'default' : expandWord(instruction.network, lookup, escape);
+  const network = given === 'default' ? defaultNetwork : given;
   if (!['none', 'host', 'default'].includes(network)) throw new Error(`--network=${network}: use none, host or default`);
   if (instruction.security !== undefined && expandWord(instruction.security, lookup, escape) !== 'sandbox') {
     throw new Error('--security=insecure is not supported: RUN steps always run with the isolation and seccomp profile of any container');
@@ -151,7 +157,7 @@ export async function runStep(session: BuildSession, state: StageState, instruct
     new BuildStepError(message, { instruction: step.info.instruction, location: instruction.location, ...extra }, cause === undefined ? {} : { cause });
   let run: ReturnType<typeof readRun>;
   try {
-    run = readRun(instruction, state, session.escape);
+    run = readRun(instruction, state, session.escape, session.options.network ?? 'none');
   } catch (error) {
     throw failed((error as Error).message);
   }
