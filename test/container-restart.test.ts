@@ -53,7 +53,9 @@ test('autoRemove leaves no trace', async () => {
   await container.start();
   assert.deepEqual(await withDeadline(container.wait(), 'the container to exit'), { exitCode: 5, signal: null, oomKilled: false });
   // the monitor removes it right after reporting the exit
-  for (let i = 0; existsSync(join(runtime.root, 'containers', container.id)) && i < 500; i++) await sleep(10);
+  // (its directory and its name: wait for both, the name may go last)
+  const gone = () => !existsSync(join(runtime.root, 'containers', container.id)) && readdirSync(join(runtime.root, 'names')).length === 0;
+  for (let i = 0; !gone() && i < 2000; i++) await sleep(10);
   assert.deepEqual(readdirSync(join(runtime.root, 'containers')), []);
   assert.deepEqual(readdirSync(join(runtime.root, 'names')), []);
   assert.deepEqual(cgroupsNamed([container.id]), []);
