@@ -11,6 +11,7 @@ import type { ImageStore } from '../image/image-store.js';
 import { parseImageConfig } from '../image/manifest.js';
 import { MediaType } from '../image/media-types.js';
 import { hostPlatform, platformFields } from '../image/platform.js';
+import type { BuildSession } from './build-session.js';
 
 export interface StageState {
   /** The whole image config so far (config, rootfs, history). */
@@ -113,4 +114,28 @@ export function buildView(store: ImageStore, imageId: string): Image {
 /** The layer directories of a state's image, top-most first. */
 export function layerDirs(store: ImageStore, state: StageState): string[] {
   return [...state.config.rootfs.diff_ids].reverse().map((diffId) => store.content.layerPath(diffId));
+}
+
+/**
+ * The state after a step that ran: its layer (made by `makeLayer` under the
+ * store's lock; undefined for a step that changed nothing) and its history
+ * entry, stored as an intermediate image and recorded in the cache under `key`.
+ */
+export async function storeStep(
+  session: BuildSession,
+  state: StageState,
+  key: string,
+  createdBy: string,
+  makeLayer: (created: string[]) => Promise<{ diffId: string; descriptor: Descriptor } | undefined>,
+): Promise<StageState> {
+  const next = await session.store.adding(async (created) => {
+    const after = withLayer(state, await makeLayer(created), { created_by: createdBy });
+    const image = await storeState(session.store, after, [], true);
+    after.imageId = image.id;
+    after.key = key;
+    return after;
+  });
+  session.cache.record(key, next.imageId!);
+  session.stats.run++;
+  return next;
 }

@@ -25,7 +25,7 @@ import { containerPaths } from '../container/container-config.js';
 import { chainKey } from './build-cache.js';
 import { ContextPathError, type CopyEntry } from './build-context.js';
 import type { BuildSession, StepHandle } from './build-session.js';
-import { buildView, imageState, layerDirs, storeState, withLayer, type StageState } from './build-state.js';
+import { buildView, imageState, layerDirs, storeStep, type StageState } from './build-state.js';
 import { stageLookup } from './config-step.js';
 import { entriesTar, hashEntries, mergeTars, type Ownership, type TarPart } from './copy-tar.js';
 import type { CopyInstruction } from './dockerfile-ast.js';
@@ -292,19 +292,11 @@ async function copy(session: BuildSession, state: StageState, instruction: CopyI
   if (cached) return cached;
   session.progress({ type: 'step-start', ...step.info });
   const createdBy = `${instruction.kind} ${sources.join(' ')} ${dest} # buildkit`;
-  const next = await session.store.adding(async (created) => {
-    const layer = state.imageId
-      ? await throughContainer(session, state, parts, targetDir, created, step)
-      : await layerFromTar(session.store.content, emptyFilesystemTar(parts, targetDir), `the files of ${step.info.instruction}`, created, { maxLayerSize: Infinity });
-    const after = withLayer(state, layer, { created_by: createdBy });
-    const image = await storeState(session.store, after, [], true);
-    after.imageId = image.id;
-    after.key = key;
-    return after;
-  });
-  session.cache.record(key, next.imageId!);
-  session.stats.run++;
-  return next;
+  return storeStep(session, state, key, createdBy, (created) =>
+    state.imageId
+      ? throughContainer(session, state, parts, targetDir, created, step)
+      : layerFromTar(session.store.content, emptyFilesystemTar(parts, targetDir), `the files of ${step.info.instruction}`, created, { maxLayerSize: Infinity }),
+  );
 }
 
 /** On an empty filesystem the entries are the layer: named below `targetDir`, with its directories before them. */

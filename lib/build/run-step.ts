@@ -18,7 +18,7 @@ import { layerFromTar } from '../image/image-import.js';
 import { packLayer } from '../image/layer-pack.js';
 import { chainKey } from './build-cache.js';
 import type { BuildSession, StepHandle } from './build-session.js';
-import { buildView, imageState, layerDirs, storeState, withLayer, type StageState } from './build-state.js';
+import { buildView, imageState, layerDirs, storeStep, type StageState } from './build-state.js';
 import { DEFAULT_SHELL, stageLookup } from './config-step.js';
 import type { RunInstruction } from './dockerfile-ast.js';
 import { expandWord } from './dockerfile-words.js';
@@ -230,17 +230,9 @@ export async function runStep(session: BuildSession, state: StageState, instruct
     // BuildKit's form: the ARGs in scope first (`|2 A=1 B=2`), as Docker records them
     const argsPart = args.length > 0 ? `|${args.length} ${args.map(([name, value]) => `${name}=${value}`).join(' ')} ` : '';
     const createdBy = `RUN ${argsPart}${run.argv.join(' ')} # buildkit`;
-    const next = await session.store.adding(async (created) => {
-      const layer = changed ? await layerFromTar(session.store.content, packLayer(upper), `the changes of ${step.info.instruction}`, created, { maxLayerSize: Infinity }) : undefined;
-      const after = withLayer(state, layer, { created_by: createdBy });
-      const image = await storeState(session.store, after, [], true);
-      after.imageId = image.id;
-      after.key = key;
-      return after;
-    });
-    session.cache.record(key, next.imageId!);
-    session.stats.run++;
-    return next;
+    return await storeStep(session, state, key, createdBy, async (created) =>
+      changed ? layerFromTar(session.store.content, packLayer(upper), `the changes of ${step.info.instruction}`, created, { maxLayerSize: Infinity }) : undefined,
+    );
   } finally {
     await container?.remove({ force: true }).catch(() => {});
     rmSync(secretsDir, { recursive: true, force: true });
