@@ -4,8 +4,9 @@ import { pipeline } from 'node:stream/promises';
 import type { Image, ImageInspect } from '../index.js';
 import { eachName, listFlag, stringFlag, UsageError, type CliCommand } from './command.js';
 import { ago, humanSize } from './human.js';
-import { renderTable, truncate } from './table.js';
-import { Template } from './template.js';
+import { truncate } from './table.js';
+
+import { writeList } from './list-output.js';
 
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
@@ -71,14 +72,9 @@ export const commands: Record<string, CliCommand> = {
         ctx.stdout.write([...new Set(rows.map((r) => r.ID))].map((id) => id + '\n').join(''));
         return 0;
       }
-      const format = stringFlag(parsed, 'format');
-      if (format === 'json') ctx.stdout.write(rows.map((r) => JSON.stringify(r) + '\n').join(''));
-      else if (format && format !== 'table') ctx.stdout.write(new Template(format, ctx.isTTY).renderAll(rows, { ID: 'IMAGE ID', CreatedSince: 'CREATED' }));
-      else {
-        const digests = parsed.flags.digests === true;
-        const header = ['REPOSITORY', 'TAG', ...(digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
-        ctx.stdout.write(renderTable([header, ...rows.map((r) => [r.Repository, r.Tag, ...(digests ? [r.Digest] : []), r.ID, r.CreatedSince, r.Size])]));
-      }
+      const digests = parsed.flags.digests === true;
+      const columns = [['Repository', 'REPOSITORY'], ['Tag', 'TAG'], ...(digests ? [['Digest', 'DIGEST'] as const] : []), ['ID', 'IMAGE ID'], ['CreatedSince', 'CREATED'], ['Size', 'SIZE']] as const;
+      writeList(ctx, stringFlag(parsed, 'format'), rows, columns, { ID: 'IMAGE ID', CreatedSince: 'CREATED' });
       return 0;
     },
   },
@@ -139,9 +135,8 @@ export const commands: Record<string, CliCommand> = {
       }).reverse();
       if (parsed.flags.quiet) ctx.stdout.write(rows.map((r) => r.ID + '\n').join(''));
       else {
-        const format = stringFlag(parsed, 'format');
-        if (format) ctx.stdout.write(new Template(format, ctx.isTTY).renderAll(rows, { ID: 'IMAGE', CreatedSince: 'CREATED' }));
-        else ctx.stdout.write(renderTable([['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], ...rows.map((r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment])]));
+        const columns = [['ID', 'IMAGE'], ['CreatedSince', 'CREATED'], ['CreatedBy', 'CREATED BY'], ['Size', 'SIZE'], ['Comment', 'COMMENT']] as const;
+        writeList(ctx, stringFlag(parsed, 'format'), rows, columns, { ID: 'IMAGE', CreatedSince: 'CREATED' });
       }
       return 0;
     },

@@ -1,8 +1,8 @@
 /** `berth network create|ls|rm|inspect|connect|disconnect|prune`. */
 import { eachName, keyValues, listFlag, stringFlag, type CliCommand } from './command.js';
 import { commands as pruneCommands } from './prune.js';
-import { renderTable } from './table.js';
-import { Template } from './template.js';
+
+import { writeInspect, writeList } from './list-output.js';
 
 export const commands: Record<string, CliCommand> = {
   'network create': {
@@ -48,11 +48,7 @@ export const commands: Record<string, CliCommand> = {
       const noTrunc = parsed.flags['no-trunc'] === true;
       const rows = networks.map((n) => ({ ID: noTrunc ? n.id : n.id.slice(0, 12), Name: n.name, Driver: 'bridge', Scope: 'local', Subnet: n.subnet, Internal: n.internal }));
       if (parsed.flags.quiet) ctx.stdout.write(rows.map((r) => r.ID + '\n').join(''));
-      else {
-        const format = stringFlag(parsed, 'format');
-        if (format) ctx.stdout.write(new Template(format, ctx.isTTY).renderAll(rows, { ID: 'NETWORK ID' }));
-        else ctx.stdout.write(renderTable([['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], ...rows.map((r) => [r.ID, r.Name, r.Driver, r.Scope])]));
-      }
+      else writeList(ctx, stringFlag(parsed, 'format'), rows, [['ID', 'NETWORK ID'], ['Name', 'NAME'], ['Driver', 'DRIVER'], ['Scope', 'SCOPE']], { ID: 'NETWORK ID' });
       return 0;
     },
   },
@@ -75,9 +71,8 @@ export const commands: Record<string, CliCommand> = {
     minArgs: 1,
     async run(parsed, ctx) {
       const runtime = await ctx.runtime();
-      const infos = await Promise.all(parsed.args.map((name) => runtime.networks.inspectNetwork(name)));
-      const format = stringFlag(parsed, 'format');
-      ctx.stdout.write(format ? new Template(format, ctx.isTTY).renderAll(infos) : JSON.stringify(infos, null, 4) + '\n');
+      const infos = await Promise.all(parsed.args.map(async (name) => (await runtime.networks.get(name)).inspect()));
+      writeInspect(ctx, stringFlag(parsed, 'format'), infos);
       return 0;
     },
   },

@@ -2,8 +2,9 @@
 import type { ContainerInspect, ContainerListOptions, ContainerStatus } from '../index.js';
 import { listFlag, intFlag, stringFlag, UsageError, type CliCommand } from './command.js';
 import { ago, humanDuration } from './human.js';
-import { renderTable, truncate } from './table.js';
-import { Template } from './template.js';
+import { truncate } from './table.js';
+
+import { writeList } from './list-output.js';
 
 /** `Up 5 seconds (healthy)`, `Exited (0) 3 minutes ago`, `Created`. */
 export function statusText(info: ContainerInspect): string {
@@ -102,15 +103,8 @@ export const commands: Record<string, CliCommand> = {
         return 0;
       }
       const rows = infos.map((i) => psRow(i, noTrunc));
-      const format = stringFlag(parsed, 'format');
-      if (format === 'json') {
-        ctx.stdout.write(rows.map((r) => JSON.stringify(r) + '\n').join(''));
-      } else if (format && format !== 'table') {
-        ctx.stdout.write(new Template(format, ctx.isTTY).renderAll(rows, HEADERS));
-      } else {
-        const header = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
-        ctx.stdout.write(renderTable([header, ...rows.map((r) => [r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names])]));
-      }
+      const columns = [['ID', 'CONTAINER ID'], ['Image', 'IMAGE'], ['Command', 'COMMAND'], ['RunningFor', 'CREATED'], ['Status', 'STATUS'], ['Ports', 'PORTS'], ['Names', 'NAMES']] as const;
+      writeList(ctx, stringFlag(parsed, 'format'), rows, columns, HEADERS);
       return 0;
     },
   },

@@ -5,8 +5,9 @@ import type { Runtime } from '../index.js';
 import { stringFlag, type CliCommand } from './command.js';
 import { binarySize, humanSize } from './human.js';
 import { commands as pruneCommands, dirSize } from './prune.js';
-import { renderTable } from './table.js';
+
 import { Template } from './template.js';
+import { writeList } from './list-output.js';
 
 async function infoOf(runtime: Runtime) {
   const infos = await Promise.all((await runtime.containers.list({ all: true })).map((c) => c.inspect().catch(() => undefined)));
@@ -105,9 +106,8 @@ export const commands: Record<string, CliCommand> = {
         { Type: 'Containers', TotalCount: containers.length, Active: containerBytes.filter((c) => c.running).length, Size: humanSize(sum(containerBytes)), Reclaimable: humanSize(reclaimContainers) + pct(reclaimContainers, sum(containerBytes)) },
         { Type: 'Local Volumes', TotalCount: volumes.length, Active: volumeBytes.filter((v) => v.used).length, Size: humanSize(sum(volumeBytes)), Reclaimable: humanSize(reclaimVolumes) + pct(reclaimVolumes, sum(volumeBytes)) },
       ];
-      const format = stringFlag(parsed, 'format');
-      if (format) ctx.stdout.write(new Template(format, ctx.isTTY).renderAll(rows, { TotalCount: 'TOTAL' }));
-      else ctx.stdout.write(renderTable([['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], ...rows.map((r) => [r.Type, String(r.TotalCount), String(r.Active), r.Size, r.Reclaimable])]));
+      const columns = [['Type', 'TYPE'], ['TotalCount', 'TOTAL'], ['Active', 'ACTIVE'], ['Size', 'SIZE'], ['Reclaimable', 'RECLAIMABLE']] as const;
+      writeList(ctx, stringFlag(parsed, 'format'), rows, columns, { TotalCount: 'TOTAL' });
       return 0;
     },
   },

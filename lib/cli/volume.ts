@@ -1,8 +1,8 @@
 /** `berth volume create|ls|rm|prune|inspect`. */
 import { eachName, keyValues, listFlag, stringFlag, type CliCommand } from './command.js';
 import { commands as pruneCommands } from './prune.js';
-import { renderTable } from './table.js';
-import { Template } from './template.js';
+
+import { writeInspect, writeList } from './list-output.js';
 
 const labelFlag = { type: 'string', multiple: true, description: 'Set metadata for a volume' } as const;
 
@@ -43,9 +43,7 @@ export const commands: Record<string, CliCommand> = {
         return 0;
       }
       const rows = volumes.map((v) => ({ Driver: 'local', Name: v.name, Labels: Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(','), CreatedAt: v.createdAt }));
-      const format = stringFlag(parsed, 'format');
-      if (format) ctx.stdout.write(new Template(format, ctx.isTTY).renderAll(rows, { Name: 'VOLUME NAME' }));
-      else ctx.stdout.write(renderTable([['DRIVER', 'VOLUME NAME'], ...rows.map((r) => [r.Driver, r.Name])]));
+      writeList(ctx, stringFlag(parsed, 'format'), rows, [['Driver', 'DRIVER'], ['Name', 'VOLUME NAME']], { Name: 'VOLUME NAME' });
       return 0;
     },
   },
@@ -70,8 +68,7 @@ export const commands: Record<string, CliCommand> = {
     async run(parsed, ctx) {
       const runtime = await ctx.runtime();
       const infos = await Promise.all(parsed.args.map(async (name) => (await runtime.volumes.get(name)).inspect()));
-      const format = stringFlag(parsed, 'format');
-      ctx.stdout.write(format ? new Template(format, ctx.isTTY).renderAll(infos) : JSON.stringify(infos, null, 4) + '\n');
+      writeInspect(ctx, stringFlag(parsed, 'format'), infos);
       return 0;
     },
   },
