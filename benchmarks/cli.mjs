@@ -17,16 +17,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inPrivateMountNamespace } from './mount-namespace.mjs';
 import { which } from './oci.mjs';
+import { positiveIntFlag } from './args.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const n = Number(args[i + 1]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} takes a positive integer`);
-  return n;
-};
+const flag = (name, fallback) => positiveIntFlag(args, name, fallback);
 const runs = flag('--runs', 20);
 const count = flag('--containers', 100);
 inPrivateMountNamespace('BERTH_BENCH_NAMESPACE', root);

@@ -19,16 +19,11 @@ import { fileURLToPath } from 'node:url';
 import { hideUnifiedHierarchy, planCgroupParent } from './cgroups.mjs';
 import { which } from './oci.mjs';
 import { inPrivateMountNamespace } from './mount-namespace.mjs';
+import { positiveIntFlag } from './args.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const n = Number(args[i + 1]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} takes a positive integer`);
-  return n;
-};
+const flag = (name, fallback) => positiveIntFlag(args, name, fallback);
 const rounds = flag('--rounds', 3);
 const lineCount = flag('--lines', 5_000_000);
 inPrivateMountNamespace('BERTH_BENCH_NAMESPACE', root);
