@@ -4,10 +4,10 @@
 // Otherwise (another architecture, an older C library, a checkout without
 // prebuilds) the native part is compiled with cmake-js, which needs cmake,
 // make and g++.
-import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compileAddon } from './compile-addon.mjs';
 import { prebuildDir, whyNotFitting } from './prebuilds.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -22,10 +22,10 @@ if (existsSync(dir)) {
 } else {
   console.error(`berth: no prebuilt binaries for ${process.platform}-${process.arch}; compiling the native part (needs cmake, make and g++).`);
 }
-const compile = spawnSync('cmake-js', ['compile', '-d', 'addon', '--out', 'addon/build'], { cwd: root, stdio: 'inherit' });
-if (compile.status !== 0) {
+const status = compileAddon(root);
+if (status !== 0) {
   console.error(
-    `berth: compiling the native part failed (${compile.error?.message ?? `exit ${compile.status}`}). ` +
+    `berth: compiling the native part failed (${status}). ` +
       'Install cmake, make and g++ (Debian: apt-get install cmake make g++), then run `npm rebuild berth`.',
   );
   process.exit(1);
