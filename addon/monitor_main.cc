@@ -46,10 +46,12 @@
 #include "control_events.h"
 #include "dns_server.h"
 #include "log_writer.h"
+#include "netns_agent.h"
 #include "network_attach.h"
 #include "owner_watch.h"
 #include "remove_tree.h"
 #include "setup_error.h"
+#include "slirp_network.h"
 #include "spec.h"
 #include "state_file.h"
 
@@ -120,6 +122,11 @@ ssize_t receive_setup_message(int sync_fd, SetupError& error, int* fd) {
   return n;
 }
 
+// A container with its own user namespace (the spec's uid-map keys) gets a
+// netns agent for every run (netns_agent.h).
+// MERGE (userns branch): `return !spec.uid_maps.empty();` or its field name.
+bool wants_netns_agent(const Spec&) { return false; }
+
 struct Output {
   int fd;       // read end
   int stream;   // 0 stdout, 1 stderr
@@ -136,7 +143,7 @@ struct RunStart {
 };
 
 // Clones the container's first process and takes it through the sync points.
-RunStart start_container(const Spec& spec, DnsServer& dns) {
+RunStart start_container(const Spec& spec, DnsServer& dns, NetnsAgent& agent, Slirp4netns& slirp) {
   RunStart run;
   // The container's stdio: pipes for stdout and stderr, stdin passed through
   // or /dev/null. With a tty the child opens the pty in its own devpts instead
@@ -180,7 +187,8 @@ RunStart start_container(const Spec& spec, DnsServer& dns) {
   // namespaces; on cgroup v2 born in its cgroup (clone3 CLONE_INTO_CGROUP).
   clone_args args = {};
   args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
-  if (spec.network_mode == "none" || spec.network_mode == "bridge") args.flags |= CLONE_NEWNET;
+  if (spec.network_mode == "none" || spec.network_mode == "bridge" || spec.network_mode == "slirp4netns")
+    args.flags |= CLONE_NEWNET;
   if (!spec.network_join.empty()) {
     plan.join_netns_fd = open(spec.network_join.c_str(), O_RDONLY | O_CLOEXEC);
     if (plan.join_netns_fd < 0) {
@@ -260,6 +268,10 @@ RunStart start_container(const Spec& spec, DnsServer& dns) {
   // bridge networks: a veth pair from each bridge into the new namespace
   if (!network_run_ip(spec.network_host_commands, pid, 0)) return abandon("network", "ip", "host side");
   if (!network_run_ip(spec.network_container_commands, pid, pid)) return abandon("network", "ip", "container side");
+  // its own user namespace: the agent that makes our sockets in its network namespace
+  if (wants_netns_agent(spec) && !agent.start(pid)) return abandon("network", "netns-agent", nullptr);
+  // slirp4netns mode: tap0 is up before the command runs
+  if (!slirp.start(spec, pid, agent, failed_path)) return abandon("network", "slirp4netns", failed_path.c_str());
   // the embedded DNS server's sockets, in the new namespace before anything there asks
   if (!dns.listen_in(pid, failed_path)) return abandon("dns", "bind", failed_path.c_str());
   char go = 'G';
@@ -453,6 +465,8 @@ int main(int argc, char** argv) {
   if (!forwarder.listen_all(spec.ports, failed_port)) fail_before_clone("ports", "bind", failed_port.c_str());
   DnsServer dns;
   dns.configure(spec.dns_names, spec.dns_forward);
+  NetnsAgent agent;   // per run, when the container has its own user namespace
+  Slirp4netns slirp;  // per run, in slirp4netns mode
 
   unsigned long oom_kills_before = 0;  // the OOM count when the last run started
   bool oom_killed = false;              // in the last run
@@ -461,8 +475,10 @@ int main(int argc, char** argv) {
   int exit_code = 0, signal_number = 0;
   for (;;) {
     oom_kills_before = cgroup_oom_kills(spec.oom_counter);
-    RunStart run = start_container(spec, dns);
+    RunStart run = start_container(spec, dns, agent, slirp);
     if (run.pid < 0) {
+      slirp.stop();
+      agent.stop();
       if (restarts == 0) {  // the first start failed: the caller gets the error
         control_event_send(run.error_event);
         return 1;
@@ -482,6 +498,8 @@ int main(int argc, char** argv) {
       health.run_ended();
       forwarder.drop_connections();
       dns.end_run();
+      slirp.stop();
+      agent.stop();
       int status = 0;
       while (waitpid(run.pid, &status, 0) < 0 && errno == EINTR) {
       }

@@ -37,6 +37,8 @@ const KeyValueKey kSpecKeys[] = {
     {"network-join", KeyValueKind::kPath},
     {"network-host-ip", KeyValueKind::kText, true},
     {"network-container-ip", KeyValueKind::kText, true},
+    {"slirp4netns", KeyValueKind::kPath},
+    {"slirp4netns-host-loopback", KeyValueKind::kFlag},
     {"port", KeyValueKind::kText, true},
     {"dns-names", KeyValueKind::kPath},
     {"dns-forward", KeyValueKind::kText, true},
@@ -171,12 +173,14 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "oom-counter") spec.oom_counter = value;
     else if (key == "cgroup-remove") spec.cgroup_remove.push_back(value);
     else if (key == "network-mode") {
-      if (!one_of(value, {"none", "bridge", "host", "container"})) { error = "spec: bad network-mode `" + value + "`"; return false; }
+      if (!one_of(value, {"none", "bridge", "host", "container", "slirp4netns"})) { error = "spec: bad network-mode `" + value + "`"; return false; }
       spec.network_mode = value;
     }
     else if (key == "network-join") spec.network_join = value;
     else if (key == "network-host-ip") spec.network_host_commands.push_back(value);
     else if (key == "network-container-ip") spec.network_container_commands.push_back(value);
+    else if (key == "slirp4netns") spec.slirp4netns = value;
+    else if (key == "slirp4netns-host-loopback") spec.slirp4netns_host_loopback = value == "1";
     else if (key == "port") {
       // proto:hostIp:hostPort:containerIp:containerPort (IPv4)
       PortMapping m;

@@ -55,7 +55,10 @@ struct Spec {
   bool attach = false;                  // also copy output to the monitor's fds 1 and 2
   // network
   std::string network_mode = "none";        // none (own netns, lo only) | bridge (own netns and veths) | host | container
+                                            // | slirp4netns (own netns, tap0 served by slirp4netns: slirp_network.h)
   std::string network_join;                 // container mode: the other container's /proc/<pid>/ns/net
+  std::string slirp4netns;                  // slirp4netns mode: the binary (found by Node)
+  bool slirp4netns_host_loopback = false;   // and allow_host_loopback (10.0.2.2 reaches the host's 127.0.0.1)
   std::vector<PortMapping> ports;           // published ports
   std::vector<std::string> network_host_commands;       // `ip -batch` lines run on the host ({pid} substituted)
   std::vector<std::string> network_container_commands;  // and inside the container's network namespace

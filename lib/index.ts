@@ -130,6 +130,7 @@ export type {
   Endpoint,
   PortBinding,
   PublishedPort,
+  Slirp4netnsNetwork,
 } from '../types/network.js';
 export { StackCollection, type StackDownResult } from './stack/stack-collection.js';
 export { COMPOSE_FILE_NAMES, normalizeProjectName } from './stack/compose-file.js';

@@ -1,7 +1,7 @@
 /** The public shapes of containers: what you pass to `create`, what `inspect` and `wait` return. */
 import type { Readable, Writable } from 'node:stream';
 import type { ResourceLimits } from './resources.js';
-import type { Endpoint, PortBinding, PublishedPort } from './network.js';
+import type { Endpoint, PortBinding, PublishedPort, Slirp4netnsNetwork } from './network.js';
 import type { Image } from '../lib/image/image.js';
 import type { PullPolicy } from './image.js';
 import type { ContainerMount, MountOptions } from './volume.js';
@@ -111,7 +111,10 @@ export interface ContainerCreateOptions extends ResourceLimits {
   log?: LogOptions;
   /**
    * The network: `'none'` (default: its own namespace with only `lo`), `'host'`,
-   * `'container:<id or name>'` (share a running container's), or the name of a
+   * `'container:<id or name>'` (share a running container's), `'slirp4netns'`
+   * (its own namespace with outbound access through a slirp4netns process, as
+   * Podman's rootless default; `'slirp4netns:allow_host_loopback=true'` also
+   * lets 10.0.2.2 reach the host's 127.0.0.1), or the name of a
    * bridge network (`'bridge'` is created on first use). berth touches the host's
    * network only when a bridge network is asked for. On a bridge network the
    * container resolves names through the embedded DNS server at 127.0.0.11.
@@ -395,13 +398,15 @@ export interface ContainerInspect {
     restart: RestartPolicy;
     /** The container is removed when its command exits. */
     autoRemove: boolean;
-    /** The network as given: `none`, `host`, `container:<id or name>`, or a bridge network's name. */
+    /** The network as given: `none`, `host`, `container:<id or name>`, `slirp4netns[:allow_host_loopback=…]`, or a bridge network's name. */
     network: string;
     /** Runs under berth-init (`init: true`). */
     init: boolean;
   };
   /** The container's addresses on bridge networks. */
   networks: Endpoint[];
+  /** Its slirp4netns network (`network: 'slirp4netns'`), else null. */
+  slirp4netns: Slirp4netnsNetwork | null;
   /** Published ports as bound while it runs (host port 0 resolved). */
   ports: PublishedPort[];
   /** Its volumes, bind mounts and tmpfs mounts, in the order they are made. */

@@ -86,6 +86,25 @@ export interface Endpoint {
   interface: string;
 }
 
+/**
+ * The network of a container in `slirp4netns` mode, as inspect shows it:
+ * slirp4netns's fixed addresses inside the container's own namespace.
+ */
+export interface Slirp4netnsNetwork {
+  /** The container's address on tap0: `10.0.2.100`. */
+  ip: string;
+  /** The gateway, slirp4netns itself: `10.0.2.2`. */
+  gateway: string;
+  /** slirp4netns's DNS forwarder, the container's only name server: `10.0.2.3`. */
+  nameserver: string;
+  /** The interface: `tap0`. */
+  interface: string;
+  /** Its MTU: 65520. */
+  mtu: number;
+  /** `10.0.2.2` also reaches the host's `127.0.0.1` (`slirp4netns:allow_host_loopback=true`). */
+  allowHostLoopback: boolean;
+}
+
 /** `ports` values: a host port (0: any free one), `'ip:port'`, or both as an object. */
 export type PortBinding =
   | number

@@ -12,6 +12,7 @@ import { withFileLock } from '../state/file-lock.js';
 import { makePrivateDirectory, PRIVATE_DIR_MODE } from '../state/private-state.js';
 import { parseBytes } from '../units.js';
 import { parsePorts } from '../network/port-bindings.js';
+import { isBridgeNetwork } from '../network/network-mode.js';
 import { Container } from './container.js';
 import { monitorLockHeld, readContainerState } from './container-state.js';
 import { containerPaths, type ContainerConfig } from './container-config.js';
@@ -112,8 +113,7 @@ export class ContainerCollection {
       healthcheck: resolveHealthcheck(options.healthcheck, imageConfig.Healthcheck, typeof given === 'string' ? given : (image?.id ?? 'rootfs')),
       owner: (options.removeOnOwnerExit ?? this.runtime.removeOnOwnerExit) ? currentOwner() : null,
     };
-    const bridged = !['none', 'host'].includes(config.network) && !config.network.startsWith('container:');
-    const network = bridged ? await this.runtime.networks.ensure(config.network) : undefined;
+    const network = isBridgeNetwork(config.network) ? await this.runtime.networks.ensure(config.network) : undefined;
     // shared: many creators at once; crash recovery waits for them
     // the volumes it names are made, and cannot be removed until config.json names them
     return this.runtime.volumes.reserving(mounts, () => withFileLock(this.runtime.lockPath, async () => {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Endpoint, NetworkRecord } from '../../types/network.js';
 import { InvalidStateError } from '../errors.js';
+import { findSlirp4netns, parseSlirp4netns } from '../network/network-mode.js';
 import { attachCommands, awaitOldVeths } from '../network/host-links.js';
 import { dnsNamesPath, hostNameServers, writeDnsNames } from '../network/dns-names.js';
 import { etcFiles, writeHostsFile, writeNameFiles, type HostEntry, type ResolverMode } from '../network/hosts-files.js';
@@ -27,7 +28,12 @@ export async function networkSpec(
 ): Promise<[string, string][]> {
   const spec: [string, string][] = [];
   let mode = config.network;
-  if (mode.startsWith('container:')) {
+  const slirp = parseSlirp4netns(mode);
+  if (slirp) {
+    // its own namespace, tap0 served by a slirp4netns process the monitor runs at every start
+    spec.push(['slirp4netns', findSlirp4netns(config.id)], ['slirp4netns-host-loopback', slirp.allowHostLoopback ? '1' : '0']);
+    mode = 'slirp4netns';
+  } else if (mode.startsWith('container:')) {
     const other = await containers.get(mode.slice('container:'.length));
     const { state } = await other.inspect();
     if (!state.running || state.pid === null) {
@@ -95,6 +101,7 @@ export async function resolverMode(config: ContainerConfig, endpoints: Endpoint[
     if (!other) return 'host-reachable'; // networkSpec reports it
     const { config: otherConfig, networks: otherEndpoints } = await other.inspect();
     if (otherConfig.network === 'host') return 'host';
+    if (parseSlirp4netns(otherConfig.network)) return 'slirp4netns';
     return otherEndpoints.length > 0 && !otherConfig.network.startsWith('container:') ? 'embedded' : 'host-reachable';
   }
   return defaultResolverMode(config, endpoints);
@@ -102,6 +109,7 @@ export async function resolverMode(config: ContainerConfig, endpoints: Endpoint[
 
 function defaultResolverMode(config: ContainerConfig, endpoints: Endpoint[]): ResolverMode {
   if (config.network === 'host') return 'host';
+  if (parseSlirp4netns(config.network)) return 'slirp4netns';
   return endpoints.length > 0 && !config.network.startsWith('container:') ? 'embedded' : 'host-reachable';
 }
 

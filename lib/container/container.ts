@@ -17,6 +17,7 @@ import { ALL_DEVICES, normalizeLimits } from '../cgroup/resource-limits.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import type { ConnectOptions, Endpoint, PublishedPort } from '../../types/network.js';
 import { attachEndpoint, detachEndpoint } from '../network/host-links.js';
+import { parseSlirp4netns, slirp4netnsInspect } from '../network/network-mode.js';
 import { etcMounts, networkSpec, prepareEtcFiles, readEndpoints, refreshNeighbours, resolverMode } from './container-network.js';
 import { BerthError, ConflictError, InvalidStateError, NotFoundError } from '../errors.js';
 import { withFileLock } from '../state/file-lock.js';
@@ -584,6 +585,7 @@ export class Container implements AsyncDisposable {
         init: c.init ?? false,
       },
       networks: readEndpoints(this.paths.dir),
+      slirp4netns: slirp4netnsInspect(c.network),
       ports: state.status === 'running' ? (readJsonIfExists<{ ports?: PublishedPort[] }>(this.paths.monitor)?.ports ?? []) : [],
       mounts: structuredClone(c.mounts ?? []),
       path: this.paths.dir,
@@ -597,7 +599,7 @@ export class Container implements AsyncDisposable {
    * @throws ConflictError when it is already on that network.
    */
   async connect(network: string, options: ConnectOptions = {}): Promise<Endpoint> {
-    if (this.config.network === 'host' || this.config.network.startsWith('container:')) {
+    if (this.config.network === 'host' || this.config.network.startsWith('container:') || parseSlirp4netns(this.config.network)) {
       throw new InvalidStateError(`container ${this.name} uses network '${this.config.network}': it cannot join bridge networks`, { containerId: this.id });
     }
     return withFileLock(this.paths.lock, async () => {

@@ -7,6 +7,7 @@ import { normalizeLimits } from '../cgroup/resource-limits.js';
 import { validateMountOptions } from '../volume/mount-options.js';
 import { parsePorts } from '../network/port-bindings.js';
 import { parseIp } from '../network/ipv4.js';
+import { isBridgeNetwork, parseSlirp4netns } from '../network/network-mode.js';
 import { checkTimeout, checkWaitStrategy } from './wait-strategies/wait-for.js';
 import { checkHealthcheckOption } from './healthcheck.js';
 import { availableCapabilities, CAPABILITY_NAMES, DEFAULT_CAPABILITIES, RLIMIT_RESOURCES, type CapabilityName } from './security-defaults.js';
@@ -187,10 +188,11 @@ export function validateCreateOptions(options: ContainerCreateOptions): void {
   validateMountOptions(options.mounts, options.volumesFrom);
   checkBoolean(options.autoRemove, 'autoRemove');
   const network = checkString(options.network, 'network') ?? 'none';
-  if (!/^(none|host|container:[a-zA-Z0-9][a-zA-Z0-9_.-]*|[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63})$/.test(network)) {
-    fail(`network must be 'none', 'host', 'container:<id or name>' or a network name, got '${network}'`);
+  if (!/^(none|host|container:[a-zA-Z0-9][a-zA-Z0-9_.-]*|slirp4netns:.*|[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63})$/.test(network)) {
+    fail(`network must be 'none', 'host', 'container:<id or name>', 'slirp4netns' or a network name, got '${network}'`);
   }
-  const bridged = !['none', 'host'].includes(network) && !network.startsWith('container:');
+  parseSlirp4netns(network);
+  const bridged = isBridgeNetwork(network);
   const aliases = checkStringArray(options.networkAliases, 'networkAliases', true);
   if ((aliases !== undefined || options.ip !== undefined) && !bridged) fail('networkAliases and ip need a bridge network in network');
   if (options.ip !== undefined) parseIp(checkString(options.ip, 'ip')!, 'ip');

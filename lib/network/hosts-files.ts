@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Endpoint } from '../../types/network.js';
 import { EMBEDDED_DNS_ADDRESS } from './dns-names.js';
+import { SLIRP4NETNS } from './network-mode.js';
 
 /** A container as its network neighbours see it. */
 export interface HostEntry {
@@ -37,9 +38,11 @@ export function writeHostsFile(dir: string, hostname: string, name: string, own:
  * ones it cannot reach from a namespace of its own (`'host-reachable'`), or
  * the embedded DNS server its monitor serves on bridge networks
  * (`'embedded'`: `nameserver 127.0.0.11`, the host's search domains and
- * options, `options ndots:0`, as Docker writes it).
+ * options, `options ndots:0`, as Docker writes it), or slirp4netns's
+ * forwarder (`'slirp4netns'`: `nameserver 10.0.2.3` and the host's search
+ * domains and options, as Podman writes it).
  */
-export type ResolverMode = 'host' | 'host-reachable' | 'embedded';
+export type ResolverMode = 'host' | 'host-reachable' | 'embedded' | 'slirp4netns';
 
 /** /etc/hostname and /etc/resolv.conf. */
 export function writeNameFiles(dir: string, hostname: string, resolver: ResolverMode): void {
@@ -48,10 +51,12 @@ export function writeNameFiles(dir: string, hostname: string, resolver: Resolver
   const host = existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
   const lines = host.split('\n');
   let kept: string[];
+  const rest = lines.filter((line) => /^\s*(search|domain|options)\s/.test(line));
   if (resolver === 'embedded') {
-    const rest = lines.filter((line) => /^\s*(search|domain|options)\s/.test(line));
     const ndots = rest.some((line) => /^\s*options\s.*\bndots:/.test(line));
     kept = [`nameserver ${EMBEDDED_DNS_ADDRESS}`, ...rest, ...(ndots ? [] : ['options ndots:0'])];
+  } else if (resolver === 'slirp4netns') {
+    kept = [`nameserver ${SLIRP4NETNS.nameserver}`, ...rest];
   } else {
     kept = lines.filter((line) => resolver === 'host' || !/^\s*nameserver\s+(127\.|::1)/.test(line));
   }

@@ -1,0 +1,178 @@
+#include "slirp_network.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+const int kReadyTimeoutMs = 10000;  // it is ready in milliseconds; a deadline, not an expectation
+const int kExitTimeoutMs = 2000;    // after the hang-up, before SIGKILL
+
+// The descriptors slirp4netns finds, as its command line names them.
+enum : int { kReadyFd = 3, kExitFd = 4, kUsernsFd = 5, kNetnsFd = 6 };
+
+long long now_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+std::vector<std::string> command_line(const Spec& spec, bool with_userns) {
+  std::vector<std::string> args = {spec.slirp4netns, "--configure", "--mtu=65520"};
+  if (!spec.slirp4netns_host_loopback) args.push_back("--disable-host-loopback");
+  // libslirp parses every packet the container sends: keep it in a sandbox
+  // (own mount namespace with /etc and /run only, no capability beyond
+  // CAP_NET_BIND_SERVICE) under a seccomp filter, as Podman does
+  for (const char* arg : {"--enable-sandbox", "--enable-seccomp"}) args.push_back(arg);
+  args.push_back("--ready-fd=" + std::to_string(kReadyFd));
+  args.push_back("--exit-fd=" + std::to_string(kExitFd));
+  if (with_userns) args.push_back("--userns-path=/proc/self/fd/" + std::to_string(kUsernsFd));
+  args.push_back("--netns-type=path");
+  args.push_back("/proc/self/fd/" + std::to_string(kNetnsFd));
+  args.push_back("tap0");
+  return args;
+}
+
+// The child between fork and execve: the descriptors in place, signals back
+// to their defaults, death with the monitor.
+[[noreturn]] void exec_slirp4netns(char** argv, int output, const int (&fds)[4], int monitor_pid) {
+  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(output, 1) < 0 || dup2(output, 2) < 0) _exit(126);
+  // fds[] are all above kNetnsFd (F_DUPFD_CLOEXEC 10), so no dup2 below overwrites one still to come
+  for (int i = 0; i < 4; i++)
+    if (fds[i] >= 0 && dup2(fds[i], kReadyFd + i) < 0) _exit(126);
+  close_range(kNetnsFd + 1, ~0U, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor_pid) _exit(126);
+  execve(argv[0], argv, environ);
+  dprintf(2, "execve %s: %s\n", argv[0], strerror(errno));
+  _exit(127);
+}
+
+// What slirp4netns printed (its first line), for the error.
+std::string first_line(int output) {
+  char text[256] = {};
+  ssize_t n = pread(output, text, sizeof text - 1, 0);
+  std::string line(text, n > 0 ? static_cast<size_t>(n) : 0);
+  line = line.substr(0, line.find('\n'));
+  return line.empty() ? "slirp4netns exited" : line;
+}
+
+int dup_high(int fd) { return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10); }
+
+void close_all(std::initializer_list<int> fds) {
+  for (int fd : fds)
+    if (fd >= 0) close(fd);
+}
+
+}  // namespace
+
+bool Slirp4netns::start(const Spec& spec, int pid, NetnsAgent& agent, std::string& failed) {
+  stop();
+  if (spec.network_mode != "slirp4netns") return true;
+  failed = spec.slirp4netns;
+  int userns_fd = -1, netns_fd = -1;
+  if (agent.running()) {
+    if (!agent.namespaces(userns_fd, netns_fd)) return false;
+  } else {
+    failed = "/proc/" + std::to_string(pid) + "/ns/net";
+    netns_fd = open(failed.c_str(), O_RDONLY | O_CLOEXEC);
+    if (netns_fd < 0) return false;
+    failed = spec.slirp4netns;
+  }
+  // its output goes to a memfd: read back for the error, never into the container's log
+  int output = memfd_create("slirp4netns-output", MFD_CLOEXEC);
+  int ready[2] = {-1, -1}, exit_pipe[2] = {-1, -1};
+  if (output < 0 || pipe2(ready, O_CLOEXEC) < 0 || pipe2(exit_pipe, O_CLOEXEC) < 0) {
+    int saved = errno;
+    close_all({userns_fd, netns_fd, output, ready[0], ready[1], exit_pipe[0], exit_pipe[1]});
+    errno = saved;
+    return false;
+  }
+  const int passed[4] = {dup_high(ready[1]), dup_high(exit_pipe[0]), dup_high(userns_fd), dup_high(netns_fd)};
+  close_all({ready[1], exit_pipe[0], userns_fd, netns_fd});
+  std::vector<std::string> args = command_line(spec, passed[2] >= 0);
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  const int monitor_pid = getpid();
+  pid_t child = fork();
+  if (child == 0) exec_slirp4netns(argv.data(), output, passed, monitor_pid);
+  int fork_errno = errno;
+  close_all({passed[0], passed[1], passed[2], passed[3]});
+  exit_fd_ = exit_pipe[1];
+  if (child < 0) {
+    close_all({output, ready[0]});
+    stop();
+    errno = fork_errno;
+    return false;
+  }
+  pid_ = child;
+
+  // Ready: one byte, then EOF. EOF first means it exited; no byte by the deadline, it hangs.
+  char byte = 0;
+  ssize_t got = -1;
+  const long long deadline = now_ms() + kReadyTimeoutMs;
+  for (;;) {
+    const long long left = deadline - now_ms();
+    pollfd wait = {ready[0], POLLIN, 0};
+    int n = left > 0 ? poll(&wait, 1, static_cast<int>(left)) : 0;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      errno = ETIMEDOUT;
+      break;
+    }
+    got = read(ready[0], &byte, 1);
+    if (got < 0 && errno == EINTR) continue;
+    if (got == 0) errno = ECONNABORTED;
+    break;
+  }
+  close(ready[0]);
+  const bool ok = got == 1 && byte == '1';
+  int saved = errno;
+  if (!ok) {
+    failed = spec.slirp4netns + ": " + (saved == ETIMEDOUT ? "not ready within 10 s" : first_line(output));
+    stop();
+  } else {
+    // what it printed while starting is no longer needed (later lines land past a hole)
+    ftruncate(output, 0);
+    failed.clear();
+  }
+  close(output);
+  errno = saved;
+  return ok;
+}
+
+void Slirp4netns::stop() {
+  if (exit_fd_ >= 0) close(exit_fd_);  // the hang-up it waits for
+  exit_fd_ = -1;
+  if (pid_ <= 0) return;
+  const long long deadline = now_ms() + kExitTimeoutMs;
+  for (;;) {
+    pid_t done = waitpid(pid_, nullptr, WNOHANG);
+    if (done == pid_ || (done < 0 && errno != EINTR)) break;
+    if (now_ms() >= deadline) {
+      kill(pid_, SIGKILL);
+      while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    usleep(5 * 1000);
+  }
+  pid_ = -1;
+}
