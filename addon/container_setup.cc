@@ -215,22 +215,22 @@ void mount_in_rootfs(int root_fd, const struct stat& root, const Mount& m) {
   close(fd);
 }
 
-// Hands the pty master to the monitor (SCM_RIGHTS): a one-byte 'T' message.
-void send_fd(int fd) {
-  char kind = 'T';
+// Hands descriptors to the monitor (SCM_RIGHTS) in a one-byte message: 'T'
+// the pty master, 'N' our user and network namespaces.
+void send_fds(char kind, const int* fds, int count, const char* what) {
   iovec data = {&kind, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
   msghdr message = {};
   message.msg_iov = &data;
   message.msg_iovlen = 1;
   message.msg_control = control;
-  message.msg_controllen = sizeof control;
+  message.msg_controllen = CMSG_SPACE(count * sizeof(int));
   cmsghdr* header = CMSG_FIRSTHDR(&message);
   header->cmsg_level = SOL_SOCKET;
   header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(header), &fd, sizeof(int));
-  check(static_cast<int>(sendmsg(sync_fd, &message, MSG_NOSIGNAL)), "sendmsg", "/dev/ptmx");
+  header->cmsg_len = CMSG_LEN(count * sizeof(int));
+  memcpy(CMSG_DATA(header), fds, count * sizeof(int));
+  check(static_cast<int>(sendmsg(sync_fd, &message, MSG_NOSIGNAL)), "sendmsg", what);
 }
 
 // ip link set lo up, with the old ioctls: no netlink needed for one flag.
@@ -286,6 +286,20 @@ void container_setup_and_exec(const ChildPlan& plan) {
   //    bridge network) meanwhile: steps 3-7 only mount, and run while it does.
   step = "sync";
   check(prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);
+
+  // 1b. With a netns agent (our own user namespace): our user namespace and
+  //     the network namespace we run in go to the monitor (an 'N' message),
+  //     which may not open /proc/<our pid>/ns/* unprivileged: we are not
+  //     dumpable. netns_agent.h.
+  if (plan.send_namespaces) {
+    const int ns[2] = {open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC),
+                       plan.join_netns_fd >= 0 ? plan.join_netns_fd : open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)};
+    check(ns[0], "open", "/proc/self/ns/user");
+    check(ns[1], "open", "/proc/self/ns/net");
+    send_fds('N', ns, 2, "/proc/self/ns");
+    close(ns[0]);
+    if (ns[1] != plan.join_netns_fd) close(ns[1]);
+  }
 
   // 2. Signals as a fresh process has them: the monitor ignores some, and an
   //    ignored signal stays ignored across execve.
@@ -379,7 +393,7 @@ void container_setup_and_exec(const ChildPlan& plan) {
     check(console, "open", "/dev/console");
     close(console);
     check(mount(slave, "/dev/console", nullptr, MS_BIND, nullptr), "mount", "/dev/console");
-    send_fd(master);
+    send_fds('T', &master, 1, "/dev/ptmx");
     close(master);
   }
 

@@ -14,6 +14,7 @@ struct ChildPlan {
   ExecCommand command;             // argv, envp and PATH, pointing into spec
   int sync_fd = -1;                // SOCK_SEQPACKET to the monitor
   int join_netns_fd = -1;          // network mode container: the netns to join
+  bool send_namespaces = false;    // netns agent (netns_agent.h): send our user and network namespaces at step 1
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // unused with spec->process.tty
   int last_capability = 40;        // /proc/sys/kernel/cap_last_cap
   std::string seccomp_program;     // the filter's BPF, read from spec->process.seccomp

@@ -150,6 +150,7 @@ RunStart start_container(const Spec& spec, DnsServer& dns, NetnsAgent& agent, Sl
   // and sends us the master side (sync 2).
   ChildPlan plan;
   child_plan_prepare(plan, spec);
+  plan.send_namespaces = wants_netns_agent(spec);  // for the netns agent, at sync 1
   auto fail = [&](const char* step, const char* syscall_name, const char* path) {
     run.error_event = control_error_event(step, syscall_name, errno, path ? path : "");
     for (int fd : {plan.stdin_fd, plan.stdout_fd, plan.stderr_fd, run.outputs[0].fd, run.outputs[1].fd})
@@ -269,7 +270,7 @@ RunStart start_container(const Spec& spec, DnsServer& dns, NetnsAgent& agent, Sl
   if (!network_run_ip(spec.network_host_commands, pid, 0)) return abandon("network", "ip", "host side");
   if (!network_run_ip(spec.network_container_commands, pid, pid)) return abandon("network", "ip", "container side");
   // its own user namespace: the agent that makes our sockets in its network namespace
-  if (wants_netns_agent(spec) && !agent.start(pid)) return abandon("network", "netns-agent", nullptr);
+  if (plan.send_namespaces && !agent.start(sync[0])) return abandon("network", "netns-agent", nullptr);
   // slirp4netns mode: tap0 is up before the command runs
   if (!slirp.start(spec, pid, agent, failed_path)) return abandon("network", "slirp4netns", failed_path.c_str());
   // the embedded DNS server's sockets, in the new namespace before anything there asks

@@ -13,54 +13,84 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <initializer_list>
+
 namespace {
 
 NetnsAgent* current_agent = nullptr;
 
 // How long the monitor waits for an answer: the agent answers at once unless
-// something is badly wrong (it was stopped), and the monitor must not hang.
+// something is badly wrong, and the monitor must not hang.
 const int kAnswerTimeoutSeconds = 2;
 
 struct Request {
-  char kind;  // 's': a socket, 'n': the namespaces
   int domain;
   int type;
 };
 
-// Sends `value` (an errno, 0 for success) with `count` descriptors.
-void send_answer(int sock, int value, const int* fds, int count) {
+// Sends `value` (an errno, 0 for success) with up to one descriptor.
+void send_answer(int sock, int value, int fd) {
   iovec data = {&value, sizeof value};
-  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr message = {};
   message.msg_iov = &data;
   message.msg_iovlen = 1;
-  if (count > 0) {
+  if (fd >= 0) {
     message.msg_control = control;
-    message.msg_controllen = CMSG_SPACE(count * sizeof(int));
+    message.msg_controllen = sizeof control;
     cmsghdr* header = CMSG_FIRSTHDR(&message);
     header->cmsg_level = SOL_SOCKET;
     header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(count * sizeof(int));
-    memcpy(CMSG_DATA(header), fds, count * sizeof(int));
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &fd, sizeof fd);
   }
   sendmsg(sock, &message, MSG_NOSIGNAL);
 }
 
-// The agent's side, in the forked child: join, drop, serve until EOF.
-[[noreturn]] void agent_main(int sock, int pidfd, int monitor_pid) {
-  // 1. Nothing of the monitor's but the socket: not the control pipe (Node
-  //    waits for its EOF), not the attached output, not the published ports.
+// One message of `expected` bytes with up to `count` descriptors (the rest
+// closed); the byte count, or -1 with errno set.
+ssize_t receive_with_fds(int sock, void* data_buffer, size_t expected, int* fds, int count, int& received) {
+  iovec data = {data_buffer, expected};
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
+  msghdr message = {};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = recvmsg(sock, &message, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  received = 0;
+  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+    if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+    const size_t in_header = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < in_header; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(header) + i * sizeof(int), sizeof fd);
+      if (received < count) fds[received++] = fd;
+      else close(fd);
+    }
+  }
+  return n;
+}
+
+// The agent, in the forked child, top to bottom: join, drop, serve until EOF.
+[[noreturn]] void agent_main(int sock, int userns_fd, int netns_fd, int monitor_pid) {
+  prctl(PR_SET_NAME, "berth-netns");  // in ps, beside its monitor
+  // 1. Nothing of the monitor's but the socket and the namespaces: not the
+  //    control pipe (Node waits for its EOF), not the attached output, not
+  //    the published ports.
   int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int fd = 0; fd < 3 && null_fd >= 0; fd++) dup2(null_fd, fd);
-  if (dup3(sock, 3, O_CLOEXEC) < 0 || dup3(pidfd, 4, O_CLOEXEC) < 0) _exit(126);
-  close_range(5, ~0U, 0);
-  sock = 3;
-  pidfd = 4;
-  // 2. Join the container's user and network namespaces; only the network
-  //    namespace when the container shares ours (setns refuses to enter
-  //    one's own user namespace with EINVAL).
-  if (setns(pidfd, CLONE_NEWUSER | CLONE_NEWNET) < 0 && (errno != EINVAL || setns(pidfd, CLONE_NEWNET) < 0)) _exit(125);
-  close(pidfd);
+  const int high[3] = {fcntl(sock, F_DUPFD_CLOEXEC, 10), fcntl(userns_fd, F_DUPFD_CLOEXEC, 10), fcntl(netns_fd, F_DUPFD_CLOEXEC, 10)};
+  for (int i = 0; i < 3; i++)  // from above 10, so no dup3 here overwrites a source still to come
+    if (high[i] < 0 || dup3(high[i], 3 + i, O_CLOEXEC) < 0) _exit(126);
+  close_range(6, ~0U, 0);
+  // 2. The container's user namespace (EINVAL: it is ours already), then its
+  //    network namespace, which it owns.
+  if (setns(4, CLONE_NEWUSER) < 0 && errno != EINVAL) _exit(125);
+  if (setns(5, CLONE_NEWNET) < 0) _exit(125);
+  close_range(4, 5, 0);
   // 3. Die with the monitor (again: a credential change clears it), stay not
   //    dumpable, and keep no capability: making a TCP or UDP socket needs none.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor_pid) _exit(124);
@@ -69,31 +99,18 @@ void send_answer(int sock, int value, const int* fds, int count) {
   __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct none[2] = {};
   if (syscall(SYS_capset, &header, none) < 0) _exit(123);
-  // 4. Serve.
+  // 4. Ready (the monitor waits for this), then serve.
+  send_answer(3, 0, -1);
   for (;;) {
     Request request;
-    ssize_t n = recv(sock, &request, sizeof request, 0);
+    ssize_t n = recv(3, &request, sizeof request, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n != static_cast<ssize_t>(sizeof request)) _exit(0);  // EOF: the run ended
-    if (request.kind == 's') {
-      const bool allowed = (request.domain == AF_INET || request.domain == AF_INET6) &&
-                           (request.type == SOCK_STREAM || request.type == SOCK_DGRAM);
-      int fd = allowed ? socket(request.domain, request.type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
-      if (fd < 0) {
-        send_answer(sock, allowed ? errno : EINVAL, nullptr, 0);
-        continue;
-      }
-      send_answer(sock, 0, &fd, 1);
-      close(fd);
-    } else if (request.kind == 'n') {
-      int fds[2] = {open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC), open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)};
-      if (fds[0] < 0 || fds[1] < 0) send_answer(sock, errno, nullptr, 0);
-      else send_answer(sock, 0, fds, 2);
-      for (int fd : fds)
-        if (fd >= 0) close(fd);
-    } else {
-      send_answer(sock, EINVAL, nullptr, 0);
-    }
+    const bool allowed = (request.domain == AF_INET || request.domain == AF_INET6) &&
+                         (request.type == SOCK_STREAM || request.type == SOCK_DGRAM);
+    int fd = allowed ? socket(request.domain, request.type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
+    send_answer(3, fd >= 0 ? 0 : allowed ? errno : EINVAL, fd);
+    if (fd >= 0) close(fd);
   }
 }
 
@@ -101,14 +118,30 @@ void send_answer(int sock, int value, const int* fds, int count) {
 
 NetnsAgent* NetnsAgent::current() { return current_agent; }
 
-bool NetnsAgent::start(int pid) {
+bool NetnsAgent::start(int sync_fd) {
   stop();
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) return false;
+  // the first process's 'N' message: one byte and two descriptors (step 1b)
+  char peek[2];
+  ssize_t next;
+  do next = recv(sync_fd, peek, sizeof peek, MSG_PEEK);
+  while (next < 0 && errno == EINTR);
+  if (next != 1 || peek[0] != 'N') {
+    if (next >= 0) errno = next == 0 ? ECONNRESET : EPROTO;  // its error message stays queued
+    return false;
+  }
+  char kind;
+  int ns[2] = {-1, -1}, received = 0;
+  if (receive_with_fds(sync_fd, &kind, 1, ns, 2, received) != 1 || received != 2) {
+    for (int i = 0; i < received; i++) close(ns[i]);
+    errno = EPROTO;
+    return false;
+  }
+  userns_fd_ = ns[0];
+  netns_fd_ = ns[1];
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
     int saved = errno;
-    close(pidfd);
+    stop();
     errno = saved;
     return false;
   }
@@ -116,86 +149,64 @@ bool NetnsAgent::start(int pid) {
   pid_t child = fork();
   if (child == 0) {
     close(pair[0]);
-    agent_main(pair[1], pidfd, monitor_pid);
+    agent_main(pair[1], userns_fd_, netns_fd_, monitor_pid);
   }
   int saved = errno;
   close(pair[1]);
-  close(pidfd);
-  if (child < 0) {
-    close(pair[0]);
-    errno = saved;
-    return false;
-  }
   fd_ = pair[0];
   pid_ = child;
-  timeval timeout = {kAnswerTimeoutSeconds, 0};
-  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  // The first answer proves it joined: a request it cannot answer means it exited.
-  int userns_fd, netns_fd;
-  if (!namespaces(userns_fd, netns_fd)) {
-    saved = errno;
+  if (child < 0) {
     stop();
     errno = saved;
     return false;
   }
-  close(userns_fd);
-  close(netns_fd);
+  timeval timeout = {kAnswerTimeoutSeconds, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  // ready: it joined both namespaces (EOF: it could not, and exited)
+  int value = -1, unused = -1, none = 0;
+  ssize_t n = receive_with_fds(fd_, &value, sizeof value, &unused, 0, none);
+  if (n != static_cast<ssize_t>(sizeof value) || value != 0) {
+    saved = n < 0 ? errno : ECONNRESET;
+    stop();
+    errno = saved;
+    return false;
+  }
   current_agent = this;
   return true;
 }
 
-bool NetnsAgent::request(char kind, int domain, int type, int* fds, int fd_count) {
+int NetnsAgent::make_socket(int domain, int type) {
   if (fd_ < 0) {
     errno = ENETUNREACH;
-    return false;
+    return -1;
   }
-  Request request = {kind, domain, type};
-  if (send(fd_, &request, sizeof request, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof request)) return false;
-  int value = 0;
-  iovec data = {&value, sizeof value};
-  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-  msghdr message = {};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  ssize_t n;
-  do n = recvmsg(fd_, &message, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  int received = 0;
-  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
-    if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
-    const int count = static_cast<int>((header->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-    for (int i = 0; i < count; i++) {
-      int fd;
-      memcpy(&fd, CMSG_DATA(header) + i * sizeof(int), sizeof fd);
-      if (received < fd_count) fds[received++] = fd;
-      else close(fd);
-    }
-  }
-  if (n == static_cast<ssize_t>(sizeof value) && value == 0 && received == fd_count) return true;
-  for (int i = 0; i < received; i++) close(fds[i]);
+  Request request = {domain, type};
+  if (send(fd_, &request, sizeof request, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof request)) return -1;
+  int value = 0, fd = -1, received = 0;
+  ssize_t n = receive_with_fds(fd_, &value, sizeof value, &fd, 1, received);
+  if (n == static_cast<ssize_t>(sizeof value) && value == 0 && received == 1) return fd;
+  if (received == 1) close(fd);
   errno = n < 0 ? errno : n == 0 ? ECONNRESET : value != 0 ? value : EPROTO;
+  return -1;
+}
+
+bool NetnsAgent::namespaces(int& userns_fd, int& netns_fd) const {
+  userns_fd = userns_fd_ < 0 ? -1 : fcntl(userns_fd_, F_DUPFD_CLOEXEC, 0);
+  netns_fd = netns_fd_ < 0 ? -1 : fcntl(netns_fd_, F_DUPFD_CLOEXEC, 0);
+  if (userns_fd >= 0 && netns_fd >= 0) return true;
+  int saved = userns_fd_ < 0 ? ENETUNREACH : errno;
+  for (int fd : {userns_fd, netns_fd})
+    if (fd >= 0) close(fd);
+  errno = saved;
   return false;
-}
-
-int NetnsAgent::make_socket(int domain, int type) {
-  int fd = -1;
-  return request('s', domain, type, &fd, 1) ? fd : -1;
-}
-
-bool NetnsAgent::namespaces(int& userns_fd, int& netns_fd) {
-  int fds[2] = {-1, -1};
-  if (!request('n', 0, 0, fds, 2)) return false;
-  userns_fd = fds[0];
-  netns_fd = fds[1];
-  return true;
 }
 
 void NetnsAgent::stop() {
   if (current_agent == this) current_agent = nullptr;
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
+  for (int* fd : {&fd_, &userns_fd_, &netns_fd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
   if (pid_ > 0) {
     kill(pid_, SIGKILL);  // it would exit at the EOF; this also ends one that cannot read it
     while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,13 +65,24 @@ std::vector<std::string> command_line(const Spec& spec, bool with_userns) {
   _exit(127);
 }
 
-// What slirp4netns printed (its first line), for the error.
+// What slirp4netns said (its first line that is not a warning), for the error.
 std::string first_line(int output) {
-  char text[256] = {};
+  char text[1024] = {};
   ssize_t n = pread(output, text, sizeof text - 1, 0);
-  std::string line(text, n > 0 ? static_cast<size_t>(n) : 0);
-  line = line.substr(0, line.find('\n'));
-  return line.empty() ? "slirp4netns exited" : line;
+  std::string all(text, n > 0 ? static_cast<size_t>(n) : 0);
+  for (size_t start = 0; start < all.size();) {
+    size_t end = all.find('\n', start);
+    if (end == std::string::npos) end = all.size();
+    std::string line = all.substr(start, end - start);
+    if (!line.empty() && line.compare(0, 8, "WARNING:") != 0) return line;
+    start = end + 1;
+  }
+  return "exited without a message";
+}
+
+bool same_namespace(int fd, const char* path) {
+  struct stat a, b;
+  return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 int dup_high(int fd) { return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10); }
@@ -89,6 +101,10 @@ bool Slirp4netns::start(const Spec& spec, int pid, NetnsAgent& agent, std::strin
   int userns_fd = -1, netns_fd = -1;
   if (agent.running()) {
     if (!agent.namespaces(userns_fd, netns_fd)) return false;
+    if (same_namespace(userns_fd, "/proc/self/ns/user")) {  // nothing to join (slirp4netns would fail with EINVAL)
+      close(userns_fd);
+      userns_fd = -1;
+    }
   } else {
     failed = "/proc/" + std::to_string(pid) + "/ns/net";
     netns_fd = open(failed.c_str(), O_RDONLY | O_CLOEXEC);
