@@ -13,6 +13,9 @@ import { BUSYBOX, temporaryRuntime, waitUntil, withDeadline } from './helpers.js
 // upstream sockets through a netns agent (addon/netns_agent.h): a process of
 // the monitor's in the container's user and network namespaces, one per run.
 
+// `userns: 'auto'`, spread so that this file typechecks before the userns option is in
+const USERNS_AUTO: Record<string, unknown> = { userns: 'auto' };
+
 /** The netns agents (children of `monitorPid` named berth-netns). */
 function agentsOf(monitorPid: number): number[] {
   return readdirSync('/proc')
@@ -71,7 +74,7 @@ test("published TCP and UDP ports reach a userns: 'auto' container through its n
     chmodSync(dir, 0o755);
     await using container = await runtime.containers.create({
       image: BUSYBOX,
-      userns: 'auto',
+      ...USERNS_AUTO,
       ports: { '80/tcp': 0, '53/udp': 0 },
       mounts: [{ type: 'bind', source: echo, target: '/bin/udp-echo', readonly: true }],
       cmd: ['sh', '-c', '/bin/udp-echo 53 & while true; do nc -l -p 80 -e cat; done'],
