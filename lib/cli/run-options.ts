@@ -26,7 +26,7 @@ export const CREATE_FLAGS: Record<string, FlagSpec> = {
   volume: many('Bind mount a volume (name:/path, /host:/path[:ro], /path)', 'v'),
   mount: many('Attach a filesystem mount to the container (type=bind|volume|tmpfs,…)'),
   tmpfs: many('Mount a tmpfs directory (/path[:size=64m,mode=1777])'),
-  network: s('Connect a container to a network (bridge, host, none, or a network name)'),
+  network: s('Connect a container to a network (bridge, host, none, slirp4netns, container:<name>, or a network name)'),
   'network-alias': many('Add network-scoped alias for the container'),
   ip: s('IPv4 address (e.g., 172.30.100.104)'),
   memory: s('Memory limit', 'm'),
