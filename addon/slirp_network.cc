@@ -52,8 +52,10 @@ std::vector<std::string> command_line(const Spec& spec, bool with_userns) {
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(output, 1) < 0 || dup2(output, 2) < 0) _exit(126);
   // fds[] are all above kNetnsFd (F_DUPFD_CLOEXEC 10), so no dup2 below overwrites one still to come
-  for (int i = 0; i < 4; i++)
-    if (fds[i] >= 0 && dup2(fds[i], kReadyFd + i) < 0) _exit(126);
+  for (int i = 0; i < 4; i++) {
+    if (fds[i] < 0) close(kReadyFd + i);  // no user namespace to join: nothing of ours there either
+    else if (dup2(fds[i], kReadyFd + i) < 0) _exit(126);
+  }
   close_range(kNetnsFd + 1, ~0U, 0);
   sigset_t none;
   sigemptyset(&none);

@@ -249,6 +249,10 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     error = "spec: an incomplete healthcheck";
     return false;
   }
+  if ((spec.network_mode == "slirp4netns") != !spec.slirp4netns.empty()) {
+    error = "spec: network-mode slirp4netns and its slirp4netns binary go together";
+    return false;
+  }
   if (spec.owner_pid > 0 && (spec.owner_remove_dir.empty() || spec.owner_remove_name.empty())) {
     error = "spec: an owner without the container to remove";
     return false;

@@ -275,6 +275,8 @@ test('berth-monitor refuses a malformed or injected spec on its own, and mounts 
     ['a relative cwd', valid.replace(/\ncwd:\d+:[^\n]*\n/, '\n') + record('cwd', 'tmp'), /spec: key `cwd` needs an absolute path/],
     ['a uid out of range', valid.replace(/\nuid:\d+:\d+\n/, '\n') + record('uid', '4294967296'), /spec: key `uid` needs a number in range/],
     ['a mount-source before any mount', valid + record('mount-source', '/'), /before any `mount`|given twice for one mount/],
+    ['slirp4netns mode without its binary', valid.replace(/\nnetwork-mode:\d+:[^\n]*\n/, '\n') + record('network-mode', 'slirp4netns'), /network-mode slirp4netns and its slirp4netns binary go together/],
+    ['a relative slirp4netns binary', valid + record('slirp4netns', 'slirp4netns'), /spec: key `slirp4netns` needs an absolute path/],
   ];
   for (const [what, spec, message] of cases) {
     writeFileSync(join(dir, 'spec'), spec, 'latin1');
