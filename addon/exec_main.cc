@@ -6,6 +6,10 @@
 //   berth-exec mount   mount a stopped container's overlay in a private mount
 //                      namespace, so that Node can open the merged view
 //                      through /proc/<pid>/root and work on it by descriptor
+//   berth-exec userns-files
+//                      chown, chmod, file capabilities and removal of trees
+//                      owned by a rootless user's subordinate ids, from a
+//                      user namespace with its maps (userns_file_ops.h)
 //   berth-exec seccomp compile the seccomp rules on stdin into a BPF program
 //                      on stdout (seccomp_compile.h), once per profile and
 //                      capability set: Node caches it under the state root
@@ -16,6 +20,7 @@
 // per line:
 //   exec:  started {pid}, error {step, syscall, errno, path}, exited {exitCode, signal}
 //   mount: ready {pid}, error {…}
+//   userns-files: ready {pid} (then waits for Node's `mapped`), done, error {…}
 // After the spec, Node may send `resize` ("rows cols") and `signal` ("n")
 // pairs on the same socket.
 //
@@ -61,6 +66,7 @@
 #include "seccomp_load.h"
 #include "setup_error.h"
 #include "state_file.h"
+#include "userns_file_ops.h"
 
 namespace {
 
@@ -587,8 +593,8 @@ int seccomp_main() {
 
 int main(int argc, char** argv) {
   if (argc == 2 && strcmp(argv[1], "seccomp") == 0) return seccomp_main();
-  if (argc != 2 || (strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "mount") != 0)) {
-    fprintf(stderr, "usage: berth-exec exec|mount (the spec comes on fd 3) | berth-exec seccomp (rules on stdin)\n");
+  if (argc != 2 || (strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "mount") != 0 && strcmp(argv[1], "userns-files") != 0)) {
+    fprintf(stderr, "usage: berth-exec exec|mount|userns-files (the spec comes on fd 3) | berth-exec seccomp (rules on stdin)\n");
     return 2;
   }
   close_range(4, ~0U, 0);  // nothing of the starter's but 0-3
@@ -621,5 +627,6 @@ int main(int argc, char** argv) {
     fail("read", "spec: the mode differs from the command line");
   }
   if (spec.mode == "mount") mount_main(spec);
+  if (spec.mode == "userns-files") userns_files_main(spec, control);
   exec_main(spec, control);
 }
