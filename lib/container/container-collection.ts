@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import type { ContainerCreateOptions } from '../../types/container.js';
 import type { ImageConfig } from '../../types/image.js';
 import type { ResourceLimits } from '../../types/resources.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError, RootlessUnsupportedError } from '../errors.js';
+import { checkRootlessLimits, DELEGATION_HINT, type CgroupDelegation } from '../cgroup/cgroup-delegation.js';
+import { rootlessBridgeError } from '../network/rootless-bridge.js';
 import type { Runtime } from '../runtime.js';
 import { readJsonIfExists, syncSoon, writeJsonAtomic } from '../state/atomic-file.js';
 import { withFileLock } from '../state/file-lock.js';
@@ -113,6 +115,7 @@ export class ContainerCollection {
       owner: (options.removeOnOwnerExit ?? this.runtime.removeOnOwnerExit) ? currentOwner() : null,
     };
     const bridged = !['none', 'host'].includes(config.network) && !config.network.startsWith('container:');
+    if (this.runtime.rootless) checkRootlessCreate(config, bridged, this.runtime.cgroupDelegation);
     const network = bridged ? await this.runtime.networks.ensure(config.network) : undefined;
     // shared: many creators at once; crash recovery waits for them
     // the volumes it names are made, and cannot be removed until config.json names them
@@ -341,4 +344,17 @@ function mergeEnv(base: string[], overrides: string[]): string[] {
   const result = new Map<string, string>();
   for (const entry of [...base, ...overrides]) result.set(entry.split('=', 1)[0]!, entry);
   return [...result.values()];
+}
+
+/**
+ * What a rootless runtime cannot give a container, refused before anything
+ * exists: a bridge network, limits or a cgroupParent without a delegated cgroup.
+ */
+function checkRootlessCreate(config: Omit<ContainerConfig, 'name'>, bridged: boolean, delegation: CgroupDelegation | undefined): void {
+  if (bridged) throw rootlessBridgeError(`network '${config.network}'`);
+  if (!delegation) return;
+  checkRootlessLimits(config.resources, delegation, 'containers.create');
+  if (config.cgroupParent !== null && !delegation.delegated) {
+    throw new RootlessUnsupportedError(`containers.create: cgroupParent needs a cgroup, and this rootless runtime has none (${delegation.reason ?? 'no delegation'}); ${DELEGATION_HINT}`);
+  }
 }
