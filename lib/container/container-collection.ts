@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerCreateOptions } from '../../types/container.js';
 import type { ImageConfig } from '../../types/image.js';
@@ -8,6 +7,7 @@ import type { ResourceLimits } from '../../types/resources.js';
 import { ConflictError, NotFoundError, RootlessUnsupportedError } from '../errors.js';
 import { checkRootlessLimits, DELEGATION_HINT, type CgroupDelegation } from '../cgroup/cgroup-delegation.js';
 import { rootlessBridgeError } from '../network/rootless-bridge.js';
+import { removeTree } from '../userns/tree-removal.js';
 import type { Runtime } from '../runtime.js';
 import { readJsonIfExists, syncSoon, writeJsonAtomic } from '../state/atomic-file.js';
 import { withFileLock } from '../state/file-lock.js';
@@ -241,7 +241,7 @@ export class ContainerCollection {
 
   /** @internal Deletes a stopped container's files and its name. */
   async forget(id: string, name: string): Promise<void> {
-    await rm(join(this.containersDir, id), { recursive: true, force: true });
+    await removeTree(join(this.containersDir, id), this.runtime.userns);
     try {
       if (readlinkSync(join(this.namesDir, name)) === id) rmSync(join(this.namesDir, name), { force: true });
     } catch {
@@ -275,7 +275,7 @@ export class ContainerCollection {
       }
       const container = this.load(id);
       if (container) others.set(id, container);
-      else rmSync(dir, { recursive: true, force: true });
+      else await removeTree(dir, this.runtime.userns);
     }
     for (const name of readdirSync(this.namesDir)) {
       let target: string;

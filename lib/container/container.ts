@@ -678,7 +678,7 @@ export class Container implements AsyncDisposable {
     if (running) await this.stop();
     const snapshot = await withFileLock(this.paths.lock, async () => {
       this.assertStopped('snapshot');
-      const taken = takeSnapshot(this.config, this.paths);
+      const taken = await takeSnapshot(this.config, this.paths, this.runtime.userns);
       writeJsonAtomic(this.paths.config, this.config);
       return taken;
     });
@@ -704,7 +704,7 @@ export class Container implements AsyncDisposable {
     }
     await withFileLock(this.paths.lock, async () => {
       this.assertStopped('reset');
-      resetToSnapshot(this.config, this.paths, id);
+      await resetToSnapshot(this.config, this.paths, id, this.runtime.userns);
       writeJsonAtomic(this.paths.config, this.config);
     });
     if (running) await this.start(options);
