@@ -19,8 +19,8 @@
 // writes the spec on it (exec_spec.cc), berth-exec answers with one JSON event
 // per line:
 //   exec:  started {pid}, error {step, syscall, errno, path}, exited {exitCode, signal}
-//   mount: ready {pid}, error {…}
-//   userns-files: ready {pid} (then waits for Node's `mapped`), done, error {…}
+//   mount: (with `userns`: map {pid}, then waits for Node's `mapped`) ready {pid}, error {…}
+//   userns-files: map {pid} (then waits for Node's `mapped`), done, error {…}
 // After the spec, Node may send `resize` ("rows cols") and `signal` ("n")
 // pairs on the same socket.
 //
@@ -67,6 +67,7 @@
 #include "setup_error.h"
 #include "state_file.h"
 #include "userns_file_ops.h"
+#include "userns_own.h"
 
 namespace {
 
@@ -89,7 +90,15 @@ void check(long result, const char* syscall_name, const char* path) {
 // ---------------------------------------------------------------------------
 // mount: the overlay of a stopped container, in a mount namespace of our own.
 
-[[noreturn]] void mount_main(const ExecSpec& spec) {
+[[noreturn]] void mount_main(const ExecSpec& spec, KeyValueBuffer& control) {
+  // 0. Rootless: a user namespace of our own first, mapped by Node with the
+  //    rootless maps, which lets us mount an overlay (with userxattr).
+  if (spec.userns) {
+    step = "userns";
+    const char* failed_call = nullptr;
+    if (userns_unshare_mapped(control, &failed_call) < 0) fail(failed_call, nullptr);
+  }
+
   // 1. A mount namespace of our own, private: nothing reaches the host's.
   step = "namespace";
   check(unshare(CLONE_NEWNS), "unshare", nullptr);
@@ -108,6 +117,7 @@ void check(long result, const char* syscall_name, const char* path) {
   unsigned long flags = MS_NOSUID | MS_NODEV;
   if (spec.upper_dir.empty()) flags |= MS_RDONLY;
   else options += ",upperdir=" + spec.upper_dir + ",workdir=" + spec.work_dir;
+  if (spec.userns) options += ",userxattr";
   check(mount("overlay", spec.target.c_str(), "overlay", flags, options.c_str()), "mount", spec.target.c_str());
 
   // 3. Node opens the mount through /proc/<our pid>/root and says so by
@@ -626,7 +636,7 @@ int main(int argc, char** argv) {
     errno = EINVAL;
     fail("read", "spec: the mode differs from the command line");
   }
-  if (spec.mode == "mount") mount_main(spec);
+  if (spec.mode == "mount") mount_main(spec, control);
   if (spec.mode == "userns-files") userns_files_main(spec, control);
   exec_main(spec, control);
 }

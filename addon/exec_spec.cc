@@ -13,6 +13,7 @@ const KeyValueKey kExecSpecKeys[] = {
     {"work", KeyValueKind::kPath},
     {"target", KeyValueKind::kPath},
     {"file-op", KeyValueKind::kText, true},
+    {"userns", KeyValueKind::kFlag},
 };
 
 }  // namespace
@@ -46,6 +47,7 @@ bool exec_spec_read(int fd, KeyValueBuffer& buffer, ExecSpec& spec, std::string&
     else if (key == "work") spec.work_dir = value;
     else if (key == "target") spec.target = value;
     else if (key == "file-op") spec.file_ops.push_back(value);
+    else if (key == "userns") spec.userns = value == "1";
     else { error = "spec: unknown key `" + key + "`"; return false; }
   }
   if (spec.mode == "exec") {

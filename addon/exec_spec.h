@@ -26,6 +26,7 @@ struct ExecSpec {
   // mount: an overlay in a private mount namespace
   std::vector<std::string> lower_dirs;     // top-most first
   std::string upper_dir, work_dir;         // empty: a read-only mount of the lower dirs
+  bool userns = false;                     // rootless: in a user namespace of our own (userns_own.h), overlay with userxattr
   std::string target;                      // mount: the mount point; userns-files: the directory
 
   // userns-files: the operations (userns_file_ops.h)

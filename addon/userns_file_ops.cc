@@ -5,9 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/openat2.h>
-#include <sched.h>
 #include <string>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -16,6 +14,7 @@
 
 #include "control_events.h"
 #include "remove_tree.h"
+#include "userns_own.h"
 
 // The operations, one `file-op` record each, applied in order:
 //
@@ -140,28 +139,12 @@ void apply(int target_fd, const std::string& target, const std::string& op) {
     if (target_fd < 0) fail("open", spec.target);
   }
 
-  // 2. A user namespace of our own; Node maps it (newuidmap/newgidmap on our
-  //    pid, lib/userns/map-user-namespace.ts) and then sends `mapped`.
+  // 2. A user namespace of our own, mapped by Node; root in it.
   step = "userns";
-  if (unshare(CLONE_NEWUSER) < 0) fail("unshare", "");
-  control_event_send("{\"event\":\"ready\",\"pid\":" + std::to_string(getpid()) + "}");
-  std::string key, value, error;
-  KeyValueNext next;
-  while ((next = key_value_next(control, key, value, error)) == KeyValueNext::kIncomplete) {
-    if (key_value_fill(kControlFd, control) <= 0) _exit(1);  // Node gave up
-  }
-  if (next != KeyValueNext::kRecord || key != "mapped") {
-    errno = EPROTO;
-    fail("read", "mapped");
-  }
+  const char* failed_call = nullptr;
+  if (userns_unshare_mapped(control, &failed_call) < 0) fail(failed_call, "");
 
-  // 3. Root of the namespace: the caller's own files are root's, the
-  //    subordinate ids are 1 … n. (setgroups is denied with a single-id map.)
-  if (setgroups(0, nullptr) < 0 && errno != EPERM) fail("setgroups", "");
-  if (setresgid(0, 0, 0) < 0) fail("setresgid", "");
-  if (setresuid(0, 0, 0) < 0) fail("setresuid", "");
-
-  // 4. The operations, in order; the first failure ends them.
+  // 3. The operations, in order; the first failure ends them.
   for (const auto& op : spec.file_ops) apply(target_fd, spec.target, op);
   control_event_send("{\"event\":\"done\"}");
   _exit(0);

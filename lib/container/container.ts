@@ -13,6 +13,7 @@ import type { CommitOptions } from '../../types/image.js';
 import type { Image } from '../image/image.js';
 import { planContainerCgroup, readContainerCgroup } from '../cgroup/cgroup-driver.js';
 import { checkRootlessLimits, noCgroupError } from '../cgroup/cgroup-delegation.js';
+import type { UsernsContext } from '../userns/userns-file-ops.js';
 import type { CgroupCounters, ContainerCgroup } from '../cgroup/container-cgroup.js';
 import { ALL_DEVICES, normalizeLimits } from '../cgroup/resource-limits.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
@@ -138,6 +139,11 @@ export class Container implements AsyncDisposable {
   private loadedConfig: ContainerConfig | undefined;
 
   /** @internal `source`: the config, or only the id and name (config.json is then read when first needed). */
+  /** @internal The rootless runtime's user namespace, for berth-exec's helpers; undefined as root. */
+  get userns(): UsernsContext | undefined {
+    return this.runtime.userns;
+  }
+
   constructor(
     private readonly runtime: Runtime,
     source: ContainerConfig | { id: string; name: string },

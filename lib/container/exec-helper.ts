@@ -10,6 +10,7 @@ export type { SpecValue } from './spec-encoding.js';
 export type HelperEvent =
   | { event: 'started'; pid: number }
   | { event: 'ready'; pid: number }
+  | { event: 'map'; pid: number }
   | { event: 'done' }
   | { event: 'error'; step: string; syscall: string; errno: number; path: string }
   | { event: 'exited'; exitCode: number; signal: number };

@@ -7,7 +7,7 @@
  * acts on exactly the ids the maps hold, nothing else of the host's.
  *
  * The helper is started from its sealed copy, makes the namespace and says
- * `ready` with its pid; Node maps it (map-user-namespace.ts), sends `mapped`,
+ * `map` with its pid; Node maps it (map-user-namespace.ts), sends `mapped`,
  * and the helper applies the operations in order, each path opened below the
  * target directory without following any symlink. Ids here are the
  * container's view (0 = the caller).
@@ -59,10 +59,7 @@ async function runHelper(context: UsernsContext, target: string, ops: readonly s
   const helper = ExecHelper.start('userns-files', [['target', target], ...ops.map((op) => ['file-op', op] as const)]);
   let finished = false;
   try {
-    const ready = await helper.next();
-    if (ready?.event !== 'ready') throw failure(what, ready);
-    await mapUserNamespace(ready.pid, context.maps, context.tools);
-    helper.send([['mapped', '']]);
+    await mapOwnNamespace(helper, context, what);
     const result = await helper.next();
     if (result?.event !== 'done') throw failure(what, result);
     finished = true;
@@ -71,6 +68,19 @@ async function runHelper(context: UsernsContext, target: string, ops: readonly s
     helper.release();
     await helper.exited();
   }
+}
+
+/**
+ * The first step of a berth-exec that makes a user namespace of its own
+ * (addon/userns_own.h): waits for its `map` event, maps its namespace with
+ * the rootless maps, and tells it `mapped`.
+ * @throws BerthError when it failed before, or the mapping failed.
+ */
+export async function mapOwnNamespace(helper: ExecHelper, context: UsernsContext, what: string): Promise<void> {
+  const event = await helper.next();
+  if (event?.event !== 'map') throw failure(what, event);
+  await mapUserNamespace(event.pid, context.maps, context.tools);
+  helper.send([['mapped', '']]);
 }
 
 function failure(what: string, event: HelperEvent | undefined): BerthError {

@@ -48,7 +48,7 @@ import { join, relative } from 'node:path';
 import { BerthError, RootlessUnsupportedError } from '../errors.js';
 import { allowedXattr } from '../image/xattr-policy.js';
 import { nativeAddon } from '../native/addon.js';
-import { containerIdOf } from '../userns/id-map.js';
+import { containerOwner } from '../userns/rootless-id-maps.js';
 import { applyFileOps, type FileOp, type UsernsContext } from '../userns/userns-file-ops.js';
 
 const MAX_SYMLINKS = 40;
@@ -196,12 +196,10 @@ class TreeCopier {
 
   /** Rootless: true when the owner is the caller's (container root); otherwise the chown (and chmod) go to the helper. */
   private rootlessOwner(stats: Stats, dest: string): boolean {
-    const { uidMap, gidMap } = this.userns!.maps;
-    const uid = containerIdOf(uidMap, stats.uid);
-    const gid = containerIdOf(gidMap, stats.gid);
+    const { uid, gid } = containerOwner(this.userns!.maps, stats);
     if (uid === 0 && gid === 0) return true;
     const path = relative(this.base, dest) || '.';
-    this.ops.push({ op: 'chown', path, uid: uid ?? 65534, gid: gid ?? 65534 });
+    this.ops.push({ op: 'chown', path, uid, gid });
     if (!stats.isSymbolicLink()) this.ops.push({ op: 'chmod', path, mode: stats.mode & 0o7777 });
     return false;
   }
