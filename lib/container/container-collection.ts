@@ -57,6 +57,7 @@ export class ContainerCollection {
   async create(options: ContainerCreateOptions): Promise<Container> {
     const given = options.image;
     validateCreateOptions(typeof given === 'object' && given !== null ? { ...options, image: given.id } : options);
+    if (this.runtime.rootless) checkRootlessCreate(options, this.runtime.cgroupDelegation);
     const security = {
       capabilities: effectiveCapabilities(options.capAdd, options.capDrop, options.privileged),
       seccomp: checkSeccompOption(options.seccomp) ?? 'default',
@@ -114,8 +115,7 @@ export class ContainerCollection {
       healthcheck: resolveHealthcheck(options.healthcheck, imageConfig.Healthcheck, typeof given === 'string' ? given : (image?.id ?? 'rootfs')),
       owner: (options.removeOnOwnerExit ?? this.runtime.removeOnOwnerExit) ? currentOwner() : null,
     };
-    const bridged = !['none', 'host'].includes(config.network) && !config.network.startsWith('container:');
-    if (this.runtime.rootless) checkRootlessCreate(config, bridged, this.runtime.cgroupDelegation);
+    const bridged = isBridged(config.network);
     const network = bridged ? await this.runtime.networks.ensure(config.network) : undefined;
     // shared: many creators at once; crash recovery waits for them
     // the volumes it names are made, and cannot be removed until config.json names them
@@ -350,11 +350,17 @@ function mergeEnv(base: string[], overrides: string[]): string[] {
  * What a rootless runtime cannot give a container, refused before anything
  * exists: a bridge network, limits or a cgroupParent without a delegated cgroup.
  */
-function checkRootlessCreate(config: Omit<ContainerConfig, 'name'>, bridged: boolean, delegation: CgroupDelegation | undefined): void {
-  if (bridged) throw rootlessBridgeError(`network '${config.network}'`);
+function checkRootlessCreate(options: ContainerCreateOptions, delegation: CgroupDelegation | undefined): void {
+  const network = options.network ?? 'none';
+  if (isBridged(network)) throw rootlessBridgeError(`containers.create: network '${network}'`);
   if (!delegation) return;
-  checkRootlessLimits(config.resources, delegation, 'containers.create');
-  if (config.cgroupParent !== null && !delegation.delegated) {
+  checkRootlessLimits(pickResources(options), delegation, 'containers.create');
+  if (options.cgroupParent !== undefined && !delegation.delegated) {
     throw new RootlessUnsupportedError(`containers.create: cgroupParent needs a cgroup, and this rootless runtime has none (${delegation.reason ?? 'no delegation'}); ${DELEGATION_HINT}`);
   }
+}
+
+/** A network mode that is a bridge network's name (not none, host, container:<id>, or C's slirp4netns). */
+function isBridged(network: string): boolean {
+  return !['none', 'host', 'slirp4netns'].includes(network) && !network.startsWith('container:');
 }
