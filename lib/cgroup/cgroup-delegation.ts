@@ -78,7 +78,7 @@ export function checkRootlessLimits(resources: ResourceLimits, delegation: Cgrou
   const limits = requestedLimits(resources);
   if (limits.length === 0) return;
   throw new RootlessUnsupportedError(
-    `${what}: ${limits.join(', ')} ${limits.length === 1 ? 'is a limit' : 'are limits'} that need a cgroup, and this rootless runtime has none ` +
+    `${what}: ${limits.join(', ')} ${limits.length === 1 ? 'is a limit that needs' : 'are limits that need'} a cgroup, and this rootless runtime has none ` +
       `(${delegation.reason ?? 'no delegation'}). Drop the limit, or: ${DELEGATION_HINT}.`,
   );
 }
