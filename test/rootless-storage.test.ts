@@ -266,3 +266,25 @@ test('rootless volumes: a volume holding private files of subordinate ids is rem
   assert.equal(removed.ok, true, JSON.stringify(removed.error));
   assert.deepEqual(readdirSync(join(root, 'volumes')).filter((name) => !name.endsWith('.lock')), []);
 });
+
+test('rootless container files: copy in and out, export and commit through a user-namespace mount, owners in the container\'s ids; remove', options, async () => {
+  const root = join(work, 'container-files');
+  const tar = join(work, 'hello.tar');
+  await writeTar(tar, [{ name: 'hello', mode: 0o644, uid: 0, gid: 0, content: 'hi\n' }]);
+  const foreignTar = join(work, 'foreign.tar');
+  await writeTar(foreignTar, [{ name: 'theirs', mode: 0o644, uid: 1000, gid: 1000, content: 'x' }]);
+  const answer = asTestUser({ step: 'container-files', root, tar, foreignTar });
+  assert.equal(answer.ok, true, JSON.stringify(answer.error));
+  // the built-in image's /home/app belongs to container uid 1000: on disk the subordinate id, in every archive 1000
+  assert.deepEqual(answer.copied, { hello: [0, 0, 'hi\n'] });
+  assert.deepEqual((answer.app as Record<string, unknown[]>)['app/']?.slice(0, 2), [1000, 1000]);
+  assert.deepEqual((answer.exportedApp as unknown[]).slice(0, 2), [1000, 1000]);
+  assert.deepEqual(answer.exportedHello, [0, 0, 'hi\n']);
+  const foreign = answer.foreign as { name: string; code: string; message: string };
+  assert.equal(foreign.name, 'RootlessUnsupportedError');
+  assert.match(foreign.message, /^copyTo: \/theirs would be owned by 1000:1000, but a rootless runtime writes into a container's filesystem as the container's root \(0:0\) only\. Pass \{ uid: 0, gid: 0 \}/);
+  // the committed layer holds the copied file as the user's own (container root)
+  const layer = (answer.committed as string[])[0]!;
+  assert.equal(lstatSync(join(layer, 'hello')).uid, TEST_USER.uid);
+  assert.equal(answer.gone, true);
+});

@@ -13,7 +13,6 @@ import type { CommitOptions } from '../../types/image.js';
 import type { Image } from '../image/image.js';
 import { planContainerCgroup, readContainerCgroup } from '../cgroup/cgroup-driver.js';
 import { checkRootlessLimits, noCgroupError } from '../cgroup/cgroup-delegation.js';
-import type { UsernsContext } from '../userns/userns-file-ops.js';
 import type { CgroupCounters, ContainerCgroup } from '../cgroup/container-cgroup.js';
 import { ALL_DEVICES, normalizeLimits } from '../cgroup/resource-limits.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
@@ -139,11 +138,6 @@ export class Container implements AsyncDisposable {
   private loadedConfig: ContainerConfig | undefined;
 
   /** @internal `source`: the config, or only the id and name (config.json is then read when first needed). */
-  /** @internal The rootless runtime's user namespace, for berth-exec's helpers; undefined as root. */
-  get userns(): UsernsContext | undefined {
-    return this.runtime.userns;
-  }
-
   constructor(
     private readonly runtime: Runtime,
     source: ContainerConfig | { id: string; name: string },
@@ -828,7 +822,7 @@ export class Container implements AsyncDisposable {
 
   /** What the parts in their own files (logs, exec, copy, export, pause) need of this container. */
   private get handle(): ContainerHandle {
-    return { id: this.id, name: this.name, config: this.config, paths: this.paths, state: () => this.state() };
+    return { id: this.id, name: this.name, config: this.config, paths: this.paths, userns: this.runtime.userns, state: () => this.state() };
   }
 
   /**
