@@ -286,8 +286,11 @@ class Unpacker {
       for await (const chunk of data) writeSync(fd, chunk);
       this.size += header.size ?? 0;
       // skipped when the file was born with them: two syscalls a file, most files
-      if (deferred) this.defer(path, header, mode);
-      else {
+      if (deferred) {
+        // the permission bits now, while the file is ours; set-id bits after the helper's chown
+        if (!bornWith(mode & 0o777)) fchmodSync(fd, mode & 0o777);
+        this.defer(path, header, (mode & 0o7000) !== 0 ? mode : undefined);
+      } else {
         if (chown) fchownSync(fd, header.uid ?? 0, header.gid ?? 0);
         if (chown || !bornWith(mode)) fchmodSync(fd, mode); // after chown, which clears set-id bits
       }
@@ -328,7 +331,10 @@ class Unpacker {
     const chown = !this.isOurs(header);
     const mode = (header.mode ?? (kind === 'dir' ? 0o755 : 0o644)) & 0o7777;
     if (chown && this.options.userns) {
-      this.defer(path, header, kind === 'symlink' ? undefined : mode);
+      // now while it is ours, unless chown would clear it (set-id bits) or it would lock the caller out of a directory it still fills
+      const late = (mode & 0o7000) !== 0 || (kind === 'dir' && (mode & 0o700) !== 0o700);
+      if (kind !== 'symlink' && !late && born !== mode) chmodSync(path, mode);
+      this.defer(path, header, kind !== 'symlink' && late ? mode : undefined);
     } else {
       if (chown) lchownSync(path, header.uid ?? 0, header.gid ?? 0);
       // path is not a symlink: we just made it; chown clears set-id bits, so chmod comes after
