@@ -45,12 +45,17 @@ export interface AgentAnswer {
   [key: string]: unknown;
 }
 
-/** Runs one request of test/fixtures/rootless-agent.ts as the test user (with its HOME and XDG_RUNTIME_DIR). */
-export function asTestUser(request: Record<string, unknown>, env: Record<string, string> = {}): AgentAnswer {
+/**
+ * Runs one request of test/fixtures/rootless-agent.ts as the test user (with
+ * its HOME and the given environment); with `cgroup`, in that cgroup (v2 directory).
+ */
+export function asTestUser(request: Record<string, unknown>, env: Record<string, string> = {}, cgroup?: string): AgentAnswer {
   const agent = join(import.meta.dirname, 'fixtures', 'rootless-agent.ts');
+  const command = ['setpriv', `--reuid=${TEST_USER.uid}`, `--regid=${TEST_USER.uid}`, '--init-groups', process.execPath, '--import', 'tsx', agent, JSON.stringify(request)];
+  const [file, ...args] = cgroup ? ['sh', '-c', 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', 'sh', cgroup, ...command] : command;
   const result = spawnSync(
-    'setpriv',
-    [`--reuid=${TEST_USER.uid}`, `--regid=${TEST_USER.uid}`, '--init-groups', process.execPath, '--import', 'tsx', agent, JSON.stringify(request)],
+    file!,
+    args,
     {
       encoding: 'utf8',
       timeout: 120_000,
