@@ -267,7 +267,7 @@ test('rootless volumes: a volume holding private files of subordinate ids is rem
   assert.deepEqual(readdirSync(join(root, 'volumes')).filter((name) => !name.endsWith('.lock')), []);
 });
 
-test('rootless container files: copy in and out, export and commit through a user-namespace mount, owners in the container\'s ids; remove', options, async () => {
+test('rootless container files: copy in and out, export and commit through a user-namespace mount, owners in the container\'s ids; remove with private files of a container user', options, async () => {
   const root = join(work, 'container-files');
   const tar = join(work, 'hello.tar');
   await writeTar(tar, [{ name: 'hello', mode: 0o644, uid: 0, gid: 0, content: 'hi\n' }]);
