@@ -288,3 +288,14 @@ test('rootless container files: copy in and out, export and commit through a use
   assert.equal(lstatSync(join(layer, 'hello')).uid, TEST_USER.uid);
   assert.equal(answer.gone, true);
 });
+
+test('rootless volume fill from the image: owners given through the user namespace helper', options, () => {
+  const root = join(work, 'volume-fill');
+  const answer = asTestUser({ step: 'volume-fill', root });
+  assert.equal(answer.ok, true, JSON.stringify(answer.error));
+  // the built-in image's /home/app: container uid 1000, mode 0755
+  const data = lstatSync(answer.data as string);
+  assert.deepEqual([data.uid, data.gid, data.mode & 0o7777], [host(1000), host(1000), 0o755]);
+  const removed = asTestUser({ step: 'remove-volume', root, name: 'app' });
+  assert.equal(removed.ok, true, JSON.stringify(removed.error));
+});
