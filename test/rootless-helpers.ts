@@ -14,7 +14,8 @@ export function ensureTestUser(): string | undefined {
   if (spawnSync('id', ['-u', TEST_USER.name]).status === 0) return undefined;
   const range = `${TEST_USER.subStart}-${TEST_USER.subStart + TEST_USER.subCount - 1}`;
   for (const [command, args] of [
-    ['useradd', ['-m', '-u', String(TEST_USER.uid), TEST_USER.name]],
+    // no automatic subordinate ranges (login.defs' SUB_UID_COUNT): exactly the one below
+    ['useradd', ['-m', '-K', 'SUB_UID_COUNT=0', '-K', 'SUB_GID_COUNT=0', '-u', String(TEST_USER.uid), TEST_USER.name]],
     ['usermod', ['--add-subuids', range, '--add-subgids', range, TEST_USER.name]],
   ] as const) {
     const result = spawnSync(command, args, { encoding: 'utf8' });
