@@ -6,6 +6,10 @@
 //   berth-exec mount   mount a stopped container's overlay in a private mount
 //                      namespace, so that Node can open the merged view
 //                      through /proc/<pid>/root and work on it by descriptor
+//   berth-exec userns-files
+//                      chown, chmod, file capabilities and removal of trees
+//                      owned by a rootless user's subordinate ids, from a
+//                      user namespace with its maps (userns_file_ops.h)
 //   berth-exec seccomp compile the seccomp rules on stdin into a BPF program
 //                      on stdout (seccomp_compile.h), once per profile and
 //                      capability set: Node caches it under the state root
@@ -15,7 +19,8 @@
 // writes the spec on it (exec_spec.cc), berth-exec answers with one JSON event
 // per line:
 //   exec:  started {pid}, error {step, syscall, errno, path}, exited {exitCode, signal}
-//   mount: ready {pid}, error {…}
+//   mount: (with `userns`: map {pid}, then waits for Node's `mapped`) ready {pid}, error {…}
+//   userns-files: map {pid} (then waits for Node's `mapped`), done, error {…}
 // After the spec, Node may send `resize` ("rows cols") and `signal` ("n")
 // pairs on the same socket.
 //
@@ -61,6 +66,8 @@
 #include "seccomp_load.h"
 #include "setup_error.h"
 #include "state_file.h"
+#include "userns_file_ops.h"
+#include "userns_own.h"
 
 namespace {
 
@@ -83,7 +90,15 @@ void check(long result, const char* syscall_name, const char* path) {
 // ---------------------------------------------------------------------------
 // mount: the overlay of a stopped container, in a mount namespace of our own.
 
-[[noreturn]] void mount_main(const ExecSpec& spec) {
+[[noreturn]] void mount_main(const ExecSpec& spec, KeyValueBuffer& control) {
+  // 0. Rootless: a user namespace of our own first, mapped by Node with the
+  //    rootless maps, which lets us mount an overlay (with userxattr).
+  if (spec.userns) {
+    step = "userns";
+    const char* failed_call = nullptr;
+    if (userns_unshare_mapped(control, &failed_call) < 0) fail(failed_call, nullptr);
+  }
+
   // 1. A mount namespace of our own, private: nothing reaches the host's.
   step = "namespace";
   check(unshare(CLONE_NEWNS), "unshare", nullptr);
@@ -102,6 +117,7 @@ void check(long result, const char* syscall_name, const char* path) {
   unsigned long flags = MS_NOSUID | MS_NODEV;
   if (spec.upper_dir.empty()) flags |= MS_RDONLY;
   else options += ",upperdir=" + spec.upper_dir + ",workdir=" + spec.work_dir;
+  if (spec.userns) options += ",userxattr";
   check(mount("overlay", spec.target.c_str(), "overlay", flags, options.c_str()), "mount", spec.target.c_str());
 
   // 3. Node opens the mount through /proc/<our pid>/root and says so by
@@ -587,8 +603,8 @@ int seccomp_main() {
 
 int main(int argc, char** argv) {
   if (argc == 2 && strcmp(argv[1], "seccomp") == 0) return seccomp_main();
-  if (argc != 2 || (strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "mount") != 0)) {
-    fprintf(stderr, "usage: berth-exec exec|mount (the spec comes on fd 3) | berth-exec seccomp (rules on stdin)\n");
+  if (argc != 2 || (strcmp(argv[1], "exec") != 0 && strcmp(argv[1], "mount") != 0 && strcmp(argv[1], "userns-files") != 0)) {
+    fprintf(stderr, "usage: berth-exec exec|mount|userns-files (the spec comes on fd 3) | berth-exec seccomp (rules on stdin)\n");
     return 2;
   }
   close_range(4, ~0U, 0);  // nothing of the starter's but 0-3
@@ -620,6 +636,7 @@ int main(int argc, char** argv) {
     errno = EINVAL;
     fail("read", "spec: the mode differs from the command line");
   }
-  if (spec.mode == "mount") mount_main(spec);
+  if (spec.mode == "mount") mount_main(spec, control);
+  if (spec.mode == "userns-files") userns_files_main(spec, control);
   exec_main(spec, control);
 }

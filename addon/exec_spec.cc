@@ -12,6 +12,8 @@ const KeyValueKey kExecSpecKeys[] = {
     {"upper", KeyValueKind::kPath},
     {"work", KeyValueKind::kPath},
     {"target", KeyValueKind::kPath},
+    {"file-op", KeyValueKind::kText, true},
+    {"userns", KeyValueKind::kFlag},
 };
 
 }  // namespace
@@ -44,6 +46,8 @@ bool exec_spec_read(int fd, KeyValueBuffer& buffer, ExecSpec& spec, std::string&
     else if (key == "upper") spec.upper_dir = value;
     else if (key == "work") spec.work_dir = value;
     else if (key == "target") spec.target = value;
+    else if (key == "file-op") spec.file_ops.push_back(value);
+    else if (key == "userns") spec.userns = value == "1";
     else { error = "spec: unknown key `" + key + "`"; return false; }
   }
   if (spec.mode == "exec") {
@@ -52,8 +56,10 @@ bool exec_spec_read(int fd, KeyValueBuffer& buffer, ExecSpec& spec, std::string&
   } else if (spec.mode == "mount") {
     if (!schema.require({"lower", "target"}, error)) return false;
     if (spec.upper_dir.empty() != spec.work_dir.empty()) { error = "spec: upper and work go together"; return false; }
+  } else if (spec.mode == "userns-files") {
+    if (!schema.require({"target", "file-op"}, error)) return false;
   } else {
-    error = "spec: mode must be exec or mount";
+    error = "spec: mode must be exec, mount or userns-files";
     return false;
   }
   return true;

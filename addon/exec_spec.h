@@ -3,7 +3,7 @@
 // with the record `end` with an empty value (lib/container/exec-helper.ts);
 // after that the same socket carries control messages (`resize`, `signal`) in
 // the same form. The reader refuses an unknown key, a second value for a
-// single key (all but arg, env, group, rlimit, cgroup-procs, lower), a value of
+// single key (all but arg, env, group, rlimit, cgroup-procs, lower, file-op), a value of
 // the wrong kind and, for `exec`, a spec without pid, pid-start-time, arg, cwd,
 // uid, gid, capabilities or no-new-privileges.
 #pragma once
@@ -14,7 +14,7 @@
 #include "process_spec.h"
 
 struct ExecSpec {
-  std::string mode;  // "exec" or "mount"
+  std::string mode;  // "exec", "mount" or "userns-files"
 
   // exec: the container's first process, whose namespaces to enter
   int pid = 0;
@@ -26,7 +26,11 @@ struct ExecSpec {
   // mount: an overlay in a private mount namespace
   std::vector<std::string> lower_dirs;     // top-most first
   std::string upper_dir, work_dir;         // empty: a read-only mount of the lower dirs
-  std::string target;
+  bool userns = false;                     // rootless: in a user namespace of our own (userns_own.h), overlay with userxattr
+  std::string target;                      // mount: the mount point; userns-files: the directory
+
+  // userns-files: the operations (userns_file_ops.h)
+  std::vector<std::string> file_ops;
 };
 
 // Reads records from `fd` until "end"; false with `error` filled on EOF or a

@@ -294,3 +294,18 @@ export class BuildStepError extends BerthError {
     this.output = step.output ?? [];
   }
 }
+
+/**
+ * berth runs rootless (as a normal user) and what was asked needs what a
+ * normal user cannot have here: a resource limit without a delegated cgroup,
+ * a bridge network, a kernel without overlayfs in user namespaces, user
+ * namespaces switched off, subordinate ids without `newuidmap`, an image file
+ * owned by an id outside the user's subordinate ranges. `code` is
+ * `ERR_ROOTLESS_UNSUPPORTED`; the message says what to do instead. Nothing
+ * was changed.
+ */
+export class RootlessUnsupportedError extends BerthError {
+  constructor(message: string, details: BerthErrorDetails = {}) {
+    super(message, { code: 'ERR_ROOTLESS_UNSUPPORTED', step: 'rootless', ...details });
+  }
+}

@@ -4,6 +4,8 @@
  * @packageDocumentation
  */
 export { Runtime, DEFAULT_ROOT, type RuntimeOptions, type RuntimeInfo } from './runtime.js';
+export type { CgroupDelegation } from './cgroup/cgroup-delegation.js';
+export type { IdMaps, IdMapping } from './userns/id-map.js';
 export { Container, type RunOptions, type RunResult, type StartOptions, type StartResult, type StopOptions, type RemoveOptions } from './container/container.js';
 export { Wait } from './container/wait-strategies/wait.js';
 export type { Snapshot } from './container/snapshot.js';
@@ -55,6 +57,7 @@ export {
   ComposeError,
   DockerfileError,
   BuildStepError,
+  RootlessUnsupportedError,
   type DockerfileLocation,
   type BerthErrorDetails,
 } from './errors.js';

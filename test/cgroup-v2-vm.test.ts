@@ -7,7 +7,7 @@ import { withDeadline } from './helpers.js';
 
 const repo = join(import.meta.dirname, '..');
 /** The tests that exercise cgroups, run again on a pure cgroup v2 kernel. */
-const V2_TESTS = ['container-limits', 'runtime-recovery'];
+const V2_TESTS = ['container-limits', 'runtime-recovery', 'rootless-cgroup-v2'];
 
 test('on a cgroup v2 host (a VM booted with cgroup_no_v1=all) the limit tests pass too', { timeout: 900_000 }, async (t) => {
   if (cgroupMode() === 'v2') {

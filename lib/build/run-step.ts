@@ -231,7 +231,7 @@ export async function runStep(session: BuildSession, state: StageState, instruct
     const argsPart = args.length > 0 ? `|${args.length} ${args.map(([name, value]) => `${name}=${value}`).join(' ')} ` : '';
     const createdBy = `RUN ${argsPart}${run.argv.join(' ')} # buildkit`;
     return await storeStep(session, state, key, createdBy, async (created) =>
-      changed ? layerFromTar(session.store.content, packLayer(upper), `the changes of ${step.info.instruction}`, created, { maxLayerSize: Infinity }) : undefined,
+      changed ? layerFromTar(session.store.content, packLayer(upper, { idMaps: session.store.content.userns?.maps }), `the changes of ${step.info.instruction}`, created, { maxLayerSize: Infinity }) : undefined,
     );
   } finally {
     await container?.remove({ force: true }).catch(() => {});

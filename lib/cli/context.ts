@@ -12,7 +12,7 @@ export interface CliWriter {
 
 /** The context a subcommand runs in. */
 export interface CliContext {
-  /** Opens the runtime at $BERTH_ROOT (default /var/lib/berth); the same instance on every call. */
+  /** Opens the runtime at $BERTH_ROOT (default /var/lib/berth, or ~/.local/share/berth rootless); the same instance on every call. */
   runtime(): Promise<Runtime>;
   /** Standard output. */
   stdout: CliWriter;

@@ -92,7 +92,7 @@ const VERSION = typeof __BERTH_VERSION__ === 'string' ? __BERTH_VERSION__ : '0.1
 function topHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   const rows = Object.entries(COMMANDS).map(([name, [, summary]]) => `  ${name.padEnd(width)}   ${summary}`);
-  return `\nUsage:  berth [OPTIONS] COMMAND\n\nA container engine you import, and its command line.\n\nOptions:\n  -v, --version   Print version information and quit\n      --help      Print usage\n\nCommands:\n${rows.join('\n')}\n  build${' '.repeat(width - 5)}   Build an image from a Dockerfile\n  compose${' '.repeat(width - 7)}   Define and run multi-container applications\n\nState root: $BERTH_ROOT (default /var/lib/berth).\nRun 'berth COMMAND --help' for more information on a command.\n`;
+  return `\nUsage:  berth [OPTIONS] COMMAND\n\nA container engine you import, and its command line.\n\nOptions:\n  -v, --version   Print version information and quit\n      --help      Print usage\n\nCommands:\n${rows.join('\n')}\n  build${' '.repeat(width - 5)}   Build an image from a Dockerfile\n  compose${' '.repeat(width - 7)}   Define and run multi-container applications\n\nState root: $BERTH_ROOT (default /var/lib/berth; as a normal user ~/.local/share/berth, rootless).\nRun 'berth COMMAND --help' for more information on a command.\n`;
 }
 
 /** `berth build …`: lib/build/build-command.ts, loaded only for builds. */

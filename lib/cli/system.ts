@@ -61,13 +61,13 @@ export const commands: Record<string, CliCommand> = {
     flags: { format: formatFlag },
     maxArgs: 0,
     async run(parsed, ctx) {
-      const { DEFAULT_ROOT } = await import('../runtime.js');
+      const { DEFAULT_ROOT, defaultRootlessRoot } = await import('../runtime.js');
       const { cgroupMode } = await import('../cgroup/cgroup-driver.js');
       const { release } = await import('node:os');
       const version = typeof __BERTH_VERSION__ === 'string' ? __BERTH_VERSION__ : '0.1.0';
       const data = {
         Client: { Version: version, NodeVersion: process.version, Os: platform(), Arch: arch() },
-        Engine: { Version: version, KernelVersion: release(), CgroupVersion: cgroupMode(), Root: process.env.BERTH_ROOT ?? DEFAULT_ROOT },
+        Engine: { Version: version, KernelVersion: release(), CgroupVersion: cgroupMode(), Root: process.env.BERTH_ROOT ?? (process.getuid?.() === 0 ? DEFAULT_ROOT : defaultRootlessRoot()) },
       };
       const format = stringFlag(parsed, 'format');
       if (format) ctx.stdout.write(new Template(format, ctx.isTTY).render(data) + '\n');

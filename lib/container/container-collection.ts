@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerCreateOptions } from '../../types/container.js';
 import type { ImageConfig } from '../../types/image.js';
 import type { ResourceLimits } from '../../types/resources.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError, RootlessUnsupportedError } from '../errors.js';
+import { checkRootlessLimits, DELEGATION_HINT, type CgroupDelegation } from '../cgroup/cgroup-delegation.js';
+import { rootlessBridgeError } from '../network/rootless-bridge.js';
+import { removeTree } from '../userns/tree-removal.js';
 import type { Runtime } from '../runtime.js';
 import { readJsonIfExists, syncSoon, writeJsonAtomic } from '../state/atomic-file.js';
 import { withFileLock } from '../state/file-lock.js';
@@ -56,6 +58,7 @@ export class ContainerCollection {
   async create(options: ContainerCreateOptions): Promise<Container> {
     const given = options.image;
     validateCreateOptions(typeof given === 'object' && given !== null ? { ...options, image: given.id } : options);
+    if (this.runtime.rootless) checkRootlessCreate(options, this.runtime.cgroupDelegation);
     const security = {
       capabilities: effectiveCapabilities(options.capAdd, options.capDrop, options.privileged),
       seccomp: checkSeccompOption(options.seccomp) ?? 'default',
@@ -238,7 +241,7 @@ export class ContainerCollection {
 
   /** @internal Deletes a stopped container's files and its name. */
   async forget(id: string, name: string): Promise<void> {
-    await rm(join(this.containersDir, id), { recursive: true, force: true });
+    await removeTree(join(this.containersDir, id), this.runtime.userns);
     try {
       if (readlinkSync(join(this.namesDir, name)) === id) rmSync(join(this.namesDir, name), { force: true });
     } catch {
@@ -272,7 +275,7 @@ export class ContainerCollection {
       }
       const container = this.load(id);
       if (container) others.set(id, container);
-      else rmSync(dir, { recursive: true, force: true });
+      else await removeTree(dir, this.runtime.userns);
     }
     for (const name of readdirSync(this.namesDir)) {
       let target: string;
@@ -341,4 +344,18 @@ function mergeEnv(base: string[], overrides: string[]): string[] {
   const result = new Map<string, string>();
   for (const entry of [...base, ...overrides]) result.set(entry.split('=', 1)[0]!, entry);
   return [...result.values()];
+}
+
+/**
+ * What a rootless runtime cannot give a container, refused before anything
+ * exists: a bridge network, limits or a cgroupParent without a delegated cgroup.
+ */
+function checkRootlessCreate(options: ContainerCreateOptions, delegation: CgroupDelegation | undefined): void {
+  const network = options.network ?? 'none';
+  if (isBridgeNetwork(network)) throw rootlessBridgeError(`containers.create: network '${network}'`);
+  if (!delegation) return;
+  checkRootlessLimits(pickResources(options), delegation, 'containers.create');
+  if (options.cgroupParent !== undefined && !delegation.delegated) {
+    throw new RootlessUnsupportedError(`containers.create: cgroupParent needs a cgroup, and this rootless runtime has none (${delegation.reason ?? 'no delegation'}); ${DELEGATION_HINT}`);
+  }
 }

@@ -50,7 +50,7 @@ export async function copyToContainer(handle: ContainerHandle, source: string | 
     if (typeof source !== 'string') {
       const dir = root.openDir(containerPath, { create: true });
       try {
-        await extractTar(dir.fd, dir.path, source, options);
+        await extractTar(dir.fd, dir.path, source, { ...options, rootless: handle.userns !== undefined });
       } finally {
         closeSync(dir.fd);
       }
@@ -65,9 +65,10 @@ export async function copyToContainer(handle: ContainerHandle, source: string | 
     const archiveName = target.into ? (contentsOnly || name === '' ? '' : name) : target.name;
     // the host side is read through descriptors as well, from its parent directory
     const hostRoot = RootDir.open(dirname(hostPath), 'the host');
-    const tarStream = packTree(hostRoot.fd, name, archiveName, {}, () => hostRoot.close());
+    // rootless: the host files' owners as the container sees them (the caller is its root)
+    const tarStream = packTree(hostRoot.fd, name, archiveName, { idMaps: handle.userns?.maps }, () => hostRoot.close());
     try {
-      await extractTar(target.fd, target.path, tarStream, options);
+      await extractTar(target.fd, target.path, tarStream, { ...options, rootless: handle.userns !== undefined });
     } finally {
       closeSync(target.fd);
     }
@@ -133,7 +134,7 @@ export async function copyFromContainer(handle: ContainerHandle, containerPath: 
   }
   const { dirFd, name, dirPath } = resolved;
   const archiveName = /(^|\/)\.$/.test(containerPath) ? '' : name || basename(dirPath);
-  return packTree(dirFd, name, archiveName, { pseudoDevices }, () => {
+  return packTree(dirFd, name, archiveName, { pseudoDevices, idMaps: handle.userns?.maps }, () => {
     closeSync(dirFd);
     fs.close();
   });

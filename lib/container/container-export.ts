@@ -24,5 +24,5 @@ export async function exportContainer(handle: ContainerHandle): Promise<Readable
     fs.close();
     throw error;
   }
-  return packTree(fs.root.fd, '', '', { sameDevice: device, mountPoints }, () => fs.close());
+  return packTree(fs.root.fd, '', '', { sameDevice: device, mountPoints, idMaps: handle.userns?.maps }, () => fs.close());
 }

@@ -6,6 +6,7 @@ import type { ContainerHandle } from './container-handle.js';
 import { processStartTime, type MonitorRecord } from './container-state.js';
 import { ExecHelper, helperError, type SpecValue } from './exec-helper.js';
 import { RootDir } from './path-in-root.js';
+import { mapOwnNamespace } from '../userns/userns-file-ops.js';
 
 /** A container's filesystem, open for copying or export. */
 export interface ContainerFilesystem {
@@ -82,8 +83,11 @@ async function mountStopped(handle: ContainerHandle, mode: 'read' | 'write'): Pr
   const spec: [string, SpecValue][] = mode === 'write'
     ? [...lower(config.layers), ['upper', paths.upper], ['work', paths.work], ['target', paths.rootfs]]
     : [...lower([paths.upper, ...config.layers]), ['target', paths.rootfs]];
+  // rootless: the helper mounts from a user namespace of its own, mapped as the container's
+  if (handle.userns) spec.push(['userns', true]);
   const helper = ExecHelper.start('mount', spec);
   try {
+    if (handle.userns) await mapOwnNamespace(helper, handle.userns, `mounting the filesystem of container ${handle.name}`);
     const event = await helper.next();
     if (event?.event === 'error') throw helperError('mounting the filesystem of a stopped container', event, handle.id, BerthError);
     if (event?.event !== 'ready') {

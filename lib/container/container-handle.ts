@@ -1,5 +1,6 @@
 import type { ContainerConfig, ContainerPaths } from './container-config.js';
 import type { ContainerState } from './container-state.js';
+import type { UsernsContext } from '../userns/userns-file-ops.js';
 
 /**
  * What the parts of a container that live in their own files (logs, exec,
@@ -11,5 +12,7 @@ export interface ContainerHandle {
   readonly name: string;
   readonly config: ContainerConfig;
   readonly paths: ContainerPaths;
+  /** A rootless runtime's user namespace (berth-exec's helpers map themselves with it); undefined as root. */
+  readonly userns?: UsernsContext | undefined;
   state(): ContainerState;
 }

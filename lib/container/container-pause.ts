@@ -1,4 +1,5 @@
 import { readContainerCgroup } from '../cgroup/cgroup-driver.js';
+import { noCgroupError } from '../cgroup/cgroup-delegation.js';
 import type { ContainerCgroup } from '../cgroup/container-cgroup.js';
 import { InvalidStateError } from '../errors.js';
 import type { ContainerHandle } from './container-handle.js';
@@ -9,7 +10,9 @@ export function isPaused(handle: Pick<ContainerHandle, 'paths'>): boolean {
 }
 
 function runningCgroup(handle: ContainerHandle, operation: string): ContainerCgroup {
-  const cgroup = handle.state().status === 'running' ? readContainerCgroup(handle.paths.cgroup) : undefined;
+  const running = handle.state().status === 'running';
+  const cgroup = running ? readContainerCgroup(handle.paths.cgroup) : undefined;
+  if (running && !cgroup) throw noCgroupError(operation, handle.name, handle.id);
   if (!cgroup) throw new InvalidStateError(`${operation}: container ${handle.name} is not running`, { containerId: handle.id });
   return cgroup;
 }

@@ -2,7 +2,9 @@ import { closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lc
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tar, { type Pack } from 'tar-stream';
-import { BerthError, ConflictError } from '../errors.js';
+import { BerthError, ConflictError, RootlessUnsupportedError } from '../errors.js';
+import type { IdMaps } from '../userns/id-map.js';
+import { containerOwner } from '../userns/rootless-id-maps.js';
 import { fdPath, findRegularFile, lstatIfExists, makeDirectory, openDirectory, READ_FOUND_FILE, splitPath, UnsafePathError } from './path-in-root.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
@@ -14,6 +16,8 @@ type Headers = Parameters<Pack['entry']>[0];
 // Writing a tar stream from a directory tree.
 
 export interface PackOptions {
+  /** Rootless: owners as the container's ids (host ids through these maps; unmapped ones as 65534, the overflow id). */
+  idMaps?: IdMaps;
   /**
    * Directories on another device than this one (mount points: /proc, /sys,
    * /dev, …) are archived as empty directories, as `docker export` does.
@@ -77,7 +81,8 @@ async function packOne(pack: Pack, dirFd: number, name: string, archiveName: str
     if (vanished(error)) return;
     throw error;
   }
-  const header: Headers = { name: archiveName || name, mode: stats.mode, uid: stats.uid, gid: stats.gid, mtime: stats.mtime };
+  const { uid, gid } = containerOwner(options.idMaps, stats);
+  const header: Headers = { name: archiveName || name, mode: stats.mode, uid, gid, mtime: stats.mtime };
   const mountPoint = (options.mountPoints?.has(header.name) ?? false) || (options.pseudoDevices?.has(stats.dev) ?? false);
   if (stats.isDirectory()) {
     if (archiveName !== '') await addEntry(pack, { ...header, name: `${header.name}/`, type: 'directory' });
@@ -199,6 +204,12 @@ export interface ExtractOptions {
   /** Owner of everything written, instead of the archive's. */
   uid?: number;
   gid?: number;
+  /**
+   * Rootless: files are written as the caller, which is the container's root;
+   * an owner other than 0:0 (in the container's ids) is refused, as the caller
+   * cannot give it through a mount of the container's filesystem.
+   */
+  rootless?: boolean;
 }
 
 /**
@@ -247,6 +258,8 @@ export async function extractTar(baseFd: number, basePath: string, source: Reada
       const uid = options.uid ?? header.uid ?? 0;
       const gid = options.gid ?? header.gid ?? 0;
       const mode = (header.mode ?? 0o644) & 0o7777;
+      if (options.rootless && (uid !== 0 || gid !== 0)) throw rootlessOwnerError(shown, uid, gid);
+      const chown = !options.rootless;
       const existing = lstatIfExists(at);
       if (header.type === 'directory') {
         entry.resume();
@@ -256,7 +269,7 @@ export async function extractTar(baseFd: number, basePath: string, source: Reada
         makeDirectory(at, 0o700);
         const fd = openDirectory(at);
         try {
-          fchownSync(fd, uid, gid);
+          if (chown) fchownSync(fd, uid, gid);
           fchmodSync(fd, mode);
         } finally {
           closeSync(fd);
@@ -272,7 +285,7 @@ export async function extractTar(baseFd: number, basePath: string, source: Reada
       if (header.type === 'symlink') {
         entry.resume();
         symlinkSync(header.linkname ?? '', at);
-        lchownSync(at, uid, gid);
+        if (chown) lchownSync(at, uid, gid);
         if (header.mtime) lutimesSync(at, header.mtime, header.mtime);
       } else if (header.type === 'link') {
         entry.resume();
@@ -284,7 +297,7 @@ export async function extractTar(baseFd: number, basePath: string, source: Reada
         const file = await open(at, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
         try {
           for await (const chunk of entry) await file.write(chunk as Buffer);
-          await file.chown(uid, gid);
+          if (chown) await file.chown(uid, gid);
           await file.chmod(mode); // after chown, which clears setuid bits
           if (header.mtime) await file.utimes(header.mtime, header.mtime);
         } finally {
@@ -373,4 +386,12 @@ class ParentCache {
     for (const fd of this.open_.values()) closeSync(fd);
     this.open_.clear();
   }
+}
+
+function rootlessOwnerError(shown: string, uid: number, gid: number): RootlessUnsupportedError {
+  return new RootlessUnsupportedError(
+    `copyTo: ${shown} would be owned by ${uid}:${gid}, but a rootless runtime writes into a container's filesystem as the container's root (0:0) only. ` +
+      'Pass { uid: 0, gid: 0 } to copy it as root, and chown it inside the container (exec) if it needs another owner.',
+    { path: shown },
+  );
 }

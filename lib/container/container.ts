@@ -12,6 +12,7 @@ import type { ContainerStats, ResourceUpdate } from '../../types/resources.js';
 import type { CommitOptions } from '../../types/image.js';
 import type { Image } from '../image/image.js';
 import { planContainerCgroup, readContainerCgroup } from '../cgroup/cgroup-driver.js';
+import { checkRootlessLimits, noCgroupError } from '../cgroup/cgroup-delegation.js';
 import type { CgroupCounters, ContainerCgroup } from '../cgroup/container-cgroup.js';
 import { ALL_DEVICES, normalizeLimits } from '../cgroup/resource-limits.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
@@ -288,10 +289,13 @@ export class Container implements AsyncDisposable {
       await this.runtime.volumes.prepare(this.config.mounts ?? [], layers);
       const limits = normalizeLimits(this.config.resources, true);
       if (this.config.privileged) limits.devices = [...ALL_DEVICES]; // every device, as Docker's --privileged
-      const cgroup = planContainerCgroup(this.id, this.config.cgroupParent ?? undefined, limits);
-      writeJsonAtomic(this.paths.cgroup, cgroup.record, false);
+      // rootless without a delegated cgroup: none (a limit was refused at create)
+      const delegation = this.runtime.cgroupDelegation;
+      if (delegation) checkRootlessLimits(this.config.resources, delegation, `container ${this.name}`);
+      const cgroup = delegation && !delegation.delegated ? undefined : planContainerCgroup(this.id, this.config.cgroupParent ?? undefined, limits);
+      if (cgroup) writeJsonAtomic(this.paths.cgroup, cgroup.record, false);
       try {
-        cgroup.create(limits);
+        cgroup?.create(limits);
         const endpoints = readEndpoints(this.paths.dir);
         const containersDir = join(this.paths.dir, '..');
         const resolver = await resolverMode(this.config, endpoints, this.runtime.containers);
@@ -299,8 +303,8 @@ export class Container implements AsyncDisposable {
         const network = await networkSpec(this.paths.dir, this.config, this.runtime.containers, this.runtime.networks, endpoints);
         const init = initWrapping(this.config);
         writeMonitorSpec({ ...this.config, cmd: init.cmd }, this.paths, user, this.processEnv(user.home), [
-          ...cgroup.monitorSpec(), ...network, ...etcMounts(this.paths.dir, (this.config.mounts ?? []).map((m) => m.target)),
-          ...ownerSpec(this.config, this.paths), ...init.spec, ...prepareHealthcheck(this.config, this.paths, user, cgroup.record.dirs),
+          ...(cgroup?.monitorSpec() ?? []), ...network, ...etcMounts(this.paths.dir, (this.config.mounts ?? []).map((m) => m.target)),
+          ...ownerSpec(this.config, this.paths), ...init.spec, ...prepareHealthcheck(this.config, this.paths, user, cgroup?.record.dirs ?? []),
         ]);
         this.monitor = await launchMonitor(this.paths.dir, {
           containerId: this.id,
@@ -326,8 +330,9 @@ export class Container implements AsyncDisposable {
 
   /** The cgroup of the running container. */
   private liveCgroup(operation: string): ContainerCgroup {
-    const state = this.state();
-    const cgroup = state.status === 'running' ? readContainerCgroup(this.paths.cgroup) : undefined;
+    const running = this.state().status === 'running';
+    const cgroup = running ? readContainerCgroup(this.paths.cgroup) : undefined;
+    if (running && !cgroup) throw noCgroupError(operation, this.name, this.id);
     if (!cgroup) throw new InvalidStateError(`${operation}: container ${this.name} is not running`, { containerId: this.id });
     return cgroup;
   }
@@ -675,7 +680,7 @@ export class Container implements AsyncDisposable {
     if (running) await this.stop();
     const snapshot = await withFileLock(this.paths.lock, async () => {
       this.assertStopped('snapshot');
-      const taken = takeSnapshot(this.config, this.paths);
+      const taken = await takeSnapshot(this.config, this.paths, this.runtime.userns);
       writeJsonAtomic(this.paths.config, this.config);
       return taken;
     });
@@ -701,7 +706,7 @@ export class Container implements AsyncDisposable {
     }
     await withFileLock(this.paths.lock, async () => {
       this.assertStopped('reset');
-      resetToSnapshot(this.config, this.paths, id);
+      await resetToSnapshot(this.config, this.paths, id, this.runtime.userns);
       writeJsonAtomic(this.paths.config, this.config);
     });
     if (running) await this.start(options);
@@ -819,7 +824,7 @@ export class Container implements AsyncDisposable {
 
   /** What the parts in their own files (logs, exec, copy, export, pause) need of this container. */
   private get handle(): ContainerHandle {
-    return { id: this.id, name: this.name, config: this.config, paths: this.paths, state: () => this.state() };
+    return { id: this.id, name: this.name, config: this.config, paths: this.paths, userns: this.runtime.userns, state: () => this.state() };
   }
 
   /**

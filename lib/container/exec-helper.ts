@@ -10,6 +10,8 @@ export type { SpecValue } from './spec-encoding.js';
 export type HelperEvent =
   | { event: 'started'; pid: number }
   | { event: 'ready'; pid: number }
+  | { event: 'map'; pid: number }
+  | { event: 'done' }
   | { event: 'error'; step: string; syscall: string; errno: number; path: string }
   | { event: 'exited'; exitCode: number; signal: number };
 
@@ -50,7 +52,7 @@ export class ExecHelper {
    * Starts `berth-exec <mode>` from its sealed copy and writes its spec.
    * @param stdio what fds 0-2 get (fd 3 is always the control socket)
    */
-  static start(mode: 'exec' | 'mount', spec: readonly SpecRecord[], stdio: StdioOptions = 'ignore'): ExecHelper {
+  static start(mode: 'exec' | 'mount' | 'userns-files', spec: readonly SpecRecord[], stdio: StdioOptions = 'ignore'): ExecHelper {
     const fds = (Array.isArray(stdio) ? stdio : [stdio, stdio, stdio]).slice(0, 3);
     // encoded first: a bad value throws before berth-exec reads anything
     const input = encodeSpec([['mode', mode], ...spec, ['end', '']]);

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotFoundError } from '../errors.js';
+import { removeTree } from '../userns/tree-removal.js';
+import type { UsernsContext } from '../userns/userns-file-ops.js';
 import type { ContainerConfig, ContainerPaths } from './container-config.js';
 
 /** A saved state of a container's filesystem, from `container.snapshot()`. */
@@ -23,14 +25,15 @@ export interface SnapshotRecord extends Snapshot {
  * read-only layer (overlayfs honours its whiteouts and opaque directories
  * there), and the container gets a new, empty upper directory. The container
  * must not be running (its overlay must not be mounted). Changes `config`.
+ * `userns`: the rootless runtime's (what the container wrote may belong to its subordinate ids).
  */
-export function takeSnapshot(config: ContainerConfig, paths: ContainerPaths): Snapshot {
+export async function takeSnapshot(config: ContainerConfig, paths: ContainerPaths, userns: UsernsContext | undefined): Promise<Snapshot> {
   const id = randomBytes(8).toString('hex');
   const dir = join(paths.dir, 'snapshots', id);
   mkdirSync(join(paths.dir, 'snapshots'), { recursive: true, mode: 0o700 });
   mkdirSync(paths.upper, { recursive: true });
   renameSync(paths.upper, dir);
-  freshWritableLayer(paths);
+  await freshWritableLayer(paths, userns);
   const record: SnapshotRecord = { id, createdAt: new Date().toISOString(), dir };
   config.snapshots = [...(config.snapshots ?? []), record];
   config.layers = [dir, ...config.layers];
@@ -44,7 +47,12 @@ export function takeSnapshot(config: ContainerConfig, paths: ContainerPaths): Sn
  * not to the size of the data. The container must not be running. Changes `config`.
  * @throws NotFoundError for an unknown snapshot
  */
-export function resetToSnapshot(config: ContainerConfig, paths: ContainerPaths, snapshot: string | undefined): void {
+export async function resetToSnapshot(
+  config: ContainerConfig,
+  paths: ContainerPaths,
+  snapshot: string | undefined,
+  userns: UsernsContext | undefined,
+): Promise<void> {
   const snapshots = config.snapshots ?? [];
   const keep = snapshot === 'image' ? 0 : snapshot === undefined ? snapshots.length : snapshots.findIndex((s) => s.id === snapshot) + 1;
   if (keep === 0 && snapshot !== undefined && snapshot !== 'image') {
@@ -56,15 +64,15 @@ export function resetToSnapshot(config: ContainerConfig, paths: ContainerPaths, 
   mkdirSync(paths.upper, { recursive: true });
   renameSync(paths.upper, join(trash, 'upper'));
   dropped.forEach((s, i) => renameSync(s.dir, join(trash, String(i))));
-  freshWritableLayer(paths);
+  await freshWritableLayer(paths, userns);
   config.snapshots = snapshots.slice(0, keep);
   config.layers = config.layers.filter((layer) => !dropped.some((s) => s.dir === layer));
-  rmSync(trash, { recursive: true, force: true });
+  await removeTree(trash, userns);
 }
 
 /** An empty upper directory and a clean overlay work directory. */
-function freshWritableLayer(paths: ContainerPaths): void {
-  rmSync(paths.work, { recursive: true, force: true });
+async function freshWritableLayer(paths: ContainerPaths, userns: UsernsContext | undefined): Promise<void> {
+  await removeTree(paths.work, userns);
   mkdirSync(paths.upper);
   mkdirSync(paths.work);
 }

@@ -23,6 +23,8 @@ import { nativeAddon } from '../native/addon.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
 import { makePrivateDirectory, PRIVATE_FILE_MODE } from '../state/private-state.js';
 import { digestHex, sha256 } from './digest.js';
+import { removeTree, removeTreeSoon } from '../userns/tree-removal.js';
+import type { UsernsContext } from '../userns/userns-file-ops.js';
 
 /** `layers/<hex>/layer.json` */
 export interface LayerRecord {
@@ -62,7 +64,14 @@ export class ContentStore {
   /** In-process queues per lock name, so this process never waits on its own flock. */
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  constructor(readonly root: string) {
+  /**
+   * @param userns the rootless runtime's user namespace: layers are unpacked in
+   * its view and removed through its helper; undefined as root.
+   */
+  constructor(
+    readonly root: string,
+    readonly userns?: UsernsContext,
+  ) {
     this.blobsDir = join(root, 'blobs', 'sha256');
     this.layersDir = join(root, 'layers');
     this.imagesDir = join(root, 'images');
@@ -82,7 +91,7 @@ export class ContentStore {
     for (const dir of [this.blobsDir, this.layersDir, this.imagesDir]) {
       for (const name of readdirSync(dir)) {
         const pid = /^\.tmp-(\d+)-/.exec(name)?.[1];
-        if (pid && !processAlive(Number(pid))) rmSync(join(dir, name), { recursive: true, force: true });
+        if (pid && !processAlive(Number(pid))) removeTreeSoon(join(dir, name), this.userns);
       }
     }
   }
@@ -164,15 +173,20 @@ export class ContentStore {
   }
 
   /** Moves a finished temporary layer directory (with `diff/` in it) into place; false when another got there first. */
-  commitLayer(temp: string, record: LayerRecord): boolean {
+  async commitLayer(temp: string, record: LayerRecord): Promise<boolean> {
     writeJsonAtomic(join(temp, 'layer.json'), record);
     if (this.hasLayer(record.diffId)) {
-      rmSync(temp, { recursive: true, force: true });
+      await this.removeTree(temp);
       return false;
     }
-    rmSync(this.layerDir(record.diffId), { recursive: true, force: true }); // a directory without diff/ is a leftover
+    await this.removeTree(this.layerDir(record.diffId)); // a directory without diff/ is a leftover
     renameSync(temp, this.layerDir(record.diffId));
     return true;
+  }
+
+  /** `rm -rf` of a layer directory (through the user namespace helper when rootless). */
+  removeTree(path: string): Promise<void> {
+    return removeTree(path, this.userns);
   }
 
   allLayers(): string[] {

@@ -190,7 +190,7 @@ export async function commitContainer(
   checkContainerDefaults(imageConfig, references[0] ?? `the commit of container ${container.name}`); // before the layer is made
 
   const layer = await whileFrozen(paths.cgroup, options.pause ?? true, () =>
-    layerFromTar(store.content, existsSync(paths.upper) ? packLayer(paths.upper) : emptyTar(), `the changes of container ${container.name}`, created, {
+    layerFromTar(store.content, existsSync(paths.upper) ? packLayer(paths.upper, { idMaps: store.content.userns?.maps }) : emptyTar(), `the changes of container ${container.name}`, created, {
       maxLayerSize: Infinity, // what the container wrote is on disk already
     }),
   );

@@ -27,6 +27,7 @@ import { BuildCache } from '../build/build-cache.js';
 import type { BuildOptions } from '../../types/build.js';
 import type { Runtime } from '../runtime.js';
 import { ContentStore } from './content-store.js';
+import type { UsernsContext } from '../userns/userns-file-ops.js';
 import { digestHex, sha256 } from './digest.js';
 import { Image } from './image.js';
 import { loadArchive, saveArchive } from './image-archive.js';
@@ -68,8 +69,11 @@ export class ImageStore {
   private readonly containersDir: string;
 
   /** @internal */
-  constructor(private readonly root: string) {
-    this.content = new ContentStore(root);
+  constructor(
+    private readonly root: string,
+    userns?: UsernsContext,
+  ) {
+    this.content = new ContentStore(root, userns);
     this.containersDir = join(root, 'containers');
     this.content.removeStaleTemporaries();
   }
@@ -192,7 +196,7 @@ export class ImageStore {
     try {
       return await this.content.withCollectorLock(() => fn(created), false);
     } catch (error) {
-      await this.content.withCollectorLockIfFree(async () => void this.collect()).catch(() => {});
+      await this.content.withCollectorLockIfFree(async () => void (await this.collect())).catch(() => {});
       throw error;
     }
   }
@@ -471,7 +475,7 @@ export class ImageStore {
    * to. The caller holds the collector lock exclusively, so no addition is
    * running.
    */
-  private collect(): { layers: string[]; reclaimedBytes: number } {
+  private async collect(): Promise<{ layers: string[]; reclaimedBytes: number }> {
     const keepLayers = new Set<string>();
     const keepBlobs = new Set<string>();
     for (const record of this.records()) {
@@ -498,7 +502,7 @@ export class ImageStore {
     for (const diffId of this.content.allLayers()) {
       if (keepLayers.has(diffId)) continue;
       reclaimedBytes += this.content.layerRecord(diffId)?.size ?? 0;
-      rmSync(this.content.layerDir(diffId), { recursive: true, force: true });
+      await this.content.removeTree(this.content.layerDir(diffId));
       layers.push(diffId);
     }
     for (const digest of this.content.allBlobs()) {

@@ -148,6 +148,7 @@ export async function ingestLayer(store: ContentStore, source: LayerSource, opti
     try {
       unpacked = await unpackLayer(Readable.from(tarBytes(), { objectMode: false }), `${tempLayer}/diff`, {
         allowDevices: options.allowDevices,
+        userns: store.userns,
       });
       await drain();
     } catch (error) {
@@ -174,13 +175,13 @@ export async function ingestLayer(store: ContentStore, source: LayerSource, opti
       blobFd = undefined;
       await store.commitBlob(tempBlob!, source.descriptor.digest);
     }
-    store.commitLayer(tempLayer, { diffId, size: unpacked.size, tarSize, createdAt: new Date().toISOString() });
+    await store.commitLayer(tempLayer, { diffId, size: unpacked.size, tarSize, createdAt: new Date().toISOString() });
     return { compression, unpackedSize: unpacked.size };
   } finally {
     if (blobFd !== undefined) closeSync(blobFd);
     await chunks.return?.();
     source.stream.destroy();
-    rmSync(tempLayer, { recursive: true, force: true });
+    await store.removeTree(tempLayer);
     if (tempBlob) rmSync(tempBlob, { force: true });
   }
 }

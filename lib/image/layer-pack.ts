@@ -17,18 +17,28 @@ import { closeSync, constants, createReadStream, fstatSync, lstatSync, openSync,
 import { Readable } from 'node:stream';
 import { once } from 'node:events';
 import { pack, type Header, type Pack } from 'tar-stream';
-import { BerthError } from '../errors.js';
+import { BerthError, RootlessUnsupportedError } from '../errors.js';
+import type { IdMaps } from '../userns/id-map.js';
+import { containerOwner } from '../userns/rootless-id-maps.js';
 import { nativeAddon } from '../native/addon.js';
 
 export interface PackOptions {
   /** Every entry gets this mtime (for reproducible tars); default: the files' own. */
   mtime?: Date;
+  /**
+   * Rootless: the directory is a rootless overlay's (owners in the host's ids
+   * of these maps, opaque directories marked `user.overlay.opaque`); the tar
+   * gets the container's ids. A file the caller cannot read is a RootlessUnsupportedError.
+   */
+  idMaps?: IdMaps | undefined;
 }
 
 /** The tar of `dir` as a stream. */
 export function packLayer(dir: string, options: PackOptions = {}): Readable {
   const tar = pack();
-  walk(tar, dir, options).then(
+  walk(tar, dir, options).catch((error: unknown) => {
+    throw options.idMaps && ['EACCES', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '') ? unreadable(error as NodeJS.ErrnoException) : error;
+  }).then(
     () => tar.finalize(),
     (error: unknown) => tar.destroy(error as Error),
   );
@@ -111,7 +121,7 @@ async function walk(tar: Pack, root: string, options: PackOptions): Promise<void
         const fd = openChecked(path, OPEN_DIR, stat, name);
         try {
           await addEntry(tar, { ...header, name: `${name}/`, type: 'directory' });
-          if (nativeAddon().getXattr(`/proc/self/fd/${fd}/.`, 'trusted.overlay.opaque')?.toString() === 'y') {
+          if (nativeAddon().getXattr(`/proc/self/fd/${fd}/.`, options.idMaps ? 'user.overlay.opaque' : 'trusted.overlay.opaque')?.toString() === 'y') {
             await addEntry(tar, { ...header, name: `${name}/.wh..wh..opq`, type: 'file', size: 0, mode: 0o644 });
           }
           await visit(fd, name);
@@ -151,5 +161,14 @@ async function walk(tar: Pack, root: string, options: PackOptions): Promise<void
 }
 
 function baseHeader(name: string, stat: Stats, options: PackOptions): EntryHeader {
-  return { name, mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid, mtime: options.mtime ?? stat.mtime, uname: '', gname: '' };
+  const { uid, gid } = containerOwner(options.idMaps, stat);
+  return { name, mode: stat.mode & 0o7777, uid, gid, mtime: options.mtime ?? stat.mtime, uname: '', gname: '' };
+}
+
+function unreadable(error: NodeJS.ErrnoException): RootlessUnsupportedError {
+  return new RootlessUnsupportedError(
+    `${error.path ?? 'a file'}: ${error.code}: a rootless runtime cannot read this file the container wrote (it belongs to one of the container's users and is private to it), ` +
+      'so it cannot be committed. Make it readable inside the container (chmod), or commit as root.',
+    { path: error.path, cause: error },
+  );
 }

@@ -16,6 +16,19 @@
  * under the state root, which other host users cannot enter. Extended
  * attributes pass the policy of `xattr-policy.ts` (`user.*` and file
  * capabilities only), on regular files and directories.
+ *
+ * Rootless (`userns` given), the layer is stored as the container's user
+ * namespace sees it, as Podman's storage does: an entry of owner 0:0 is the
+ * caller's own file; other owners, and file capabilities, are collected as
+ * operations that `berth-exec userns-files` applies at the end from a user
+ * namespace with the rootless maps (userns-file-ops.ts), each path opened
+ * below the layer without following symlinks. An owner the maps do not hold
+ * refuses the layer before any of that runs. Until then every directory
+ * stays writable for the caller (a mode without u+rwx is set at the end).
+ * Device nodes are skipped (a normal user cannot make them; Podman skips them
+ * too), whiteouts are still made (a 0/0 character device needs no privilege),
+ * and an opaque directory gets `user.overlay.opaque=y`, which overlayfs reads
+ * when mounted with `userxattr`.
  */
 import {
   closeSync,
@@ -36,8 +49,10 @@ import {
 } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Header } from 'tar-stream';
-import { BerthError, ImageContentError, LayerUnpackError, errnoName } from '../errors.js';
+import { BerthError, ImageContentError, LayerUnpackError, RootlessUnsupportedError, errnoName } from '../errors.js';
 import { nativeAddon } from '../native/addon.js';
+import { hostIdOf, type IdMapping } from '../userns/id-map.js';
+import { applyFileOps, type FileOp, type UsernsContext } from '../userns/userns-file-ops.js';
 import { extractWithXattrs, type XattrHeader } from './tar-extract.js';
 import { allowedXattr } from './xattr-policy.js';
 
@@ -45,6 +60,8 @@ import { allowedXattr } from './xattr-policy.js';
 export interface UnpackOptions {
   /** Create character and block devices; default false: a layer with one fails. */
   allowDevices?: boolean | undefined;
+  /** Rootless: unpack in this user namespace's view (see the top of this file). */
+  userns?: UsernsContext | undefined;
 }
 
 /** What {@link unpackLayer} found. */
@@ -93,7 +110,7 @@ export async function unpackLayer(tar: Readable, dir: string, options: UnpackOpt
     if (error instanceof BerthError || (error as { code?: unknown }).code !== undefined) throw error;
     throw new ImageContentError(`the layer is not a valid tar: ${(error as Error).message}`, { code: 'ERR_LAYER_INVALID', cause: error });
   }
-  unpacker.finish();
+  await unpacker.finish();
   return { size: unpacker.size, entries: unpacker.count };
 }
 
@@ -102,6 +119,10 @@ class Unpacker {
   private readonly nodes = new Map<string, Kind>([['', 'dir']]);
   /** Directory times, set last (adding entries changes them). */
   private readonly dirTimes: [string, Date][] = [];
+  /** Rootless: what the user namespace helper applies at the end, by path. */
+  private readonly pending = new Map<string, FileOp[]>();
+  /** Rootless: modes of the caller's own directories that lack u+rwx, set at the end. */
+  private readonly dirModes = new Map<string, number>();
   size = 0;
   count = 0;
 
@@ -174,12 +195,15 @@ class Unpacker {
           }
           linkSync(this.abs(target), path);
           this.nodes.set(rel, kind);
+          const ops = this.pending.get(target);
+          if (ops) this.pending.set(rel, ops.map((op) => ({ ...op, path: rel })));
           return;
         }
         case 'character-device':
         case 'block-device':
         case 'fifo': {
           data.resume();
+          if (header.type !== 'fifo' && this.options.userns) return; // a normal user cannot make devices: skipped, as Podman does
           if (header.type !== 'fifo' && !this.options.allowDevices) {
             throw new LayerUnpackError(
               `layer entry '${name}' is a ${header.type} (${header.devmajor ?? 0}:${header.devminor ?? 0}); devices are refused unless allowDevices is set`,
@@ -206,7 +230,7 @@ class Unpacker {
   private whiteout(name: string, parent: string, base: string): void {
     this.makeParents(name, parent);
     if (base === OPAQUE_MARKER) {
-      nativeAddon().setXattr(this.abs(parent), 'trusted.overlay.opaque', Buffer.from('y'));
+      nativeAddon().setXattr(this.abs(parent), this.options.userns ? 'user.overlay.opaque' : 'trusted.overlay.opaque', Buffer.from('y'));
       return;
     }
     if (base.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return; // aufs bookkeeping (.wh..wh.plnk, …)
@@ -225,8 +249,13 @@ class Unpacker {
     const kind = this.nodes.get(rel);
     if (kind === undefined) return;
     rmSync(this.abs(rel), { recursive: true, force: true });
-    if (kind === 'dir') for (const key of this.nodes.keys()) if (key.startsWith(`${rel}/`)) this.nodes.delete(key);
+    if (kind === 'dir') {
+      for (const key of this.nodes.keys()) if (key.startsWith(`${rel}/`)) this.nodes.delete(key);
+      for (const map of [this.pending, this.dirModes]) for (const key of map.keys()) if (key.startsWith(`${rel}/`)) map.delete(key);
+    }
     this.nodes.delete(rel);
+    this.pending.delete(rel);
+    this.dirModes.delete(rel);
   }
 
   /** Makes the missing parents of an entry; refuses to go through anything but a directory this layer made. */
@@ -250,14 +279,21 @@ class Unpacker {
 
   private async file(path: string, header: Header, data: AsyncIterable<Buffer>): Promise<void> {
     const mode = (header.mode ?? 0o644) & 0o7777;
+    const chown = !this.isOurs(header);
+    const deferred = chown && this.options.userns !== undefined;
     const fd = openSync(path, CREATE_FLAGS, mode & 0o777);
     try {
       for await (const chunk of data) writeSync(fd, chunk);
       this.size += header.size ?? 0;
       // skipped when the file was born with them: two syscalls a file, most files
-      const chown = !isOurs(header);
-      if (chown) fchownSync(fd, header.uid ?? 0, header.gid ?? 0);
-      if (chown || !bornWith(mode)) fchmodSync(fd, mode); // after chown, which clears set-id bits
+      if (deferred) {
+        // the permission bits now, while the file is ours; set-id bits after the helper's chown
+        if (!bornWith(mode & 0o777)) fchmodSync(fd, mode & 0o777);
+        this.defer(path, header, (mode & 0o7000) !== 0 ? mode : undefined);
+      } else {
+        if (chown) fchownSync(fd, header.uid ?? 0, header.gid ?? 0);
+        if (chown || !bornWith(mode)) fchmodSync(fd, mode); // after chown, which clears set-id bits
+      }
       if (header.mtime) futimesSync(fd, header.mtime, header.mtime);
     } finally {
       closeSync(fd);
@@ -265,13 +301,47 @@ class Unpacker {
     this.xattrs(path, header);
   }
 
+  /** Rootless: the owner (and then the mode, which chown's clearing of set-id bits needs) for the helper. */
+  private defer(path: string, header: Header, mode: number | undefined): void {
+    const userns = this.options.userns!;
+    const uid = header.uid ?? 0;
+    const gid = header.gid ?? 0;
+    for (const [id, map, kind] of [[uid, userns.maps.uidMap, 'uid'], [gid, userns.maps.gidMap, 'gid']] as const) {
+      if (hostIdOf(map, id) === undefined) throw unmappedOwner(header.name, kind, id, map);
+    }
+    const rel = this.relative(path);
+    const ops = this.pending.get(rel) ?? [];
+    ops.push({ op: 'chown', path: rel, uid, gid });
+    if (mode !== undefined) ops.push({ op: 'chmod', path: rel, mode });
+    this.pending.set(rel, ops);
+  }
+
+  private relative(path: string): string {
+    return path === this.dir ? '.' : path.slice(this.dir.length + 1);
+  }
+
+  /** Whether a new node of ours already has the entry's owner: the caller's ids as root, container root (0:0) rootless. */
+  private isOurs(header: Header): boolean {
+    if (this.options.userns) return (header.uid ?? 0) === 0 && (header.gid ?? 0) === 0;
+    return isOurs(header);
+  }
+
   /** Owner, mode, xattrs and times; `born` is the mode the node was just created with (skips a chmod that changes nothing). */
   private metadata(path: string, header: Header, kind: Kind, born?: number): void {
-    const chown = !isOurs(header);
-    if (chown) lchownSync(path, header.uid ?? 0, header.gid ?? 0);
+    const chown = !this.isOurs(header);
     const mode = (header.mode ?? (kind === 'dir' ? 0o755 : 0o644)) & 0o7777;
-    // path is not a symlink: we just made it; chown clears set-id bits, so chmod comes after
-    if (kind !== 'symlink' && (chown || born !== mode)) chmodSync(path, mode);
+    if (chown && this.options.userns) {
+      // now while it is ours, unless chown would clear it (set-id bits) or it would lock the caller out of a directory it still fills
+      const late = (mode & 0o7000) !== 0 || (kind === 'dir' && (mode & 0o700) !== 0o700);
+      if (kind !== 'symlink' && !late && born !== mode) chmodSync(path, mode);
+      this.defer(path, header, kind !== 'symlink' && late ? mode : undefined);
+    } else {
+      if (chown) lchownSync(path, header.uid ?? 0, header.gid ?? 0);
+      // path is not a symlink: we just made it; chown clears set-id bits, so chmod comes after
+      const late = this.options.userns !== undefined && kind === 'dir' && (mode & 0o700) !== 0o700;
+      if (late) this.dirModes.set(this.relative(path), mode);
+      else if (kind !== 'symlink' && (chown || born !== mode)) chmodSync(path, mode);
+    }
     if (kind === 'dir') this.xattrs(path, header);
     if (!header.mtime) return;
     if (kind === 'dir') this.dirTimes.push([path, header.mtime]);
@@ -284,12 +354,22 @@ class Unpacker {
     if (!xattrs) return;
     for (const [name, value] of xattrs) {
       const kept = allowedXattr(name, value);
-      if (kept) nativeAddon().setXattr(path, name, kept);
+      if (!kept) continue;
+      if (name === 'security.capability' && this.options.userns) {
+        // the kernel stores it namespaced (root id: the caller), valid in the container's user namespace
+        const rel = this.relative(path);
+        this.pending.set(rel, [...(this.pending.get(rel) ?? []), { op: 'setcap', path: rel, value: kept }]);
+      } else {
+        nativeAddon().setXattr(path, name, kept);
+      }
     }
   }
 
-  finish(): void {
+  /** Directory times (and, rootless, the late directory modes, then the helper's operations). */
+  async finish(): Promise<void> {
     for (const [path, time] of this.dirTimes.reverse()) lutimesSync(path, time, time);
+    for (const [rel, mode] of this.dirModes) chmodSync(this.abs(rel === '.' ? '' : rel), mode);
+    if (this.options.userns) await applyFileOps(this.options.userns, this.dir, [...this.pending.values()].flat());
   }
 }
 
@@ -314,6 +394,19 @@ function isOurs(header: Header): boolean {
 /** True when creating with `mode` under our umask gives exactly `mode`. */
 function bornWith(mode: number): boolean {
   return (mode & 0o7000) === 0 && (mode & UMASK) === 0;
+}
+
+/** An entry owned by an id that the rootless maps do not hold. */
+function unmappedOwner(entry: string, kind: 'uid' | 'gid', id: number, map: readonly IdMapping[]): RootlessUnsupportedError {
+  const last = Math.max(...map.map((range) => range.containerId + range.size - 1));
+  const file = kind === 'uid' ? '/etc/subuid' : '/etc/subgid';
+  const option = kind === 'uid' ? '--add-subuids' : '--add-subgids';
+  return new RootlessUnsupportedError(
+    `layer entry '${entry}' is owned by ${kind} ${id}, which this user's id map does not hold (container ${kind}s 0-${last}: ` +
+      `the user and its subordinate ids in ${file}). Give the user more subordinate ids, e.g. as root ` +
+      `\`usermod ${option} 100000-165535 <user>\` (65536 ids cover most images), then pull again. Nothing of the layer was kept.`,
+    { path: entry },
+  );
 }
 
 /** Unpack failures as berth errors that name the entry. */

@@ -2,7 +2,9 @@
  * Which extended attributes of an image reach the host's disk (in a layer
  * directory, or a volume filled from the image).
  *
- * Kept: `user.*` (the image's own metadata) and `security.capability` (file
+ * Kept: `user.*` (the image's own metadata) but `user.overlay.*` (a rootless
+ * overlay, mounted with `userxattr`, reads those as instructions, as root's
+ * reads `trusted.overlay.*`), and `security.capability` (file
  * capabilities: `ping` in many images has `cap_net_raw+ep`; Docker keeps
  * them). Dropped, silently: `trusted.*` (overlayfs reads `trusted.overlay.*`
  * as instructions: redirects, metacopy, opaque), `security.*` other than
@@ -39,6 +41,7 @@ export function capabilityValue(value: Buffer): Buffer | undefined {
 
 /** The value to write for the image's attribute `name`, or undefined when the policy drops it. */
 export function allowedXattr(name: string, value: Buffer): Buffer | undefined {
+  if (name.startsWith('user.overlay.')) return undefined;
   if (name.startsWith('user.') && name.length > 'user.'.length) return value;
   if (name === 'security.capability') return capabilityValue(value);
   return undefined;

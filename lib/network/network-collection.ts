@@ -16,6 +16,7 @@ import { Network } from './network.js';
 import { formatIp, overlaps, parseIp, parseSubnet, type Subnet } from './ipv4.js';
 import { addressFor, formatIp6, inSubnet6, overlaps6, parseIp6, parseSubnet6, randomUlaSubnet } from './ipv6.js';
 import { NETWORK_MODES } from './network-mode.js';
+import { rootlessBridgeError } from './rootless-bridge.js';
 
 /** Subnets this network namespace already routes (/proc/net/route; the default route aside). */
 function routedSubnets(): Subnet[] {
@@ -50,6 +51,8 @@ export class NetworkCollection {
     root: string,
     private readonly containersDir: string,
     private readonly containers: () => ContainerCollection,
+    /** A rootless runtime: create() refuses (see rootless-bridge.ts). */
+    private readonly rootless = false,
   ) {
     this.dir = join(root, 'networks');
     this.table = `berth_${createHash('sha256').update(root).digest('hex').slice(0, 8)}`;
@@ -79,6 +82,7 @@ export class NetworkCollection {
     if (typeof options !== 'object' || options === null) throw new TypeError('networks.create: options must be an object');
     const { name, internal = false, labels = {} } = options;
     if (typeof name !== 'string' || !NAME_PATTERN.test(name)) throw new TypeError(`network name must match ${NAME_PATTERN}, got '${String(name)}'`);
+    if (this.rootless) throw rootlessBridgeError(`networks.create('${name}')`);
     if ((NETWORK_MODES as readonly string[]).includes(name)) throw new TypeError(`'${name}' is a network mode, not a name a network can have`);
     if (typeof internal !== 'boolean') throw new TypeError('internal must be a boolean');
     if (options.subnet !== undefined) parseSubnet(options.subnet, 'subnet');

@@ -11,7 +11,7 @@ function reason(code: string | undefined, path: string): string {
       return `${path} is not a directory`;
     case 'EACCES':
     case 'EPERM':
-      return `permission denied on ${path} (berth runs as root)`;
+      return `permission denied on ${path} (as root, berth's default root is /var/lib/berth; as a normal user, a root the user may write: ~/.local/share/berth by default)`;
     case 'EROFS':
       return `${path} is on a read-only file system`;
     case 'ENOSPC':

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerMount, VolumeCreateOptions, VolumeInspect, VolumeListOptions, VolumePruneOptions, VolumePruneResult, VolumeRemoveOptions } from '../../types/volume.js';
 import { ConflictError, NotFoundError } from '../errors.js';
@@ -10,6 +9,7 @@ import { withFileLock } from '../state/file-lock.js';
 import { makePrivateDirectory, PRIVATE_DIR_MODE } from '../state/private-state.js';
 import { Volume, volumePaths, type VolumeRecord } from './volume.js';
 import { populateVolume } from './volume-populate.js';
+import { removeTree, removeTreeSoon } from '../userns/tree-removal.js';
 
 /** Docker's rule for volume names. */
 export const VOLUME_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -152,7 +152,7 @@ export class VolumeCollection {
       }
       return this.detach(name);
     });
-    if (trash) await rm(trash, { recursive: true, force: true });
+    if (trash) await removeTree(trash, this.runtime.userns);
   }
 
   /**
@@ -169,7 +169,7 @@ export class VolumeCollection {
         .filter((record) => (options.all || record.anonymous) && matches(record.labels) && !usage.has(record.name))
         .map((record) => ({ name: record.name, bytes: treeSize(volumePaths(this.dir, record.name).data), trash: this.detach(record.name) }));
     });
-    await Promise.all(removed.map(({ trash }) => rm(trash, { recursive: true, force: true })));
+    await Promise.all(removed.map(({ trash }) => removeTree(trash, this.runtime.userns)));
     return { volumes: removed.map(({ name }) => name), reclaimedBytes: removed.reduce((sum, { bytes }) => sum + bytes, 0) };
   }
 
@@ -210,7 +210,7 @@ export class VolumeCollection {
         return await fn();
       } catch (error) {
         const trash = made.filter((mount) => mount.anonymous).map((mount) => this.detach(mount.name));
-        await Promise.all(trash.map((path) => rm(path, { recursive: true, force: true })));
+        await Promise.all(trash.map((path) => removeTree(path, this.runtime.userns)));
         throw error;
       }
     }, false);
@@ -231,10 +231,10 @@ export class VolumeCollection {
         const { record } = await withFileLock(this.runtime.lockPath, () => this.createRecord(mount.name, {}, mount.anonymous), false);
         if (record.initialized) continue;
         const paths = volumePaths(this.dir, mount.name);
-        await withFileLock(paths.lock, () => {
+        await withFileLock(paths.lock, async () => {
           const current = this.record(mount.name);
           if (!current || current.initialized) return;
-          if (!mount.noCopy) populateVolume(paths.data, rootDirs, mount.target);
+          if (!mount.noCopy) await populateVolume(paths.data, rootDirs, mount.target, this.runtime.userns);
           writeJsonAtomic(paths.record, { ...current, initialized: true });
         });
       }
@@ -253,13 +253,13 @@ export class VolumeCollection {
       const usage = this.usage();
       return names.filter((name) => this.record(name)?.anonymous && !usage.has(name)).map((name) => this.detach(name));
     });
-    await Promise.all(trash.map((path) => rm(path, { recursive: true, force: true })));
+    await Promise.all(trash.map((path) => removeTree(path, this.runtime.userns)));
   }
 
   /** @internal Crash recovery (under the runtime lock, held exclusively): half-made and half-removed volumes go. */
   recover(): void {
     for (const entry of readdirSync(this.dir)) {
-      if (entry.startsWith('.tmp-') || entry.startsWith('.trash-')) rmSync(join(this.dir, entry), { recursive: true, force: true });
+      if (entry.startsWith('.tmp-') || entry.startsWith('.trash-')) removeTreeSoon(join(this.dir, entry), this.runtime.userns);
     }
   }
 

@@ -19,6 +19,13 @@
  * capabilities), FIFOs; character and block devices are not copied (Docker
  * copies them): a volume outlives the container and is mounted into others,
  * so a device node an image carried would outlive the image's own rules.
+ *
+ * Rootless, the layers hold the container's view (files of its subordinate
+ * ids): the caller copies what it can read, its own files keep their owner,
+ * and the owners it cannot give (and the modes that must follow a chown) are
+ * applied at the end by the user namespace helper (userns-file-ops.ts). A
+ * directory or file the caller cannot read (a 0700 directory of container
+ * uid 999) refuses the fill with a RootlessUnsupportedError.
  */
 import {
   chmodSync,
@@ -37,10 +44,12 @@ import {
   symlinkSync,
   type Stats,
 } from 'node:fs';
-import { join } from 'node:path';
-import { BerthError } from '../errors.js';
+import { join, relative } from 'node:path';
+import { BerthError, RootlessUnsupportedError } from '../errors.js';
 import { allowedXattr } from '../image/xattr-policy.js';
 import { nativeAddon } from '../native/addon.js';
+import { containerOwner } from '../userns/rootless-id-maps.js';
+import { applyFileOps, type FileOp, type UsernsContext } from '../userns/userns-file-ops.js';
 
 const MAX_SYMLINKS = 40;
 
@@ -133,6 +142,13 @@ function copyRegularFile(source: string, stats: Stats, dest: string): void {
 /** Copies a merged tree with owners, modes, times, symlinks, hard links, devices and extended attributes. */
 class TreeCopier {
   private readonly links = new Map<string, string>();
+  /** Rootless: owners and modes for the helper, relative to `base`. */
+  readonly ops: FileOp[] = [];
+
+  constructor(
+    private readonly base: string,
+    private readonly userns: UsernsContext | undefined,
+  ) {}
 
   /** The entries of the merged directory `dirs` into the existing directory `dest`. */
   copyChildren(dirs: readonly string[], dest: string): void {
@@ -168,14 +184,29 @@ class TreeCopier {
     } else {
       return; // a device (see the policy above) or a socket: nothing to copy
     }
-    copyMetadata(entry.path, stats, dest);
+    this.copyMetadata(entry.path, stats, dest);
+  }
+
+  /** Owner, mode, extended attributes (those the image policy keeps) and times of `source` onto `dest`, in an order that keeps setuid bits and file capabilities. */
+  copyMetadata(source: string, stats: Stats, dest: string): void {
+    const own = this.userns ? this.rootlessOwner(stats, dest) : (lchownSync(dest, stats.uid, stats.gid), true);
+    if (own && !stats.isSymbolicLink()) chmodSync(dest, stats.mode & 0o7777);
+    copyXattrsAndTimes(source, stats, dest);
+  }
+
+  /** Rootless: true when the owner is the caller's (container root); otherwise the chown (and chmod) go to the helper. */
+  private rootlessOwner(stats: Stats, dest: string): boolean {
+    const { uid, gid } = containerOwner(this.userns!.maps, stats);
+    if (uid === 0 && gid === 0) return true;
+    const path = relative(this.base, dest) || '.';
+    this.ops.push({ op: 'chown', path, uid, gid });
+    if (!stats.isSymbolicLink()) this.ops.push({ op: 'chmod', path, mode: stats.mode & 0o7777 });
+    return false;
   }
 }
 
-/** Owner, mode, extended attributes (those the image policy keeps) and times of `source` onto `dest`, in an order that keeps setuid bits and file capabilities. */
-function copyMetadata(source: string, stats: Stats, dest: string): void {
-  lchownSync(dest, stats.uid, stats.gid);
-  if (!stats.isSymbolicLink()) chmodSync(dest, stats.mode & 0o7777);
+/** The extended attributes the image policy keeps, and the times. */
+function copyXattrsAndTimes(source: string, stats: Stats, dest: string): void {
   if (stats.isFile() || stats.isDirectory()) {
     const addon = nativeAddon();
     for (const name of addon.listXattrs(source)) {
@@ -194,11 +225,23 @@ function copyMetadata(source: string, stats: Stats, dest: string): void {
  * files already or the target is not a directory there.
  * @returns whether anything was copied.
  */
-export function populateVolume(data: string, rootDirs: readonly string[], target: string): boolean {
+export async function populateVolume(data: string, rootDirs: readonly string[], target: string, userns?: UsernsContext): Promise<boolean> {
   if (readdirSync(data).length > 0) return false;
   const source = resolveDirectory(rootDirs, target);
   if (!source) return false;
-  new TreeCopier().copyChildren(source.layers!, data);
-  copyMetadata(source.path, source.stats, data);
+  const copier = new TreeCopier(data, userns);
+  try {
+    copier.copyChildren(source.layers!, data);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!userns || (code !== 'EACCES' && code !== 'EPERM')) throw error;
+    throw new RootlessUnsupportedError(
+      `filling the volume from the image's ${target}: ${(error as Error).message}; a rootless runtime cannot read that file of the image ` +
+        '(it belongs to a container user and is private). Mount the volume with noCopy, or fill it from inside the container.',
+      { path: (error as NodeJS.ErrnoException).path, cause: error },
+    );
+  }
+  copier.copyMetadata(source.path, source.stats, data);
+  if (userns) await applyFileOps(userns, data, copier.ops);
   return true;
 }
