@@ -13,7 +13,8 @@
 //      without changing any mode in the checkout;
 //   3. mounts a tmpfs owned by the user on XDG_RUNTIME_DIR (/run/user/2901),
 //      so runtime files of the phase go with the namespace;
-//   4. adds an address to the namespace's lo for the slirp4netns tests to reach;
+//   4. adds an address to the namespace's lo for the slirp4netns tests to reach
+//      (and a 0666 /dev/net/tun where the host's is 0600, in this namespace only);
 //   5. runs the files with `setpriv --reuid --regid --init-groups` in a clean
 //      environment (HOME, XDG_*, PATH, TMPDIR, USER, LOGNAME);
 //   6. undoes 1–4 (processes the phase left behind are ended by pid and reported).
@@ -122,60 +123,34 @@ function processesUsing(dir) {
 }
 
 /**
- * Runs node with `nodeArgs` (its test runner, file paths relative to the
- * checkout `root`) as the test user; returns the output and exit status.
- * Call inside the run's namespace.
+ * A place for the test user inside this (private) mount namespace: a
+ * temporary directory of its own (0700) holding its TMPDIR and XDG_* homes,
+ * the checkout `root` bind-mounted read-only at `checkout`, and a tmpfs of
+ * its own on XDG_RUNTIME_DIR. `env` is a clean environment for the user;
+ * `close()` ends processes left running from the directory, undoes the
+ * mounts, removes the directory and returns what went wrong (nothing: []).
+ * Also used by benchmarks/rootless.mjs.
  */
-export function runRootlessPhase({ root, nodeArgs }) {
+export function openRootlessSandbox(root) {
   const { name, uid, gid, home } = ROOTLESS_USER;
-  const problems = [];
   const undo = [];
   const dir = mkdtempSync('/tmp/berth-rootless-');
   chownSync(dir, uid, gid);
   chmodSync(dir, 0o700);
   const checkout = join(dir, 'checkout');
-  try {
-    const env = {
-      HOME: home,
-      USER: name,
-      LOGNAME: name,
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      TMPDIR: join(dir, 'tmp'),
-      XDG_DATA_HOME: join(dir, 'data'),
-      XDG_CONFIG_HOME: join(dir, 'config'),
-      XDG_CACHE_HOME: join(dir, 'cache'),
-      XDG_RUNTIME_DIR: ROOTLESS_RUNTIME_DIR,
-      BERTH_TEST_OUTBOUND_ADDRESS: OUTBOUND_ADDRESS,
-    };
-    for (const sub of [checkout, env.TMPDIR, env.XDG_DATA_HOME, env.XDG_CONFIG_HOME, env.XDG_CACHE_HOME]) {
-      mkdirSync(sub, { mode: 0o700 });
-      chownSync(sub, uid, gid);
-    }
-    must('mount', ['--bind', root, checkout]);
-    undo.push(() => must('umount', [checkout]));
-    must('mount', ['-o', 'remount,bind,ro', checkout]);
-    must('mount', ['-t', 'tmpfs', '-o', `mode=0700,uid=${uid},gid=${gid},size=64m`, 'berth-rootless-run', ROOTLESS_RUNTIME_DIR]);
-    undo.push(() => must('umount', [ROOTLESS_RUNTIME_DIR]));
-    must('ip', ['addr', 'add', `${OUTBOUND_ADDRESS}/32`, 'dev', 'lo']);
-    undo.push(() => must('ip', ['addr', 'del', `${OUTBOUND_ADDRESS}/32`, 'dev', 'lo']));
-
-    const asUser = ['--reuid', String(uid), '--regid', String(gid), '--init-groups', '--'];
-    const reach = spawnSync('setpriv', [...asUser, process.execPath, '-e', 'process.stdout.write(require("node:fs").readFileSync("package.json", "utf8").slice(0, 1))'], { cwd: checkout, env, encoding: 'utf8' });
-    if (reach.status !== 0 || reach.stdout !== '{') {
-      throw new Error(`${name} cannot run ${process.execPath} in ${checkout} (node must be reachable by every user, the checkout readable by others): ${reach.stderr || reach.error?.message}`);
-    }
-    const result = spawnSync('setpriv', [...asUser, process.execPath, ...nodeArgs], {
-      cwd: checkout,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env,
-      maxBuffer: 256 * 1024 * 1024,
-    });
-    const output = `${result.stdout?.toString() ?? ''}${result.error ? `\n${result.error.message}\n` : ''}`;
-    return { output, status: result.status ?? 1, problems };
-  } catch (error) {
-    problems.push(`the rootless phase could not run: ${error.message}`);
-    return { output: '', status: 1, problems };
-  } finally {
+  const env = {
+    HOME: home,
+    USER: name,
+    LOGNAME: name,
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    TMPDIR: join(dir, 'tmp'),
+    XDG_DATA_HOME: join(dir, 'data'),
+    XDG_CONFIG_HOME: join(dir, 'config'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
+    XDG_RUNTIME_DIR: ROOTLESS_RUNTIME_DIR,
+  };
+  const close = () => {
+    const problems = [];
     const left = processesUsing(dir);
     for (const pid of left) {
       try {
@@ -185,7 +160,7 @@ export function runRootlessPhase({ root, nodeArgs }) {
       }
     }
     if (left.length) {
-      problems.push(`the rootless phase left processes running (ended): ${left.join(', ')}`);
+      problems.push(`processes left running from ${dir} (ended): ${left.join(', ')}`);
       // their exits release the mounts below
       const deadline = Date.now() + 5000;
       while (left.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
@@ -194,15 +169,86 @@ export function runRootlessPhase({ root, nodeArgs }) {
       try {
         step();
       } catch (error) {
-        problems.push(`rootless phase cleanup: ${error.message}`);
+        problems.push(error.message);
       }
     }
     const mounted = mountsAt(dir);
-    if (mounted.length) {
-      problems.push(`rootless phase cleanup: still mounted, ${dir} kept: ${mounted.join(', ')}`);
-    } else {
-      rmSync(dir, { recursive: true, force: true });
+    if (mounted.length) problems.push(`still mounted, ${dir} kept: ${mounted.join(', ')}`);
+    else rmSync(dir, { recursive: true, force: true });
+    return problems;
+  };
+  try {
+    for (const sub of [checkout, env.TMPDIR, env.XDG_DATA_HOME, env.XDG_CONFIG_HOME, env.XDG_CACHE_HOME]) {
+      mkdirSync(sub, { mode: 0o700 });
+      chownSync(sub, uid, gid);
     }
+    must('mount', ['--bind', root, checkout]);
+    undo.push(() => must('umount', [checkout]));
+    must('mount', ['-o', 'remount,bind,ro', checkout]);
+    must('mount', ['-t', 'tmpfs', '-o', `mode=0700,uid=${uid},gid=${gid},size=64m`, 'berth-rootless-run', ROOTLESS_RUNTIME_DIR]);
+    undo.push(() => must('umount', [ROOTLESS_RUNTIME_DIR]));
+    const reach = spawnSync('setpriv', [...AS_USER, process.execPath, '-e', 'process.stdout.write(require("node:fs").readFileSync("package.json", "utf8").slice(0, 1))'], { cwd: checkout, env, encoding: 'utf8' });
+    if (reach.status !== 0 || reach.stdout !== '{') {
+      throw new Error(`${name} cannot run ${process.execPath} in ${checkout} (node must be reachable by every user, the checkout readable by others): ${reach.stderr || reach.error?.message}`);
+    }
+  } catch (error) {
+    const problems = close();
+    throw new Error([error.message, ...problems].join('; '));
+  }
+  return { dir, checkout, env, onClose: (step) => undo.push(step), close };
+}
+
+/**
+ * slirp4netns opens /dev/net/tun as the user: the kernel makes it 0666, but
+ * some hosts (containers, VMs with a hand-made /dev) have it 0600. Then, in
+ * this mount namespace only, a 0666 node of the same device (on a tmpfs of
+ * the sandbox) is bind-mounted over it; the host's node is not changed.
+ */
+function openTunDevice(sandbox) {
+  const tun = '/dev/net/tun';
+  if (!existsSync(tun) || (lstatSync(tun).mode & 0o666) === 0o666) return;
+  const dev = join(sandbox.dir, 'dev');
+  mkdirSync(dev, { mode: 0o755 });
+  must('mount', ['-t', 'tmpfs', '-o', 'mode=0755,size=64k', 'berth-rootless-dev', dev]);
+  sandbox.onClose(() => must('umount', [dev]));
+  const { rdev } = lstatSync(tun);
+  const major = (rdev >> 8) & 0xfff;
+  const minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
+  must('mknod', ['-m', '0666', join(dev, 'tun'), 'c', String(major), String(minor)]);
+  must('mount', ['--bind', join(dev, 'tun'), tun]);
+  sandbox.onClose(() => must('umount', [tun]));
+}
+
+/** setpriv's arguments that run a command as the test user (its groups from /etc/group). */
+export const AS_USER = ['--reuid', String(ROOTLESS_USER.uid), '--regid', String(ROOTLESS_USER.gid), '--init-groups', '--'];
+
+/**
+ * Runs node with `nodeArgs` (its test runner, file paths relative to the
+ * checkout `root`) as the test user, in a {@link openRootlessSandbox} with
+ * an address on the namespace's lo for the outbound tests; returns the
+ * output and exit status. Call inside the run's namespace.
+ */
+export function runRootlessPhase({ root, nodeArgs }) {
+  let sandbox;
+  const problems = [];
+  try {
+    sandbox = openRootlessSandbox(root);
+    must('ip', ['addr', 'add', `${OUTBOUND_ADDRESS}/32`, 'dev', 'lo']);
+    sandbox.onClose(() => must('ip', ['addr', 'del', `${OUTBOUND_ADDRESS}/32`, 'dev', 'lo']));
+    openTunDevice(sandbox);
+    const result = spawnSync('setpriv', [...AS_USER, process.execPath, ...nodeArgs], {
+      cwd: sandbox.checkout,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...sandbox.env, BERTH_TEST_OUTBOUND_ADDRESS: OUTBOUND_ADDRESS },
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    const output = `${result.stdout?.toString() ?? ''}${result.error ? `\n${result.error.message}\n` : ''}`;
+    return { output, status: result.status ?? 1 };
+  } catch (error) {
+    problems.push(`the rootless phase could not run: ${error.message}`);
+    return { output: '', status: 1 };
+  } finally {
+    if (sandbox) problems.push(...sandbox.close().map((problem) => `rootless phase cleanup: ${problem}`));
     for (const problem of problems) console.error(`test/run.mjs: ${problem}`);
   }
 }

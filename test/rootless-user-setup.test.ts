@@ -5,8 +5,10 @@
 // that newuidmap/newgidmap, the ranges and XDG_RUNTIME_DIR work here.
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { test } from 'node:test';
-import { ROOTLESS_USER, expectedUidMap, mapLines, rootlessPodman } from './rootless-helpers.js';
+import { requireTool } from './image-helpers.js';
+import { ROOTLESS_USER, expectedUidMap, mapLines, outboundAddress, rootlessPodman } from './rootless-helpers.js';
 
 test('the rootless phase runs as the test user, in a clean environment of its own', () => {
   assert.equal(process.getuid!(), ROOTLESS_USER.uid);
@@ -40,4 +42,19 @@ test('rootless podman runs a container as the test user: its root is the user, i
   await using podman = await rootlessPodman();
   const { stdout } = await podman.run(['--rm', '--network', 'none', podman.image, 'sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u']);
   assert.deepEqual(mapLines(stdout), [...expectedUidMap(), ...expectedUidMap(), '0']);
+});
+
+test('the outbound address of the phase is reachable from a rootless podman container on slirp4netns', async () => {
+  requireTool('/usr/bin/slirp4netns', 'slirp4netns');
+  const address = outboundAddress();
+  const server = createServer((socket) => socket.end('reached\n'));
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
+  try {
+    const { port } = server.address() as { port: number };
+    await using podman = await rootlessPodman();
+    const { stdout } = await podman.run(['--rm', '--network', 'slirp4netns', podman.image, 'nc', address, String(port)]);
+    assert.equal(stdout, 'reached\n');
+  } finally {
+    server.close();
+  }
 });
