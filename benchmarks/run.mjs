@@ -20,6 +20,7 @@ import { findCgroupsNamed, hideUnifiedHierarchy, mounts, planCgroupParent, remov
 import { measureMonitorMemory } from './monitor-rss.mjs';
 import { inPrivateMountNamespace } from './mount-namespace.mjs';
 import { OciRuntime, which } from './oci.mjs';
+import { rootlessPeers } from './rootless.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
@@ -73,11 +74,11 @@ function sh(bin, args) {
 const nowNs = () => process.hrtime.bigint();
 const msSince = (t0) => Number(nowNs() - t0) / 1e6;
 
-/** Spawns a command and resolves with ms from spawn() to its 'exit' event; rejects unless it exits 0. */
-function spawnTimed(bin, args) {
+/** Spawns a command (`options`: spawn's, e.g. uid/gid/env) and resolves with ms from spawn() to its 'exit' event; rejects unless it exits 0. */
+function spawnTimed(bin, args, options = {}) {
   return new Promise((resolve, reject) => {
     const t0 = nowNs();
-    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(bin, args, { ...options, stdio: ['ignore', 'ignore', 'pipe'] });
     let ms = 0;
     let stderr = '';
     child.stderr.setEncoding('utf8');
@@ -165,6 +166,7 @@ let cgroupPlan = { error: 'not planned' };
 const ociRuntimes = [];
 const berthIds = new Set(); // every berth container this run created: to check that their cgroups are gone
 let runtime;
+let rootless; // the rootless rows' worker and sandbox (benchmarks/rootless.mjs)
 let exitCode = 0;
 
 try {
@@ -291,6 +293,13 @@ async function startupBenchmark(rootfs) {
     });
   }
 
+  // rootless berth and rootless podman, as the test suite's unprivileged user; optional rows
+  rootless = await rootlessPeers({ root, rootfs, spawnTimed });
+  for (const row of rootless.peers) {
+    if (row.skipped) warnings.push(`${row.name}: skipped: ${row.skipped}`);
+    peers.push(row.skipped ? { ...row, missing: 'skipped' } : row);
+  }
+
   for (const peer of peers) peer.samples = [];
   const active = () => peers.filter((p) => !p.failed && !p.missing);
   const runOnce = async (peer, record) => {
@@ -300,7 +309,9 @@ async function startupBenchmark(rootfs) {
     } catch (error) {
       if (interrupted) return; // the signal reached the peer too
       peer.failed = error.message.split('\n').slice(0, 3).join(' | ');
-      problems.push(`${peer.name} failed: ${peer.failed}`);
+      // an optional row (the rootless ones) that fails is skipped, not a failure of the benchmark
+      if (peer.optional) warnings.push(`${peer.name}: skipped after it failed: ${peer.failed}`);
+      else problems.push(`${peer.name} failed: ${peer.failed}`);
     }
   };
 
@@ -336,8 +347,8 @@ async function startupBenchmark(rootfs) {
   printTable(
     ['peer', 'runs', 'median', 'p10', 'p90', 'vs floor', 'vs crun', 'timed'],
     peers.map((p) => {
-      if (p.missing) return [p.name, 0, 'not installed', '', '', '', '', p.how];
-      if (p.failed) return [p.name, p.samples.length, 'FAILED', '', '', '', '', p.how];
+      if (p.missing) return [p.name, 0, p.missing === 'skipped' ? 'skipped' : 'not installed', '', '', '', '', p.how];
+      if (p.failed) return [p.name, p.samples.length, p.optional ? 'skipped' : 'FAILED', '', '', '', '', p.how];
       const s = stats(p.samples);
       return [p.name, s.n, fmt(s.median), fmt(s.p10), fmt(s.p90), ratio(s.median, floor), ratio(s.median, crunMedian), p.how];
     }),
@@ -367,6 +378,14 @@ async function startupBenchmark(rootfs) {
   console.log(`berth ≤ 2× floor: ${Number.isFinite(berth) ? yesNo(berth <= 2 * floor) : 'n/a'} (berth create+start+wait ${fmt(berth)} ms = ${ratio(berth, floor)} floor ${fmt(floor)} ms)`);
   console.log(`berth faster than crun: ${Number.isFinite(berth) && Number.isFinite(crunMedian) ? yesNo(berth < crunMedian) : 'n/a'} ` +
     `(${fmt(berth)} ms vs crun run ${fmt(crunMedian)} ms; crun without cgroups ${fmt(crunNoCgMedian)} ms)`);
+  const rowMedian = (name) => {
+    const row = peers.find((p) => p.name === name);
+    return row && !row.failed && !row.missing && row.samples.length ? stats(row.samples).median : NaN;
+  };
+  const berthRootless = rowMedian('berth rootless create+start+wait');
+  const podmanRootless = rowMedian('podman rootless run');
+  console.log(`berth rootless: ${fmt(berthRootless)} ms = ${ratio(berthRootless, berth)} berth as root (${fmt(berth)} ms), ` +
+    `${ratio(berthRootless, podmanRootless)} podman rootless run (${fmt(podmanRootless)} ms)`);
 }
 
 // ---------------------------------------------------------------- memory
@@ -381,6 +400,14 @@ async function memoryBenchmark(rootfs) {
 
 // ---------------------------------------------------------------- cleanup
 async function cleanup() {
+  // the rootless rows: their worker removes its containers, then the sandbox goes
+  if (rootless) {
+    try {
+      for (const problem of await rootless.close()) problems.push(`cleanup: ${problem}`);
+    } catch (error) {
+      problems.push(`cleanup: rootless rows: ${error.message}`);
+    }
+  }
   // berth containers (the benchmarks remove their own; this catches an interrupted run)
   if (runtime) {
     try {

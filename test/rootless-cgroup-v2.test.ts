@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { cgroupMode } from '../lib/cgroup/cgroup-driver.js';
 import { cgroupMounts, ownCgroups } from '../lib/cgroup/cgroup-mode.js';
-import { asTestUser, rootlessUnavailable, TEST_USER, userDirectory } from './rootless-helpers.js';
+import { asTestUser, rootlessUnavailable, TEST_USER, userDirectory } from './rootless-root-helpers.js';
 
 function skipReason(): string | undefined {
   if (cgroupMode() !== 'v2') return 'this host is not cgroup v2 (test/cgroup-v2-vm.test.ts runs this file in a cgroup v2 VM)';

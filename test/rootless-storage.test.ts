@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { nativeAddon } from '../lib/native/addon.js';
 import { makeTar } from './helpers-tar.js';
-import { asTestUser, rootlessUnavailable, TEST_USER, userDirectory } from './rootless-helpers.js';
+import { asTestUser, rootlessUnavailable, TEST_USER, userDirectory } from './rootless-root-helpers.js';
 
 const unavailable = rootlessUnavailable();
 if (unavailable) console.log(`# skipping the rootless storage tests: ${unavailable}`);

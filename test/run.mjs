@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isRootlessUserFile, prepareRootlessUser, runRootlessPhase } from './rootless-phase.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
@@ -67,6 +68,14 @@ function mustRun(what, command, args, options = {}) {
 function prepare() {
   const env = {};
   const cleanups = [];
+  if (files.some(isRootlessUserFile)) {
+    try {
+      prepareRootlessUser();
+    } catch (error) {
+      console.error(`test/run.mjs: preparing the rootless test user failed (${error.message}), before any test ran`);
+      process.exit(1);
+    }
+  }
   if (files.some(alone) && vmPhaseWillBoot()) {
     // silent and quick when the cache is complete; on a cold cache it says what
     // it downloads (Debian's kernel and busybox-static packages, apt-get download)
@@ -93,28 +102,26 @@ function vmPhaseWillBoot() {
 
 spawnSync('ip', ['link', 'set', 'lo', 'up'], { stdio: 'inherit' });
 
+// `rootless-user-*.test.ts` run as the unprivileged test user, in a phase of
+// their own (test/rootless-phase.mjs); other `rootless-*` files run as root.
 const phases = [
-  { files: files.filter((f) => !alone(f)), timeout: FILE_TIMEOUT_MS },
+  { files: files.filter((f) => !alone(f) && !isRootlessUserFile(f)), timeout: FILE_TIMEOUT_MS },
+  { files: files.filter((f) => !alone(f) && isRootlessUserFile(f)), timeout: FILE_TIMEOUT_MS, rootless: true },
   { files: files.filter(alone), timeout: VM_FILE_TIMEOUT_MS },
 ].filter((phase) => phase.files.length > 0);
 // a file cut off by the timeout counts as cancelled: a failure too
 const totals = { pass: 0, fail: 0, cancelled: 0, skipped: 0 };
 let status = 0;
 for (const phase of phases) {
-  const args = ['--import', 'tsx', '--test', '--test-reporter', 'spec', '--test-concurrency', '2', `--test-timeout=${phase.timeout}`];
-  const result = spawnSync(process.execPath, [...args, ...phase.files], {
-    cwd: root,
-    stdio: ['inherit', 'pipe', 'inherit'],
-    env: process.env,
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  const output = result.stdout.toString();
+  const { output, status: phaseStatus } = phase.rootless
+    ? runRootlessPhase({ root, nodeArgs: testRunnerArgs(phase) })
+    : runAsRoot(phase);
   process.stdout.write(output);
   for (const key of Object.keys(totals)) {
     const match = new RegExp(`^ℹ ${key} (\\d+)$`, 'm').exec(output);
     totals[key] += match ? Number(match[1]) : 0;
   }
-  if (result.status !== 0) status = result.status ?? 1;
+  if (phaseStatus !== 0) status = phaseStatus || 1;
 }
 removeBerthCgroupParents();
 if (phases.length > 1) {
@@ -122,6 +129,22 @@ if (phases.length > 1) {
   console.log(`${totals.pass} passed, ${totals.fail + totals.cancelled} failed, ${totals.skipped} skipped`);
 }
 process.exit(status);
+
+/** node's arguments that run a phase's files with its test runner (paths relative to the checkout). */
+function testRunnerArgs(phase) {
+  return ['--import', 'tsx', '--test', '--test-reporter', 'spec', '--test-concurrency', '2', `--test-timeout=${phase.timeout}`, ...phase.files];
+}
+
+/** Runs a phase's files with node's test runner as root; its output and exit status. */
+function runAsRoot(phase) {
+  const result = spawnSync(process.execPath, testRunnerArgs(phase), {
+    cwd: root,
+    stdio: ['inherit', 'pipe', 'inherit'],
+    env: process.env,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return { output: result.stdout.toString(), status: result.status ?? 1 };
+}
 
 /**
  * berth keeps its `berth/` cgroup parents for the next container (as Docker
