@@ -52,6 +52,7 @@
 #include "setup_error.h"
 #include "spec.h"
 #include "state_file.h"
+#include "userns_setup.h"
 
 namespace {
 
@@ -178,8 +179,10 @@ RunStart start_container(const Spec& spec, DnsServer& dns) {
 
   // The container's first process, in new pid, mount, uts, ipc and net
   // namespaces; on cgroup v2 born in its cgroup (clone3 CLONE_INTO_CGROUP).
+  // With id maps also in a new user namespace, which then owns the others.
   clone_args args = {};
   args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+  if (spec.userns()) args.flags |= CLONE_NEWUSER;
   if (spec.network_mode == "none" || spec.network_mode == "bridge") args.flags |= CLONE_NEWNET;
   if (!spec.network_join.empty()) {
     plan.join_netns_fd = open(spec.network_join.c_str(), O_RDONLY | O_CLOEXEC);
@@ -188,6 +191,22 @@ RunStart start_container(const Spec& spec, DnsServer& dns) {
       close(sync[1]);
       return fail("network", "open", spec.network_join.c_str());
     }
+  }
+  // A child in a user namespace of its own could not join another
+  // container's network namespace (its user namespace does not own it): the
+  // monitor enters it for the clone, and the child is born there.
+  int own_netns = -1;
+  if (spec.userns() && plan.join_netns_fd >= 0) {
+    own_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (own_netns < 0 || setns(plan.join_netns_fd, CLONE_NEWNET) < 0) {
+      if (own_netns >= 0) close(own_netns);
+      close(plan.join_netns_fd);
+      close(sync[0]);
+      close(sync[1]);
+      return fail("network", own_netns < 0 ? "open" : "setns", spec.network_join.c_str());
+    }
+    close(plan.join_netns_fd);
+    plan.join_netns_fd = -1;
   }
   args.exit_signal = SIGCHLD;
   int cgroup_fd = -1;
@@ -209,6 +228,10 @@ RunStart start_container(const Spec& spec, DnsServer& dns) {
     container_setup_and_exec(plan);
   }
   int clone_errno = errno;
+  if (own_netns >= 0) {  // back to our own network namespace
+    if (setns(own_netns, CLONE_NEWNET) < 0) _exit(125);  // cannot happen to a root monitor
+    close(own_netns);
+  }
   close(sync[1]);
   if (plan.join_netns_fd >= 0) close(plan.join_netns_fd);
   if (cgroup_fd >= 0) close(cgroup_fd);
@@ -252,6 +275,19 @@ RunStart start_container(const Spec& spec, DnsServer& dns) {
     errno = saved;
     return fail(step, syscall_name, path);
   };
+
+  /* In a user namespace: the child waits (step 2b) for its id maps and, with
+     map-with write, the rootfs and its bind mounts' sources. */
+  if (spec.userns()) {
+    UsernsFailure failure;
+    std::vector<int> prepared;
+    if (!userns_write_maps(spec, pid, failure) ||
+        (plan.rootfs_from_monitor && !userns_prepare_mounts(spec, pid, plan.overlay_options, prepared, failure))) {
+      errno = failure.error_number;
+      return abandon("userns", failure.syscall, failure.path.c_str());
+    }
+    if (!userns_release_child(sync[0], prepared)) return abandon("sync", "sendmsg", nullptr);
+  }
 
   /* sync 1. The child mounts its filesystems meanwhile, then waits here until
      cgroups and network are in place. */
