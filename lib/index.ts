@@ -55,9 +55,12 @@ export {
   ComposeError,
   DockerfileError,
   BuildStepError,
+  UsernsError,
   type DockerfileLocation,
   type BerthErrorDetails,
 } from './errors.js';
+export type { IdMapping, IdMaps } from './userns/id-map.js';
+export type { UsernsOption } from './userns/userns-option.js';
 export type { BuildOptions, BuildProgressEvent, BuildStepInfo, BuildSecret } from '../types/build.js';
 export { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type CapabilityName } from './container/security-defaults.js';
 export { DEFAULT_SECCOMP_PROFILE } from './container/seccomp-default.js';

@@ -11,6 +11,8 @@ import { preparePrivateRoot } from './state/private-state.js';
 import { createStateRoot } from './state/state-root.js';
 import { ContainerPool, type PoolOptions } from './pool/container-pool.js';
 import { StackCollection } from './stack/stack-collection.js';
+import { UsernsError } from './errors.js';
+import type { IdMaps } from './userns/id-map.js';
 
 /** Options of {@link Runtime.open}. */
 export interface RuntimeOptions {
@@ -63,6 +65,14 @@ export class Runtime {
 
   /** How the host's cgroups are mounted, detected once at open. */
   readonly cgroupMode: CgroupMode;
+
+  /** Runs as an unprivileged user (containers in the caller's user namespace ranges). */
+  readonly rootless: boolean = false;
+
+  /** The rootless runtime's id maps (the caller and its /etc/subuid, /etc/subgid ranges). */
+  rootlessIdMaps(): IdMaps {
+    throw new UsernsError('this runtime is not rootless');
+  }
 
   private constructor(
     /** The absolute state root. */

@@ -25,6 +25,7 @@ import { containerPaths, type ContainerConfig, type ContainerPaths } from './con
 import { isSameProcess, readContainerState, signalName, type ContainerState } from './container-state.js';
 import { launchMonitor, type MonitorHandle } from './monitor-process.js';
 import { writeMonitorSpec } from './monitor-spec.js';
+import { chownToMappedRoot } from '../userns/userns-spec.js';
 import { seccompMode } from './seccomp-program.js';
 import { readStartUserDatabase, resolveUser } from './user-resolve.js';
 import type { ContainerHandle } from './container-handle.js';
@@ -283,6 +284,7 @@ export class Container implements AsyncDisposable {
       rmSync(this.paths.stopped, { force: true });
       rmSync(healthPaths(this.paths).state, { force: true });
       for (const dir of [this.paths.upper, this.paths.work, this.paths.rootfs]) mkdirSync(dir, { recursive: true });
+      chownToMappedRoot(this.config.userns, [this.paths.upper, this.paths.work]);
       // volumes: made again if removed meanwhile, filled from the image on their first mount
       await this.runtime.volumes.prepare(this.config.mounts ?? [], layers);
       const limits = normalizeLimits(this.config.resources, true);
@@ -582,6 +584,9 @@ export class Container implements AsyncDisposable {
         autoRemove: c.autoRemove,
         network: c.network,
         init: c.init ?? false,
+        userns: c.userns
+          ? { mode: c.userns.mode, uidMap: structuredClone(c.userns.uidMap), gidMap: structuredClone(c.userns.gidMap), layers: c.userns.mapWith === 'write' ? 'idmapped' : 'rootless' }
+          : null,
       },
       networks: readEndpoints(this.paths.dir),
       ports: state.status === 'running' ? (readJsonIfExists<{ ports?: PublishedPort[] }>(this.paths.monitor)?.ports ?? []) : [],

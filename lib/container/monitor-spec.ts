@@ -7,6 +7,7 @@ import { mountSpec } from '../volume/mount-spec.js';
 import { encodeSpec, type SpecRecord, type SpecValue } from './spec-encoding.js';
 import { hostDevices } from './host-devices.js';
 import { seccompProgram } from './seccomp-program.js';
+import { usernsSpec } from '../userns/userns-spec.js';
 
 /** The capability set as the bit mask the kernel uses. */
 export function capabilityMask(names: readonly string[]): bigint {
@@ -48,7 +49,8 @@ export function writeMonitorSpec(
     add('sys-writable', true);
     for (const device of hostDevices()) add('device', device);
   }
-  for (const [key, value] of mountSpec(config.mounts ?? [])) add(key, value);
+  for (const [key, value] of mountSpec(config.mounts ?? [], config.userns?.mapWith === 'write')) add(key, value);
+  for (const [key, value] of usernsSpec(config.userns)) add(key, value);
   for (const arg of config.cmd) add('arg', arg);
   for (const entry of env) add('env', entry);
   add('cwd', config.workdir);

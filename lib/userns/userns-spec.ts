@@ -1,0 +1,61 @@
+/**
+ * A container's user namespace as the monitor's spec states it (addon/spec.cc
+ * reads it; addon/userns_setup.cc and container_setup.cc step 2b act on it):
+ *
+ * ```
+ * uid-map, gid-map   "C H N"             one record per range; none: no user namespace
+ * map-with           write | newuidmap   the monitor writes the maps (root), or runs the setuid tools (rootless)
+ * newuidmap, newgidmap  /usr/bin/…       the tools, found on PATH
+ * overlay-userxattr  1                   overlay mounted inside the namespace (rootless): user.overlay.* xattrs
+ * idmap-lower        1                   the lower layers as idmapped mounts (root)
+ * ```
+ *
+ * A named volume's mount gets the mount option `idmap` with map-with write
+ * (lib/volume/mount-spec.ts): its files keep the ids the container sees.
+ */
+import { accessSync, chownSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { UsernsError } from '../errors.js';
+import { formatIdMapping } from './id-map.js';
+import { mappedRoot, type UsernsRecord } from './userns-option.js';
+
+/** The first executable `name` on PATH. @throws UsernsError naming the package when there is none. */
+export function findMapTool(name: 'newuidmap' | 'newgidmap', path = process.env.PATH ?? '/usr/bin:/bin'): string {
+  for (const dir of path.split(delimiter)) {
+    if (!dir.startsWith('/')) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  throw new UsernsError(`${name} is not on PATH: a rootless container's user namespace needs it (Debian/Ubuntu: apt-get install uidmap; Fedora: shadow-utils)`, { path: name });
+}
+
+/** The spec records of `userns` (none without one). */
+export function usernsSpec(userns: UsernsRecord | undefined): [string, string | boolean][] {
+  if (!userns) return [];
+  const records: [string, string | boolean][] = [
+    ...userns.uidMap.map((range): [string, string] => ['uid-map', formatIdMapping(range)]),
+    ...userns.gidMap.map((range): [string, string] => ['gid-map', formatIdMapping(range)]),
+    ['map-with', userns.mapWith],
+  ];
+  if (userns.mapWith === 'newuidmap') {
+    records.push(['newuidmap', findMapTool('newuidmap')], ['newgidmap', findMapTool('newgidmap')], ['overlay-userxattr', true]);
+  } else {
+    records.push(['idmap-lower', true]);
+  }
+  return records;
+}
+
+/**
+ * With map-with write: the container's upper and work directories belong to
+ * its mapped root, so that what its root writes lands there as that host id.
+ */
+export function chownToMappedRoot(userns: UsernsRecord | undefined, dirs: readonly string[]): void {
+  if (!userns || userns.mapWith !== 'write') return;
+  const { uid, gid } = mappedRoot(userns);
+  for (const dir of dirs) chownSync(dir, uid, gid);
+}
