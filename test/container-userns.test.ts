@@ -1,11 +1,202 @@
+// userns: 'auto' and explicit maps, as root. Written as the attacker: the
+// container's root tries to write host files through a deliberately writable
+// bind mount; the second wall (an unprivileged host id) must hold.
 import assert from 'node:assert/strict';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { Container } from '../lib/index.js';
-import { BUSYBOX, temporaryRuntime } from './helpers.js';
+import { Container, UsernsError, type ContainerCreateOptions, type IdMapping, type Runtime } from '../lib/index.js';
+import { BUSYBOX, collectAll, mountsUnder, temporaryRuntime, withDeadline } from './helpers.js';
+import { makeTar, tarEntries } from './helpers-tar.js';
 
-test('userns auto: smoke', async () => {
+const AUTO_SIZE = 65536;
+
+async function run(runtime: Runtime, script: string, options: Omit<ContainerCreateOptions, 'image' | 'cmd'> = {}, image = BUSYBOX) {
+  return Container.run(image, ['sh', '-c', script], { runtime, ...options });
+}
+
+/** The host id a container's root stands for, from inspect. */
+async function mappedRoot(container: Container): Promise<number> {
+  const { userns } = (await container.inspect()).config;
+  assert.ok(userns, 'inspect shows the user namespace');
+  return userns.uidMap.find((range) => range.containerId === 0)!.hostId;
+}
+
+/** An image whose layer has /data/app owned by 1000:1000 (made by a container without a user namespace, committed). */
+async function imageWithOwnedFile(runtime: Runtime): Promise<string> {
+  const maker = await runtime.containers.create({ image: BUSYBOX, cmd: ['sh', '-c', 'mkdir /data && echo app > /data/app && chown 1000:1000 /data/app && chmod 600 /data/app'] });
+  await maker.start();
+  assert.equal((await withDeadline(maker.wait(), 'the image maker')).exitCode, 0);
+  await runtime.images.commit(maker, { ref: 'localhost/userns-owned:1' });
+  await maker.remove();
+  return 'localhost/userns-owned:1';
+}
+
+test("userns 'auto': root inside is an unprivileged host id; image files keep their owners; exec, logs, copy, stop", async () => {
   await using runtime = await temporaryRuntime();
-  const result = await Container.run(BUSYBOX, ['sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id; ls -ln / | head -5; touch /x && echo ok'], { runtime, userns: 'auto' });
-  console.log(result);
-  assert.equal(result.exitCode, 0);
+  const image = await imageWithOwnedFile(runtime);
+  await using container = await runtime.containers.create({
+    image, userns: 'auto', cmd: ['sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id; stat -c "%u:%g %n" /data/app /etc/passwd /; cat /data/app; echo logged; trap "exit 3" TERM; sleep 600 & wait'],
+  });
+  const host = await mappedRoot(container);
+  assert.ok(host >= AUTO_SIZE, `the container's root is host id ${host}, not a user's or root`);
+  const { userns } = (await container.inspect()).config;
+  assert.deepEqual(userns, { mode: 'auto', uidMap: [{ containerId: 0, hostId: host, size: AUTO_SIZE }], gidMap: userns!.gidMap, layers: 'idmapped' });
+  await container.start();
+
+  // exec joins the user namespace: root there, the same maps
+  const inside = await container.exec(['sh', '-c', 'id -u; cat /proc/self/uid_map; touch /made-by-exec; stat -c %u /made-by-exec']);
+  assert.equal(inside.exitCode, 0, inside.stderr);
+  assert.deepEqual(inside.stdout.split('\n').map((line) => line.trim().split(/\s+/).join(' ')), ['0', `0 ${host} ${AUTO_SIZE}`, '0', '']);
+
+  const lines = (await withDeadline(collectAll(container.logs({ follow: false }), 'the logs'), 'the logs')).map((entry) => entry.line);
+  assert.deepEqual(lines.slice(0, 2).map((line) => line.trim().split(/\s+/).join(' ')), [`0 ${host} ${AUTO_SIZE}`, `0 ${userns!.gidMap[0]!.hostId} ${AUTO_SIZE}`]);
+  assert.equal(lines[2], 'uid=0(root) gid=0(root) groups=0(root)');
+  assert.deepEqual(lines.slice(3, 6), ['1000:1000 /data/app', '0:0 /etc/passwd', '0:0 /'], 'layer files keep their owners (idmapped)');
+  assert.deepEqual(lines.slice(6, 8), ['app', 'logged'], 'root reads the 0600 file of uid 1000 (CAP_DAC_OVERRIDE in its namespace)');
+
+  // the upper layer holds the container's writes as mapped host ids
+  const upper = join((await container.inspect()).path, 'upper');
+  assert.equal(statSync(join(upper, 'made-by-exec')).uid, host);
+
+  // copy speaks the container's ids both ways
+  await container.copyTo(makeTar([{ name: 'copied', content: 'in\n', mode: 0o644, uid: 1000, gid: 1000 }]), '/srv');
+  assert.equal((await container.exec(['stat', '-c', '%u:%g', '/srv/copied'])).stdout, '1000:1000\n');
+  assert.equal(statSync(join(upper, 'srv', 'copied')).uid, host + 1000);
+  const copiedOut = await tarEntries(await container.copyFrom('/data/app'));
+  assert.deepEqual(copiedOut.map((entry) => [entry.name, entry.uid, entry.gid]), [['app', 1000, 1000]]);
+  const made = await tarEntries(await container.copyFrom('/made-by-exec'));
+  assert.deepEqual(made.map((entry) => [entry.uid, entry.gid]), [[0, 0]]);
+
+  const stopped = await withDeadline(container.stop({ timeout: 30 }), 'stop');
+  assert.equal(stopped?.exitCode, 3, 'SIGTERM reached its trap');
+  assert.deepEqual(mountsUnder(runtime.root), []);
+});
+
+test('the escape acceptance: through a writable bind mount, the container root writes only as its unprivileged host id', async () => {
+  await using runtime = await temporaryRuntime();
+  const dir = mkdtempSync(join(tmpdir(), 'berth-userns-bind-'));
+  try {
+    chmodSync(dir, 0o1777); // deliberately writable for everyone (sticky, as /tmp)
+    writeFileSync(join(dir, 'victim'), 'host root owns this\n', { mode: 0o644 });
+    writeFileSync(join(dir, 'secret'), 'host root only\n', { mode: 0o600 });
+    const result = await run(runtime, [
+      'echo created > /mnt/created',
+      'echo pwned >> /mnt/victim 2>/dev/null || echo write-refused',
+      'cat /mnt/secret 2>/dev/null || echo read-refused',
+      'chmod 666 /mnt/victim 2>/dev/null || echo chmod-refused',
+      'rm -f /mnt/victim 2>/dev/null; test -e /mnt/victim && echo rm-refused',
+      'chown 0:0 /mnt/created && echo chown-own-file',
+      'stat -c %u /mnt/victim',
+    ].join('; '), { userns: 'auto', mounts: [{ type: 'bind', source: dir, target: '/mnt' }] });
+    assert.equal(result.stdout, 'write-refused\nread-refused\nchmod-refused\nrm-refused\nchown-own-file\n65534\n', result.stderr);
+    const [range] = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
+    assert.equal(range, '0', 'this test runs as host root');
+    const created = statSync(join(dir, 'created'));
+    assert.ok(created.uid >= AUTO_SIZE && created.gid >= AUTO_SIZE, `created by the mapped id, not root: ${created.uid}:${created.gid}`);
+    assert.equal(readFileSync(join(dir, 'victim'), 'utf8'), 'host root owns this\n');
+    assert.equal(statSync(join(dir, 'victim')).mode & 0o7777, 0o644);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('named volumes are idmapped: files keep the ids the container sees, shared with a container without userns', async () => {
+  await using runtime = await temporaryRuntime();
+  const result = await run(runtime, 'echo data > /vol/by-root && echo app > /vol/by-app && chown 1000:1000 /vol/by-app && stat -c "%u %n" /vol/by-root /vol/by-app', {
+    userns: 'auto', mounts: [{ type: 'volume', source: 'userns-data', target: '/vol' }],
+  });
+  assert.equal(result.exitCode, 0, result.stderr);
+  assert.equal(result.stdout, '0 /vol/by-root\n1000 /vol/by-app\n');
+  const data = (await runtime.volumes.get('userns-data')).mountpoint;
+  assert.deepEqual([statSync(join(data, 'by-root')).uid, statSync(join(data, 'by-app')).uid], [0, 1000]);
+  const plain = await run(runtime, 'stat -c "%u %n" /vol/by-root /vol/by-app', { mounts: [{ type: 'volume', source: 'userns-data', target: '/vol' }] });
+  assert.equal(plain.stdout, '0 /vol/by-root\n1000 /vol/by-app\n');
+  await (await runtime.volumes.get('userns-data')).remove();
+});
+
+test('explicit maps; host network with a user namespace (the host /sys, read-only)', async () => {
+  await using runtime = await temporaryRuntime();
+  const uidMap: IdMapping[] = [{ containerId: 0, hostId: 300000, size: 1000 }, { containerId: 1000, hostId: 400000, size: 1 }];
+  const gidMap: IdMapping[] = [{ containerId: 0, hostId: 500000, size: 65536 }];
+  const result = await run(runtime, 'cat /proc/self/uid_map /proc/self/gid_map; id -u', { userns: { uidMap, gidMap } });
+  assert.equal(result.exitCode, 0, result.stderr);
+  assert.deepEqual(result.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/).join(' ')), ['0 300000 1000', '1000 400000 1', '0 500000 65536', '0']);
+
+  const host = await run(runtime, 'ls /sys/class/net | grep -qx lo && echo sys; touch /sys/x 2>/dev/null || echo sys-readonly; id -u', { userns: 'auto', network: 'host' });
+  assert.equal(host.stdout, 'sys\nsys-readonly\n0\n', host.stderr);
+});
+
+test('bad maps are a typed error and leave nothing behind', async () => {
+  await using runtime = await temporaryRuntime();
+  const range = (containerId: number, hostId: number, size: number) => ({ containerId, hostId, size });
+  const bad: [unknown, RegExp][] = [
+    [{ uidMap: [range(0, 100000, 10), range(5, 200000, 10)], gidMap: [range(0, 100000, 10)] }, /overlap inside the container/],
+    [{ uidMap: [range(0, 100000, 10), range(10, 100005, 10)], gidMap: [range(0, 100000, 10)] }, /overlap on the host/],
+    [{ uidMap: [range(1, 100000, 10)], gidMap: [range(0, 100000, 10)] }, /must map container id 0/],
+    [{ uidMap: [range(0, 100000, 0)], gidMap: [range(0, 100000, 10)] }, /size 0/],
+    [{ uidMap: [range(0, 2 ** 32 - 2, 10)], gidMap: [range(0, 100000, 10)] }, /runs past the last id/],
+    [{ uidMap: [], gidMap: [range(0, 100000, 10)] }, /empty/],
+    [{ uidMap: [{ ...range(0, 100000, 10), hostID: 3 }], gidMap: [range(0, 100000, 10)] }, /unknown field 'hostID'/],
+    [{ uidMap: [range(0, 100000, 10)] }, /gidMap must be an array/],
+    ['private', /userns must be 'host', 'auto' or/],
+  ];
+  for (const [userns, message] of bad) {
+    await assert.rejects(
+      runtime.containers.create({ image: BUSYBOX, cmd: ['true'], userns: userns as ContainerCreateOptions['userns'] }),
+      (error: unknown) => error instanceof UsernsError && error.code === 'ERR_USERNS' && message.test(error.message),
+      `${JSON.stringify(userns)} is refused`,
+    );
+  }
+  assert.deepEqual(await runtime.containers.list({ all: true }), []);
+  assert.deepEqual(readdirSync(join(runtime.root, 'containers')), []);
+});
+
+test("two 'auto' containers get disjoint ranges; a removed container's range is free again", async () => {
+  await using runtime = await temporaryRuntime();
+  const create = () => runtime.containers.create({ image: BUSYBOX, cmd: ['true'], userns: 'auto' });
+  const [a, b] = await Promise.all([create(), create()]);
+  const [hostA, hostB] = [await mappedRoot(a!), await mappedRoot(b!)];
+  assert.ok(Math.abs(hostA - hostB) >= AUTO_SIZE, `${hostA} and ${hostB} do not overlap`);
+  await a!.remove();
+  const c = await create();
+  assert.equal(await mappedRoot(c), hostA, 'the first free block again');
+  // both run at once, each as its own host id
+  const outputs = await Promise.all([b!, c].map(async (container) => {
+    const started = await runtime.containers.create({ image: BUSYBOX, cmd: ['cat', '/proc/self/uid_map'], userns: 'auto', attach: true });
+    await started.start();
+    const out = Buffer.concat(await collectAll(started.stdout, 'stdout')).toString();
+    await withDeadline(started.wait(), 'exit');
+    await started.remove();
+    await container.remove();
+    return out.trim().split(/\s+/)[1];
+  }));
+  assert.notEqual(outputs[0], outputs[1]);
+});
+
+test('a layer on a filesystem without idmapped mounts: a clear error at step userns', async (t) => {
+  // tmpfs supports idmapped mounts from Linux 6.3 and ext4/xfs/btrfs do: find one that does not (ramfs)
+  await using runtime = await temporaryRuntime();
+  const dir = mkdtempSync(join(tmpdir(), 'berth-userns-ramfs-'));
+  try {
+    const { execFileSync } = await import('node:child_process');
+    try {
+      execFileSync('mount', ['-t', 'ramfs', 'berth-test', dir]);
+    } catch {
+      t.skip('cannot mount a ramfs here');
+      return;
+    }
+    try {
+      chownSync(dir, 0, 0);
+      const container = await runtime.containers.create({ rootfs: dir, cmd: ['/bin/true'], userns: 'auto' });
+      await assert.rejects(container.start(), /step 'userns': mount_setattr `[^`]+`: EINVAL \(the kernel or this filesystem refuses an idmapped mount/);
+      assert.equal((await container.inspect()).state.status, 'created');
+      await container.remove();
+    } finally {
+      execFileSync('umount', [dir]);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,4 +1,5 @@
 import { closeSync, lstatSync, type Stats } from 'node:fs';
+import { ownerMaps } from '../userns/userns-option.js';
 import { basename, dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { CopyToOptions } from '../../types/container.js';
@@ -50,7 +51,7 @@ export async function copyToContainer(handle: ContainerHandle, source: string | 
     if (typeof source !== 'string') {
       const dir = root.openDir(containerPath, { create: true });
       try {
-        await extractTar(dir.fd, dir.path, source, options);
+        await extractTar(dir.fd, dir.path, source, { ...options, idMaps: ownerMaps(handle.config) });
       } finally {
         closeSync(dir.fd);
       }
@@ -67,7 +68,7 @@ export async function copyToContainer(handle: ContainerHandle, source: string | 
     const hostRoot = RootDir.open(dirname(hostPath), 'the host');
     const tarStream = packTree(hostRoot.fd, name, archiveName, {}, () => hostRoot.close());
     try {
-      await extractTar(target.fd, target.path, tarStream, options);
+      await extractTar(target.fd, target.path, tarStream, { ...options, idMaps: ownerMaps(handle.config) });
     } finally {
       closeSync(target.fd);
     }
@@ -133,7 +134,7 @@ export async function copyFromContainer(handle: ContainerHandle, containerPath: 
   }
   const { dirFd, name, dirPath } = resolved;
   const archiveName = /(^|\/)\.$/.test(containerPath) ? '' : name || basename(dirPath);
-  return packTree(dirFd, name, archiveName, { pseudoDevices }, () => {
+  return packTree(dirFd, name, archiveName, { pseudoDevices, idMaps: ownerMaps(handle.config) }, () => {
     closeSync(dirFd);
     fs.close();
   });

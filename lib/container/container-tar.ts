@@ -1,4 +1,5 @@
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lstatSync, lutimesSync, readdirSync, readlinkSync, statSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
+import { containerIdOf, hostIdOf, type IdMapping, type IdMaps } from '../userns/id-map.js';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tar, { type Pack } from 'tar-stream';
@@ -14,6 +15,12 @@ type Headers = Parameters<Pack['entry']>[0];
 // Writing a tar stream from a directory tree.
 
 export interface PackOptions {
+  /**
+   * A container in a user namespace root made: owners as the container sees
+   * them. A host id its maps hold becomes that container id; others (image
+   * layers read without idmapping) are already container ids.
+   */
+  idMaps?: IdMaps;
   /**
    * Directories on another device than this one (mount points: /proc, /sys,
    * /dev, …) are archived as empty directories, as `docker export` does.
@@ -77,7 +84,9 @@ async function packOne(pack: Pack, dirFd: number, name: string, archiveName: str
     if (vanished(error)) return;
     throw error;
   }
-  const header: Headers = { name: archiveName || name, mode: stats.mode, uid: stats.uid, gid: stats.gid, mtime: stats.mtime };
+  const header: Headers = {
+    name: archiveName || name, mode: stats.mode, uid: seenId(options.idMaps?.uidMap, stats.uid), gid: seenId(options.idMaps?.gidMap, stats.gid), mtime: stats.mtime,
+  };
   const mountPoint = (options.mountPoints?.has(header.name) ?? false) || (options.pseudoDevices?.has(stats.dev) ?? false);
   if (stats.isDirectory()) {
     if (archiveName !== '') await addEntry(pack, { ...header, name: `${header.name}/`, type: 'directory' });
@@ -199,6 +208,18 @@ export interface ExtractOptions {
   /** Owner of everything written, instead of the archive's. */
   uid?: number;
   gid?: number;
+  /** A container in a user namespace root made: owners are container ids, written as the host ids they stand for. */
+  idMaps?: IdMaps;
+}
+
+/** The id the container sees for host id `id` (itself when the map does not hold it, or there is no map). */
+function seenId(map: readonly IdMapping[] | undefined, id: number): number {
+  return (map && containerIdOf(map, id)) ?? id;
+}
+
+/** The host id that container id `id` stands for (itself without a map; the overflow id 65534's when unmapped). */
+function storedId(map: readonly IdMapping[] | undefined, id: number): number {
+  return map ? (hostIdOf(map, id) ?? hostIdOf(map, 65534) ?? id) : id;
 }
 
 /**
@@ -244,8 +265,8 @@ export async function extractTar(baseFd: number, basePath: string, source: Reada
       const dirFd = parents.open(parts.slice(0, -1), header.name);
       const at = fdPath(dirFd, name);
       const shown = `${basePath === '/' ? '' : basePath}/${parts.join('/')}`;
-      const uid = options.uid ?? header.uid ?? 0;
-      const gid = options.gid ?? header.gid ?? 0;
+      const uid = storedId(options.idMaps?.uidMap, options.uid ?? header.uid ?? 0);
+      const gid = storedId(options.idMaps?.gidMap, options.gid ?? header.gid ?? 0);
       const mode = (header.mode ?? 0o644) & 0o7777;
       const existing = lstatIfExists(at);
       if (header.type === 'directory') {

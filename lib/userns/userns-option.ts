@@ -92,3 +92,12 @@ export function resolveUserns(option: UsernsOption | undefined, context: UsernsC
 export function usernsLockPath(stateRoot: string): string {
   return join(stateRoot, 'userns.lock');
 }
+
+/**
+ * The maps that copy and export translate owners through: a user namespace
+ * root made, whose container's files are stored as mapped host ids (a
+ * rootless store keeps the container's view itself).
+ */
+export function ownerMaps(config: { userns?: UsernsRecord }): IdMaps | undefined {
+  return config.userns?.mapWith === 'write' ? config.userns : undefined;
+}
