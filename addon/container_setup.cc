@@ -233,7 +233,8 @@ void bind_host_device(int root_fd, const char* path) {
 
 // Step 4c (in a user namespace only): /proc, /dev and /sys, mounted inside
 // the rootfs `root_fd` before pivot_root (see the step for why).
-void mount_kernel_filesystems(int root_fd, const Spec& spec) {
+void mount_kernel_filesystems(int root_fd, const ChildPlan& plan) {
+  const Spec& spec = *plan.spec;
   char at[32];
   step = "proc";
   int fd = open_in_rootfs(root_fd, "/proc", true, at);
@@ -257,7 +258,15 @@ void mount_kernel_filesystems(int root_fd, const Spec& spec) {
     return;
   }
   // The network namespace is not one this user namespace owns (host,
-  // container:): the kernel refuses a new sysfs there. The host's, read-only.
+  // container:): the kernel refuses a new sysfs there. container: with a root
+  // caller: the monitor made one in that namespace (read-only unless
+  // privileged); else the host's, read-only.
+  if (plan.sysfs_from_monitor) {
+    check(mount_move_onto_fd(plan.passed_fds.back(), fd), "move_mount", "/sys");
+    close(plan.passed_fds.back());
+    close(fd);
+    return;
+  }
   check(mount("/sys", at, nullptr, MS_BIND | MS_REC, nullptr), "mount", "/sys");
   close(fd);
   if (!readonly) return;
@@ -325,6 +334,8 @@ void child_plan_prepare(ChildPlan& plan, const Spec& spec) {
   plan.passed_fds.assign(plan.rootfs_from_monitor ? 1 : 0, -1);
   for (const auto& m : spec.mounts)
     if (plan.rootfs_from_monitor && m.bind) plan.passed_fds.push_back(-1);
+  plan.sysfs_from_monitor = plan.rootfs_from_monitor && spec.network_mode == "container";
+  if (plan.sysfs_from_monitor) plan.passed_fds.push_back(-1);
   exec_path_prepare(plan.command, spec.process.args, spec.process.env);
   plan.last_capability = credentials_last_capability();
   plan.seccomp_read_errno = 0;
@@ -412,7 +423,7 @@ void container_setup_and_exec(const ChildPlan& plan) {
   //     sysfs in a user namespace only where one is already fully visible
   //     (none is after step 5), and a user namespace cannot mknod: the host's
   //     device nodes are bind-mounted. Steps 6, 7 and 9 skip what is done.
-  if (spec.userns()) mount_kernel_filesystems(root_fd, spec);
+  if (spec.userns()) mount_kernel_filesystems(root_fd, plan);
 
   // 5. pivot_root into it and detach the old root: the host's tree is gone.
   step = "pivot-root";

@@ -23,6 +23,7 @@ struct ChildPlan {
   // their descriptors arrive at step "userns": the rootfs, then one per bind
   // mount in spec order. Sized before clone.
   bool rootfs_from_monitor = false;
+  bool sysfs_from_monitor = false;  // network container: with map-with write: its sysfs, made in its netns, last
   mutable std::vector<int> passed_fds;
 };
 

@@ -406,8 +406,13 @@ bool handle_control(KeyValueBuffer& buffer, int pidfd, int tty_master) {
   //    the mount namespace makes the container's root our root and cwd.
   step = "namespaces";
   if (userns_fd >= 0) {
+    // and its root there, as the container's first process is: host root is
+    // not mapped in it, and the pty we open must belong to a mapped id
     check(setns(userns_fd, CLONE_NEWUSER), "setns", "user");
     close(userns_fd);
+    check(setresgid(0, 0, 0), "setresgid", nullptr);
+    check(setresuid(0, 0, 0), "setresuid", nullptr);
+    check(prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);  // the change of credentials cleared it
   }
   for (auto& ns : namespaces) {
     if (ns.fd < 0) continue;

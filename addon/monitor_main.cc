@@ -52,6 +52,7 @@
 #include "setup_error.h"
 #include "spec.h"
 #include "state_file.h"
+#include "mount_api.h"
 #include "userns_setup.h"
 
 namespace {
@@ -195,15 +196,31 @@ RunStart start_container(const Spec& spec, DnsServer& dns) {
   // A child in a user namespace of its own could not join another
   // container's network namespace (its user namespace does not own it): the
   // monitor enters it for the clone, and the child is born there.
-  int own_netns = -1;
+  // Nor mount a sysfs there: with map-with write the monitor makes one
+  // meanwhile (a detached mount, tagged with that namespace), sent along at
+  // step userns.
+  int own_netns = -1, sysfs_fd = -1;
   if (spec.userns() && plan.join_netns_fd >= 0) {
     own_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (own_netns < 0 || setns(plan.join_netns_fd, CLONE_NEWNET) < 0) {
+    const char* failed_call = own_netns < 0 ? "open" : "setns";
+    bool ok = own_netns >= 0 && setns(plan.join_netns_fd, CLONE_NEWNET) == 0;
+    if (ok && plan.sysfs_from_monitor) {
+      const __u64 readonly = spec.sys_writable ? 0 : kMountAttrReadOnly;
+      sysfs_fd = mount_new_detached("sysfs", readonly | kMountAttrNoSuid | kMountAttrNoDev | kMountAttrNoExec);
+      if (sysfs_fd < 0) {
+        failed_call = "fsmount";
+        int saved = errno;
+        if (setns(own_netns, CLONE_NEWNET) < 0) _exit(125);
+        errno = saved;
+        ok = false;
+      }
+    }
+    if (!ok) {
       if (own_netns >= 0) close(own_netns);
       close(plan.join_netns_fd);
       close(sync[0]);
       close(sync[1]);
-      return fail("network", own_netns < 0 ? "open" : "setns", spec.network_join.c_str());
+      return fail("network", failed_call, spec.network_join.c_str());
     }
     close(plan.join_netns_fd);
     plan.join_netns_fd = -1;
@@ -240,6 +257,7 @@ RunStart start_container(const Spec& spec, DnsServer& dns) {
     *fd = -1;
   }
   if (child < 0) {
+    if (sysfs_fd >= 0) close(sysfs_fd);
     close(sync[0]);
     errno = clone_errno;
     return fail("clone", "clone3", spec.cgroup_dir.empty() ? nullptr : spec.cgroup_dir.c_str());
@@ -283,9 +301,11 @@ RunStart start_container(const Spec& spec, DnsServer& dns) {
     std::vector<int> prepared;
     if (!userns_write_maps(spec, pid, failure) ||
         (plan.rootfs_from_monitor && !userns_prepare_mounts(spec, pid, plan.overlay_options, prepared, failure))) {
+      if (sysfs_fd >= 0) close(sysfs_fd);
       errno = failure.error_number;
       return abandon("userns", failure.syscall, failure.path.c_str());
     }
+    if (sysfs_fd >= 0) prepared.push_back(sysfs_fd);
     if (!userns_release_child(sync[0], prepared)) return abandon("sync", "sendmsg", nullptr);
   }
 

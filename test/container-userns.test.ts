@@ -6,8 +6,8 @@ import { chmodSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Container, UsernsError, type ContainerCreateOptions, type IdMapping, type Runtime } from '../lib/index.js';
-import { BUSYBOX, collectAll, mountsUnder, temporaryRuntime, withDeadline } from './helpers.js';
+import { Container, UsernsError, Wait, type ContainerCreateOptions, type IdMapping, type Runtime } from '../lib/index.js';
+import { BUSYBOX, collectAll, mountsUnder, temporaryRuntime, waitUntil, withDeadline } from './helpers.js';
 import { makeTar, tarEntries } from './helpers-tar.js';
 
 const AUTO_SIZE = 65536;
@@ -199,4 +199,32 @@ test('a layer on a filesystem without idmapped mounts: a clear error at step use
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('in a user namespace: a tty, a healthcheck, a non-root user, container: networking, a restart', async () => {
+  await using runtime = await temporaryRuntime();
+  await using server = await runtime.containers.create({
+    image: BUSYBOX, userns: 'auto', user: '1000', tty: true, restart: 'on-failure:1',
+    cmd: ['sh', '-c', 'tty; id -u; test -f /tmp/restarted || { touch /tmp/restarted; exit 1; }; echo restarted; exec sleep 600'],
+    healthcheck: { test: ['CMD-SHELL', 'echo "uid=$(id -u) $(cat /proc/self/uid_map)"'], interval: 100, startInterval: 20, retries: 2 },
+  });
+  await server.start({ waitFor: Wait.forHealthy() });
+  const health = (await server.inspect()).state.health!;
+  const host = await mappedRoot(server);
+  assert.equal(health.log.at(-1)!.output.trim().split(/\s+/).join(' '), `uid=1000 0 ${host} ${AUTO_SIZE}`, 'the healthcheck ran in the user namespace');
+  await waitUntil(async () => (await server.inspect()).state.restartCount === 1, 'the restart');
+  await waitUntil(async () => (await collectAll(server.logs(), 'logs')).some((entry) => entry.line.includes('restarted')), 'the restarted run');
+  const lines = (await collectAll(server.logs(), 'logs')).map((entry) => entry.line.trim());
+  assert.deepEqual(lines.slice(0, 2), ['/dev/pts/0', '1000']);
+
+  const withTty = await server.exec(['sh', '-c', 'tty; id'], { tty: true });
+  assert.match(withTty.stdout, /^\/dev\/pts\/\d+\r\nuid=1000\(app\) gid=1000\(app\)/);
+
+  // another container, in a user namespace of its own, in the server's network namespace
+  const neighbour = await run(runtime, 'cat /proc/self/uid_map; ls /sys/class/net', { userns: 'auto', network: `container:${server.id}` });
+  assert.equal(neighbour.exitCode, 0, neighbour.stderr);
+  const [range, ...interfaces] = neighbour.stdout.trim().split('\n');
+  assert.notEqual(range!.trim().split(/\s+/)[1], String(host));
+  assert.deepEqual(interfaces, ['lo']);
+  await server.stop({ timeout: 1 });
 });
