@@ -3,6 +3,7 @@
 // bind mount; the second wall (an unprivileged host id) must hold.
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -226,5 +227,44 @@ test('in a user namespace: a tty, a healthcheck, a non-root user, container: net
   const [range, ...interfaces] = neighbour.stdout.trim().split('\n');
   assert.notEqual(range!.trim().split(/\s+/)[1], String(host));
   assert.deepEqual(interfaces, ['lo']);
+  await server.stop({ timeout: 1 });
+});
+
+test('in a user namespace: published ports, a bridge network with DNS, and the other create options', async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.networks.create({ name: 'userns-net' });
+  await using server = await runtime.containers.create({
+    image: BUSYBOX, userns: 'auto', ports: { '80/tcp': 0 }, network: 'userns-net', name: 'userns-server',
+    cmd: ['sh', '-c', 'while true; do nc -l -p 80 -e cat; done'],
+  });
+  await server.start();
+  const port = await server.port('80/tcp');
+  const reply = await withDeadline(new Promise<string>((resolve, reject) => {
+    const socket = connect(port!, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.on('end', () => resolve(received));
+    socket.on('error', reject);
+    socket.end('through the port\n');
+  }), 'the echo');
+  assert.equal(reply, 'through the port\n');
+  const client = await run(runtime, 'echo by-name | nc -w 5 userns-server 80', { userns: 'auto', network: 'userns-net' });
+  assert.equal(client.stdout, 'by-name\n', client.stderr);
+
+  const options = await run(runtime, [
+    'ulimit -n', 'touch /ro 2>/dev/null || echo readonly-root', 'echo t > /scratch/t && cat /scratch/t', 'cat /proc/1/comm',
+    'ls -d /dev/mqueue /dev/shm', 'cat /proc/self/cgroup',
+  ].join('; '), {
+    userns: 'auto', ulimits: { nofile: { soft: 100, hard: 200 } }, readonlyRootfs: true, init: true,
+    mounts: [{ type: 'tmpfs', target: '/scratch' }],
+  });
+  const lines = options.stdout.trim().split('\n');
+  assert.deepEqual(lines.slice(0, 6), ['100', 'readonly-root', 't', 'docker-init', '/dev/mqueue', '/dev/shm'], options.stderr);
+  assert.ok(lines.slice(6).every((line) => line.endsWith(':/')), `a cgroup namespace rooted at its cgroup: ${lines.slice(6).join(' ')}`);
+
+  // raising a hard limit needs privilege the container's root does not have on the host: a clear step error
+  const raised = await runtime.containers.create({ image: BUSYBOX, cmd: ['true'], userns: 'auto', ulimits: { nofile: { soft: 1 << 24, hard: 1 << 24 } } });
+  await assert.rejects(raised.start(), /step 'rlimits': setrlimit: EPERM/);
+  await raised.remove();
   await server.stop({ timeout: 1 });
 });
