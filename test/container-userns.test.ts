@@ -73,6 +73,11 @@ test("userns 'auto': root inside is an unprivileged host id; image files keep th
   const stopped = await withDeadline(container.stop({ timeout: 30 }), 'stop');
   assert.equal(stopped?.exitCode, 3, 'SIGTERM reached its trap');
   assert.deepEqual(mountsUnder(runtime.root), []);
+
+  // a commit stores the container's ids, not the host's
+  await runtime.images.commit(container, { ref: 'localhost/userns-commit:1' });
+  const committed = await run(runtime, 'stat -c "%u:%g %n" /made-by-exec /srv/copied /data/app', {}, 'localhost/userns-commit:1');
+  assert.equal(committed.stdout, '0:0 /made-by-exec\n1000:1000 /srv/copied\n1000:1000 /data/app\n');
 });
 
 test('the escape acceptance: through a writable bind mount, the container root writes only as its unprivileged host id', async () => {

@@ -1,5 +1,6 @@
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lstatSync, lutimesSync, readdirSync, readlinkSync, statSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
-import { containerIdOf, hostIdOf, type IdMapping, type IdMaps } from '../userns/id-map.js';
+import type { IdMaps } from '../userns/id-map.js';
+import { seenId, storedId } from '../userns/userns-option.js';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tar, { type Pack } from 'tar-stream';
@@ -212,15 +213,6 @@ export interface ExtractOptions {
   idMaps?: IdMaps;
 }
 
-/** The id the container sees for host id `id` (itself when the map does not hold it, or there is no map). */
-function seenId(map: readonly IdMapping[] | undefined, id: number): number {
-  return (map && containerIdOf(map, id)) ?? id;
-}
-
-/** The host id that container id `id` stands for (itself without a map; the overflow id 65534's when unmapped). */
-function storedId(map: readonly IdMapping[] | undefined, id: number): number {
-  return map ? (hostIdOf(map, id) ?? hostIdOf(map, 65534) ?? id) : id;
-}
 
 /**
  * The components of an entry name inside the extraction directory. A leading

@@ -19,10 +19,14 @@ import { once } from 'node:events';
 import { pack, type Header, type Pack } from 'tar-stream';
 import { BerthError } from '../errors.js';
 import { nativeAddon } from '../native/addon.js';
+import type { IdMaps } from '../userns/id-map.js';
+import { seenId } from '../userns/userns-option.js';
 
 export interface PackOptions {
   /** Every entry gets this mtime (for reproducible tars); default: the files' own. */
   mtime?: Date;
+  /** The upper dir of a container in a user namespace root made: owners as the container sees them. */
+  idMaps?: IdMaps;
 }
 
 /** The tar of `dir` as a stream. */
@@ -151,5 +155,7 @@ async function walk(tar: Pack, root: string, options: PackOptions): Promise<void
 }
 
 function baseHeader(name: string, stat: Stats, options: PackOptions): EntryHeader {
-  return { name, mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid, mtime: options.mtime ?? stat.mtime, uname: '', gname: '' };
+  const uid = seenId(options.idMaps?.uidMap, stat.uid);
+  const gid = seenId(options.idMaps?.gidMap, stat.gid);
+  return { name, mode: stat.mode & 0o7777, uid, gid, mtime: options.mtime ?? stat.mtime, uname: '', gname: '' };
 }
