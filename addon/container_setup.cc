@@ -245,9 +245,15 @@ void mount_kernel_filesystems(int root_fd, const ChildPlan& plan) {
   fd = open_in_rootfs(root_fd, "/dev", true, at);
   check(mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"), "mount", "/dev");
   close(fd);
-  for (const char* node : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"})
-    bind_host_device(root_fd, node);
-  for (const auto& device : spec.devices) bind_host_device(root_fd, device.path.c_str());  // privileged
+  const char* const standard[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"};
+  for (const char* node : standard) bind_host_device(root_fd, node);
+  // privileged: the host's other nodes (the standard ones are there, and
+  // /dev/ptmx becomes step 7's link to this devpts instance)
+  for (const auto& device : spec.devices) {
+    bool made_otherwise = device.path == "/dev/ptmx";
+    for (const char* node : standard) made_otherwise = made_otherwise || device.path == node;
+    if (!made_otherwise) bind_host_device(root_fd, device.path.c_str());
+  }
 
   step = "sys";
   fd = open_in_rootfs(root_fd, "/sys", true, at);
@@ -415,7 +421,10 @@ void container_setup_and_exec(const ChildPlan& plan) {
     size_t passed = 1;  // plan.passed_fds: the rootfs, then one per bind mount
     for (const auto& m : spec.mounts)
       mount_in_rootfs(root_fd, root, m, plan.rootfs_from_monitor && m.bind ? plan.passed_fds[passed++] : -1);
-    if (!spec.userns()) close(root_fd);
+    if (!spec.userns()) {
+      close(root_fd);
+      root_fd = -1;
+    }
   }
 
   // 4c. In a user namespace: /proc, /dev and /sys now, inside the rootfs

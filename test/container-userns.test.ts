@@ -267,6 +267,10 @@ test('in a user namespace: published ports, a bridge network with DNS, and the o
   assert.deepEqual(lines.slice(0, 6), ['100', 'readonly-root', 't', 'docker-init', '/dev/mqueue', '/dev/shm'], options.stderr);
   assert.ok(lines.slice(6).every((line) => line.endsWith(':/')), `a cgroup namespace rooted at its cgroup: ${lines.slice(6).join(' ')}`);
 
+  const privileged = await run(runtime, 'test -c /dev/null && echo > /dev/null && ls /dev | wc -l; id -u', { userns: 'auto', privileged: true });
+  assert.equal(privileged.exitCode, 0, privileged.stderr);
+  assert.ok(Number(privileged.stdout.split('\n')[0]) > 15, `the host's device nodes, bind-mounted: ${privileged.stdout}`);
+
   // raising a hard limit needs privilege the container's root does not have on the host: a clear step error
   const raised = await runtime.containers.create({ image: BUSYBOX, cmd: ['true'], userns: 'auto', ulimits: { nofile: { soft: 1 << 24, hard: 1 << 24 } } });
   await assert.rejects(raised.start(), /step 'rlimits': setrlimit: EPERM/);
