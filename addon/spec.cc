@@ -1,5 +1,6 @@
 #include "spec.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstdio>
@@ -73,6 +74,7 @@ const KeyValueKey kSpecKeys[] = {
     {"newgidmap", KeyValueKind::kPath},
     {"overlay-userxattr", KeyValueKind::kFlag},
     {"idmap-lower", KeyValueKind::kFlag},
+    {"lower-mapped", KeyValueKind::kPath, true},
 };
 
 // The largest spec file: far above what the largest argv and environment make.
@@ -261,6 +263,7 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "newgidmap") spec.newgidmap = value;
     else if (key == "overlay-userxattr") spec.overlay_userxattr = value == "1";
     else if (key == "idmap-lower") spec.idmap_lower = value == "1";
+    else if (key == "lower-mapped") spec.lower_mapped.push_back(value);
     else { error = "spec: unknown key `" + key + "`"; return false; }
   }
   if (next == KeyValueNext::kMalformed) return false;
@@ -281,6 +284,12 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     return false;
   }
   if (spec.idmap_lower && spec.map_with_newuidmap) { error = "spec: idmap-lower needs map-with write"; return false; }
+  for (const auto& dir : spec.lower_mapped) {
+    if (!spec.idmap_lower || std::find(spec.lower_dirs.begin(), spec.lower_dirs.end(), dir) == spec.lower_dirs.end()) {
+      error = "spec: lower-mapped `" + dir + "` is not an idmapped lower";
+      return false;
+    }
+  }
   if (!spec.userns() && (spec.idmap_lower || spec.overlay_userxattr)) {
     error = "spec: idmap-lower and overlay-userxattr need a user namespace (uid-map)";
     return false;

@@ -93,6 +93,7 @@ struct Spec {
   std::string newuidmap, newgidmap;     // the setuid tools, found by Node
   bool overlay_userxattr = false;       // overlay's `userxattr` (mounted inside the user namespace)
   bool idmap_lower = false;             // the lower layers as idmapped mounts (a root caller)
+  std::vector<std::string> lower_mapped;  // but these lowers, which hold mapped host ids already (snapshots)
   bool userns() const { return !uid_map.empty(); }
   // healthcheck (run by the monitor through berth-exec)
   HealthSpec health;

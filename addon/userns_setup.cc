@@ -179,12 +179,14 @@ bool userns_prepare_mounts(const Spec& spec, int pid, const std::string& overlay
   std::vector<int> lowers;
   bool ok = true;
   // detached clones, made in the monitor's own mount namespace where the state root is
+  // (a snapshot of this container holds mapped host ids already: cloned as it is)
   if (spec.idmap_lower) {
     for (const auto& lower : spec.lower_dirs) {
       int fd = mount_clone(lower.c_str(), false);
       if (fd < 0) { ok = failed(failure, "open_tree", lower); break; }
       lowers.push_back(fd);
-      if (!(ok = make_idmapped(fd, userns_fd, lower, failure))) break;
+      const bool mapped = std::find(spec.lower_mapped.begin(), spec.lower_mapped.end(), lower) != spec.lower_mapped.end();
+      if (!mapped && !(ok = make_idmapped(fd, userns_fd, lower, failure))) break;
     }
   }
   fds.push_back(-1);  // the rootfs, below

@@ -9,7 +9,8 @@
 //   2. userns_prepare_mounts (map-with write only): what the container's root,
 //      an unprivileged host id, cannot reach in the state root (0700): the
 //      rootfs overlay, mounted in the child's mount namespace (lower layers as
-//      idmapped mounts with idmap-lower), and a detached copy of each bind
+//      idmapped mounts with idmap-lower, but those in lower-mapped: the
+//      container's snapshots), and a detached copy of each bind
 //      mount's source (idmapped with the mount option `idmap`).
 //   3. userns_release_child: their descriptors to the child over the sync
 //      socket (SCM_RIGHTS, 'F' messages), then 'U': the maps are in place.

@@ -277,3 +277,18 @@ test('in a user namespace: published ports, a bridge network with DNS, and the o
   await raised.remove();
   await server.stop({ timeout: 1 });
 });
+
+test('snapshots of a container in a user namespace keep the ids it wrote', async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({
+    image: BUSYBOX, userns: 'auto', cmd: ['sh', '-c', 'test -f /seeded || { echo seed > /seeded; chown 1000 /seeded; }; echo after > /after; trap "exit 0" TERM; sleep 600 & wait'],
+  });
+  await container.start();
+  const seeded = await container.snapshot();
+  const owners = await container.exec(['stat', '-c', '%u %n', '/seeded', '/after', '/etc/passwd']);
+  assert.equal(owners.stdout, '1000 /seeded\n0 /after\n0 /etc/passwd\n', 'the snapshot layer is not idmapped a second time');
+  await container.exec(['rm', '/seeded']);
+  await container.reset(seeded);
+  assert.equal((await container.exec(['stat', '-c', '%u %n', '/seeded'])).stdout, '1000 /seeded\n');
+  await container.stop({ timeout: 1 });
+});

@@ -50,7 +50,7 @@ export function writeMonitorSpec(
     for (const device of hostDevices()) add('device', device);
   }
   for (const [key, value] of mountSpec(config.mounts ?? [], config.userns?.mapWith === 'write')) add(key, value);
-  for (const [key, value] of usernsSpec(config.userns)) add(key, value);
+  for (const [key, value] of usernsSpec(config.userns, (config.snapshots ?? []).map((snapshot) => snapshot.dir))) add(key, value);
   for (const arg of config.cmd) add('arg', arg);
   for (const entry of env) add('env', entry);
   add('cwd', config.workdir);

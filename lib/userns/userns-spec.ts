@@ -8,6 +8,7 @@
  * newuidmap, newgidmap  /usr/bin/…       the tools, found on PATH
  * overlay-userxattr  1                   overlay mounted inside the namespace (rootless): user.overlay.* xattrs
  * idmap-lower        1                   the lower layers as idmapped mounts (root)
+ * lower-mapped       /…/snapshots/<id>   but these: the container's snapshots, former upper dirs holding mapped host ids
  * ```
  *
  * A named volume's mount gets the mount option `idmap` with map-with write
@@ -34,8 +35,8 @@ export function findMapTool(name: 'newuidmap' | 'newgidmap', path = process.env.
   throw new UsernsError(`${name} is not on PATH: a rootless container's user namespace needs it (Debian/Ubuntu: apt-get install uidmap; Fedora: shadow-utils)`, { path: name });
 }
 
-/** The spec records of `userns` (none without one). */
-export function usernsSpec(userns: UsernsRecord | undefined): [string, string | boolean][] {
+/** The spec records of `userns` (none without one); `snapshotDirs`: the container's snapshot layers. */
+export function usernsSpec(userns: UsernsRecord | undefined, snapshotDirs: readonly string[] = []): [string, string | boolean][] {
   if (!userns) return [];
   const records: [string, string | boolean][] = [
     ...userns.uidMap.map((range): [string, string] => ['uid-map', formatIdMapping(range)]),
@@ -45,7 +46,7 @@ export function usernsSpec(userns: UsernsRecord | undefined): [string, string | 
   if (userns.mapWith === 'newuidmap') {
     records.push(['newuidmap', findMapTool('newuidmap')], ['newgidmap', findMapTool('newgidmap')], ['overlay-userxattr', true]);
   } else {
-    records.push(['idmap-lower', true]);
+    records.push(['idmap-lower', true], ...snapshotDirs.map((dir): [string, string] => ['lower-mapped', dir]));
   }
   return records;
 }
