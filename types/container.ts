@@ -415,10 +415,11 @@ export interface ContainerInspect {
     network: string;
     /**
      * The user namespace, or null for none (the container's root is host
-     * root). `layers` says how image layers and named volumes keep their
-     * owners: `'idmapped'` mounts (root), or the rootless store's own view.
+     * root). `layers` says how image layers keep their owners: `'idmapped'`
+     * mounts (root), `'chowned'` copies (root, where the filesystem refused
+     * idmapped mounts), or the rootless store's own view.
      */
-    userns: { mode: 'auto' | 'explicit' | 'rootless'; uidMap: IdMapping[]; gidMap: IdMapping[]; layers: 'idmapped' | 'rootless' } | null;
+    userns: { mode: 'auto' | 'explicit' | 'rootless'; uidMap: IdMapping[]; gidMap: IdMapping[]; layers: 'idmapped' | 'chowned' | 'rootless' } | null;
     /** Runs under berth-init (`init: true`). */
     init: boolean;
   };

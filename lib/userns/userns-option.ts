@@ -23,6 +23,11 @@ export type UsernsOption = 'host' | 'auto' | { uidMap: IdMapping[]; gidMap: IdMa
 export interface UsernsRecord extends IdMaps {
   /** How it was asked for: `userns: 'auto'`, explicit maps, or the rootless runtime's maps. */
   mode: 'auto' | 'explicit' | 'rootless';
+  /**
+   * `'chowned'`: the filesystem refused idmapped mounts at a start, and the
+   * image layers are shifted copies since (lib/userns/chowned-layers.ts).
+   */
+  layers?: 'chowned';
 }
 
 /** Copies a map given by the caller, keeping only the three fields (and refusing anything else). */

@@ -19,6 +19,8 @@ import { delimiter, join } from 'node:path';
 import { UsernsError } from '../errors.js';
 import { formatIdMapping } from './id-map.js';
 import { mappedRoot, type UsernsRecord } from './userns-option.js';
+import { chownedLayers } from './chowned-layers.js';
+import { BerthError } from '../errors.js';
 
 /** The first executable `name` on PATH. @throws UsernsError naming the package when there is none. */
 export function findMapTool(name: 'newuidmap' | 'newgidmap', path = process.env.PATH ?? '/usr/bin:/bin'): string {
@@ -59,4 +61,31 @@ export function chownToMappedRoot(userns: UsernsRecord | undefined, dirs: readon
   if (!userns || userns.mapWith !== 'write') return;
   const { uid, gid } = mappedRoot(userns);
   for (const dir of dirs) chownSync(dir, uid, gid);
+}
+
+/**
+ * The lower directories for the spec, top-most first, and those of them that
+ * hold mapped host ids already (`lower-mapped`): the container's snapshots,
+ * and with `layers: 'chowned'` the shifted copies that stand for the image's
+ * layers. Without a user namespace: the layers as they are.
+ */
+export function usernsLowers(
+  config: { layers: string[]; snapshots?: { dir: string }[]; userns?: UsernsRecord },
+  containerDir: string,
+): { layers: string[]; mapped: string[] } {
+  const snapshots = (config.snapshots ?? []).map((snapshot) => snapshot.dir);
+  if (config.userns?.mapWith !== 'write' || config.userns.layers !== 'chowned') return { layers: config.layers, mapped: snapshots };
+  const image = config.layers.filter((layer) => !snapshots.includes(layer));
+  const copies = chownedLayers(containerDir, image, config.userns);
+  const copyOf = new Map(image.map((layer, i) => [layer, copies[i]!]));
+  return { layers: config.layers.map((layer) => copyOf.get(layer) ?? layer), mapped: [...snapshots, ...copies] };
+}
+
+/**
+ * True when `error` is a start that failed because the filesystem of an image
+ * layer refused an idmapped mount, and chown-ed copies would do instead.
+ */
+export function wantsChownedLayers(error: unknown, config: { layers: string[]; userns?: UsernsRecord }): boolean {
+  return error instanceof BerthError && error.step === 'userns' && error.syscall === 'mount_setattr' &&
+    config.userns?.mapWith === 'write' && config.userns.layers !== 'chowned' && config.layers.includes(error.path ?? '');
 }
