@@ -1,5 +1,5 @@
 import { closeSync, lstatSync, type Stats } from 'node:fs';
-import { ownerMaps } from '../userns/userns-option.js';
+import { ownerMaps } from '../userns/owner-ids.js';
 import { basename, dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { CopyToOptions } from '../../types/container.js';

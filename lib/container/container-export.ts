@@ -1,5 +1,5 @@
 import { fstatSync } from 'node:fs';
-import { ownerMaps } from '../userns/userns-option.js';
+import { ownerMaps } from '../userns/owner-ids.js';
 import type { Readable } from 'node:stream';
 import type { ContainerHandle } from './container-handle.js';
 import { openContainerFilesystem } from './container-filesystem.js';

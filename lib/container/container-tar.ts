@@ -1,6 +1,6 @@
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lstatSync, lutimesSync, readdirSync, readlinkSync, statSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
 import type { IdMaps } from '../userns/id-map.js';
-import { seenId, storedId } from '../userns/userns-option.js';
+import { seenId, storedId } from '../userns/owner-ids.js';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tar, { type Pack } from 'tar-stream';

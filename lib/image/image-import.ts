@@ -4,7 +4,7 @@
  * gzip blob (hashing both forms on the way), then unpacked from that blob by
  * the same pipeline a pull uses.
  */
-import { ownerMaps } from '../userns/userns-option.js';
+import { ownerMaps } from '../userns/owner-ids.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, rmSync } from 'node:fs';
 import { Readable, Transform } from 'node:stream';

@@ -20,7 +20,7 @@ import { pack, type Header, type Pack } from 'tar-stream';
 import { BerthError } from '../errors.js';
 import { nativeAddon } from '../native/addon.js';
 import type { IdMaps } from '../userns/id-map.js';
-import { seenId } from '../userns/userns-option.js';
+import { seenId } from '../userns/owner-ids.js';
 
 export interface PackOptions {
   /** Every entry gets this mtime (for reproducible tars); default: the files' own. */

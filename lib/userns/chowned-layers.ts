@@ -15,7 +15,7 @@ import { existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, renameSync, 
 import { join } from 'node:path';
 import { UsernsError } from '../errors.js';
 import type { IdMaps } from './id-map.js';
-import { storedId } from './userns-option.js';
+import { storedId } from './owner-ids.js';
 
 /** Shifts the owner of everything below `dir` (and itself) to the host ids it stands for. Never follows a symlink. */
 function shiftOwners(dir: string, maps: IdMaps): void {

@@ -14,7 +14,7 @@
 import { join } from 'node:path';
 import { UsernsError } from '../errors.js';
 import { allocateAutoMaps } from './auto-range.js';
-import { idMapProblem, containerIdOf, hostIdOf, type IdMapping, type IdMaps } from './id-map.js';
+import { idMapProblem, hostIdOf, type IdMapping, type IdMaps } from './id-map.js';
 
 /** The `userns` create option. */
 export type UsernsOption = 'host' | 'auto' | { uidMap: IdMapping[]; gidMap: IdMapping[] };
@@ -96,27 +96,4 @@ export function resolveUserns(option: UsernsOption | undefined, context: UsernsC
 /** Held exclusively while an `'auto'` range is chosen and the container's config.json written. */
 export function usernsLockPath(stateRoot: string): string {
   return join(stateRoot, 'userns.lock');
-}
-
-/**
- * The maps that copy and export translate owners through: a user namespace
- * root made, whose container's files are stored as mapped host ids (a
- * rootless store keeps the container's view itself).
- */
-export function ownerMaps(config: { userns?: UsernsRecord }): IdMaps | undefined {
-  return config.userns?.mapWith === 'write' ? config.userns : undefined;
-}
-
-/**
- * The id a container sees for the stored (host) id `id`: through `map` when
- * it holds it; else `id` itself (an image layer read without idmapping holds
- * container ids already), and without a map.
- */
-export function seenId(map: readonly IdMapping[] | undefined, id: number): number {
-  return (map && containerIdOf(map, id)) ?? id;
-}
-
-/** The host id that container id `id` is stored as: through `map` (an id it lacks as its overflow id 65534's), or `id` without a map. */
-export function storedId(map: readonly IdMapping[] | undefined, id: number): number {
-  return map ? (hostIdOf(map, id) ?? hostIdOf(map, 65534) ?? id) : id;
 }
