@@ -95,6 +95,7 @@ test('the escape acceptance: through a writable bind mount, the container root w
       'chmod 666 /mnt/victim 2>/dev/null || echo chmod-refused',
       'rm -f /mnt/victim 2>/dev/null; test -e /mnt/victim && echo rm-refused',
       'chown 0:0 /mnt/created && echo chown-own-file',
+      'cp /bin/busybox /mnt/suid && chmod 4755 /mnt/suid',
       'stat -c %u /mnt/victim',
     ].join('; '), { userns: 'auto', mounts: [{ type: 'bind', source: dir, target: '/mnt' }] });
     assert.equal(result.stdout, 'write-refused\nread-refused\nchmod-refused\nrm-refused\nchown-own-file\n65534\n', result.stderr);
@@ -103,6 +104,9 @@ test('the escape acceptance: through a writable bind mount, the container root w
     const created = statSync(join(dir, 'created'));
     assert.ok(created.uid >= AUTO_SIZE && created.gid >= AUTO_SIZE, `created by the mapped id, not root: ${created.uid}:${created.gid}`);
     assert.equal(readFileSync(join(dir, 'victim'), 'utf8'), 'host root owns this\n');
+    const suid = statSync(join(dir, 'suid'));
+    assert.equal(suid.mode & 0o4000, 0o4000);
+    assert.equal(suid.uid, created.uid, 'a setuid binary it makes is setuid to its own unprivileged id, never to host root');
     assert.equal(statSync(join(dir, 'victim')).mode & 0o7777, 0o644);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -304,4 +308,35 @@ test('snapshots of a container in a user namespace keep the ids it wrote', async
   await container.reset(seeded);
   assert.equal((await container.exec(['stat', '-c', '%u %n', '/seeded'])).stdout, '1000 /seeded\n');
   await container.stop({ timeout: 1 });
+});
+
+test("'auto' takes the ranges of user containers in /etc/subuid and /etc/subgid; when all are taken, a typed error", async () => {
+  await using runtime = await temporaryRuntime();
+  // this test runs in a mount namespace of its own (test/run.mjs): the host's files are not touched
+  const dir = mkdtempSync(join(tmpdir(), 'berth-userns-subid-'));
+  const files = { subuid: join(dir, 'subuid'), subgid: join(dir, 'subgid') };
+  writeFileSync(files.subuid, 'someone:100000:65536\ncontainers:300000:131072\n');
+  writeFileSync(files.subgid, 'containers:500000:65536\n');
+  execFileSync('mount', ['--bind', files.subuid, '/etc/subuid']);
+  execFileSync('mount', ['--bind', files.subgid, '/etc/subgid']);
+  try {
+    const first = await runtime.containers.create({ image: BUSYBOX, cmd: ['cat', '/proc/self/uid_map', '/proc/self/gid_map'], userns: 'auto', attach: true });
+    assert.deepEqual((await first.inspect()).config.userns?.gidMap, [{ containerId: 0, hostId: 500000, size: AUTO_SIZE }]);
+    await first.start();
+    const out = Buffer.concat(await collectAll(first.stdout, 'stdout')).toString();
+    assert.deepEqual(out.trim().split('\n').map((line) => line.trim().split(/\s+/).join(' ')), [`0 300000 ${AUTO_SIZE}`, `0 500000 ${AUTO_SIZE}`]);
+    // the gid ranges hold one block: the second container has no gids left
+    await assert.rejects(
+      runtime.containers.create({ image: BUSYBOX, cmd: ['true'], userns: 'auto' }),
+      (error: unknown) => error instanceof UsernsError && /every block of 65536 ids in the ranges of user 'containers' in \/etc\/subgid is taken/.test(error.message),
+    );
+    assert.equal((await runtime.containers.list({ all: true })).length, 1, 'nothing was left by the refused one');
+    await first.remove();
+    const again = await runtime.containers.create({ image: BUSYBOX, cmd: ['true'], userns: 'auto' });
+    assert.equal(await mappedRoot(again), 300000, 'removing a container frees its range');
+  } finally {
+    execFileSync('umount', ['/etc/subuid']);
+    execFileSync('umount', ['/etc/subgid']);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
