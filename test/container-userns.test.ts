@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { Container, UsernsError, Wait, type ContainerCreateOptions, type IdMapping, type Runtime } from '../lib/index.js';
 import { BUSYBOX, collectAll, mountsUnder, temporaryRuntime, waitUntil, withDeadline } from './helpers.js';
 import { makeTar, tarEntries } from './helpers-tar.js';
+import { assertExit, cliRoot } from './cli-helpers.js';
 
 const AUTO_SIZE = 65536;
 
@@ -338,5 +339,26 @@ test("'auto' takes the ranges of user containers in /etc/subuid and /etc/subgid;
     execFileSync('umount', ['/etc/subuid']);
     execFileSync('umount', ['/etc/subgid']);
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the command line: --userns auto, --uidmap/--gidmap, and their mistakes (125)', async () => {
+  await using root = cliRoot();
+  const auto = root.berth(['run', '--rm', '--userns', 'auto', BUSYBOX, 'sh', '-c', 'id -u; cat /proc/self/uid_map']);
+  assertExit(auto, 0);
+  const [uid, map] = auto.stdout.trim().split('\n');
+  assert.equal(uid, '0');
+  assert.ok(Number(map!.trim().split(/\s+/)[1]) >= AUTO_SIZE);
+  const explicit = root.berth(['run', '--rm', '--uidmap', '0:310000:65536', BUSYBOX, 'cat', '/proc/self/uid_map', '/proc/self/gid_map']);
+  assertExit(explicit, 0);
+  assert.deepEqual(explicit.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/).join(' ')), ['0 310000 65536', '0 310000 65536']);
+  for (const [args, message] of [
+    [['--userns', 'private'], /expected host or auto/],
+    [['--uidmap', '0:1'], /expected container:host:size/],
+    [['--userns', 'auto', '--uidmap', '0:310000:1'], /cannot be combined/],
+  ] as const) {
+    const bad = root.berth(['run', '--rm', ...args, BUSYBOX, 'true']);
+    assertExit(bad, 125, args.join(' '));
+    assert.match(bad.stderr, message);
   }
 });
