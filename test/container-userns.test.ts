@@ -125,6 +125,10 @@ test('named volumes are idmapped: files keep the ids the container sees, shared 
   assert.deepEqual([statSync(join(data, 'by-root')).uid, statSync(join(data, 'by-app')).uid], [0, 1000]);
   const plain = await run(runtime, 'stat -c "%u %n" /vol/by-root /vol/by-app', { mounts: [{ type: 'volume', source: 'userns-data', target: '/vol' }] });
   assert.equal(plain.stdout, '0 /vol/by-root\n1000 /vol/by-app\n');
+  const readonly = await run(runtime, 'cat /vol/by-root; touch /vol/new 2>/dev/null || echo refused', {
+    userns: 'auto', mounts: [{ type: 'volume', source: 'userns-data', target: '/vol', readonly: true }],
+  });
+  assert.equal(readonly.stdout, 'data\nrefused\n', readonly.stderr);
   await (await runtime.volumes.get('userns-data')).remove();
 });
 
