@@ -2,7 +2,8 @@
 //
 // This file reads top to bottom in the order things happen. The process was
 // cloned by the monitor (monitor_main.cc) into new pid, mount, uts, ipc and
-// network namespaces. Each numbered step below names itself in `step`; when a
+// network namespaces, and a new user namespace owning them when the spec has
+// id maps (step 2b). Each numbered step below names itself in `step`; when a
 // system call fails, the step, the call, the errno and the path go back to the
 // monitor over the SOCK_SEQPACKET sync socket and the process exits.
 //
@@ -36,12 +37,14 @@
 #include <unistd.h>
 
 #include "exec_path.h"
+#include "mount_api.h"
 #include "mount_target.h"
 #include "process_credentials.h"
 #include "pty_open.h"
 #include "resource_limits.h"
 #include "seccomp_load.h"
 #include "setup_error.h"
+#include "userns_setup.h"
 
 namespace {
 
@@ -138,29 +141,20 @@ void make_readonly(const char* path) {
         "mount", path);
 }
 
-// mount_setattr(2) (Linux 5.12), declared here: <linux/mount.h> clashes with
-// <sys/mount.h> on older C libraries.
-#ifndef SYS_mount_setattr
-#define SYS_mount_setattr 442
-#endif
-#ifndef AT_RECURSIVE
-#define AT_RECURSIVE 0x8000
-#endif
-struct MountAttributes {
-  __u64 attr_set, attr_clr, propagation, userns_fd;
-};
-
 // A user's mount (step "mounts"): a bind mount or a tmpfs on its target,
 // which mount_target_open() resolves inside the rootfs `root_fd` as if it
 // were `/`, so no symlink in the image can send a mount to the host. The
 // mount goes onto /proc/self/fd/<fd> of the opened target; errors name the
-// target as the user wrote it.
-void mount_in_rootfs(int root_fd, const struct stat& root, const Mount& m) {
+// target as the user wrote it. In a user namespace made by root, a bind
+// mount's source is `source_fd`, a detached copy from the monitor (the
+// container's root may not reach the source's path), attached with move_mount.
+void mount_in_rootfs(int root_fd, const struct stat& root, const Mount& m, int source_fd) {
   const char* target = m.target.c_str();
   bool directory = true;
   if (m.bind) {
     struct stat source;
-    check(stat(m.source.c_str(), &source), "stat", m.source.c_str());
+    if (source_fd >= 0) check(fstat(source_fd, &source), "fstat", m.source.c_str());
+    else check(stat(m.source.c_str(), &source), "stat", m.source.c_str());
     directory = S_ISDIR(source.st_mode);
   }
   const char* failed_call = "openat2";
@@ -178,7 +172,10 @@ void mount_in_rootfs(int root_fd, const struct stat& root, const Mount& m) {
   }
   char fd_path[32];
   snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", fd);
-  if (m.bind) {
+  if (source_fd >= 0) {
+    check(mount_move_onto_fd(source_fd, fd), "move_mount", target);
+    close(source_fd);
+  } else if (m.bind) {
     check(mount(m.source.c_str(), fd_path, nullptr, MS_BIND | MS_REC, nullptr), "mount", target);
   } else {
     check(mount("tmpfs", fd_path, "tmpfs", m.flags, m.data.c_str()), "mount", target);
@@ -196,7 +193,7 @@ void mount_in_rootfs(int root_fd, const struct stat& root, const Mount& m) {
     // read-only (…) for the whole tree, sub-mounts included; other flags stay
     MountAttributes attributes = {};
     attributes.attr_set = bind_flags;  // MOUNT_ATTR_RDONLY/NOSUID/NODEV/NOEXEC have the MS_ values
-    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attributes, sizeof attributes) < 0) {
+    if (mount_set_attributes(fd, true, attributes) < 0) {
       if (errno != ENOSYS) fail("mount_setattr", target);
       // before Linux 5.12: the top mount only, keeping the flags it has
       struct statvfs current;
@@ -212,6 +209,77 @@ void mount_in_rootfs(int root_fd, const struct stat& root, const Mount& m) {
     }
   }
   if (m.propagation) check(mount(nullptr, fd_path, nullptr, m.propagation, nullptr), "mount", target);
+  close(fd);
+}
+
+// Opens `target` inside the rootfs `root_fd` (mount_target.cc) and names it
+// as a path mount(2) takes: /proc/self/fd/<fd>, written into `fd_path`.
+int open_in_rootfs(int root_fd, const char* target, bool directory, char (&fd_path)[32]) {
+  const char* failed_call = "openat2";
+  int fd = mount_target_open(root_fd, target, directory, &failed_call);
+  check(fd, failed_call, target);
+  snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", fd);
+  return fd;
+}
+
+// A host device node bind-mounted onto an empty file at the same path in the
+// rootfs: a user namespace cannot mknod (crun does the same).
+void bind_host_device(int root_fd, const char* path) {
+  char at[32];
+  int fd = open_in_rootfs(root_fd, path, false, at);
+  check(mount(path, at, nullptr, MS_BIND, nullptr), "mount", path);
+  close(fd);
+}
+
+// Step 4c (in a user namespace only): /proc, /dev and /sys, mounted inside
+// the rootfs `root_fd` before pivot_root (see the step for why).
+void mount_kernel_filesystems(int root_fd, const ChildPlan& plan) {
+  const Spec& spec = *plan.spec;
+  char at[32];
+  step = "proc";
+  int fd = open_in_rootfs(root_fd, "/proc", true, at);
+  check(mount("proc", at, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr), "mount", "/proc");
+  close(fd);
+
+  step = "dev";
+  fd = open_in_rootfs(root_fd, "/dev", true, at);
+  check(mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"), "mount", "/dev");
+  close(fd);
+  const char* const standard[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"};
+  for (const char* node : standard) bind_host_device(root_fd, node);
+  // privileged: the host's other nodes (the standard ones are there, and
+  // /dev/ptmx becomes step 7's link to this devpts instance)
+  for (const auto& device : spec.devices) {
+    bool made_otherwise = device.path == "/dev/ptmx";
+    for (const char* node : standard) made_otherwise = made_otherwise || device.path == node;
+    if (!made_otherwise) bind_host_device(root_fd, device.path.c_str());
+  }
+
+  step = "sys";
+  fd = open_in_rootfs(root_fd, "/sys", true, at);
+  const unsigned long readonly = spec.sys_writable ? 0 : MS_RDONLY;
+  if (spec.network_mode == "none" || spec.network_mode == "bridge" || spec.network_mode == "slirp4netns") {
+    check(mount("sysfs", at, "sysfs", readonly | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr), "mount", "/sys");
+    close(fd);
+    return;
+  }
+  // The network namespace is not one this user namespace owns (host,
+  // container:): the kernel refuses a new sysfs there. container: with a root
+  // caller: the monitor made one in that namespace (read-only unless
+  // privileged); else the host's, read-only.
+  if (plan.sysfs_from_monitor) {
+    check(mount_move_onto_fd(plan.passed_fds.back(), fd), "move_mount", "/sys");
+    close(plan.passed_fds.back());
+    close(fd);
+    return;
+  }
+  check(mount("/sys", at, nullptr, MS_BIND | MS_REC, nullptr), "mount", "/sys");
+  close(fd);
+  if (!readonly) return;
+  fd = open_in_rootfs(root_fd, "/sys", true, at);
+  MountAttributes attributes = {};
+  attributes.attr_set = kMountAttrReadOnly;
+  check(mount_set_attributes(fd, true, attributes), "mount_setattr", "/sys");
   close(fd);
 }
 
@@ -264,9 +332,16 @@ void child_plan_prepare(ChildPlan& plan, const Spec& spec) {
   plan.overlay_options = "lowerdir=";
   for (size_t i = 0; i < spec.lower_dirs.size(); i++) {
     if (i) plan.overlay_options += ':';
-    plan.overlay_options += spec.lower_dirs[i];
+    plan.overlay_options += spec.idmap_lower ? userns_lower_staging(spec, i) : spec.lower_dirs[i];
   }
   plan.overlay_options += ",upperdir=" + spec.upper_dir + ",workdir=" + spec.work_dir;
+  if (spec.overlay_userxattr) plan.overlay_options += ",userxattr";
+  plan.rootfs_from_monitor = spec.userns() && !spec.map_with_newuidmap;
+  plan.passed_fds.assign(plan.rootfs_from_monitor ? 1 : 0, -1);
+  for (const auto& m : spec.mounts)
+    if (plan.rootfs_from_monitor && m.bind) plan.passed_fds.push_back(-1);
+  plan.sysfs_from_monitor = plan.rootfs_from_monitor && spec.network_mode == "container";
+  if (plan.sysfs_from_monitor) plan.passed_fds.push_back(-1);
   exec_path_prepare(plan.command, spec.process.args, spec.process.env);
   plan.last_capability = credentials_last_capability();
   plan.seccomp_read_errno = 0;
@@ -309,33 +384,74 @@ void container_setup_and_exec(const ChildPlan& plan) {
   sigemptyset(&none);
   check(sigprocmask(SIG_SETMASK, &none, nullptr), "sigprocmask", nullptr);
 
+  // 2b. In a user namespace: wait until the monitor has written our id maps
+  //     (a root caller's monitor also mounts our rootfs and copies the bind
+  //     mounts' sources, which the container's root could not reach, and
+  //     sends their descriptors along: userns_setup.h), then become root in
+  //     it. Until the maps are there no id of ours is mapped: nothing before
+  //     this point creates a file or a mount.
+  if (spec.userns()) {
+    step = "userns";
+    const int expected = static_cast<int>(plan.passed_fds.size());
+    const int received = userns_receive(sync_fd, plan.passed_fds.data(), plan.passed_fds.size());
+    if (received < 0) _exit(127);  // the monitor is gone (it reports why)
+    if (received != expected) {
+      errno = EPROTO;
+      fail("recvmsg", nullptr);
+    }
+    check(setresgid(0, 0, 0), "setresgid", nullptr);
+    check(setresuid(0, 0, 0), "setresuid", nullptr);
+    check(prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);  // the change of credentials cleared it
+    if (parent_is_gone()) _exit(127);
+  }
+
   // 3. No mount event propagates from the container to the host (rslave when
   //    a mount asked for slave or shared propagation: the host's still arrive).
   step = "propagation";
   check(mount(nullptr, "/", nullptr, MS_REC | spec.root_propagation, nullptr), "mount", "/");
 
-  // 4. The root filesystem: read-only image layers under a per-container upper dir.
+  // 4. The root filesystem: read-only image layers under a per-container upper
+  //    dir. In a user namespace made by root the monitor mounted it (step 2b),
+  //    its lower layers idmapped: the container's root cannot reach them.
   step = "rootfs";
-  check(mount("overlay", spec.rootfs.c_str(), "overlay", 0, plan.overlay_options.c_str()), "mount",
-        spec.rootfs.c_str());
+  int root_fd = -1;
+  if (plan.rootfs_from_monitor) {
+    root_fd = plan.passed_fds[0];
+  } else {
+    check(mount("overlay", spec.rootfs.c_str(), "overlay", 0, plan.overlay_options.c_str()), "mount",
+          spec.rootfs.c_str());
+  }
 
   // 4b. The user's mounts (bind mounts, volumes, tmpfs), in order, each on its
   //     target resolved inside the rootfs: a symlink in the image cannot lead
   //     a mount out of it (mount_target.cc). They live in this mount
   //     namespace only, like everything else here.
-  if (!spec.mounts.empty()) {
+  if (!spec.mounts.empty() || spec.userns()) {
     step = "mounts";
-    int root_fd = open(spec.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) root_fd = open(spec.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     check(root_fd, "open", spec.rootfs.c_str());
     struct stat root;
     check(fstat(root_fd, &root), "fstat", spec.rootfs.c_str());
-    for (const auto& m : spec.mounts) mount_in_rootfs(root_fd, root, m);
-    close(root_fd);
+    size_t passed = 1;  // plan.passed_fds: the rootfs, then one per bind mount
+    for (const auto& m : spec.mounts)
+      mount_in_rootfs(root_fd, root, m, plan.rootfs_from_monitor && m.bind ? plan.passed_fds[passed++] : -1);
+    if (!spec.userns()) {
+      close(root_fd);
+      root_fd = -1;
+    }
   }
+
+  // 4c. In a user namespace: /proc, /dev and /sys now, inside the rootfs
+  //     while the host's are still mounted. The kernel mounts a new proc or
+  //     sysfs in a user namespace only where one is already fully visible
+  //     (none is after step 5), and a user namespace cannot mknod: the host's
+  //     device nodes are bind-mounted. Steps 6, 7 and 9 skip what is done.
+  if (spec.userns()) mount_kernel_filesystems(root_fd, plan);
 
   // 5. pivot_root into it and detach the old root: the host's tree is gone.
   step = "pivot-root";
-  check(chdir(spec.rootfs.c_str()), "chdir", spec.rootfs.c_str());
+  if (spec.userns()) check(fchdir(root_fd), "fchdir", spec.rootfs.c_str());  // (its path may be out of reach)
+  else check(chdir(spec.rootfs.c_str()), "chdir", spec.rootfs.c_str());
   if (syscall(SYS_pivot_root, ".", ".") == 0) {
     check(umount2(".", MNT_DETACH), "umount2", "/");
   } else if (errno == EINVAL && root_is_initramfs()) {
@@ -348,23 +464,29 @@ void container_setup_and_exec(const ChildPlan& plan) {
     fail("pivot_root", spec.rootfs.c_str());
   }
   check(chdir("/"), "chdir", "/");
+  if (root_fd >= 0) close(root_fd);
 
-  // 6. /proc for the new pid namespace.
-  step = "proc";
-  make_dir("/proc", 0555);
-  check(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr), "mount", "/proc");
+  // 6. /proc for the new pid namespace (in a user namespace: step 4c).
+  if (!spec.userns()) {
+    step = "proc";
+    make_dir("/proc", 0555);
+    check(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr), "mount", "/proc");
+  }
 
   // 7. A minimal /dev on tmpfs: the standard character devices, a private devpts
-  //    instance, shm and mqueue.
+  //    instance, shm and mqueue (in a user namespace the tmpfs and the device
+  //    nodes are there since step 4c).
   step = "dev";
-  make_dir("/dev", 0755);
-  check(mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"), "mount", "/dev");
-  make_device("/dev/null", 1, 3);
-  make_device("/dev/zero", 1, 5);
-  make_device("/dev/full", 1, 7);
-  make_device("/dev/random", 1, 8);
-  make_device("/dev/urandom", 1, 9);
-  make_device("/dev/tty", 5, 0);
+  if (!spec.userns()) {
+    make_dir("/dev", 0755);
+    check(mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"), "mount", "/dev");
+    make_device("/dev/null", 1, 3);
+    make_device("/dev/zero", 1, 5);
+    make_device("/dev/full", 1, 7);
+    make_device("/dev/random", 1, 8);
+    make_device("/dev/urandom", 1, 9);
+    make_device("/dev/tty", 5, 0);
+  }
   make_dir("/dev/pts", 0755);
   check(mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5"),
         "mount", "/dev/pts");
@@ -380,7 +502,8 @@ void container_setup_and_exec(const ChildPlan& plan) {
   make_symlink("/proc/self/fd/1", "/dev/stdout");
   make_symlink("/proc/self/fd/2", "/dev/stderr");
   make_symlink("/proc/kcore", "/dev/core");
-  for (const auto& device : spec.devices) make_host_device(device);  // privileged
+  if (!spec.userns())
+    for (const auto& device : spec.devices) make_host_device(device);  // privileged
   int tty = -1;
   if (process.tty) {
     // the terminal comes from the container's own devpts, so its name resolves
@@ -412,17 +535,21 @@ void container_setup_and_exec(const ChildPlan& plan) {
   //     our own (a bridge network's eth0 was added by then: sync 1). Before
   //     /sys, which shows the network namespace of whoever mounts it.
   step = "network";
+  //     In a user namespace the monitor cloned us into container:'s namespace.
   if (plan.join_netns_fd >= 0) {
     check(setns(plan.join_netns_fd, CLONE_NEWNET), "setns", spec.network_join.c_str());
-  } else if (spec.network_mode != "host") {
+  } else if (spec.network_mode != "host" && spec.network_mode != "container") {
     bring_loopback_up();
   }
 
-  // 9. /sys, read-only (read-write when privileged).
-  step = "sys";
-  make_dir("/sys", 0555);
-  check(mount("sysfs", "/sys", "sysfs", (spec.sys_writable ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr),
-        "mount", "/sys");
+  // 9. /sys, read-only (read-write when privileged; in a user namespace: step 4c).
+  if (!spec.userns()) {
+    step = "sys";
+    make_dir("/sys", 0555);
+    check(mount("sysfs", "/sys", "sysfs", (spec.sys_writable ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                nullptr),
+          "mount", "/sys");
+  }
 
   // 10. Docker's masked and read-only paths (/proc/kcore, /proc/sys, …).
   step = "masked-paths";

@@ -19,6 +19,13 @@ struct ChildPlan {
   int last_capability = 40;        // /proc/sys/kernel/cap_last_cap
   std::string seccomp_program;     // the filter's BPF, read from spec->process.seccomp
   int seccomp_read_errno = 0;      // why it could not be read (the child reports it at step seccomp)
+  // In a user namespace (spec->userns()): with map-with write the monitor
+  // mounts the rootfs and clones the bind mounts' sources (userns_setup.h);
+  // their descriptors arrive at step "userns": the rootfs, then one per bind
+  // mount in spec order. Sized before clone.
+  bool rootfs_from_monitor = false;
+  bool sysfs_from_monitor = false;  // network container: with map-with write: its sysfs, made in its netns, last
+  mutable std::vector<int> passed_fds;
 };
 
 // Fills `plan` from `spec`; runs in the monitor before clone.

@@ -267,6 +267,14 @@ int open_namespace(int pid, const char* name) {
   return fd;
 }
 
+// True when the namespace `fd` is the one of ours called `name`.
+bool same_namespace(int fd, const char* name) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/ns/%s", name);
+  struct stat theirs, ours;
+  return fstat(fd, &theirs) == 0 && stat(path, &ours) == 0 && theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
+}
+
 void check_same_process(const ExecSpec& spec) {
   if (process_start_time(spec.pid) != spec.pid_start_time) {
     errno = ESRCH;  // it exited, and the pid may even be someone else's now
@@ -385,6 +393,18 @@ bool handle_control(KeyValueBuffer& buffer, int pidfd, int tty_master) {
   };
   for (auto& ns : namespaces) ns.fd = open_namespace(spec.pid, ns.name);
   plan.cgroupns_fd = open_namespace(spec.pid, "cgroup");
+  // A container in a user namespace: that one first, which owns the others.
+  // A namespace it shares with us (network host) stays as it is: it belongs
+  // to the host's user namespace, where we will have no privilege left.
+  int userns_fd = -1;
+  if (spec.join_userns) {
+    userns_fd = open_namespace(spec.pid, "user");
+    for (auto& ns : namespaces) {
+      if (!same_namespace(ns.fd, ns.name)) continue;
+      close(ns.fd);
+      ns.fd = -1;
+    }
+  }
   check_same_process(spec);
 
   // 2. The container's cgroup.procs files are host paths: open them before
@@ -401,7 +421,17 @@ bool handle_control(KeyValueBuffer& buffer, int pidfd, int tty_master) {
   //    command's process). The pid namespace applies to the children we fork;
   //    the mount namespace makes the container's root our root and cwd.
   step = "namespaces";
+  if (userns_fd >= 0) {
+    // and its root there, as the container's first process is: host root is
+    // not mapped in it, and the pty we open must belong to a mapped id
+    check(setns(userns_fd, CLONE_NEWUSER), "setns", "user");
+    close(userns_fd);
+    check(setresgid(0, 0, 0), "setresgid", nullptr);
+    check(setresuid(0, 0, 0), "setresuid", nullptr);
+    check(prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);  // the change of credentials cleared it
+  }
   for (auto& ns : namespaces) {
+    if (ns.fd < 0) continue;
     check(setns(ns.fd, ns.type), "setns", ns.name);
     close(ns.fd);
   }

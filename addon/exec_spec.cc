@@ -8,6 +8,7 @@ const KeyValueKey kExecSpecKeys[] = {
     {"pid", KeyValueKind::kNumber, false, 0x3fffffff},  // PID_MAX_LIMIT
     {"pid-start-time", KeyValueKind::kNumber},
     {"cgroup-procs", KeyValueKind::kPath, true},
+    {"join-userns", KeyValueKind::kFlag},
     {"lower", KeyValueKind::kPath, true},
     {"upper", KeyValueKind::kPath},
     {"work", KeyValueKind::kPath},
@@ -42,6 +43,7 @@ bool exec_spec_read(int fd, KeyValueBuffer& buffer, ExecSpec& spec, std::string&
     else if (key == "pid") spec.pid = static_cast<int>(key_value_number(value));
     else if (key == "pid-start-time") spec.pid_start_time = key_value_number(value);
     else if (key == "cgroup-procs") spec.cgroup_procs.push_back(value);
+    else if (key == "join-userns") spec.join_userns = value == "1";
     else if (key == "lower") spec.lower_dirs.push_back(value);
     else if (key == "upper") spec.upper_dir = value;
     else if (key == "work") spec.work_dir = value;

@@ -20,6 +20,7 @@ struct ExecSpec {
   int pid = 0;
   unsigned long long pid_start_time = 0;   // /proc/<pid>/stat field 22, against pid reuse
   std::vector<std::string> cgroup_procs;   // cgroup.procs files (host paths) to put the command in
+  bool join_userns = false;                // the container has a user namespace: join it first
   // exec: the command (open_stdin: fd 0 is a stream from Node to copy to it)
   ProcessSpec process;
 

@@ -54,6 +54,8 @@
 #include "slirp_network.h"
 #include "spec.h"
 #include "state_file.h"
+#include "mount_api.h"
+#include "userns_setup.h"
 
 namespace {
 
@@ -124,8 +126,7 @@ ssize_t receive_setup_message(int sync_fd, SetupError& error, int* fd) {
 
 // A container with its own user namespace (the spec's uid-map keys) gets a
 // netns agent for every run (netns_agent.h).
-// MERGE (userns branch): `return !spec.uid_maps.empty();` or its field name.
-bool wants_netns_agent(const Spec&) { return false; }
+bool wants_netns_agent(const Spec& spec) { return spec.userns(); }
 
 struct Output {
   int fd;       // read end
@@ -186,8 +187,10 @@ RunStart start_container(const Spec& spec, DnsServer& dns, NetnsAgent& agent, Sl
 
   // The container's first process, in new pid, mount, uts, ipc and net
   // namespaces; on cgroup v2 born in its cgroup (clone3 CLONE_INTO_CGROUP).
+  // With id maps also in a new user namespace, which then owns the others.
   clone_args args = {};
   args.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+  if (spec.userns()) args.flags |= CLONE_NEWUSER;
   if (spec.network_mode == "none" || spec.network_mode == "bridge" || spec.network_mode == "slirp4netns")
     args.flags |= CLONE_NEWNET;
   if (!spec.network_join.empty()) {
@@ -197,6 +200,38 @@ RunStart start_container(const Spec& spec, DnsServer& dns, NetnsAgent& agent, Sl
       close(sync[1]);
       return fail("network", "open", spec.network_join.c_str());
     }
+  }
+  // A child in a user namespace of its own could not join another
+  // container's network namespace (its user namespace does not own it): the
+  // monitor enters it for the clone, and the child is born there.
+  // Nor mount a sysfs there: with map-with write the monitor makes one
+  // meanwhile (a detached mount, tagged with that namespace), sent along at
+  // step userns.
+  int own_netns = -1, sysfs_fd = -1;
+  if (spec.userns() && plan.join_netns_fd >= 0) {
+    own_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    const char* failed_call = own_netns < 0 ? "open" : "setns";
+    bool ok = own_netns >= 0 && setns(plan.join_netns_fd, CLONE_NEWNET) == 0;
+    if (ok && plan.sysfs_from_monitor) {
+      const __u64 readonly = spec.sys_writable ? 0 : kMountAttrReadOnly;
+      sysfs_fd = mount_new_detached("sysfs", readonly | kMountAttrNoSuid | kMountAttrNoDev | kMountAttrNoExec);
+      if (sysfs_fd < 0) {
+        failed_call = "fsmount";
+        int saved = errno;
+        if (setns(own_netns, CLONE_NEWNET) < 0) _exit(125);
+        errno = saved;
+        ok = false;
+      }
+    }
+    if (!ok) {
+      if (own_netns >= 0) close(own_netns);
+      close(plan.join_netns_fd);
+      close(sync[0]);
+      close(sync[1]);
+      return fail("network", failed_call, spec.network_join.c_str());
+    }
+    close(plan.join_netns_fd);
+    plan.join_netns_fd = -1;
   }
   args.exit_signal = SIGCHLD;
   int cgroup_fd = -1;
@@ -218,6 +253,10 @@ RunStart start_container(const Spec& spec, DnsServer& dns, NetnsAgent& agent, Sl
     container_setup_and_exec(plan);
   }
   int clone_errno = errno;
+  if (own_netns >= 0) {  // back to our own network namespace
+    if (setns(own_netns, CLONE_NEWNET) < 0) _exit(125);  // cannot happen to a root monitor
+    close(own_netns);
+  }
   close(sync[1]);
   if (plan.join_netns_fd >= 0) close(plan.join_netns_fd);
   if (cgroup_fd >= 0) close(cgroup_fd);
@@ -226,6 +265,7 @@ RunStart start_container(const Spec& spec, DnsServer& dns, NetnsAgent& agent, Sl
     *fd = -1;
   }
   if (child < 0) {
+    if (sysfs_fd >= 0) close(sysfs_fd);
     close(sync[0]);
     errno = clone_errno;
     return fail("clone", "clone3", spec.cgroup_dir.empty() ? nullptr : spec.cgroup_dir.c_str());
@@ -261,6 +301,21 @@ RunStart start_container(const Spec& spec, DnsServer& dns, NetnsAgent& agent, Sl
     errno = saved;
     return fail(step, syscall_name, path);
   };
+
+  /* In a user namespace: the child waits (step 2b) for its id maps and, with
+     map-with write, the rootfs and its bind mounts' sources. */
+  if (spec.userns()) {
+    UsernsFailure failure;
+    std::vector<int> prepared;
+    if (!userns_write_maps(spec, pid, failure) ||
+        (plan.rootfs_from_monitor && !userns_prepare_mounts(spec, pid, plan.overlay_options, prepared, failure))) {
+      if (sysfs_fd >= 0) close(sysfs_fd);
+      errno = failure.error_number;
+      return abandon("userns", failure.syscall, failure.path.c_str());
+    }
+    if (sysfs_fd >= 0) prepared.push_back(sysfs_fd);
+    if (!userns_release_child(sync[0], prepared)) return abandon("sync", "sendmsg", nullptr);
+  }
 
   /* sync 1. The child mounts its filesystems meanwhile, then waits here until
      cgroups and network are in place. */

@@ -1,5 +1,6 @@
 #include "spec.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstdio>
@@ -68,6 +69,14 @@ const KeyValueKey kSpecKeys[] = {
     {"owner-remove-volume", KeyValueKind::kPath, true},
     {"owner-volumes-lock", KeyValueKind::kPath},
     {"owner-containers-dir", KeyValueKind::kPath},
+    {"uid-map", KeyValueKind::kText, true},
+    {"gid-map", KeyValueKind::kText, true},
+    {"map-with", KeyValueKind::kText},
+    {"newuidmap", KeyValueKind::kPath},
+    {"newgidmap", KeyValueKind::kPath},
+    {"overlay-userxattr", KeyValueKind::kFlag},
+    {"idmap-lower", KeyValueKind::kFlag},
+    {"lower-mapped", KeyValueKind::kPath, true},
 };
 
 // The largest spec file: far above what the largest argv and environment make.
@@ -80,7 +89,17 @@ bool one_of(const std::string& value, std::initializer_list<const char*> allowed
   return false;
 }
 
-// "ro,nosuid,rslave": mount flags and at most one propagation.
+// "0 100000 65536": container id, host id, size; all decimal, size ≥ 1.
+bool is_id_mapping(const std::string& v) {
+  unsigned long long container_id = 0, host_id = 0, size = 0;
+  int consumed = 0;
+  if (sscanf(v.c_str(), "%llu %llu %llu%n", &container_id, &host_id, &size, &consumed) != 3) return false;
+  const unsigned long long limit = 0xffffffffULL;
+  return static_cast<size_t>(consumed) == v.size() && v.find_first_not_of("0123456789 ") == std::string::npos &&
+         size >= 1 && container_id + size <= limit && host_id + size <= limit;
+}
+
+// "ro,nosuid,rslave,idmap": mount flags, at most one propagation, idmap.
 bool parse_mount_options(const std::string& v, Mount& m) {
   static const struct { const char* name; unsigned long flag; bool propagation; } known[] = {
       {"ro", MS_RDONLY, false},        {"nosuid", MS_NOSUID, false},
@@ -94,7 +113,8 @@ bool parse_mount_options(const std::string& v, Mount& m) {
     size_t end = v.find(',', start);
     if (end == std::string::npos) end = v.size();
     std::string word = v.substr(start, end - start);
-    bool found = false;
+    bool found = word == "idmap";
+    if (found) m.idmap = true;
     for (const auto& k : known) {
       if (word != k.name) continue;
       (k.propagation ? m.propagation : m.flags) |= k.flag;
@@ -235,6 +255,19 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "owner-remove-volume") spec.owner_remove_volumes.push_back(value);
     else if (key == "owner-volumes-lock") spec.owner_volumes_lock = value;
     else if (key == "owner-containers-dir") spec.owner_containers_dir = value;
+    else if (key == "uid-map" || key == "gid-map") {
+      if (!is_id_mapping(value)) { error = "spec: bad " + key + " `" + value + "`"; return false; }
+      (key == "uid-map" ? spec.uid_map : spec.gid_map).push_back(value);
+    }
+    else if (key == "map-with") {
+      if (!one_of(value, {"write", "newuidmap"})) { error = "spec: bad map-with `" + value + "`"; return false; }
+      spec.map_with_newuidmap = value == "newuidmap";
+    }
+    else if (key == "newuidmap") spec.newuidmap = value;
+    else if (key == "newgidmap") spec.newgidmap = value;
+    else if (key == "overlay-userxattr") spec.overlay_userxattr = value == "1";
+    else if (key == "idmap-lower") spec.idmap_lower = value == "1";
+    else if (key == "lower-mapped") spec.lower_mapped.push_back(value);
     else { error = "spec: unknown key `" + key + "`"; return false; }
   }
   if (next == KeyValueNext::kMalformed) return false;
@@ -252,6 +285,28 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
   if ((spec.network_mode == "slirp4netns") != !spec.slirp4netns.empty()) {
     error = "spec: network-mode slirp4netns and its slirp4netns binary go together";
     return false;
+  }
+  if (spec.uid_map.empty() != spec.gid_map.empty()) { error = "spec: uid-map and gid-map go together"; return false; }
+  if (spec.map_with_newuidmap && (spec.newuidmap.empty() || spec.newgidmap.empty())) {
+    error = "spec: map-with newuidmap needs the newuidmap and newgidmap paths";
+    return false;
+  }
+  if (spec.idmap_lower && spec.map_with_newuidmap) { error = "spec: idmap-lower needs map-with write"; return false; }
+  for (const auto& dir : spec.lower_mapped) {
+    if (!spec.idmap_lower || std::find(spec.lower_dirs.begin(), spec.lower_dirs.end(), dir) == spec.lower_dirs.end()) {
+      error = "spec: lower-mapped `" + dir + "` is not an idmapped lower";
+      return false;
+    }
+  }
+  if (!spec.userns() && (spec.idmap_lower || spec.overlay_userxattr)) {
+    error = "spec: idmap-lower and overlay-userxattr need a user namespace (uid-map)";
+    return false;
+  }
+  for (const auto& m : spec.mounts) {
+    if (m.idmap && (!m.bind || !spec.userns() || spec.map_with_newuidmap)) {
+      error = "spec: an idmap mount needs a bind mount in a user namespace the monitor maps (map-with write)";
+      return false;
+    }
   }
   if (spec.owner_pid > 0 && (spec.owner_remove_dir.empty() || spec.owner_remove_name.empty())) {
     error = "spec: an owner without the container to remove";

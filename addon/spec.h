@@ -25,6 +25,7 @@ struct Mount {
   unsigned long flags = 0;         // MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC
   unsigned long propagation = 0;   // MS_PRIVATE, MS_SLAVE or MS_SHARED (| MS_REC); 0: leave it
   std::string data;                // tmpfs: "size=…,mode=…"
+  bool idmap = false;              // in a user namespace made by root: an idmapped mount of the source
 };
 
 // A device node made in the container's /dev (privileged: the host's).
@@ -88,6 +89,15 @@ struct Spec {
   std::vector<std::string> owner_remove_volumes;  // its anonymous volumes' directories
   std::string owner_volumes_lock;              // held while removing them
   std::string owner_containers_dir;            // searched for other users of a volume
+  // user namespace: none when uid_map is empty (docs/architecture.md, "The container's first process")
+  std::vector<std::string> uid_map;     // "containerId hostId size" each, as /proc/<pid>/uid_map takes them
+  std::vector<std::string> gid_map;
+  bool map_with_newuidmap = false;      // map-with newuidmap (a rootless caller); else the monitor writes them
+  std::string newuidmap, newgidmap;     // the setuid tools, found by Node
+  bool overlay_userxattr = false;       // overlay's `userxattr` (mounted inside the user namespace)
+  bool idmap_lower = false;             // the lower layers as idmapped mounts (a root caller)
+  std::vector<std::string> lower_mapped;  // but these lowers, which hold mapped host ids already (snapshots)
+  bool userns() const { return !uid_map.empty(); }
   // healthcheck (run by the monitor through berth-exec)
   HealthSpec health;
 };

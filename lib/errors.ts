@@ -309,3 +309,15 @@ export class RootlessUnsupportedError extends BerthError {
     super(message, { code: 'ERR_ROOTLESS_UNSUPPORTED', step: 'rootless', ...details });
   }
 }
+
+/**
+ * A user namespace cannot be had as asked: bad `userns` maps (overlapping
+ * ranges, no root, an id out of range), `userns: 'auto'` without root or with
+ * every range taken, or an idmapped mount the kernel or filesystem refuses.
+ * `code` is `ERR_USERNS`; `step` is `userns`. Nothing is created.
+ */
+export class UsernsError extends BerthError {
+  constructor(message: string, details: BerthErrorDetails = {}) {
+    super(message, { code: 'ERR_USERNS', step: 'userns', ...details });
+  }
+}

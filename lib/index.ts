@@ -58,9 +58,11 @@ export {
   DockerfileError,
   BuildStepError,
   RootlessUnsupportedError,
+  UsernsError,
   type DockerfileLocation,
   type BerthErrorDetails,
 } from './errors.js';
+export type { UsernsOption } from './userns/userns-option.js';
 export type { BuildOptions, BuildProgressEvent, BuildStepInfo, BuildSecret } from '../types/build.js';
 export { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type CapabilityName } from './container/security-defaults.js';
 export { DEFAULT_SECCOMP_PROFILE } from './container/seccomp-default.js';

@@ -6,6 +6,7 @@ import type { Image } from '../lib/image/image.js';
 import type { PullPolicy } from './image.js';
 import type { ContainerMount, MountOptions } from './volume.js';
 import type { WaitStrategy } from '../lib/container/wait-strategies/wait-strategy.js';
+import type { IdMapping } from '../lib/userns/id-map.js';
 
 /** Signal names accepted by `kill` and `stopSignal`. */
 export type SignalName = NodeJS.Signals;
@@ -196,6 +197,21 @@ export interface ContainerCreateOptions extends ResourceLimits {
    * `inspect().state.health`; `container.healthChanges()` follows them.
    */
   healthcheck?: HealthcheckOptions;
+  /**
+   * The container's user namespace, as Podman's `--userns`: `'host'` (the
+   * default as root: the container's root is host root), `'auto'` (root only:
+   * a namespace of its own whose 65536 ids are a range of unprivileged host
+   * ids no other berth container has, from the subordinate ranges of the user
+   * `containers` in /etc/subuid and /etc/subgid, else from 2³⁰ up), or explicit
+   * `{ uidMap, gidMap }` (each must map container id 0). Image layers and named
+   * volumes are idmapped mounts, so their files keep the owners the container
+   * sees; a bind mount of a host path is not: what the container's root
+   * creates there belongs on the host to the mapped, unprivileged id. A
+   * rootless runtime always uses the caller's ranges (`'host'` means those).
+   * See docs/containers.md.
+   * @throws UsernsError (`ERR_USERNS`) for bad maps, `'auto'` without root, or no free range.
+   */
+  userns?: 'host' | 'auto' | { uidMap: IdMapping[]; gidMap: IdMapping[] };
 }
 
 /** The `healthcheck` create option. Durations are milliseconds; missing fields come from the image, then Docker's defaults. */
@@ -400,6 +416,13 @@ export interface ContainerInspect {
     autoRemove: boolean;
     /** The network as given: `none`, `host`, `container:<id or name>`, `slirp4netns[:allow_host_loopback=…]`, or a bridge network's name. */
     network: string;
+    /**
+     * The user namespace, or null for none (the container's root is host
+     * root). `layers` says how image layers keep their owners: `'idmapped'`
+     * mounts (root), `'chowned'` copies (root, where the filesystem refused
+     * idmapped mounts), or the rootless store's own view.
+     */
+    userns: { mode: 'auto' | 'explicit' | 'rootless'; uidMap: IdMapping[]; gidMap: IdMapping[]; layers: 'idmapped' | 'chowned' | 'rootless' } | null;
     /** Runs under berth-init (`init: true`). */
     init: boolean;
   };

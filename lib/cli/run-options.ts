@@ -49,6 +49,9 @@ export const CREATE_FLAGS: Record<string, FlagSpec> = {
   'cap-drop': many('Drop Linux capabilities'),
   'security-opt': many('Security options (seccomp=unconfined|PROFILE.json, no-new-privileges[:true|false])'),
   'read-only': b("Mount the container's root filesystem as read only"),
+  userns: s('User namespace to use (host, auto)'),
+  uidmap: many('UID map for a user namespace of its own (container:host:size)'),
+  gidmap: many('GID map for a user namespace of its own (container:host:size; default: as --uidmap)'),
   hostname: s('Container host name', 'h'),
   ulimit: many('Ulimit options (nofile=1024:2048)'),
   'stop-signal': s('Signal to stop the container'),
@@ -151,6 +154,23 @@ function envFile(path: string): string[] {
   return result;
 }
 
+/** Podman's `--userns host|auto` and `--uidmap`/`--gidmap C:H:N` (a gid map defaults to the uid map). */
+function usernsFlags(mode: string | undefined, uidmap: string[], gidmap: string[]): ContainerCreateOptions['userns'] {
+  const ranges = (texts: string[], flag: string) => texts.map((text) => {
+    const match = /^(\d+):(\d+):(\d+)$/.exec(text);
+    if (!match) throw new UsageError(`invalid argument "${text}" for "--${flag}" flag: expected container:host:size`);
+    return { containerId: Number(match[1]), hostId: Number(match[2]), size: Number(match[3]) };
+  });
+  if (uidmap.length === 0 && gidmap.length === 0) {
+    if (mode !== undefined && mode !== 'host' && mode !== 'auto') throw new UsageError(`invalid argument "${mode}" for "--userns" flag: expected host or auto`);
+    return mode as 'host' | 'auto' | undefined;
+  }
+  if (mode !== undefined) throw new UsageError('--userns cannot be combined with --uidmap or --gidmap');
+  if (uidmap.length === 0) throw new UsageError('--gidmap needs --uidmap');
+  const uidMap = ranges(uidmap, 'uidmap');
+  return { uidMap, gidMap: gidmap.length ? ranges(gidmap, 'gidmap') : uidMap };
+}
+
 /** The `docker run -e KEY` form takes this process's value. */
 function envEntry(entry: string): string[] {
   if (entry.includes('=')) return [entry];
@@ -189,6 +209,8 @@ export function createOptions(parsed: ParsedArgs): ContainerCreateOptions {
   if (parsed.flags.init) options.init = true;
   if (parsed.flags.privileged) options.privileged = true;
   if (parsed.flags['read-only']) options.readonlyRootfs = true;
+  const userns = usernsFlags(f('userns'), listFlag(parsed, 'uidmap'), listFlag(parsed, 'gidmap'));
+  if (userns !== undefined) options.userns = userns;
   const entrypoint = f('entrypoint');
   if (entrypoint !== undefined) options.entrypoint = entrypoint === '' ? [] : [entrypoint];
   const labels = listFlag(parsed, 'label');

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { checkUsernsOption, resolveUserns, usernsLockPath } from '../userns/userns-option.js';
 import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContainerCreateOptions } from '../../types/container.js';
@@ -117,14 +118,21 @@ export class ContainerCollection {
       owner: (options.removeOnOwnerExit ?? this.runtime.removeOnOwnerExit) ? currentOwner() : null,
     };
     const network = isBridgeNetwork(config.network) ? await this.runtime.networks.ensure(config.network) : undefined;
+    const usernsOption = checkUsernsOption(options.userns);
+    const usernsContext = { rootless: this.runtime.rootless, rootlessIdMaps: () => this.runtime.rootlessIdMaps(), containersDir: this.containersDir };
+    // an 'auto' range is chosen and written down under an exclusive lock of its own; the rest is known now
+    const allocate = usernsOption === 'auto' && !this.runtime.rootless;
+    const knownUserns = allocate ? undefined : resolveUserns(usernsOption, usernsContext);
+    const allocating = <T>(fn: () => Promise<T>) => (allocate ? withFileLock(usernsLockPath(this.runtime.root), fn) : fn());
     // shared: many creators at once; crash recovery waits for them
     // the volumes it names are made, and cannot be removed until config.json names them
-    return this.runtime.volumes.reserving(mounts, () => withFileLock(this.runtime.lockPath, async () => {
+    return this.runtime.volumes.reserving(mounts, () => withFileLock(this.runtime.lockPath, () => allocating(async () => {
+      const userns = allocate ? resolveUserns(usernsOption, usernsContext) : knownUserns;
       const name = this.claimName(id, options.name);
       const dir = join(this.containersDir, id);
       try {
         mkdirSync(dir, { mode: PRIVATE_DIR_MODE });
-        const full: ContainerConfig = { ...config, name };
+        const full: ContainerConfig = { ...config, name, ...(userns ? { userns } : {}) };
         // whole or absent (atomic), on disk a moment later: create() does not wait for the disk
         writeJsonAtomic(containerPaths(dir).config, full, false);
         syncSoon(containerPaths(dir).config);
@@ -141,7 +149,7 @@ export class ContainerCollection {
         if (network) await this.runtime.networks.ipam(network).release(id);
         throw error;
       }
-    }, false));
+    }), false));
   }
 
   /** What resolving `mounts` and `volumesFrom` needs. */

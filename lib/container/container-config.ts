@@ -7,6 +7,7 @@ import type { SeccompSetting } from './seccomp-profile.js';
 import type { OwnerRecord } from './owner-binding.js';
 import type { ResolvedHealthcheck } from './healthcheck.js';
 import type { SnapshotRecord } from './snapshot.js';
+import type { UsernsRecord } from '../userns/userns-option.js';
 
 /** What `create` decided, stored as `<container-dir>/config.json`. */
 export interface ContainerConfig {
@@ -58,6 +59,8 @@ export interface ContainerConfig {
   healthcheck?: ResolvedHealthcheck | null;
   /** Snapshots, oldest first; their directories are also the top-most entries of `layers`. */
   snapshots?: SnapshotRecord[];
+  /** The user namespace and its maps (absent: none, the container's root is host root). */
+  userns?: UsernsRecord;
 }
 
 /** The files of one container, under `<root>/containers/<id>/`. */

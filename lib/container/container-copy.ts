@@ -1,4 +1,5 @@
 import { closeSync, lstatSync, type Stats } from 'node:fs';
+import { ownerMaps } from '../userns/owner-ids.js';
 import { basename, dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { CopyToOptions } from '../../types/container.js';
@@ -50,7 +51,7 @@ export async function copyToContainer(handle: ContainerHandle, source: string | 
     if (typeof source !== 'string') {
       const dir = root.openDir(containerPath, { create: true });
       try {
-        await extractTar(dir.fd, dir.path, source, { ...options, rootless: handle.userns !== undefined });
+        await extractTar(dir.fd, dir.path, source, { ...options, idMaps: ownerMaps(handle.config), rootless: handle.userns !== undefined });
       } finally {
         closeSync(dir.fd);
       }
@@ -68,7 +69,7 @@ export async function copyToContainer(handle: ContainerHandle, source: string | 
     // rootless: the host files' owners as the container sees them (the caller is its root)
     const tarStream = packTree(hostRoot.fd, name, archiveName, { idMaps: handle.userns?.maps }, () => hostRoot.close());
     try {
-      await extractTar(target.fd, target.path, tarStream, { ...options, rootless: handle.userns !== undefined });
+      await extractTar(target.fd, target.path, tarStream, { ...options, idMaps: ownerMaps(handle.config), rootless: handle.userns !== undefined });
     } finally {
       closeSync(target.fd);
     }
@@ -134,7 +135,7 @@ export async function copyFromContainer(handle: ContainerHandle, containerPath: 
   }
   const { dirFd, name, dirPath } = resolved;
   const archiveName = /(^|\/)\.$/.test(containerPath) ? '' : name || basename(dirPath);
-  return packTree(dirFd, name, archiveName, { pseudoDevices, idMaps: handle.userns?.maps }, () => {
+  return packTree(dirFd, name, archiveName, { pseudoDevices, idMaps: ownerMaps(handle.config, handle.userns?.maps) }, () => {
     closeSync(dirFd);
     fs.close();
   });

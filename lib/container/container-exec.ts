@@ -95,6 +95,7 @@ export function execProcessSpec(
 ): [string, SpecValue][] {
   const { config } = handle;
   const spec: [string, SpecValue][] = [
+    ...(config.userns ? [['join-userns', true] as [string, SpecValue]] : []),
     ...cgroupDirs.map((dir): [string, SpecValue] => ['cgroup-procs', join(dir, 'cgroup.procs')]),
     ...cmd.map((arg): [string, SpecValue] => ['arg', arg]),
     ...options.env.map((entry): [string, SpecValue] => ['env', entry]),

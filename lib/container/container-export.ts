@@ -1,4 +1,5 @@
 import { fstatSync } from 'node:fs';
+import { ownerMaps } from '../userns/owner-ids.js';
 import type { Readable } from 'node:stream';
 import type { ContainerHandle } from './container-handle.js';
 import { openContainerFilesystem } from './container-filesystem.js';
@@ -24,5 +25,5 @@ export async function exportContainer(handle: ContainerHandle): Promise<Readable
     fs.close();
     throw error;
   }
-  return packTree(fs.root.fd, '', '', { sameDevice: device, mountPoints, idMaps: handle.userns?.maps }, () => fs.close());
+  return packTree(fs.root.fd, '', '', { sameDevice: device, mountPoints, idMaps: ownerMaps(handle.config, handle.userns?.maps) }, () => fs.close());
 }

@@ -1,10 +1,10 @@
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lstatSync, lutimesSync, readdirSync, readlinkSync, statSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
+import type { IdMaps } from '../userns/id-map.js';
+import { seenOwner, storedId } from '../userns/owner-ids.js';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tar, { type Pack } from 'tar-stream';
 import { BerthError, ConflictError, RootlessUnsupportedError } from '../errors.js';
-import type { IdMaps } from '../userns/id-map.js';
-import { containerOwner } from '../userns/rootless-id-maps.js';
 import { fdPath, findRegularFile, lstatIfExists, makeDirectory, openDirectory, READ_FOUND_FILE, splitPath, UnsafePathError } from './path-in-root.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
@@ -16,8 +16,8 @@ type Headers = Parameters<Pack['entry']>[0];
 // Writing a tar stream from a directory tree.
 
 export interface PackOptions {
-  /** Rootless: owners as the container's ids (host ids through these maps; unmapped ones as 65534, the overflow id). */
-  idMaps?: IdMaps;
+  /** A container in a user namespace: owners as the container sees them (owner-ids.ts seenOwner). */
+  idMaps?: IdMaps | undefined;
   /**
    * Directories on another device than this one (mount points: /proc, /sys,
    * /dev, …) are archived as empty directories, as `docker export` does.
@@ -81,7 +81,7 @@ async function packOne(pack: Pack, dirFd: number, name: string, archiveName: str
     if (vanished(error)) return;
     throw error;
   }
-  const { uid, gid } = containerOwner(options.idMaps, stats);
+  const { uid, gid } = seenOwner(options.idMaps, stats);
   const header: Headers = { name: archiveName || name, mode: stats.mode, uid, gid, mtime: stats.mtime };
   const mountPoint = (options.mountPoints?.has(header.name) ?? false) || (options.pseudoDevices?.has(stats.dev) ?? false);
   if (stats.isDirectory()) {
@@ -210,6 +210,8 @@ export interface ExtractOptions {
    * cannot give it through a mount of the container's filesystem.
    */
   rootless?: boolean;
+  /** A container in a user namespace root made: owners are container ids, written as the host ids they stand for. */
+  idMaps?: IdMaps | undefined;
 }
 
 /**
@@ -255,8 +257,8 @@ export async function extractTar(baseFd: number, basePath: string, source: Reada
       const dirFd = parents.open(parts.slice(0, -1), header.name);
       const at = fdPath(dirFd, name);
       const shown = `${basePath === '/' ? '' : basePath}/${parts.join('/')}`;
-      const uid = options.uid ?? header.uid ?? 0;
-      const gid = options.gid ?? header.gid ?? 0;
+      const uid = storedId(options.idMaps?.uidMap, options.uid ?? header.uid ?? 0);
+      const gid = storedId(options.idMaps?.gidMap, options.gid ?? header.gid ?? 0);
       const mode = (header.mode ?? 0o644) & 0o7777;
       if (options.rootless && (uid !== 0 || gid !== 0)) throw rootlessOwnerError(shown, uid, gid);
       const chown = !options.rootless;

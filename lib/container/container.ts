@@ -27,6 +27,7 @@ import { containerPaths, type ContainerConfig, type ContainerPaths } from './con
 import { isSameProcess, readContainerState, signalName, type ContainerState } from './container-state.js';
 import { launchMonitor, type MonitorHandle } from './monitor-process.js';
 import { writeMonitorSpec } from './monitor-spec.js';
+import { chownToMappedRoot, wantsChownedLayers } from '../userns/userns-spec.js';
 import { seccompMode } from './seccomp-program.js';
 import { readStartUserDatabase, resolveUser } from './user-resolve.js';
 import type { ContainerHandle } from './container-handle.js';
@@ -248,7 +249,13 @@ export class Container implements AsyncDisposable {
     const strategy = checkWaitStrategy(options.waitFor, 'start: waitFor') ?? this.readiness.waitFor;
     const timeout = checkTimeout(options.timeout, 'start: timeout') ?? this.readiness.timeout ?? DEFAULT_STARTUP_TIMEOUT;
     options.signal?.throwIfAborted();
-    await this.launch();
+    await this.launch().catch(async (error: unknown) => {
+      // a filesystem without idmapped mounts under the image's layers: chown-ed copies from now on
+      if (!wantsChownedLayers(error, this.config)) throw error;
+      this.config.userns = { ...this.config.userns!, layers: 'chowned' };
+      writeJsonAtomic(this.paths.config, this.config);
+      await this.launch();
+    });
     return { waitedMs: strategy ? await waitForReady(this, strategy, timeout, options.signal) : 0 };
   }
 
@@ -285,6 +292,7 @@ export class Container implements AsyncDisposable {
       rmSync(this.paths.stopped, { force: true });
       rmSync(healthPaths(this.paths).state, { force: true });
       for (const dir of [this.paths.upper, this.paths.work, this.paths.rootfs]) mkdirSync(dir, { recursive: true });
+      chownToMappedRoot(this.config.userns, [this.paths.upper, this.paths.work]);
       // volumes: made again if removed meanwhile, filled from the image on their first mount
       await this.runtime.volumes.prepare(this.config.mounts ?? [], layers);
       const limits = normalizeLimits(this.config.resources, true);
@@ -588,6 +596,9 @@ export class Container implements AsyncDisposable {
         autoRemove: c.autoRemove,
         network: c.network,
         init: c.init ?? false,
+        userns: c.userns
+          ? { mode: c.userns.mode, uidMap: structuredClone(c.userns.uidMap), gidMap: structuredClone(c.userns.gidMap), layers: c.userns.mapWith === 'write' ? (c.userns.layers ?? 'idmapped') : 'rootless' }
+          : null,
       },
       networks: readEndpoints(this.paths.dir),
       slirp4netns: slirp4netnsInspect(c.network),

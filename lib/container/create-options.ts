@@ -12,6 +12,7 @@ import { checkTimeout, checkWaitStrategy } from './wait-strategies/wait-for.js';
 import { checkHealthcheckOption } from './healthcheck.js';
 import { availableCapabilities, CAPABILITY_NAMES, DEFAULT_CAPABILITIES, RLIMIT_RESOURCES, type CapabilityName } from './security-defaults.js';
 import { checkSeccompOption } from './seccomp-profile.js';
+import { checkUsernsOption } from '../userns/userns-option.js';
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const HOSTNAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
@@ -32,6 +33,7 @@ export const CREATE_OPTION_NAMES = [
   'network', 'networkAliases', 'ip', 'ports', 'restart', 'autoRemove', 'cgroupParent', 'mounts', 'volumesFrom',
   'memory', 'memorySwap', 'memoryReservation', 'cpus', 'cpuShares', 'cpusetCpus', 'cpusetMems', 'pidsLimit', 'blkioWeight', 'devices',
   'seccomp', 'privileged', 'noNewPrivileges', 'waitFor', 'startupTimeout', 'removeOnOwnerExit', 'init', 'healthcheck',
+  'userns',
 ] as const;
 // a compile error here names an option of ContainerCreateOptions missing from the list
 const listsEveryOption: Exclude<keyof ContainerCreateOptions, (typeof CREATE_OPTION_NAMES)[number]> extends never ? true : never = true;
@@ -169,6 +171,7 @@ export function validateCreateOptions(options: ContainerCreateOptions): void {
     checkBoolean(options[key], key);
   }
   checkSeccompOption(options.seccomp);
+  checkUsernsOption(options.userns);
   if (options.ttySize !== undefined) {
     const { rows, cols } = options.ttySize;
     for (const [key, n] of [['rows', rows], ['cols', cols]] as const) {

@@ -132,5 +132,7 @@ function setupHint(step: string, code: string): string {
   if (step === 'exec' && code === 'EACCES') return ' (the command is not executable)';
   if (step === 'rootfs' && code === 'ENOENT') return ' (the image layer or rootfs directory does not exist)';
   if (step === 'cwd' && code === 'ENOTDIR') return ' (the working directory is a file in the image)';
+  if (step === 'userns' && code === 'EPERM') return ' (newuidmap/newgidmap refused the maps: the caller needs ranges in /etc/subuid and /etc/subgid, and the tools must be setuid root; see docs/rootless.md)';
+  if (step === 'userns' && code === 'EINVAL') return ' (the kernel or this filesystem refuses an idmapped mount, which userns needs for image layers and named volumes)';
   return '';
 }

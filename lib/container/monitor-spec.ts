@@ -7,6 +7,7 @@ import { mountSpec } from '../volume/mount-spec.js';
 import { encodeSpec, type SpecRecord, type SpecValue } from './spec-encoding.js';
 import { hostDevices } from './host-devices.js';
 import { seccompProgram } from './seccomp-program.js';
+import { usernsLowers, usernsSpec } from '../userns/userns-spec.js';
 
 /** The capability set as the bit mask the kernel uses. */
 export function capabilityMask(names: readonly string[]): bigint {
@@ -35,7 +36,8 @@ export function writeMonitorSpec(
   const records: SpecRecord[] = [];
   const add = (key: string, value: SpecValue) => records.push([key, value]);
 
-  for (const layer of config.layers) add('lower', layer);
+  const lowers = usernsLowers(config, paths.dir);
+  for (const layer of lowers.layers) add('lower', layer);
   add('upper', paths.upper);
   add('work', paths.work);
   add('rootfs', paths.rootfs);
@@ -48,7 +50,8 @@ export function writeMonitorSpec(
     add('sys-writable', true);
     for (const device of hostDevices()) add('device', device);
   }
-  for (const [key, value] of mountSpec(config.mounts ?? [])) add(key, value);
+  for (const [key, value] of mountSpec(config.mounts ?? [], config.userns?.mapWith === 'write')) add(key, value);
+  for (const [key, value] of usernsSpec(config.userns, lowers.mapped)) add(key, value);
   for (const arg of config.cmd) add('arg', arg);
   for (const entry of env) add('env', entry);
   add('cwd', config.workdir);

@@ -4,6 +4,7 @@
  * gzip blob (hashing both forms on the way), then unpacked from that blob by
  * the same pipeline a pull uses.
  */
+import { ownerMaps } from '../userns/owner-ids.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, rmSync } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
@@ -190,7 +191,7 @@ export async function commitContainer(
   checkContainerDefaults(imageConfig, references[0] ?? `the commit of container ${container.name}`); // before the layer is made
 
   const layer = await whileFrozen(paths.cgroup, options.pause ?? true, () =>
-    layerFromTar(store.content, existsSync(paths.upper) ? packLayer(paths.upper, { idMaps: store.content.userns?.maps }) : emptyTar(), `the changes of container ${container.name}`, created, {
+    layerFromTar(store.content, existsSync(paths.upper) ? packLayer(paths.upper, { idMaps: ownerMaps(container, store.content.userns?.maps) }) : emptyTar(), `the changes of container ${container.name}`, created, {
       maxLayerSize: Infinity, // what the container wrote is on disk already
     }),
   );

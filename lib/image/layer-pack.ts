@@ -19,16 +19,17 @@ import { once } from 'node:events';
 import { pack, type Header, type Pack } from 'tar-stream';
 import { BerthError, RootlessUnsupportedError } from '../errors.js';
 import type { IdMaps } from '../userns/id-map.js';
-import { containerOwner } from '../userns/rootless-id-maps.js';
 import { nativeAddon } from '../native/addon.js';
+import { seenOwner } from '../userns/owner-ids.js';
 
 export interface PackOptions {
   /** Every entry gets this mtime (for reproducible tars); default: the files' own. */
   mtime?: Date;
   /**
-   * Rootless: the directory is a rootless overlay's (owners in the host's ids
-   * of these maps, opaque directories marked `user.overlay.opaque`); the tar
-   * gets the container's ids. A file the caller cannot read is a RootlessUnsupportedError.
+   * The upper directory of a container in a user namespace: the tar gets the
+   * container's ids (owner-ids.ts seenOwner). Rootless (maps written with
+   * newuidmap): opaque directories are marked `user.overlay.opaque`, and a
+   * file the caller cannot read is a RootlessUnsupportedError.
    */
   idMaps?: IdMaps | undefined;
 }
@@ -37,7 +38,7 @@ export interface PackOptions {
 export function packLayer(dir: string, options: PackOptions = {}): Readable {
   const tar = pack();
   walk(tar, dir, options).catch((error: unknown) => {
-    throw options.idMaps && ['EACCES', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '') ? unreadable(error as NodeJS.ErrnoException) : error;
+    throw options.idMaps?.mapWith === 'newuidmap' && ['EACCES', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '') ? unreadable(error as NodeJS.ErrnoException) : error;
   }).then(
     () => tar.finalize(),
     (error: unknown) => tar.destroy(error as Error),
@@ -121,7 +122,7 @@ async function walk(tar: Pack, root: string, options: PackOptions): Promise<void
         const fd = openChecked(path, OPEN_DIR, stat, name);
         try {
           await addEntry(tar, { ...header, name: `${name}/`, type: 'directory' });
-          if (nativeAddon().getXattr(`/proc/self/fd/${fd}/.`, options.idMaps ? 'user.overlay.opaque' : 'trusted.overlay.opaque')?.toString() === 'y') {
+          if (nativeAddon().getXattr(`/proc/self/fd/${fd}/.`, options.idMaps?.mapWith === 'newuidmap' ? 'user.overlay.opaque' : 'trusted.overlay.opaque')?.toString() === 'y') {
             await addEntry(tar, { ...header, name: `${name}/.wh..wh..opq`, type: 'file', size: 0, mode: 0o644 });
           }
           await visit(fd, name);
@@ -161,7 +162,7 @@ async function walk(tar: Pack, root: string, options: PackOptions): Promise<void
 }
 
 function baseHeader(name: string, stat: Stats, options: PackOptions): EntryHeader {
-  const { uid, gid } = containerOwner(options.idMaps, stat);
+  const { uid, gid } = seenOwner(options.idMaps, stat);
   return { name, mode: stat.mode & 0o7777, uid, gid, mtime: options.mtime ?? stat.mtime, uname: '', gname: '' };
 }
 

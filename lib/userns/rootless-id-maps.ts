@@ -79,12 +79,3 @@ export function rootlessIdMaps(identity: RootlessIdentity = callerIdentity()): I
 export function hasSubordinateIds(maps: IdMaps): boolean {
   return maps.uidMap.length > 1 || maps.gidMap.length > 1;
 }
-
-/** The kernel's id for an id a user namespace does not map (`/proc/sys/kernel/overflowuid`'s default). */
-export const OVERFLOW_ID = 65534;
-
-/** A host owner as the container sees it (an unmapped id as {@link OVERFLOW_ID}); as given without maps (root). */
-export function containerOwner(maps: IdMaps | undefined, owner: { uid: number; gid: number }): { uid: number; gid: number } {
-  if (!maps) return { uid: owner.uid, gid: owner.gid };
-  return { uid: containerIdOf(maps.uidMap, owner.uid) ?? OVERFLOW_ID, gid: containerIdOf(maps.gidMap, owner.gid) ?? OVERFLOW_ID };
-}

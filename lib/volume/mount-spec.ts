@@ -7,7 +7,8 @@
  * mount           bind | tmpfs          starts a mount; the keys below fill it in
  * mount-source    /host/path            bind: a directory or a file
  * mount-target    /path/in/container    as the user wrote it (errors name it)
- * mount-options   ro,nosuid,nodev,noexec and one of rprivate|private|rslave|slave|rshared|shared
+ * mount-options   ro,nosuid,nodev,noexec and one of rprivate|private|rslave|slave|rshared|shared;
+ *                 idmap: a named volume in a user namespace root made (idmapped through it)
  * mount-data      size=…,mode=…         tmpfs
  * root-propagation rslave               when a mount wants slave or shared propagation
  * ```
@@ -34,7 +35,7 @@ const followsHost = (propagation: MountPropagation) => !propagation.endsWith('pr
  * mounts (a volume's source is its `_data` directory); tmpfs mounts are
  * `nosuid,nodev,noexec`, as Docker's.
  */
-export function monitorMounts(mounts: readonly ContainerMount[]): MonitorMount[] {
+export function monitorMounts(mounts: readonly ContainerMount[], idmapVolumes = false): MonitorMount[] {
   // Propagation only means something when / is a slave of the host's mounts
   // (rootPropagation), and then every bind states its own.
   const slave = rootPropagation(mounts) === 'rslave';
@@ -45,7 +46,8 @@ export function monitorMounts(mounts: readonly ContainerMount[]): MonitorMount[]
       return { kind: 'tmpfs', target: mount.target, options: ['nosuid', 'nodev', 'noexec', ...ro], data };
     }
     const propagation = mount.type === 'bind' ? mount.propagation : 'rprivate';
-    return { kind: 'bind', source: mount.source, target: mount.target, options: [...ro, ...(slave ? [propagation] : [])] };
+    const idmap = idmapVolumes && mount.type === 'volume' ? ['idmap'] : [];
+    return { kind: 'bind', source: mount.source, target: mount.target, options: [...ro, ...(slave ? [propagation] : []), ...idmap] };
   });
 }
 
@@ -71,8 +73,11 @@ export function monitorMountPairs(mounts: readonly MonitorMount[]): [string, str
   return pairs;
 }
 
-/** Everything the spec says about a container's mounts. */
-export function mountSpec(mounts: readonly ContainerMount[]): [string, string][] {
+/**
+ * Everything the spec says about a container's mounts. `idmapVolumes`: the
+ * container has a user namespace that root made; named volumes are idmapped.
+ */
+export function mountSpec(mounts: readonly ContainerMount[], idmapVolumes = false): [string, string][] {
   const root = rootPropagation(mounts);
-  return [...(root === 'rslave' ? [['root-propagation', root] as [string, string]] : []), ...monitorMountPairs(monitorMounts(mounts))];
+  return [...(root === 'rslave' ? [['root-propagation', root] as [string, string]] : []), ...monitorMountPairs(monitorMounts(mounts, idmapVolumes))];
 }

@@ -48,8 +48,8 @@ import { join, relative } from 'node:path';
 import { BerthError, RootlessUnsupportedError } from '../errors.js';
 import { allowedXattr } from '../image/xattr-policy.js';
 import { nativeAddon } from '../native/addon.js';
-import { containerOwner } from '../userns/rootless-id-maps.js';
 import { applyFileOps, type FileOp, type UsernsContext } from '../userns/userns-file-ops.js';
+import { seenOwner } from '../userns/owner-ids.js';
 
 const MAX_SYMLINKS = 40;
 
@@ -196,7 +196,7 @@ class TreeCopier {
 
   /** Rootless: true when the owner is the caller's (container root); otherwise the chown (and chmod) go to the helper. */
   private rootlessOwner(stats: Stats, dest: string): boolean {
-    const { uid, gid } = containerOwner(this.userns!.maps, stats);
+    const { uid, gid } = seenOwner(this.userns!.maps, stats);
     if (uid === 0 && gid === 0) return true;
     const path = relative(this.base, dest) || '.';
     this.ops.push({ op: 'chown', path, uid, gid });
