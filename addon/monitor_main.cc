@@ -124,9 +124,15 @@ ssize_t receive_setup_message(int sync_fd, SetupError& error, int* fd) {
   return n;
 }
 
-// A container with its own user namespace (the spec's uid-map keys) gets a
-// netns agent for every run (netns_agent.h).
-bool wants_netns_agent(const Spec& spec) { return spec.userns(); }
+// A container with its own user namespace (the spec's uid-map keys) and a
+// network namespace of its own gets a netns agent for every run
+// (netns_agent.h). With `host` or `container:` the network namespace is not
+// one its user namespace owns (the agent could not join it), and nothing is
+// published into it.
+bool wants_netns_agent(const Spec& spec) {
+  const bool own_netns = spec.network_mode == "none" || spec.network_mode == "bridge" || spec.network_mode == "slirp4netns";
+  return spec.userns() && own_netns;
+}
 
 struct Output {
   int fd;       // read end
