@@ -33,10 +33,16 @@ long long now_ms() {
 std::vector<std::string> command_line(const Spec& spec, bool with_userns) {
   std::vector<std::string> args = {spec.slirp4netns, "--configure", "--mtu=65520"};
   if (!spec.slirp4netns_host_loopback) args.push_back("--disable-host-loopback");
-  // libslirp parses every packet the container sends: keep it in a sandbox
-  // (own mount namespace with /etc and /run only, no capability beyond
-  // CAP_NET_BIND_SERVICE) under a seccomp filter, as Podman does
-  for (const char* arg : {"--enable-sandbox", "--enable-seccomp"}) args.push_back(arg);
+  // libslirp parses every packet the container sends: keep it under a
+  // seccomp filter, and, when the monitor is root, in a sandbox (own mount
+  // namespace with /etc and /run only, no capability beyond
+  // CAP_NET_BIND_SERVICE), as Podman does. An unprivileged monitor cannot
+  // give it the sandbox (slirp4netns's setegid(0) fails outside a user
+  // namespace, and running it inside the container's would let the container
+  // reach its host-side sockets): rootless it has the seccomp filter and the
+  // caller's own (unprivileged) credentials.
+  if (geteuid() == 0) args.push_back("--enable-sandbox");
+  args.push_back("--enable-seccomp");
   args.push_back("--ready-fd=" + std::to_string(kReadyFd));
   args.push_back("--exit-fd=" + std::to_string(kExitFd));
   if (with_userns) args.push_back("--userns-path=/proc/self/fd/" + std::to_string(kUsernsFd));
@@ -68,18 +74,21 @@ std::vector<std::string> command_line(const Spec& spec, bool with_userns) {
 }
 
 // What slirp4netns said (its first line that is not a warning), for the error.
-std::string first_line(int output) {
+// The last line it printed that is not a warning: where it stopped, with why
+// (the lines before tell how far it got: "sent tapfd=…").
+std::string last_line(int output) {
   char text[1024] = {};
   ssize_t n = pread(output, text, sizeof text - 1, 0);
   std::string all(text, n > 0 ? static_cast<size_t>(n) : 0);
+  std::string last;
   for (size_t start = 0; start < all.size();) {
     size_t end = all.find('\n', start);
     if (end == std::string::npos) end = all.size();
     std::string line = all.substr(start, end - start);
-    if (!line.empty() && line.compare(0, 8, "WARNING:") != 0) return line;
+    if (!line.empty() && line.compare(0, 8, "WARNING:") != 0) last = line;
     start = end + 1;
   }
-  return "exited without a message";
+  return last.empty() ? "exited without a message" : last;
 }
 
 bool same_namespace(int fd, const char* path) {
@@ -164,7 +173,7 @@ bool Slirp4netns::start(const Spec& spec, int pid, NetnsAgent& agent, std::strin
   const bool ok = got == 1 && byte == '1';
   int saved = errno;
   if (!ok) {
-    failed = spec.slirp4netns + ": " + (saved == ETIMEDOUT ? "not ready within 10 s" : first_line(output));
+    failed = spec.slirp4netns + ": " + (saved == ETIMEDOUT ? "not ready within 10 s" : last_line(output));
     stop();
   } else {
     // what it printed while starting is no longer needed (later lines land past a hole)

@@ -1,5 +1,6 @@
 import { closeSync, lstatSync, type Stats } from 'node:fs';
 import { ownerMaps } from '../userns/owner-ids.js';
+import { applyFileOps, type FileOp } from '../userns/userns-file-ops.js';
 import { basename, dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { CopyToOptions } from '../../types/container.js';
@@ -51,7 +52,7 @@ export async function copyToContainer(handle: ContainerHandle, source: string | 
     if (typeof source !== 'string') {
       const dir = root.openDir(containerPath, { create: true });
       try {
-        await extractTar(dir.fd, dir.path, source, { ...options, idMaps: ownerMaps(handle.config), rootless: handle.userns !== undefined });
+        await extractWithOwners(handle, dir, source, options);
       } finally {
         closeSync(dir.fd);
       }
@@ -69,11 +70,24 @@ export async function copyToContainer(handle: ContainerHandle, source: string | 
     // rootless: the host files' owners as the container sees them (the caller is its root)
     const tarStream = packTree(hostRoot.fd, name, archiveName, { idMaps: handle.userns?.maps }, () => hostRoot.close());
     try {
-      await extractTar(target.fd, target.path, tarStream, { ...options, idMaps: ownerMaps(handle.config), rootless: handle.userns !== undefined });
+      await extractWithOwners(handle, target, tarStream, options);
     } finally {
       closeSync(target.fd);
     }
   });
+}
+
+/**
+ * Extracts `source` into the directory open as `dir.fd`, owners as the
+ * container's ids. Rootless, Node writes as the caller (the container's
+ * root), then the user namespace helper gives the other owners: it reaches
+ * the very directory Node holds open, through `/proc/<our pid>/fd/<fd>`, and
+ * each path below it without following a symlink.
+ */
+async function extractWithOwners(handle: ContainerHandle, dir: { fd: number; path: string }, source: Readable, options: CopyToOptions): Promise<void> {
+  const ownerOps: FileOp[] | undefined = handle.userns ? [] : undefined;
+  await extractTar(dir.fd, dir.path, source, { ...options, idMaps: ownerMaps(handle.config), ownerOps });
+  if (handle.userns && ownerOps && ownerOps.length > 0) await applyFileOps(handle.userns, `/proc/${process.pid}/fd/${dir.fd}`, ownerOps);
 }
 
 /** Where a host path goes: into an existing directory, or as a new name in an existing parent. */

@@ -4,7 +4,8 @@ import { seenOwner, storedId } from '../userns/owner-ids.js';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tar, { type Pack } from 'tar-stream';
-import { BerthError, ConflictError, RootlessUnsupportedError } from '../errors.js';
+import { BerthError, ConflictError } from '../errors.js';
+import type { FileOp } from '../userns/userns-file-ops.js';
 import { fdPath, findRegularFile, lstatIfExists, makeDirectory, openDirectory, READ_FOUND_FILE, splitPath, UnsafePathError } from './path-in-root.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
@@ -205,11 +206,12 @@ export interface ExtractOptions {
   uid?: number;
   gid?: number;
   /**
-   * Rootless: files are written as the caller, which is the container's root;
-   * an owner other than 0:0 (in the container's ids) is refused, as the caller
-   * cannot give it through a mount of the container's filesystem.
+   * Rootless: files are written as the caller, which is the container's root,
+   * and every other owner (with the set-id bits its chown clears) is added
+   * here as a change for the user namespace helper (userns-file-ops.ts), with
+   * paths relative to the extraction directory.
    */
-  rootless?: boolean;
+  ownerOps?: FileOp[] | undefined;
   /** A container in a user namespace root made: owners are container ids, written as the host ids they stand for. */
   idMaps?: IdMaps | undefined;
 }
@@ -260,8 +262,12 @@ export async function extractTar(baseFd: number, basePath: string, source: Reada
       const uid = storedId(options.idMaps?.uidMap, options.uid ?? header.uid ?? 0);
       const gid = storedId(options.idMaps?.gidMap, options.gid ?? header.gid ?? 0);
       const mode = (header.mode ?? 0o644) & 0o7777;
-      if (options.rootless && (uid !== 0 || gid !== 0)) throw rootlessOwnerError(shown, uid, gid);
-      const chown = !options.rootless;
+      const chown = !options.ownerOps;
+      if (options.ownerOps && (uid !== 0 || gid !== 0) && header.type !== 'link') {
+        const path = parts.join('/');
+        options.ownerOps.push({ op: 'chown', path, uid, gid });
+        if (mode & 0o6000 && header.type !== 'symlink') options.ownerOps.push({ op: 'chmod', path, mode });
+      }
       const existing = lstatIfExists(at);
       if (header.type === 'directory') {
         entry.resume();
@@ -390,10 +396,3 @@ class ParentCache {
   }
 }
 
-function rootlessOwnerError(shown: string, uid: number, gid: number): RootlessUnsupportedError {
-  return new RootlessUnsupportedError(
-    `copyTo: ${shown} would be owned by ${uid}:${gid}, but a rootless runtime writes into a container's filesystem as the container's root (0:0) only. ` +
-      'Pass { uid: 0, gid: 0 } to copy it as root, and chown it inside the container (exec) if it needs another owner.',
-    { path: shown },
-  );
-}
