@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "exec_path.h"
+#include "fd_passing.h"
 #include "mount_api.h"
 #include "mount_target.h"
 #include "process_credentials.h"
@@ -286,19 +287,7 @@ void mount_kernel_filesystems(int root_fd, const ChildPlan& plan) {
 // Hands descriptors to the monitor (SCM_RIGHTS) in a one-byte message: 'T'
 // the pty master, 'N' our user and network namespaces.
 void send_fds(char kind, const int* fds, int count, const char* what) {
-  iovec data = {&kind, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-  msghdr message = {};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = CMSG_SPACE(count * sizeof(int));
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(count * sizeof(int));
-  memcpy(CMSG_DATA(header), fds, count * sizeof(int));
-  check(static_cast<int>(sendmsg(sync_fd, &message, MSG_NOSIGNAL)), "sendmsg", what);
+  check(static_cast<int>(send_with_fds(sync_fd, &kind, 1, fds, static_cast<size_t>(count))), "sendmsg", what);
 }
 
 // ip link set lo up, with the old ioctls: no netlink needed for one flag.

@@ -45,6 +45,7 @@
 #include "container_setup.h"
 #include "control_events.h"
 #include "dns_server.h"
+#include "fd_passing.h"
 #include "log_writer.h"
 #include "netns_agent.h"
 #include "network_attach.h"
@@ -109,18 +110,11 @@ std::string monitor_record(int monitor_pid, int container_pid, const std::string
 // One message from the child: 0 bytes (EOF: exec'd), 1 byte 'T' with a
 // descriptor (the pty master, stored in *fd), or a SetupError.
 ssize_t receive_setup_message(int sync_fd, SetupError& error, int* fd) {
-  iovec data = {&error, sizeof error};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message = {};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  ssize_t n;
-  do n = recvmsg(sync_fd, &message, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  if (fd && header && header->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(header), sizeof(int));
+  int passed = -1;
+  size_t received = 0;
+  ssize_t n = receive_with_fds(sync_fd, &error, sizeof error, &passed, 1, received);
+  if (received == 1 && fd) *fd = passed;
+  else if (received == 1) close(passed);
   return n;
 }
 

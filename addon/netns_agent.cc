@@ -15,6 +15,8 @@
 
 #include <initializer_list>
 
+#include "fd_passing.h"
+
 namespace {
 
 NetnsAgent* current_agent = nullptr;
@@ -29,50 +31,7 @@ struct Request {
 };
 
 // Sends `value` (an errno, 0 for success) with up to one descriptor.
-void send_answer(int sock, int value, int fd) {
-  iovec data = {&value, sizeof value};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message = {};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  if (fd >= 0) {
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    cmsghdr* header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(header), &fd, sizeof fd);
-  }
-  sendmsg(sock, &message, MSG_NOSIGNAL);
-}
-
-// One message of `expected` bytes with up to `count` descriptors (the rest
-// closed); the byte count, or -1 with errno set.
-ssize_t receive_with_fds(int sock, void* data_buffer, size_t expected, int* fds, int count, int& received) {
-  iovec data = {data_buffer, expected};
-  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-  msghdr message = {};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  ssize_t n;
-  do n = recvmsg(sock, &message, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  received = 0;
-  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
-    if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
-    const size_t in_header = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < in_header; i++) {
-      int fd;
-      memcpy(&fd, CMSG_DATA(header) + i * sizeof(int), sizeof fd);
-      if (received < count) fds[received++] = fd;
-      else close(fd);
-    }
-  }
-  return n;
-}
+void send_answer(int sock, int value, int fd) { send_with_fds(sock, &value, sizeof value, &fd, fd >= 0 ? 1 : 0); }
 
 // The agent, in the forked child, top to bottom: join, drop, serve until EOF.
 [[noreturn]] void agent_main(int sock, int userns_fd, int netns_fd, int monitor_pid) {
@@ -130,9 +89,10 @@ bool NetnsAgent::start(int sync_fd) {
     return false;
   }
   char kind;
-  int ns[2] = {-1, -1}, received = 0;
+  int ns[2] = {-1, -1};
+  size_t received = 0;
   if (receive_with_fds(sync_fd, &kind, 1, ns, 2, received) != 1 || received != 2) {
-    for (int i = 0; i < received; i++) close(ns[i]);
+    for (size_t i = 0; i < received && i < 2; i++) close(ns[i]);
     errno = EPROTO;
     return false;
   }
@@ -163,7 +123,8 @@ bool NetnsAgent::start(int sync_fd) {
   timeval timeout = {kAnswerTimeoutSeconds, 0};
   setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   // ready: it joined both namespaces (EOF: it could not, and exited)
-  int value = -1, unused = -1, none = 0;
+  int value = -1, unused = -1;
+  size_t none = 0;
   ssize_t n = receive_with_fds(fd_, &value, sizeof value, &unused, 0, none);
   if (n != static_cast<ssize_t>(sizeof value) || value != 0) {
     saved = n < 0 ? errno : ECONNRESET;
@@ -182,7 +143,8 @@ int NetnsAgent::make_socket(int domain, int type) {
   }
   Request request = {domain, type};
   if (send(fd_, &request, sizeof request, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof request)) return -1;
-  int value = 0, fd = -1, received = 0;
+  int value = 0, fd = -1;
+  size_t received = 0;
   ssize_t n = receive_with_fds(fd_, &value, sizeof value, &fd, 1, received);
   if (n == static_cast<ssize_t>(sizeof value) && value == 0 && received == 1) return fd;
   if (received == 1) close(fd);

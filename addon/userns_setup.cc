@@ -1,5 +1,7 @@
 #include "userns_setup.h"
 
+#include "fd_passing.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -207,22 +209,10 @@ bool userns_prepare_mounts(const Spec& spec, int pid, const std::string& overlay
 
 bool userns_release_child(int sync_fd, std::vector<int>& fds) {
   bool ok = true;
-  for (size_t start = 0; ok && start < fds.size(); start += kUsernsFdsPerMessage) {
-    const size_t count = std::min(kUsernsFdsPerMessage, fds.size() - start);
-    char kind = 'F';
-    iovec data = {&kind, 1};
-    std::vector<char> control(CMSG_SPACE(sizeof(int) * count));
-    msghdr message = {};
-    message.msg_iov = &data;
-    message.msg_iovlen = 1;
-    message.msg_control = control.data();
-    message.msg_controllen = control.size();
-    cmsghdr* header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof(int) * count);
-    memcpy(CMSG_DATA(header), fds.data() + start, sizeof(int) * count);
-    ok = sendmsg(sync_fd, &message, MSG_NOSIGNAL) == 1;
+  for (size_t start = 0; ok && start < fds.size(); start += kMaxFdsPerMessage) {
+    const size_t count = std::min(kMaxFdsPerMessage, fds.size() - start);
+    const char kind = 'F';
+    ok = send_with_fds(sync_fd, &kind, 1, fds.data() + start, count) == 1;
   }
   close_all(fds);
   char done = 'U';
@@ -233,27 +223,11 @@ int userns_receive(int sync_fd, int* fds, size_t count) {
   size_t received = 0;
   for (;;) {
     char kind = 0;
-    iovec data = {&kind, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kUsernsFdsPerMessage)];
-    msghdr message = {};
-    message.msg_iov = &data;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    ssize_t n = recvmsg(sync_fd, &message, MSG_CMSG_CLOEXEC);
-    if (n < 0 && errno == EINTR) continue;
+    size_t got = 0;
+    // descriptors past `count` are closed, and still counted: a protocol error below
+    ssize_t n = receive_with_fds(sync_fd, &kind, 1, fds + std::min(received, count), received < count ? count - received : 0, got);
     if (n != 1) return -1;  // the monitor is gone
-    for (cmsghdr* header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
-      if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
-      const size_t got = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < got; i++) {
-        int fd;
-        memcpy(&fd, CMSG_DATA(header) + i * sizeof(int), sizeof(int));
-        if (received < count) fds[received] = fd;
-        else close(fd);
-        received++;
-      }
-    }
+    received += got;
     if (kind == 'U') return received <= count ? static_cast<int>(received) : -1;
   }
 }

@@ -27,9 +27,6 @@ struct UsernsFailure {
   int error_number = 0;
 };
 
-// At most this many descriptors in one message (the kernel takes 253).
-constexpr size_t kUsernsFdsPerMessage = 250;
-
 // The staging directory of lower layer `index` with idmap-lower: below the
 // rootfs directory, on a tmpfs the overlay then covers.
 std::string userns_lower_staging(const Spec& spec, size_t index);

@@ -2,24 +2,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ContainerSetupError } from '../lib/index.js';
-import { BUSYBOX, temporaryRuntime, withDeadline } from './helpers.js';
-
-/** Sends `text` to 127.0.0.1:port, half-closes, returns everything that comes back. */
-function roundTrip(port: number, text: string): Promise<string> {
-  return withDeadline(new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let received = '';
-    socket.on('data', (chunk) => (received += chunk.toString()));
-    socket.on('end', () => resolve(received));
-    socket.on('error', reject);
-    socket.end(text);
-  }), `the reply on port ${port}`);
-}
+import { BUSYBOX, roundTrip, temporaryRuntime, withDeadline } from './helpers.js';
 
 test('a published TCP port (host port 0) accepts a connection the moment start() resolves, both ways', async () => {
   await using runtime = await temporaryRuntime();

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../lib/index.js';
+import { connect } from 'node:net';
 
 /** The built-in image, made from the host's busybox-static. */
 export const BUSYBOX = 'localhost/busybox';
@@ -105,4 +106,16 @@ export function collectAll<T>(iterable: AsyncIterable<T> | null, what: string, m
     for await (const item of iterable ?? []) items.push(item);
     return items;
   })(), what, ms);
+}
+
+/** Sends `text` to 127.0.0.1:port, half-closes, returns everything that comes back. */
+export function roundTrip(port: number, text: string): Promise<string> {
+  return withDeadline(new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.on('end', () => resolve(received));
+    socket.on('error', reject);
+    socket.end(text);
+  }), `the reply on port ${port}`);
 }

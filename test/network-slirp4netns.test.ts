@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Container } from '../lib/index.js';
-import { BUSYBOX, temporaryRuntime, waitUntil, withDeadline } from './helpers.js';
+import { BUSYBOX, roundTrip, temporaryRuntime, waitUntil, withDeadline } from './helpers.js';
 
 // Network mode slirp4netns. The test run has a network namespace of its own
 // (test/run.mjs), whose only way anywhere is what this file adds: a veth
@@ -79,18 +79,6 @@ async function runningSlirp(container: Container): Promise<number[]> {
   const found = slirpChildren(state.monitorPid);
   assert.equal(found.length, 1, 'one slirp4netns for the running container');
   return found;
-}
-
-/** Sends `text` to 127.0.0.1:port, half-closes, returns everything that comes back. */
-function roundTrip(port: number, text: string): Promise<string> {
-  return withDeadline(new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let received = '';
-    socket.on('data', (chunk) => (received += chunk.toString()));
-    socket.on('end', () => resolve(received));
-    socket.on('error', reject);
-    socket.end(text);
-  }), `the reply on port ${port}`);
 }
 
 test('a slirp4netns container reaches a server outside its namespace; tap0 is 10.0.2.100; resolv.conf names 10.0.2.3', { skip: missing }, async () => {

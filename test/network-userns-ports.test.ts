@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BUSYBOX, temporaryRuntime, waitUntil, withDeadline } from './helpers.js';
+import { BUSYBOX, roundTrip, temporaryRuntime, waitUntil, withDeadline } from './helpers.js';
 
 // Published ports into a container with a user namespace of its own. Its
 // network namespace belongs to that user namespace, so the monitor makes the
@@ -39,17 +38,6 @@ function isAgent(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function roundTrip(port: number, text: string): Promise<string> {
-  return withDeadline(new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let received = '';
-    socket.on('data', (chunk) => (received += chunk.toString()));
-    socket.on('end', () => resolve(received));
-    socket.on('error', reject);
-    socket.end(text);
-  }), `the reply on port ${port}`);
 }
 
 function udpRoundTrip(port: number, text: string): Promise<string> {

@@ -4,23 +4,11 @@
 // test/rootless-phase.mjs), and bridge networks refused with a typed error.
 // Runs as the test user.
 import assert from 'node:assert/strict';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { test } from 'node:test';
-import { BUSYBOX, withDeadline } from './helpers.js';
+import { BUSYBOX, roundTrip, withDeadline } from './helpers.js';
 import { requireTool } from './image-helpers.js';
 import { outboundAddress, rootlessRuntime } from './rootless-helpers.js';
-
-/** Sends `text` to 127.0.0.1:port, half-closes, returns everything that comes back. */
-function roundTrip(port: number, text: string): Promise<string> {
-  return withDeadline(new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let received = '';
-    socket.on('data', (chunk) => (received += chunk.toString()));
-    socket.on('end', () => resolve(received));
-    socket.on('error', reject);
-    socket.end(text);
-  }), `the reply on port ${port}`);
-}
 
 test('a published TCP port on 127.0.0.1 reaches the rootless container the moment start() resolves', async () => {
   await using runtime = await rootlessRuntime();
