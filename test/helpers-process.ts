@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withDeadline } from './helpers.js';
 
@@ -31,4 +32,23 @@ export function jsonOutput<T>(child: ChildProcess, what: string): Promise<T> {
     }),
     what,
   );
+}
+
+/**
+ * The processes whose parent is `parentPid` and that `matches` (given the pid,
+ * its /proc/<pid>/stat and a reader of its cmdline); gone ones are left out.
+ */
+export function childrenOf(parentPid: number, matches: (pid: string, stat: string, cmdline: () => string) => boolean): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return ppid === parentPid && matches(pid, stat, () => readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }

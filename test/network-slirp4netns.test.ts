@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Container } from '../lib/index.js';
 import { BUSYBOX, roundTrip, temporaryRuntime, waitUntil, withDeadline } from './helpers.js';
+import { childrenOf } from './helpers-process.js';
 
 // Network mode slirp4netns. The test run has a network namespace of its own
 // (test/run.mjs), whose only way anywhere is what this file adds: a veth
@@ -50,18 +51,7 @@ async function logLines(container: Container): Promise<string[]> {
 
 /** The slirp4netns processes the monitor `monitorPid` started. */
 function slirpChildren(monitorPid: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return ppid === monitorPid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(slirp4netns);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+  return childrenOf(monitorPid, (_pid, _stat, cmdline) => cmdline().startsWith(slirp4netns));
 }
 
 /** Still a slirp4netns process (not gone, not a reused pid). */

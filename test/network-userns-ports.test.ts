@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BUSYBOX, roundTrip, temporaryRuntime, waitUntil, withDeadline } from './helpers.js';
+import { childrenOf } from './helpers-process.js';
 
 // Published ports into a container with a user namespace of its own. Its
 // network namespace belongs to that user namespace, so the monitor makes the
@@ -17,18 +18,7 @@ const USERNS_AUTO: Record<string, unknown> = { userns: 'auto' };
 
 /** The netns agents (children of `monitorPid` named berth-netns). */
 function agentsOf(monitorPid: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return ppid === monitorPid && stat.includes('(berth-netns)');
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+  return childrenOf(monitorPid, (_pid, stat) => stat.includes('(berth-netns)'));
 }
 
 function isAgent(pid: number): boolean {
