@@ -272,6 +272,7 @@ void child_plan_prepare(ChildPlan& plan, const Spec& spec) {
   plan.seccomp_read_errno = 0;
   if (!spec.process.seccomp.empty() && seccomp_program_read(spec.process.seccomp, plan.seccomp_program) < 0)
     plan.seccomp_read_errno = errno;
+  cgroup_join_prepare(plan.cgroup_join, spec.cgroup_procs);
 }
 
 void container_setup_and_exec(const ChildPlan& plan) {
@@ -282,10 +283,25 @@ void container_setup_and_exec(const ChildPlan& plan) {
   const char* failed_path = nullptr;
   umask(0);
 
-  // 1. Die with the monitor. It places us in our cgroups (and attaches a
-  //    bridge network) meanwhile: steps 3-7 only mount, and run while it does.
+  // 1. Die with the monitor. It attaches a bridge network meanwhile: steps
+  //    3-7 only mount, and run while it does.
   step = "sync";
   check(prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);
+
+  // 1b. Into our cgroups, before anything is charged to them (v1; on v2 we
+  //     were born there): "0" to each `tasks` file moves this thread, which
+  //     is the whole process, without the host-wide lock a pid written to
+  //     cgroup.procs takes (cgroup_place.h).
+  step = "cgroup";
+  const CgroupJoin& join = plan.cgroup_join;
+  if (join.open_errno) {
+    errno = join.open_errno;
+    fail("open", join.tasks_files[join.failed].c_str());
+  }
+  for (size_t i = 0; i < join.fds.size(); i++) {
+    if (write(join.fds[i], "0", 1) != 1) fail("write", join.tasks_files[i].c_str());
+    close(join.fds[i]);
+  }
 
   // 2. Signals as a fresh process has them: the monitor ignores some, and an
   //    ignored signal stays ignored across execve.
@@ -383,8 +399,8 @@ void container_setup_and_exec(const ChildPlan& plan) {
     close(master);
   }
 
-  // 8. Wait until the monitor has placed us (sync 1: cgroups and network are
-  //    ready); nothing so far ran the container's code or needed either.
+  // 8. Wait until the monitor says go (sync 1: a bridge network is attached);
+  //    nothing so far ran the container's code or needed the network.
   //    EOF here means the monitor is gone.
   step = "sync";
   char go = 0;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroup_place.h"
 #include "exec_path.h"
 #include "spec.h"
 
@@ -18,6 +19,7 @@ struct ChildPlan {
   int last_capability = 40;        // /proc/sys/kernel/cap_last_cap
   std::string seccomp_program;     // the filter's BPF, read from spec->process.seccomp
   int seccomp_read_errno = 0;      // why it could not be read (the child reports it at step seccomp)
+  CgroupJoin cgroup_join;          // v1: the `tasks` files the child joins its cgroups through
 };
 
 // Fills `plan` from `spec`; runs in the monitor before clone.

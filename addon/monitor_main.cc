@@ -253,10 +253,9 @@ RunStart start_container(const Spec& spec, DnsServer& dns) {
     return fail(step, syscall_name, path);
   };
 
-  /* sync 1. The child mounts its filesystems meanwhile, then waits here until
-     cgroups and network are in place. */
+  /* sync 1. The child joins its cgroups and mounts its filesystems meanwhile,
+     then waits here until the network is in place. */
   std::string failed_path;
-  if (!cgroup_enter(spec.cgroup_procs, pid, failed_path)) return abandon("cgroup", "write", failed_path.c_str());
   // bridge networks: a veth pair from each bridge into the new namespace
   if (!network_run_ip(spec.network_host_commands, pid, 0)) return abandon("network", "ip", "host side");
   if (!network_run_ip(spec.network_container_commands, pid, pid)) return abandon("network", "ip", "container side");
