@@ -65,12 +65,22 @@ bool attach_open = true;
 // Takes the exclusive flock on <dir>/monitor.lock, kept (never closed) until
 // this process exits. Close-on-exec: the container's first process, a clone
 // of us, drops it at its execve. Blocking: a reader holds it shared for the
-// time of one flock call.
-void hold_liveness_lock(const std::string& path) {
+// time of one flock call. Returns the descriptor.
+int hold_liveness_lock(const std::string& path) {
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) fail_before_clone("state", "open", path.c_str());
   while (flock(fd, LOCK_EX) < 0)
     if (errno != EINTR) fail_before_clone("state", "flock", path.c_str());
+  return fd;
+}
+
+// The lock file's size tells a reader holding no file content what the
+// monitor is doing: 1 while the command runs (from the monitor.json that
+// names its pid until just before exit.json), 0 otherwise. list() then needs
+// no monitor.json read for a running container (lib/container/container-state.ts).
+constexpr off_t kLockRunning = 1;
+void mark_running(int lock_fd, bool running) {
+  if (lock_fd >= 0) (void)ftruncate(lock_fd, running ? kLockRunning : 0);
 }
 
 int dup_high(int fd) {
@@ -418,7 +428,8 @@ int main(int argc, char** argv) {
     fail_before_clone("spec", "read", spec_error.c_str());
   }
   const int monitor_pid = getpid();
-  if (!spec.pid_path.empty()) hold_liveness_lock(dir + "/monitor.lock");
+  const int lock_fd = spec.pid_path.empty() ? -1 : hold_liveness_lock(dir + "/monitor.lock");
+  mark_running(lock_fd, false);  // a monitor killed while its command ran left 1
   if (!spec.pid_path.empty() && !state_file_write(spec.pid_path, monitor_record(monitor_pid, 0, "", 0)))
     fail_before_clone("state", "write", spec.pid_path.c_str());
   if (chdir("/") < 0) fail_before_clone("state", "chdir", "/");
@@ -472,6 +483,7 @@ int main(int argc, char** argv) {
       if (restarts == 0) started_at = time_now_rfc3339();
       if (!spec.pid_path.empty())
         state_file_write(spec.pid_path, monitor_record(monitor_pid, run.pid, started_at, restarts, ports_json(spec.ports)));
+      mark_running(lock_fd, true);
       if (restarts == 0)
         control_event_send("{\"event\":\"started\",\"pid\":" + std::to_string(run.pid) + ",\"startedAt\":\"" +
                            started_at + "\",\"ports\":" + ports_json(spec.ports) + "}");
@@ -510,6 +522,7 @@ int main(int argc, char** argv) {
                             ",\"oomKilled\":" + (oom_killed ? "true" : "false") +
                             ",\"restartCount\":" + std::to_string(restarts) + ",\"startedAt\":\"" + started_at +
                             "\",\"finishedAt\":\"" + time_now_rfc3339() + "\"}";
+  mark_running(lock_fd, false);
   state_file_write(spec.exit_path, exit_record + "\n");
   control_event_send("{\"event\":\"exited\"," + exit_record.substr(1));
   // (a cgroup that would not go away keeps the container: the next remove()

@@ -80,7 +80,7 @@ function monitorAlive(record: MonitorRecord, paths: ContainerPaths): boolean {
  * Whether a process holds the container's monitor.lock (its monitor, alive;
  * no file read, no JSON): undefined when there is no lock file.
  */
-export function monitorLockHeld(paths: Pick<ContainerPaths, 'monitorLock'>): boolean | undefined {
+function monitorLockHeld(paths: Pick<ContainerPaths, 'monitorLock'>): boolean | undefined {
   let fd: number;
   try {
     fd = openSync(paths.monitorLock, 'r');
@@ -92,6 +92,37 @@ export function monitorLockHeld(paths: Pick<ContainerPaths, 'monitorLock'>): boo
   } finally {
     closeSync(fd); // a shared lock we got goes with it
   }
+}
+
+/**
+ * The size monitor.lock has while the container's command runs: the monitor
+ * sets it when monitor.json names the command's pid and clears it just before
+ * it writes exit.json (addon/monitor_main.cc, mark_running).
+ */
+const LOCK_SIZE_RUNNING = 1;
+
+/**
+ * The monitor.lock of each container (ids, below `containersDir`), probed in
+ * one native call: see {@link NativeAddon.probeLocks}. What list() and
+ * recovery ask of every container, by descriptors relative to the directory.
+ */
+export function probeMonitorLocks(containersDir: string, ids: string[]): Int32Array {
+  return nativeAddon().probeLocks(containersDir, ids, 'monitor.lock');
+}
+
+/**
+ * True when a probe says the container certainly runs: its monitor holds
+ * monitor.lock (alive) and has marked it running, so no file need be read.
+ * False says nothing (not running, starting, or a monitor of an older berth):
+ * ask {@link readContainerState}.
+ */
+export function probeSaysRunning(probe: number): boolean {
+  return probe === 1 + LOCK_SIZE_RUNNING;
+}
+
+/** True when a probe found monitor.lock held: the monitor lives. */
+export function probeSaysAlive(probe: number): boolean {
+  return probe >= 1;
 }
 
 /** Signal number → name (`9` → `'SIGKILL'`). */

@@ -22,7 +22,7 @@ import { BerthError, ConflictError, InvalidStateError, NotFoundError } from '../
 import { withFileLock } from '../state/file-lock.js';
 import type { Runtime } from '../runtime.js';
 import { containerPaths, type ContainerConfig, type ContainerPaths } from './container-config.js';
-import { isSameProcess, readContainerState, signalName, type ContainerState } from './container-state.js';
+import { isSameProcess, probeSaysRunning, readContainerState, signalName, type ContainerState } from './container-state.js';
 import { launchMonitor, type MonitorHandle } from './monitor-process.js';
 import { writeMonitorSpec } from './monitor-spec.js';
 import { seccompMode } from './seccomp-program.js';
@@ -796,12 +796,14 @@ export class Container implements AsyncDisposable {
 
   /**
    * @internal What `list()` filters on, from the fewest files: the state
-   * (exit.json, monitor.json, the monitor's lock) and, only when
-   * `tellPaused`, the cgroup freezer.
+   * (`lockProbe`, the monitor's lock as list() probed it; exit.json and
+   * monitor.json only when that does not tell) and, only when `tellPaused`,
+   * the cgroup freezer.
    * @throws NotFoundError when it is not there (any more, or not yet: half-created)
    */
-  listed(tellPaused: boolean): ListedContainer {
-    const state = readContainerState(this.paths);
+  listed(tellPaused: boolean, lockProbe: number): ListedContainer {
+    // running by its monitor's lock alone (nearly every container a busy list() shows); else the state files
+    const state = probeSaysRunning(lockProbe) ? { status: 'running' as const, starting: false } : readContainerState(this.paths);
     // a live monitor proves config.json (a start read it); otherwise look: half-created or being removed
     if (state.status !== 'running' && !state.starting && !existsSync(this.paths.config)) {
       throw new NotFoundError(`container ${this.name} no longer exists`, { containerId: this.id, path: this.paths.dir });
