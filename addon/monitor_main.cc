@@ -75,12 +75,22 @@ int hold_liveness_lock(const std::string& path) {
 }
 
 // The lock file's size tells a reader holding no file content what the
-// monitor is doing: 1 while the command runs (from the monitor.json that
-// names its pid until just before exit.json), 0 otherwise. list() then needs
-// no monitor.json read for a running container (lib/container/container-state.ts).
+// monitor is doing (lib/container/container-state.ts): kLockRunning while the
+// command runs (from the monitor.json that names its pid until just before
+// exit.json), so list() needs no monitor.json read for a running container;
+// kLockExited from then until we let go of the container's root (root_hold
+// in main), which remove() waits for; 0 otherwise.
 constexpr off_t kLockRunning = 1;
-void mark_running(int lock_fd, bool running) {
-  if (lock_fd >= 0) (void)ftruncate(lock_fd, running ? kLockRunning : 0);
+constexpr off_t kLockExited = 2;
+void mark_lock(int lock_fd, off_t state) {
+  if (lock_fd >= 0) (void)ftruncate(lock_fd, state);
+}
+
+// Lets go of the container's root (see root_hold in main): the overlay is
+// shut down, and the upper filesystem synced, here.
+void release_root(int& fd) {
+  if (fd >= 0) close(fd);
+  fd = -1;
 }
 
 int dup_high(int fd) {
@@ -429,7 +439,7 @@ int main(int argc, char** argv) {
   }
   const int monitor_pid = getpid();
   const int lock_fd = spec.pid_path.empty() ? -1 : hold_liveness_lock(dir + "/monitor.lock");
-  mark_running(lock_fd, false);  // a monitor killed while its command ran left 1
+  mark_lock(lock_fd, 0);  // a monitor killed while its command ran left its mark
   if (!spec.pid_path.empty() && !state_file_write(spec.pid_path, monitor_record(monitor_pid, 0, "", 0)))
     fail_before_clone("state", "write", spec.pid_path.c_str());
   if (chdir("/") < 0) fail_before_clone("state", "chdir", "/");
@@ -469,6 +479,12 @@ int main(int argc, char** argv) {
   int restarts = 0;
   std::string started_at;
   int exit_code = 0, signal_number = 0;
+  // The container's root, held from its start to after its exit is reported:
+  // the last reference to an overlay mount shuts it down, and that syncs the
+  // whole upper filesystem (the state root's), milliseconds on a busy host.
+  // Held here, the sync happens when we let go, after exit.json and the
+  // exited event, not in the container's exit that waitpid waits for.
+  int root_hold = -1;
   for (;;) {
     oom_kills_before = cgroup_oom_kills(spec.oom_counter);
     RunStart run = start_container(spec, dns);
@@ -483,11 +499,12 @@ int main(int argc, char** argv) {
       if (restarts == 0) started_at = time_now_rfc3339();
       if (!spec.pid_path.empty())
         state_file_write(spec.pid_path, monitor_record(monitor_pid, run.pid, started_at, restarts, ports_json(spec.ports)));
-      mark_running(lock_fd, true);
+      mark_lock(lock_fd, kLockRunning);
       if (restarts == 0)
         control_event_send("{\"event\":\"started\",\"pid\":" + std::to_string(run.pid) + ",\"startedAt\":\"" +
                            started_at + "\",\"ports\":" + ports_json(spec.ports) + "}");
       forwarder.set_container_netns(open(("/proc/" + std::to_string(run.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+      root_hold = open(("/proc/" + std::to_string(run.pid) + "/root").c_str(), O_PATH | O_CLOEXEC);
       health.run_started(run.pid);
       pump_output(spec, run, log, forwarder, dns, owner, health);
       health.run_ended();
@@ -506,6 +523,7 @@ int main(int argc, char** argv) {
     }
     oom_killed = cgroup_oom_kills(spec.oom_counter) > oom_kills_before;
     if (!should_restart(spec, exit_code, restarts, owner)) break;
+    release_root(root_hold);  // the next run mounts the same upper and work directories
     // a back-off like Docker's: 100 ms, doubling, at most 3.2 s; a stop meanwhile ends it
     if (!backoff_unless_stopped(spec, 100 << (restarts < 5 ? restarts : 5), owner)) break;
     restarts++;
@@ -522,9 +540,11 @@ int main(int argc, char** argv) {
                             ",\"oomKilled\":" + (oom_killed ? "true" : "false") +
                             ",\"restartCount\":" + std::to_string(restarts) + ",\"startedAt\":\"" + started_at +
                             "\",\"finishedAt\":\"" + time_now_rfc3339() + "\"}";
-  mark_running(lock_fd, false);
+  mark_lock(lock_fd, root_hold >= 0 ? kLockExited : 0);
   state_file_write(spec.exit_path, exit_record + "\n");
   control_event_send("{\"event\":\"exited\"," + exit_record.substr(1));
+  release_root(root_hold);  // before anything removes the directories under it
+  mark_lock(lock_fd, 0);
   // (a cgroup that would not go away keeps the container: the next remove()
   // or Runtime.open() finds it through cgroup.json and tries again)
   if (!spec.auto_remove_dir.empty() && cgroups_gone) {

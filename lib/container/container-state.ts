@@ -1,5 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
+import { basename, dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerStatus, SignalName } from '../../types/container.js';
 import { nativeAddon } from '../native/addon.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
@@ -95,11 +97,14 @@ function monitorLockHeld(paths: Pick<ContainerPaths, 'monitorLock'>): boolean | 
 }
 
 /**
- * The size monitor.lock has while the container's command runs: the monitor
- * sets it when monitor.json names the command's pid and clears it just before
- * it writes exit.json (addon/monitor_main.cc, mark_running).
+ * The size of monitor.lock says what its monitor is doing (addon/monitor_main.cc,
+ * mark_lock): RUNNING from the monitor.json that names the command's pid until
+ * just before exit.json; EXITED from then until the monitor has let go of the
+ * container's root filesystem (the last reference to an overlay syncs its
+ * upper filesystem: the monitor does that after reporting the exit); 0 otherwise.
  */
 const LOCK_SIZE_RUNNING = 1;
+const LOCK_SIZE_EXITED = 2;
 
 /**
  * The monitor.lock of each container (ids, below `containersDir`), probed in
@@ -118,6 +123,21 @@ export function probeMonitorLocks(containersDir: string, ids: string[]): Int32Ar
  */
 export function probeSaysRunning(probe: number): boolean {
   return probe === 1 + LOCK_SIZE_RUNNING;
+}
+
+/**
+ * Resolves once the container's monitor no longer holds its root filesystem
+ * (it lets go right after reporting the exit): what remove() waits for before
+ * deleting the directories under it. At most `ms`; a monitor that holds on
+ * longer is left to it.
+ */
+export async function monitorLetGo(paths: ContainerPaths, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (let pause = 1; Date.now() < deadline; pause = Math.min(pause * 2, 20)) {
+    const [probe] = probeMonitorLocks(dirname(paths.dir), [basename(paths.dir)]);
+    if (probe !== 1 + LOCK_SIZE_EXITED) return;
+    await sleep(pause);
+  }
 }
 
 /** True when a probe found monitor.lock held: the monitor lives. */

@@ -22,7 +22,7 @@ import { BerthError, ConflictError, InvalidStateError, NotFoundError } from '../
 import { withFileLock } from '../state/file-lock.js';
 import type { Runtime } from '../runtime.js';
 import { containerPaths, type ContainerConfig, type ContainerPaths } from './container-config.js';
-import { isSameProcess, probeSaysRunning, readContainerState, signalName, type ContainerState } from './container-state.js';
+import { isSameProcess, monitorLetGo, probeSaysRunning, readContainerState, signalName, type ContainerState } from './container-state.js';
 import { launchMonitor, type MonitorHandle } from './monitor-process.js';
 import { writeMonitorSpec } from './monitor-spec.js';
 import { seccompMode } from './seccomp-program.js';
@@ -505,6 +505,7 @@ export class Container implements AsyncDisposable {
       await readContainerCgroup(this.paths.cgroup)?.killAll();
       await this.wait();
     }
+    await monitorLetGo(this.paths); // it lets go of the container's filesystem just after reporting the exit
     await withFileLock(this.paths.lock, async () => {
       state = this.state();
       if (state.status === 'running') throw new InvalidStateError(`container ${this.name} was started again while being removed`, { containerId: this.id });
