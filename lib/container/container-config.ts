@@ -78,10 +78,14 @@ export class ContainerPaths {
   get monitorLock(): string { return `${this.dir}/monitor.lock`; }
   get exit(): string { return `${this.dir}/exit.json`; }
   get log(): string { return `${this.dir}/container.log`; }
-  get lock(): string { return `${this.dir}/lock`; }
   get upper(): string { return `${this.dir}/upper`; }
   get work(): string { return `${this.dir}/work`; }
-  get rootfs(): string { return `${this.dir}/rootfs`; }
+  /**
+   * Where the overlay is mounted: one empty directory of the state root for
+   * every container (each mounts it in its own mount namespace, the only
+   * place the mount exists), so a container costs no directory of its own.
+   */
+  get rootfs(): string { return join(this.dir, '..', '..', 'mountpoint'); }
   get cgroup(): string { return `${this.dir}/cgroup.json`; }
   get stopped(): string { return `${this.dir}/stopped`; }
   get endpoints(): string { return `${this.dir}/endpoints.json`; }

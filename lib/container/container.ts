@@ -19,7 +19,7 @@ import type { ConnectOptions, Endpoint, PublishedPort } from '../../types/networ
 import { attachEndpoint, detachEndpoint } from '../network/host-links.js';
 import { etcMounts, networkSpec, prepareEtcFiles, readEndpoints, refreshNeighbours, resolverMode } from './container-network.js';
 import { BerthError, ConflictError, InvalidStateError, NotFoundError } from '../errors.js';
-import { withFileLock } from '../state/file-lock.js';
+import { withDirectoryLock } from '../state/file-lock.js';
 import type { Runtime } from '../runtime.js';
 import { containerPaths, type ContainerConfig, type ContainerPaths } from './container-config.js';
 import { isSameProcess, monitorLetGo, probeSaysRunning, readContainerState, signalName, type ContainerState } from './container-state.js';
@@ -268,7 +268,7 @@ export class Container implements AsyncDisposable {
   /** Starts the monitor and with it the command. */
   private async launch(): Promise<void> {
     this.state(); // NotFoundError once removed
-    await withFileLock(this.paths.lock, async () => {
+    await withDirectoryLock(this.paths.dir, async () => {
       const state = this.state();
       if (state.status === 'running' || state.starting) {
         throw new InvalidStateError(`container ${this.name} is already running`, { containerId: this.id });
@@ -506,7 +506,7 @@ export class Container implements AsyncDisposable {
       await this.wait();
     }
     await monitorLetGo(this.paths); // it lets go of the container's filesystem just after reporting the exit
-    await withFileLock(this.paths.lock, async () => {
+    await withDirectoryLock(this.paths.dir, async () => {
       state = this.state();
       if (state.status === 'running') throw new InvalidStateError(`container ${this.name} was started again while being removed`, { containerId: this.id });
       await this.removeCgroup();
@@ -601,7 +601,7 @@ export class Container implements AsyncDisposable {
     if (this.config.network === 'host' || this.config.network.startsWith('container:')) {
       throw new InvalidStateError(`container ${this.name} uses network '${this.config.network}': it cannot join bridge networks`, { containerId: this.id });
     }
-    return withFileLock(this.paths.lock, async () => {
+    return withDirectoryLock(this.paths.dir, async () => {
       const endpoints = readEndpoints(this.paths.dir);
       if (endpoints.some((e) => e.network === network)) throw new ConflictError(`container ${this.name} is already on network ${network}`);
       const record = await this.runtime.networks.ensure(network);
@@ -624,7 +624,7 @@ export class Container implements AsyncDisposable {
    */
   async rename(newName: string): Promise<void> {
     checkContainerName(newName);
-    await withFileLock(this.paths.lock, async () => {
+    await withDirectoryLock(this.paths.dir, async () => {
       const config = readJsonIfExists<ContainerConfig>(this.paths.config);
       if (!config) throw new NotFoundError(`container ${this.name} no longer exists`, { containerId: this.id, path: this.paths.dir });
       if (config.name === newName) return;
@@ -639,7 +639,7 @@ export class Container implements AsyncDisposable {
 
   /** Takes the container off a bridge network (its interface goes away if it runs). */
   async disconnect(network: string): Promise<void> {
-    await withFileLock(this.paths.lock, async () => {
+    await withDirectoryLock(this.paths.dir, async () => {
       const endpoints = readEndpoints(this.paths.dir);
       const endpoint = endpoints.find((e) => e.network === network);
       if (!endpoint) throw new NotFoundError(`container ${this.name} is not on network ${network}`, { containerId: this.id });
@@ -672,7 +672,7 @@ export class Container implements AsyncDisposable {
   async snapshot(options: StartOptions = {}): Promise<Snapshot> {
     const running = this.state().status === 'running';
     if (running) await this.stop();
-    const snapshot = await withFileLock(this.paths.lock, async () => {
+    const snapshot = await withDirectoryLock(this.paths.dir, async () => {
       this.assertStopped('snapshot');
       const taken = takeSnapshot(this.config, this.paths);
       writeJsonAtomic(this.paths.config, this.config);
@@ -698,7 +698,7 @@ export class Container implements AsyncDisposable {
       await this.kill('SIGKILL').catch(ignoreNotRunning);
       await this.wait();
     }
-    await withFileLock(this.paths.lock, async () => {
+    await withDirectoryLock(this.paths.dir, async () => {
       this.assertStopped('reset');
       resetToSnapshot(this.config, this.paths, id);
       writeJsonAtomic(this.paths.config, this.config);
@@ -783,7 +783,7 @@ export class Container implements AsyncDisposable {
     const quick = readContainerState(this.paths);
     if (quick.status === 'running' || quick.starting) return;
     if (existsSync(this.paths.cgroup)) {
-      await withFileLock(this.paths.lock, async () => {
+      await withDirectoryLock(this.paths.dir, async () => {
         if (!existsSync(this.paths.config)) return;
         const state = this.state();
         if (state.status !== 'running' && !state.starting) await this.removeCgroup();
