@@ -30,6 +30,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -155,8 +156,13 @@ struct RunStart {
   int tty_master = -1;
 };
 
+// What the monitor does while the child it just cloned sets itself up (the
+// mounts take milliseconds): false with errno and the failed step, call and
+// path, and the child is abandoned.
+using WhileChildSetsUp = std::function<bool(const char*& step, const char*& syscall_name, const char*& path)>;
+
 // Clones the container's first process and takes it through the sync points.
-RunStart start_container(const Spec& spec, DnsServer& dns) {
+RunStart start_container(const Spec& spec, DnsServer& dns, const WhileChildSetsUp& meanwhile) {
   RunStart run;
   // The container's stdio: pipes for stdout and stderr, stdin passed through
   // or /dev/null. With a tty the child opens the pty in its own devpts instead
@@ -272,6 +278,9 @@ RunStart start_container(const Spec& spec, DnsServer& dns) {
     errno = saved;
     return fail(step, syscall_name, path);
   };
+
+  const char *meanwhile_step = nullptr, *meanwhile_call = nullptr, *meanwhile_path = nullptr;
+  if (!meanwhile(meanwhile_step, meanwhile_call, meanwhile_path)) return abandon(meanwhile_step, meanwhile_call, meanwhile_path);
 
   /* sync 1. The child joins its cgroups and mounts its filesystems meanwhile,
      then waits here until the network is in place. */
@@ -440,8 +449,6 @@ int main(int argc, char** argv) {
   const int monitor_pid = getpid();
   const int lock_fd = spec.pid_path.empty() ? -1 : hold_liveness_lock(dir + "/monitor.lock");
   mark_lock(lock_fd, 0);  // a monitor killed while its command ran left its mark
-  if (!spec.pid_path.empty() && !state_file_write(spec.pid_path, monitor_record(monitor_pid, 0, "", 0)))
-    fail_before_clone("state", "write", spec.pid_path.c_str());
   if (chdir("/") < 0) fail_before_clone("state", "chdir", "/");
   HealthChecker health;
   std::string health_failed;
@@ -463,9 +470,19 @@ int main(int argc, char** argv) {
     }
   }
 
+  // monitor.json (a start is under way: our pid) and the log, made while the
+  // first run's child sets itself up: files are slow to create on a busy disk
+  // (each is a new inode), and nothing before the clone needs them.
   LogWriter log;
-  if (!spec.log_path.empty() && !log.open(spec.log_path, spec.log_max_bytes, spec.log_max_files))
-    fail_before_clone("log", "open", spec.log_path.c_str());
+  bool first_run = true;
+  const WhileChildSetsUp first_files = [&](const char*& step, const char*& syscall_name, const char*& path) {
+    if (!first_run) return true;
+    first_run = false;
+    step = "state", syscall_name = "write", path = spec.pid_path.c_str();
+    if (!spec.pid_path.empty() && !state_file_write(spec.pid_path, monitor_record(monitor_pid, 0, "", 0))) return false;
+    step = "log", syscall_name = "open", path = spec.log_path.c_str();
+    return spec.log_path.empty() || log.open(spec.log_path, spec.log_max_bytes, spec.log_max_files);
+  };
 
   // Published ports are bound before anything runs: a port in use fails the start.
   PortForwarder forwarder;
@@ -487,7 +504,7 @@ int main(int argc, char** argv) {
   int root_hold = -1;
   for (;;) {
     oom_kills_before = cgroup_oom_kills(spec.oom_counter);
-    RunStart run = start_container(spec, dns);
+    RunStart run = start_container(spec, dns, first_files);
     if (run.pid < 0) {
       if (restarts == 0) {  // the first start failed: the caller gets the error
         control_event_send(run.error_event);
