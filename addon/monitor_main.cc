@@ -79,8 +79,9 @@ int hold_liveness_lock(const std::string& path) {
 // monitor is doing (lib/container/container-state.ts): kLockRunning while the
 // command runs (from the monitor.json that names its pid until just before
 // exit.json), so list() needs no monitor.json read for a running container;
-// kLockExited from then until we let go of the container's root (root_hold
-// in main), which remove() waits for; 0 otherwise.
+// kLockExited from then until we have let go of the container's root
+// (root_hold in main) and removed its cgroups, which a start or remove()
+// waits for; 0 otherwise.
 constexpr off_t kLockRunning = 1;
 constexpr off_t kLockExited = 2;
 void mark_lock(int lock_fd, off_t state) {
@@ -551,16 +552,18 @@ int main(int argc, char** argv) {
     close(2);
   }
 
-  const bool cgroups_gone = cgroup_remove(spec.cgroup_remove);
   std::string exit_record = "{\"exitCode\":" + std::to_string(exit_code) +
                             ",\"signal\":" + std::to_string(signal_number) +
                             ",\"oomKilled\":" + (oom_killed ? "true" : "false") +
                             ",\"restartCount\":" + std::to_string(restarts) + ",\"startedAt\":\"" + started_at +
                             "\",\"finishedAt\":\"" + time_now_rfc3339() + "\"}";
-  mark_lock(lock_fd, root_hold >= 0 ? kLockExited : 0);
+  mark_lock(lock_fd, kLockExited);
   state_file_write(spec.exit_path, exit_record + "\n");
   control_event_send("{\"event\":\"exited\"," + exit_record.substr(1));
+  // What is left to do once the exit is reported (a start or remove() waits
+  // for the lock's mark to go): let go of the root, remove the cgroups.
   release_root(root_hold);  // before anything removes the directories under it
+  const bool cgroups_gone = cgroup_remove(spec.cgroup_remove);
   mark_lock(lock_fd, 0);
   // (a cgroup that would not go away keeps the container: the next remove()
   // or Runtime.open() finds it through cgroup.json and tries again)

@@ -101,7 +101,8 @@ function monitorLockHeld(paths: Pick<ContainerPaths, 'monitorLock'>): boolean | 
  * mark_lock): RUNNING from the monitor.json that names the command's pid until
  * just before exit.json; EXITED from then until the monitor has let go of the
  * container's root filesystem (the last reference to an overlay syncs its
- * upper filesystem: the monitor does that after reporting the exit); 0 otherwise.
+ * upper filesystem) and removed its cgroups, which it does after reporting the
+ * exit; 0 otherwise.
  */
 const LOCK_SIZE_RUNNING = 1;
 const LOCK_SIZE_EXITED = 2;
@@ -126,10 +127,11 @@ export function probeSaysRunning(probe: number): boolean {
 }
 
 /**
- * Resolves once the container's monitor no longer holds its root filesystem
- * (it lets go right after reporting the exit): what remove() waits for before
- * deleting the directories under it. At most `ms`; a monitor that holds on
- * longer is left to it.
+ * Resolves once the container's monitor has finished what it does after
+ * reporting the exit (letting go of the root filesystem, removing the
+ * cgroups): what a start waits for before it makes the cgroups again, and
+ * remove() before it deletes the directories. At most `ms`; a monitor that
+ * takes longer is left to it.
  */
 export async function monitorLetGo(paths: ContainerPaths, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;

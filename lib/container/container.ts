@@ -276,6 +276,7 @@ export class Container implements AsyncDisposable {
       const layers = [this.paths.upper, ...this.config.layers];
       const users = readStartUserDatabase(this.paths.upper, this.config.layers, join(this.runtime.root, 'layers'), `container ${this.name}`, this.id);
       const user = resolveUser(this.config.user, users, this.id);
+      await monitorLetGo(this.paths); // the last run's monitor removes its cgroups just after reporting the exit
       await this.removeCgroup();
       // synchronous on purpose: a handful of tiny calls, cheaper than the thread pool
       rmSync(this.paths.exit, { force: true });
@@ -505,7 +506,7 @@ export class Container implements AsyncDisposable {
       await readContainerCgroup(this.paths.cgroup)?.killAll();
       await this.wait();
     }
-    await monitorLetGo(this.paths); // it lets go of the container's filesystem just after reporting the exit
+    await monitorLetGo(this.paths); // it lets go of the container's filesystem and cgroups just after reporting the exit
     await withDirectoryLock(this.paths.dir, async () => {
       state = this.state();
       if (state.status === 'running') throw new InvalidStateError(`container ${this.name} was started again while being removed`, { containerId: this.id });
