@@ -482,7 +482,12 @@ int main(int argc, char** argv) {
     step = "state", syscall_name = "write", path = spec.pid_path.c_str();
     if (!spec.pid_path.empty() && !state_file_write(spec.pid_path, monitor_record(monitor_pid, 0, "", 0))) return false;
     step = "log", syscall_name = "open", path = spec.log_path.c_str();
-    return spec.log_path.empty() || log.open(spec.log_path, spec.log_max_bytes, spec.log_max_files);
+    if (!spec.log_path.empty() && !log.open(spec.log_path, spec.log_max_bytes, spec.log_max_files)) return false;
+    // the files of the writes to come on the paths start() and wait() wait
+    // along (monitor.json once the command runs, exit.json): made now
+    if (!spec.pid_path.empty()) state_file_prepare(spec.pid_path);
+    if (!spec.exit_path.empty()) state_file_prepare(spec.exit_path);
+    return true;
   };
 
   // Published ports are bound before anything runs: a port in use fails the start.
