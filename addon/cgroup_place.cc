@@ -8,21 +8,24 @@
 #include <time.h>
 #include <unistd.h>
 
-bool cgroup_enter(const std::vector<std::string>& procs_files, int pid, std::string& failed) {
-  char text[16];
-  int len = snprintf(text, sizeof text, "%d", pid);
+void cgroup_join_prepare(CgroupJoin& join, const std::vector<std::string>& procs_files) {
   for (const auto& file : procs_files) {
-    int fd = open(file.c_str(), O_WRONLY | O_CLOEXEC);
-    bool ok = fd >= 0 && write(fd, text, static_cast<size_t>(len)) == len;
-    int saved = errno;
-    if (fd >= 0) close(fd);
-    if (!ok) {
-      failed = file;
-      errno = saved;
-      return false;
-    }
+    const size_t slash = file.rfind('/');
+    join.tasks_files.push_back((slash == std::string::npos ? std::string() : file.substr(0, slash + 1)) + "tasks");
   }
-  return true;
+  for (size_t i = 0; i < join.tasks_files.size(); i++) {
+    int fd = open(join.tasks_files[i].c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      join.open_errno = errno;
+      join.failed = i;
+      return;
+    }
+    join.fds.push_back(fd);
+  }
+}
+
+CgroupJoin::~CgroupJoin() {
+  for (int fd : fds) close(fd);
 }
 
 unsigned long cgroup_oom_kills(const std::string& counter_file) {

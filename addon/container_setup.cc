@@ -120,16 +120,21 @@ void make_symlink(const char* target, const char* path) {
 }
 
 // Docker's masked paths: files are covered by /dev/null, directories by an
-// empty read-only tmpfs. Paths the kernel doesn't have are skipped.
+// empty read-only tmpfs. Paths the kernel doesn't have are skipped. The type
+// is looked up first: a failed bind of /dev/null over a directory costs the
+// kernel an RCU grace period (it unmounts the copy it made), about a
+// millisecond each; nothing of the container runs yet to change it meanwhile.
 void mask_path(const char* path) {
-  if (mount("/dev/null", path, nullptr, MS_BIND, nullptr) == 0) return;
-  if (errno == ENOENT) return;
-  if (errno == ENOTDIR) {
-    check(mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0"),
-          "mount", path);
+  struct stat st;
+  if (stat(path, &st) < 0) {
+    if (errno == ENOENT) return;
+    fail("stat", path);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    check(mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0"), "mount", path);
     return;
   }
-  fail("mount", path);
+  check(mount("/dev/null", path, nullptr, MS_BIND, nullptr), "mount", path);
 }
 
 void make_readonly(const char* path) {
@@ -336,6 +341,7 @@ void child_plan_prepare(ChildPlan& plan, const Spec& spec) {
   plan.seccomp_read_errno = 0;
   if (!spec.process.seccomp.empty() && seccomp_program_read(spec.process.seccomp, plan.seccomp_program) < 0)
     plan.seccomp_read_errno = errno;
+  cgroup_join_prepare(plan.cgroup_join, spec.cgroup_procs);
 }
 
 void container_setup_and_exec(const ChildPlan& plan) {
@@ -346,12 +352,27 @@ void container_setup_and_exec(const ChildPlan& plan) {
   const char* failed_path = nullptr;
   umask(0);
 
-  // 1. Die with the monitor. It places us in our cgroups (and attaches a
-  //    bridge network) meanwhile: steps 3-7 only mount, and run while it does.
+  // 1. Die with the monitor. It attaches a bridge network meanwhile: steps
+  //    3-7 only mount, and run while it does.
   step = "sync";
   check(prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl", nullptr);
 
-  // 1b. With a netns agent (our own user namespace): our user namespace and
+  // 1b. Into our cgroups, before anything is charged to them (v1; on v2 we
+  //     were born there): "0" to each `tasks` file moves this thread, which
+  //     is the whole process, without the host-wide lock a pid written to
+  //     cgroup.procs takes (cgroup_place.h).
+  step = "cgroup";
+  const CgroupJoin& join = plan.cgroup_join;
+  if (join.open_errno) {
+    errno = join.open_errno;
+    fail("open", join.tasks_files[join.failed].c_str());
+  }
+  for (size_t i = 0; i < join.fds.size(); i++) {
+    if (write(join.fds[i], "0", 1) != 1) fail("write", join.tasks_files[i].c_str());
+    close(join.fds[i]);
+  }
+
+  // 1c. With a netns agent (our own user namespace): our user namespace and
   //     the network namespace we run in go to the monitor (an 'N' message),
   //     which may not open /proc/<our pid>/ns/* unprivileged: we are not
   //     dumpable. netns_agent.h.
@@ -509,8 +530,8 @@ void container_setup_and_exec(const ChildPlan& plan) {
     close(master);
   }
 
-  // 8. Wait until the monitor has placed us (sync 1: cgroups and network are
-  //    ready); nothing so far ran the container's code or needed either.
+  // 8. Wait until the monitor says go (sync 1: a bridge network is attached);
+  //    nothing so far ran the container's code or needed the network.
   //    EOF here means the monitor is gone.
   step = "sync";
   char go = 0;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroup_place.h"
 #include "exec_path.h"
 #include "spec.h"
 
@@ -26,6 +27,7 @@ struct ChildPlan {
   bool rootfs_from_monitor = false;
   bool sysfs_from_monitor = false;  // network container: with map-with write: its sysfs, made in its netns, last
   mutable std::vector<int> passed_fds;
+  CgroupJoin cgroup_join;          // v1: the `tasks` files the child joins its cgroups through
 };
 
 // Fills `plan` from `spec`; runs in the monitor before clone.

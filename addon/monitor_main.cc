@@ -30,6 +30,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -70,12 +71,33 @@ bool attach_open = true;
 // Takes the exclusive flock on <dir>/monitor.lock, kept (never closed) until
 // this process exits. Close-on-exec: the container's first process, a clone
 // of us, drops it at its execve. Blocking: a reader holds it shared for the
-// time of one flock call.
-void hold_liveness_lock(const std::string& path) {
+// time of one flock call. Returns the descriptor.
+int hold_liveness_lock(const std::string& path) {
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) fail_before_clone("state", "open", path.c_str());
   while (flock(fd, LOCK_EX) < 0)
     if (errno != EINTR) fail_before_clone("state", "flock", path.c_str());
+  return fd;
+}
+
+// The lock file's size tells a reader holding no file content what the
+// monitor is doing (lib/container/container-state.ts): kLockRunning while the
+// command runs (from the monitor.json that names its pid until just before
+// exit.json), so list() needs no monitor.json read for a running container;
+// kLockExited from then until we have let go of the container's root
+// (root_hold in main) and removed its cgroups, which a start or remove()
+// waits for; 0 otherwise.
+constexpr off_t kLockRunning = 1;
+constexpr off_t kLockExited = 2;
+void mark_lock(int lock_fd, off_t state) {
+  if (lock_fd >= 0) (void)ftruncate(lock_fd, state);
+}
+
+// Lets go of the container's root (see root_hold in main): the overlay is
+// shut down, and the upper filesystem synced, here.
+void release_root(int& fd) {
+  if (fd >= 0) close(fd);
+  fd = -1;
 }
 
 int dup_high(int fd) {
@@ -143,8 +165,14 @@ struct RunStart {
   int tty_master = -1;
 };
 
+// What the monitor does while the child it just cloned sets itself up (the
+// mounts take milliseconds): false with errno and the failed step, call and
+// path, and the child is abandoned.
+using WhileChildSetsUp = std::function<bool(const char*& step, const char*& syscall_name, const char*& path)>;
+
 // Clones the container's first process and takes it through the sync points.
-RunStart start_container(const Spec& spec, DnsServer& dns, NetnsAgent& agent, Slirp4netns& slirp) {
+RunStart start_container(const Spec& spec, DnsServer& dns, NetnsAgent& agent, Slirp4netns& slirp,
+                          const WhileChildSetsUp& meanwhile) {
   RunStart run;
   // The container's stdio: pipes for stdout and stderr, stdin passed through
   // or /dev/null. With a tty the child opens the pty in its own devpts instead
@@ -317,10 +345,12 @@ RunStart start_container(const Spec& spec, DnsServer& dns, NetnsAgent& agent, Sl
     if (!userns_release_child(sync[0], prepared)) return abandon("sync", "sendmsg", nullptr);
   }
 
-  /* sync 1. The child mounts its filesystems meanwhile, then waits here until
-     cgroups and network are in place. */
+  const char *meanwhile_step = nullptr, *meanwhile_call = nullptr, *meanwhile_path = nullptr;
+  if (!meanwhile(meanwhile_step, meanwhile_call, meanwhile_path)) return abandon(meanwhile_step, meanwhile_call, meanwhile_path);
+
+  /* sync 1. The child joins its cgroups and mounts its filesystems meanwhile,
+     then waits here until the network is in place. */
   std::string failed_path;
-  if (!cgroup_enter(spec.cgroup_procs, pid, failed_path)) return abandon("cgroup", "write", failed_path.c_str());
   // bridge networks: a veth pair from each bridge into the new namespace
   if (!network_run_ip(spec.network_host_commands, pid, 0)) return abandon("network", "ip", "host side");
   if (!network_run_ip(spec.network_container_commands, pid, pid)) return abandon("network", "ip", "container side");
@@ -487,9 +517,8 @@ int main(int argc, char** argv) {
     fail_before_clone("spec", "read", spec_error.c_str());
   }
   const int monitor_pid = getpid();
-  if (!spec.pid_path.empty()) hold_liveness_lock(dir + "/monitor.lock");
-  if (!spec.pid_path.empty() && !state_file_write(spec.pid_path, monitor_record(monitor_pid, 0, "", 0)))
-    fail_before_clone("state", "write", spec.pid_path.c_str());
+  const int lock_fd = spec.pid_path.empty() ? -1 : hold_liveness_lock(dir + "/monitor.lock");
+  mark_lock(lock_fd, 0);  // a monitor killed while its command ran left its mark
   if (chdir("/") < 0) fail_before_clone("state", "chdir", "/");
   HealthChecker health;
   std::string health_failed;
@@ -511,9 +540,24 @@ int main(int argc, char** argv) {
     }
   }
 
+  // monitor.json (a start is under way: our pid) and the log, made while the
+  // first run's child sets itself up: files are slow to create on a busy disk
+  // (each is a new inode), and nothing before the clone needs them.
   LogWriter log;
-  if (!spec.log_path.empty() && !log.open(spec.log_path, spec.log_max_bytes, spec.log_max_files))
-    fail_before_clone("log", "open", spec.log_path.c_str());
+  bool first_run = true;
+  const WhileChildSetsUp first_files = [&](const char*& step, const char*& syscall_name, const char*& path) {
+    if (!first_run) return true;
+    first_run = false;
+    step = "state", syscall_name = "write", path = spec.pid_path.c_str();
+    if (!spec.pid_path.empty() && !state_file_write(spec.pid_path, monitor_record(monitor_pid, 0, "", 0))) return false;
+    step = "log", syscall_name = "open", path = spec.log_path.c_str();
+    if (!spec.log_path.empty() && !log.open(spec.log_path, spec.log_max_bytes, spec.log_max_files)) return false;
+    // the files of the writes to come on the paths start() and wait() wait
+    // along (monitor.json once the command runs, exit.json): made now
+    if (!spec.pid_path.empty()) state_file_prepare(spec.pid_path);
+    if (!spec.exit_path.empty()) state_file_prepare(spec.exit_path);
+    return true;
+  };
 
   // Published ports are bound before anything runs: a port in use fails the start.
   PortForwarder forwarder;
@@ -529,9 +573,15 @@ int main(int argc, char** argv) {
   int restarts = 0;
   std::string started_at;
   int exit_code = 0, signal_number = 0;
+  // The container's root, held from its start to after its exit is reported:
+  // the last reference to an overlay mount shuts it down, and that syncs the
+  // whole upper filesystem (the state root's), milliseconds on a busy host.
+  // Held here, the sync happens when we let go, after exit.json and the
+  // exited event, not in the container's exit that waitpid waits for.
+  int root_hold = -1;
   for (;;) {
     oom_kills_before = cgroup_oom_kills(spec.oom_counter);
-    RunStart run = start_container(spec, dns, agent, slirp);
+    RunStart run = start_container(spec, dns, agent, slirp, first_files);
     if (run.pid < 0) {
       slirp.stop();
       agent.stop();
@@ -545,10 +595,12 @@ int main(int argc, char** argv) {
       if (restarts == 0) started_at = time_now_rfc3339();
       if (!spec.pid_path.empty())
         state_file_write(spec.pid_path, monitor_record(monitor_pid, run.pid, started_at, restarts, ports_json(spec.ports)));
+      mark_lock(lock_fd, kLockRunning);
       if (restarts == 0)
         control_event_send("{\"event\":\"started\",\"pid\":" + std::to_string(run.pid) + ",\"startedAt\":\"" +
                            started_at + "\",\"ports\":" + ports_json(spec.ports) + "}");
       forwarder.set_container_netns(open(("/proc/" + std::to_string(run.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+      root_hold = open(("/proc/" + std::to_string(run.pid) + "/root").c_str(), O_PATH | O_CLOEXEC);
       health.run_started(run.pid);
       pump_output(spec, run, log, forwarder, dns, owner, health);
       health.run_ended();
@@ -569,6 +621,7 @@ int main(int argc, char** argv) {
     }
     oom_killed = cgroup_oom_kills(spec.oom_counter) > oom_kills_before;
     if (!should_restart(spec, exit_code, restarts, owner)) break;
+    release_root(root_hold);  // the next run mounts the same upper and work directories
     // a back-off like Docker's: 100 ms, doubling, at most 3.2 s; a stop meanwhile ends it
     if (!backoff_unless_stopped(spec, 100 << (restarts < 5 ? restarts : 5), owner)) break;
     restarts++;
@@ -579,14 +632,19 @@ int main(int argc, char** argv) {
     close(2);
   }
 
-  const bool cgroups_gone = cgroup_remove(spec.cgroup_remove);
   std::string exit_record = "{\"exitCode\":" + std::to_string(exit_code) +
                             ",\"signal\":" + std::to_string(signal_number) +
                             ",\"oomKilled\":" + (oom_killed ? "true" : "false") +
                             ",\"restartCount\":" + std::to_string(restarts) + ",\"startedAt\":\"" + started_at +
                             "\",\"finishedAt\":\"" + time_now_rfc3339() + "\"}";
+  mark_lock(lock_fd, kLockExited);
   state_file_write(spec.exit_path, exit_record + "\n");
   control_event_send("{\"event\":\"exited\"," + exit_record.substr(1));
+  // What is left to do once the exit is reported (a start or remove() waits
+  // for the lock's mark to go): let go of the root, remove the cgroups.
+  release_root(root_hold);  // before anything removes the directories under it
+  const bool cgroups_gone = cgroup_remove(spec.cgroup_remove);
+  mark_lock(lock_fd, 0);
   // (a cgroup that would not go away keeps the container: the next remove()
   // or Runtime.open() finds it through cgroup.json and tries again)
   if (!spec.auto_remove_dir.empty() && cgroups_gone) {

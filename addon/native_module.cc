@@ -6,6 +6,7 @@
 #include "device_filter.h"
 #include "sealed_executable.h"
 #include "listen_query.h"
+#include "state_probe.h"
 
 #include <cerrno>
 #include <csignal>
@@ -310,6 +311,46 @@ Napi::Value ListeningPorts(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// ---- the state root, many entries at a time (list() and recovery of many containers)
+
+// readLinks(dir): [name, target, name, target, …] of the symlinks in dir.
+Napi::Value ReadLinks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  std::vector<std::pair<std::string, std::string>> links;
+  if (!state_read_links(dir, links)) {
+    path_error(env, errno, "opendir", dir).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array result = Napi::Array::New(env, links.size() * 2);
+  uint32_t at = 0;
+  for (const auto& [name, target] : links) {
+    result.Set(at++, Napi::String::New(env, name));
+    result.Set(at++, Napi::String::New(env, target));
+  }
+  return result;
+}
+
+// probeLocks(dir, entries, file): Int32Array, for each entry the state of the
+// lock file dir/entry/file: -1 absent, 0 free, 1 + its size when held.
+Napi::Value ProbeLocks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  Napi::Array js_entries = info[1].As<Napi::Array>();
+  std::string file = info[2].As<Napi::String>().Utf8Value();
+  std::vector<std::string> entries;
+  entries.reserve(js_entries.Length());
+  for (uint32_t i = 0; i < js_entries.Length(); i++) entries.push_back(js_entries.Get(i).As<Napi::String>().Utf8Value());
+  std::vector<int32_t> states;
+  if (!state_probe_locks(dir, entries, file, states)) {
+    path_error(env, errno, "open", dir).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Int32Array result = Napi::Int32Array::New(env, states.size());
+  for (size_t i = 0; i < states.size(); i++) result[i] = states[i];
+  return result;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attachDeviceFilter", Napi::Function::New(env, AttachDeviceFilter));
   exports.Set("spawnMonitor", Napi::Function::New(env, SpawnMonitor));
@@ -322,6 +363,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getXattr", Napi::Function::New(env, GetXattr));
   exports.Set("listXattrs", Napi::Function::New(env, ListXattrs));
   exports.Set("listeningPorts", Napi::Function::New(env, ListeningPorts));
+  exports.Set("readLinks", Napi::Function::New(env, ReadLinks));
+  exports.Set("probeLocks", Napi::Function::New(env, ProbeLocks));
   return exports;
 }
 

@@ -49,8 +49,11 @@ bool volume_used_elsewhere(const std::string& containers_dir, const std::string&
   return used;
 }
 
-int lock_file(const std::string& path) {
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+// An exclusive flock on `path`: a lock file (created when missing), or with
+// `directory` the directory itself (the container's lock, as Node takes it).
+int lock_file(const std::string& path, bool directory = false) {
+  int fd = directory ? open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+                     : open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return -1;
   while (flock(fd, LOCK_EX) < 0 && errno == EINTR) {
   }
@@ -108,7 +111,7 @@ void owner_linger_then_remove(const Spec& spec, OwnerWatch& owner) {
 void owner_remove_container(const Spec& spec, bool only_if_exited) {
   const std::string& dir = spec.owner_remove_dir;
   if (dir.empty()) return;
-  int lock = lock_file(dir + "/lock");
+  int lock = lock_file(dir, true);
   if (lock < 0) return;  // already removed
   // under the lock: a start from another process since our exit makes it theirs
   const bool remove = !only_if_exited || access(spec.exit_path.c_str(), F_OK) == 0;

@@ -67,7 +67,7 @@ struct Spec {
   std::vector<std::string> dns_forward;     // and the name servers it forwards other questions to
   // cgroups (created and limited by Node; the monitor only places and cleans)
   std::string cgroup_dir;                     // v2: the child is born in it (CLONE_INTO_CGROUP)
-  std::vector<std::string> cgroup_procs;      // v1: cgroup.procs files to write the child's pid to
+  std::vector<std::string> cgroup_procs;      // v1: cgroup.procs files; the child joins through the `tasks` file beside each
   std::string oom_counter;                    // memory.events / memory.oom_control ("oom_kill N")
   std::vector<std::string> cgroup_remove;     // removed after the exit
   // monitor

@@ -24,6 +24,11 @@ bool state_file_write(const std::string& path, const std::string& content) {
   return rename(temp.c_str(), path.c_str()) == 0;
 }
 
+void state_file_prepare(const std::string& path) {
+  int fd = open((path + ".tmp").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) close(fd);
+}
+
 unsigned long long process_start_time(int pid) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);

@@ -376,6 +376,8 @@ async function startupBenchmark(rootfs) {
   const yesNo = (ok) => (ok ? 'yes' : 'no');
   console.log('');
   console.log(`berth ≤ 2× floor: ${Number.isFinite(berth) ? yesNo(berth <= 2 * floor) : 'n/a'} (berth create+start+wait ${fmt(berth)} ms = ${ratio(berth, floor)} floor ${fmt(floor)} ms)`);
+  console.log(`berth ≤ 0.7× crun without cgroups: ${Number.isFinite(berth) && Number.isFinite(crunNoCgMedian) ? yesNo(berth <= 0.7 * crunNoCgMedian) : 'n/a'} ` +
+    `(${fmt(berth)} ms = ${ratio(berth, crunNoCgMedian)} crun run, no cgroups ${fmt(crunNoCgMedian)} ms)`);
   console.log(`berth faster than crun: ${Number.isFinite(berth) && Number.isFinite(crunMedian) ? yesNo(berth < crunMedian) : 'n/a'} ` +
     `(${fmt(berth)} ms vs crun run ${fmt(crunMedian)} ms; crun without cgroups ${fmt(crunNoCgMedian)} ms)`);
   const rowMedian = (name) => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -91,6 +91,9 @@ test('liveness: a stopped (SIGSTOP) monitor is alive, a monitor record from an o
   const monitorJson = join(runtime.root, 'containers', container.id, 'monitor.json');
   const record = JSON.parse(readFileSync(monitorJson, 'utf8')) as Record<string, unknown>;
   assert.equal(record.livenessLock, true);
+  // while the command runs the monitor marks its lock file (size 1): list() then reads no state file
+  const lockFile = join(runtime.root, 'containers', container.id, 'monitor.lock');
+  assert.equal(statSync(lockFile).size, 1);
 
   // a frozen monitor still holds its lock: still running, from a fresh open too
   process.kill(monitorPid!, 'SIGSTOP');
@@ -101,9 +104,11 @@ test('liveness: a stopped (SIGSTOP) monitor is alive, a monitor record from an o
     process.kill(monitorPid!, 'SIGCONT');
   }
 
-  // a record as an older monitor wrote it (no livenessLock): checked by pid and start time
+  // a record as an older monitor wrote it (no livenessLock): checked by pid and start time (an older
+  // monitor never marked its lock file running either: size 0, so list() reads monitor.json)
   const { livenessLock: _, ...older } = record;
   writeFileSync(monitorJson, JSON.stringify(older));
+  truncateSync(lockFile, 0);
   assert.deepEqual((await runtime.containers.list()).map((c) => c.id), [container.id]);
   // … and with a start time that is not the monitor's (its pid reused): dead, recorded as such
   writeFileSync(monitorJson, JSON.stringify({ ...older, monitorStartTime: 1 }));

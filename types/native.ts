@@ -30,6 +30,14 @@ export interface NativeAddon {
   lock(fd: number, exclusive: boolean): Promise<void>;
   /** flock(2) without waiting: false when someone else holds the lock. */
   tryLock(fd: number, exclusive: boolean): boolean;
+  /** The symbolic links in `dir`, flat: `[name, target, name, target, …]` (other entries skipped). */
+  readLinks(dir: string): string[];
+  /**
+   * For each entry, the lock file `dir/entry/file` probed with a non-blocking
+   * shared flock(2), by descriptors relative to `dir`: -1 when it cannot be
+   * opened, 0 when free, `1 + its size` when another process holds it.
+   */
+  probeLocks(dir: string, entries: string[], file: string): Int32Array;
   /** mknod(2); `mode` includes the file type (`S_IFCHR`, `S_IFBLK`, `S_IFIFO`). An overlay whiteout is a char device 0/0. */
   mknod(path: string, mode: number, major: number, minor: number): void;
   /** lsetxattr(2): sets an extended attribute on the file itself (never a symlink's target). */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { BerthError } from '../errors.js';
@@ -14,14 +14,28 @@ export function readCgroupFile(dir: string, file: string): string | undefined {
 
 /** Writes a cgroup file; a failure names the file and the value. */
 export function writeCgroupFile(dir: string, file: string, value: string | number): void {
+  writeCgroupValues(dir, file, [value]);
+}
+
+/**
+ * Writes each value to a cgroup file with a write(2) of its own, through one
+ * descriptor (devices.allow takes one rule per write); a failure names the
+ * file and the value.
+ */
+export function writeCgroupValues(dir: string, file: string, values: readonly (string | number)[]): void {
   const path = join(dir, file);
+  let value: string | number = '';
+  let fd: number | undefined;
   try {
-    writeFileSync(path, String(value));
+    fd = openSync(path, 'w');
+    for (value of values) writeSync(fd, String(value));
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     throw new BerthError(`cannot set ${file} to ${value}: ${e.code ?? e.message}`, {
-      code: e.code ?? 'ERR_CGROUP', errno: e.errno === undefined ? undefined : -e.errno, syscall: 'write', path, step: 'cgroup', cause: error,
+      code: e.code ?? 'ERR_CGROUP', errno: e.errno === undefined ? undefined : -e.errno, syscall: fd === undefined ? 'open' : 'write', path, step: 'cgroup', cause: error,
     });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

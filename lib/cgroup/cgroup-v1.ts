@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError } from '../errors.js';
 import { cgroupMounts, ownCgroups, type CgroupMount } from './cgroup-mode.js';
-import { makeCgroupDir, readCgroupFile, readKeyValues, readNumber, readPids, removeCgroupDirs, writeCgroupFile } from './cgroup-files.js';
+import { makeCgroupDir, readCgroupFile, readKeyValues, readNumber, readPids, removeCgroupDirs, writeCgroupFile, writeCgroupValues } from './cgroup-files.js';
 import type { CgroupCounters, CgroupRecord, ContainerCgroup } from './container-cgroup.js';
 import type { NormalizedLimits } from './resource-limits.js';
 
@@ -65,9 +65,7 @@ export class CgroupV1 implements ContainerCgroup {
     this.update(limits, true);
     if (limits.devices && this.dir.devices) {
       writeCgroupFile(this.dir.devices, 'devices.deny', 'a');
-      for (const rule of limits.devices) {
-        writeCgroupFile(this.dir.devices, 'devices.allow', `${rule.type} ${rule.major}:${rule.minor} ${rule.access}`);
-      }
+      writeCgroupValues(this.dir.devices, 'devices.allow', limits.devices.map((rule) => `${rule.type} ${rule.major}:${rule.minor} ${rule.access}`));
     }
   }
 

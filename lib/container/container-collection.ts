@@ -17,7 +17,8 @@ import { parseBytes } from '../units.js';
 import { parsePorts } from '../network/port-bindings.js';
 import { isBridgeNetwork } from '../network/network-mode.js';
 import { Container } from './container.js';
-import { monitorLockHeld, readContainerState } from './container-state.js';
+import { nativeAddon } from '../native/addon.js';
+import { probeMonitorLocks, probeSaysAlive, readContainerState } from './container-state.js';
 import { containerPaths, type ContainerConfig } from './container-config.js';
 import { effectiveCapabilities, normalizeEnv, validateCreateOptions } from './create-options.js';
 import { generateName } from './name-generator.js';
@@ -232,14 +233,16 @@ export class ContainerCollection {
     const filter = containerFilter(options);
     const names = this.namesById();
     const everything = options.all === true && options.labels === undefined && options.status === undefined && options.name === undefined;
-    const containers = this.ids()
-      .map((id) => this.loadLazily(id, names.get(id), everything))
-      .filter((container): container is Container => container !== undefined);
-    if (everything) return containers;
-    // the state files alone, not a full inspect() each; config.json only for a label filter
-    return containers.filter((container) => {
+    const ids = this.ids();
+    const containers = ids.map((id) => this.loadLazily(id, names.get(id), everything));
+    if (everything) return containers.filter((container): container is Container => container !== undefined);
+    // the monitors' locks of all in one call, then the state files only where
+    // that does not tell; config.json only for a label filter
+    const probes = probeMonitorLocks(this.containersDir, ids);
+    return containers.filter((container, i): container is Container => {
+      if (!container) return false;
       try {
-        return filter.keep(container.listed(filter.tellsPaused));
+        return filter.keep(container.listed(filter.tellsPaused, probes[i]!));
       } catch (error) {
         if (error instanceof NotFoundError) return false; // removed meanwhile: simply not listed
         throw error;
@@ -268,11 +271,13 @@ export class ContainerCollection {
   async recover(): Promise<void> {
     const live = new Set<string>();
     const others = new Map<string, Container>();
-    for (const id of this.ids()) {
+    const ids = this.ids();
+    // the locks alone first, in one call: a live monitor (nearly every container of a busy root) costs no file read
+    const probes = probeMonitorLocks(this.containersDir, ids);
+    for (const [i, id] of ids.entries()) {
       const dir = `${this.containersDir}/${id}`;
       const paths = containerPaths(dir);
-      // the lock alone first: a live monitor (nearly every container of a busy root) costs no file read
-      if (monitorLockHeld(paths)) {
+      if (probeSaysAlive(probes[i]!)) {
         live.add(id);
         continue;
       }
@@ -285,29 +290,23 @@ export class ContainerCollection {
       if (container) others.set(id, container);
       else await removeTree(dir, this.runtime.userns);
     }
-    for (const name of readdirSync(this.namesDir)) {
-      let target: string;
-      try {
-        target = readlinkSync(join(this.namesDir, name));
-      } catch {
-        continue; // not a link: not ours
-      }
+    for (const [name, target] of this.nameLinks()) {
       if (!live.has(target) && !others.has(target)) rmSync(join(this.namesDir, name), { force: true });
     }
     for (const container of others.values()) await container.recover();
   }
 
-  /** id → name, from the name links (a readlink each, no config.json read); an id with two names is left out. */
+  /** [name, id] of each name link (entries that are not links are not ours), read in one native call. */
+  private *nameLinks(): Generator<[string, string]> {
+    const flat = nativeAddon().readLinks(this.namesDir);
+    for (let i = 0; i < flat.length; i += 2) yield [flat[i]!, flat[i + 1]!];
+  }
+
+  /** id → name, from the name links (no config.json read); an id with two names is left out. */
   private namesById(): Map<string, string> {
     const names = new Map<string, string>();
     const twice = new Set<string>();
-    for (const name of readdirSync(this.namesDir)) {
-      let id: string;
-      try {
-        id = readlinkSync(join(this.namesDir, name));
-      } catch {
-        continue; // not a link: not ours
-      }
+    for (const [name, id] of this.nameLinks()) {
       if (names.has(id)) twice.add(id);
       else names.set(id, name);
     }

@@ -63,29 +63,38 @@ export interface ContainerConfig {
   userns?: UsernsRecord;
 }
 
-/** The files of one container, under `<root>/containers/<id>/`. */
-export function containerPaths(dir: string) {
-  return {
-    dir,
-    /** The runtime's state root (`<root>/containers/<id>/../..`). */
-    get stateRoot(): string {
-      return join(dir, '..', '..');
-    },
-    config: `${dir}/config.json`,
-    spec: `${dir}/spec`,
-    monitor: `${dir}/monitor.json`,
-    /** Held (flock) by the monitor while it lives. */
-    monitorLock: `${dir}/monitor.lock`,
-    exit: `${dir}/exit.json`,
-    log: `${dir}/container.log`,
-    lock: `${dir}/lock`,
-    upper: `${dir}/upper`,
-    work: `${dir}/work`,
-    rootfs: `${dir}/rootfs`,
-    cgroup: `${dir}/cgroup.json`,
-    stopped: `${dir}/stopped`,
-    endpoints: `${dir}/endpoints.json`,
-  };
+/**
+ * The files of one container, under `<root>/containers/<id>/`. Each path is
+ * made when asked for: list() makes one of these per container and reads
+ * one or two of its paths.
+ */
+export class ContainerPaths {
+  constructor(readonly dir: string) {}
+  /** The runtime's state root (`<root>/containers/<id>/../..`). */
+  get stateRoot(): string {
+    return join(this.dir, '..', '..');
+  }
+  get config(): string { return `${this.dir}/config.json`; }
+  get spec(): string { return `${this.dir}/spec`; }
+  get monitor(): string { return `${this.dir}/monitor.json`; }
+  /** Held (flock) by the monitor while it lives. */
+  get monitorLock(): string { return `${this.dir}/monitor.lock`; }
+  get exit(): string { return `${this.dir}/exit.json`; }
+  get log(): string { return `${this.dir}/container.log`; }
+  get upper(): string { return `${this.dir}/upper`; }
+  get work(): string { return `${this.dir}/work`; }
+  /**
+   * Where the overlay is mounted: one empty directory of the state root for
+   * every container (each mounts it in its own mount namespace, the only
+   * place the mount exists), so a container costs no directory of its own.
+   */
+  get rootfs(): string { return join(this.dir, '..', '..', 'mountpoint'); }
+  get cgroup(): string { return `${this.dir}/cgroup.json`; }
+  get stopped(): string { return `${this.dir}/stopped`; }
+  get endpoints(): string { return `${this.dir}/endpoints.json`; }
 }
 
-export type ContainerPaths = ReturnType<typeof containerPaths>;
+/** The files of the container in `dir`. */
+export function containerPaths(dir: string): ContainerPaths {
+  return new ContainerPaths(dir);
+}

@@ -1,7 +1,7 @@
 import { fstatSync, mkdirSync, statSync } from 'node:fs';
 import { BerthError } from '../errors.js';
 import { readJsonIfExists } from '../state/atomic-file.js';
-import { withFileLock } from '../state/file-lock.js';
+import { withDirectoryLock } from '../state/file-lock.js';
 import type { ContainerHandle } from './container-handle.js';
 import { processStartTime, type MonitorRecord } from './container-state.js';
 import { ExecHelper, helperError, type SpecValue } from './exec-helper.js';
@@ -56,7 +56,7 @@ export async function withWritableFilesystem<T>(handle: ContainerHandle, fn: (fs
       fs.close();
     }
   };
-  return handle.state().status === 'running' ? run() : withFileLock(handle.paths.lock, run);
+  return handle.state().status === 'running' ? run() : withDirectoryLock(handle.paths.dir, run);
 }
 
 function openLiveRoot(handle: ContainerHandle): ContainerFilesystem | undefined {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Endpoint, NetworkRecord } from '../../types/network.js';
 import { InvalidStateError } from '../errors.js';
@@ -123,6 +123,11 @@ export function prepareEtcFiles(dir: string, config: ContainerConfig, networks: 
 /** What a container's neighbours are known as: its /etc/hosts and the names its DNS server answers. */
 function writeNames(dir: string, config: ContainerConfig, endpoints: Endpoint[], others: HostEntry[]): void {
   writeHostsFile(dir, config.hostname, config.name, endpoints, others);
+  if (endpoints.length === 0) {
+    // no bridge network, no embedded DNS server to read it: no file (one left from a network since left goes)
+    rmSync(dnsNamesPath(dir), { force: true });
+    return;
+  }
   const own: HostEntry[] = endpoints.map((e) => ({ ip: e.ip, ip6: e.ip6, names: [config.name, ...e.aliases] }));
   writeDnsNames(dir, [...own, ...others].flatMap((entry) => entry.names.flatMap((name) => [entry.ip, ...(entry.ip6 ? [entry.ip6] : [])].map((ip) => ({ name, ip })))));
 }

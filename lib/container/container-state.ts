@@ -1,5 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
+import { basename, dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerStatus, SignalName } from '../../types/container.js';
 import { nativeAddon } from '../native/addon.js';
 import { readJsonIfExists, writeJsonAtomic } from '../state/atomic-file.js';
@@ -80,7 +82,7 @@ function monitorAlive(record: MonitorRecord, paths: ContainerPaths): boolean {
  * Whether a process holds the container's monitor.lock (its monitor, alive;
  * no file read, no JSON): undefined when there is no lock file.
  */
-export function monitorLockHeld(paths: Pick<ContainerPaths, 'monitorLock'>): boolean | undefined {
+function monitorLockHeld(paths: Pick<ContainerPaths, 'monitorLock'>): boolean | undefined {
   let fd: number;
   try {
     fd = openSync(paths.monitorLock, 'r');
@@ -92,6 +94,57 @@ export function monitorLockHeld(paths: Pick<ContainerPaths, 'monitorLock'>): boo
   } finally {
     closeSync(fd); // a shared lock we got goes with it
   }
+}
+
+/**
+ * The size of monitor.lock says what its monitor is doing (addon/monitor_main.cc,
+ * mark_lock): RUNNING from the monitor.json that names the command's pid until
+ * just before exit.json; EXITED from then until the monitor has let go of the
+ * container's root filesystem (the last reference to an overlay syncs its
+ * upper filesystem) and removed its cgroups, which it does after reporting the
+ * exit; 0 otherwise.
+ */
+const LOCK_SIZE_RUNNING = 1;
+const LOCK_SIZE_EXITED = 2;
+
+/**
+ * The monitor.lock of each container (ids, below `containersDir`), probed in
+ * one native call: see {@link NativeAddon.probeLocks}. What list() and
+ * recovery ask of every container, by descriptors relative to the directory.
+ */
+export function probeMonitorLocks(containersDir: string, ids: string[]): Int32Array {
+  return nativeAddon().probeLocks(containersDir, ids, 'monitor.lock');
+}
+
+/**
+ * True when a probe says the container certainly runs: its monitor holds
+ * monitor.lock (alive) and has marked it running, so no file need be read.
+ * False says nothing (not running, starting, or a monitor of an older berth):
+ * ask {@link readContainerState}.
+ */
+export function probeSaysRunning(probe: number): boolean {
+  return probe === 1 + LOCK_SIZE_RUNNING;
+}
+
+/**
+ * Resolves once the container's monitor has finished what it does after
+ * reporting the exit (letting go of the root filesystem, removing the
+ * cgroups): what a start waits for before it makes the cgroups again, and
+ * remove() before it deletes the directories. At most `ms`; a monitor that
+ * takes longer is left to it.
+ */
+export async function monitorLetGo(paths: ContainerPaths, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (let pause = 1; Date.now() < deadline; pause = Math.min(pause * 2, 20)) {
+    const [probe] = probeMonitorLocks(dirname(paths.dir), [basename(paths.dir)]);
+    if (probe !== 1 + LOCK_SIZE_EXITED) return;
+    await sleep(pause);
+  }
+}
+
+/** True when a probe found monitor.lock held: the monitor lives. */
+export function probeSaysAlive(probe: number): boolean {
+  return probe >= 1;
 }
 
 /** Signal number → name (`9` → `'SIGKILL'`). */

@@ -21,10 +21,10 @@ import { attachEndpoint, detachEndpoint } from '../network/host-links.js';
 import { parseSlirp4netns, slirp4netnsInspect } from '../network/network-mode.js';
 import { etcMounts, networkSpec, prepareEtcFiles, readEndpoints, refreshNeighbours, resolverMode } from './container-network.js';
 import { BerthError, ConflictError, InvalidStateError, NotFoundError } from '../errors.js';
-import { withFileLock } from '../state/file-lock.js';
+import { withDirectoryLock } from '../state/file-lock.js';
 import type { Runtime } from '../runtime.js';
 import { containerPaths, type ContainerConfig, type ContainerPaths } from './container-config.js';
-import { isSameProcess, readContainerState, signalName, type ContainerState } from './container-state.js';
+import { isSameProcess, monitorLetGo, probeSaysRunning, readContainerState, signalName, type ContainerState } from './container-state.js';
 import { launchMonitor, type MonitorHandle } from './monitor-process.js';
 import { writeMonitorSpec } from './monitor-spec.js';
 import { chownToMappedRoot, wantsChownedLayers } from '../userns/userns-spec.js';
@@ -277,7 +277,7 @@ export class Container implements AsyncDisposable {
   /** Starts the monitor and with it the command. */
   private async launch(): Promise<void> {
     this.state(); // NotFoundError once removed
-    await withFileLock(this.paths.lock, async () => {
+    await withDirectoryLock(this.paths.dir, async () => {
       const state = this.state();
       if (state.status === 'running' || state.starting) {
         throw new InvalidStateError(`container ${this.name} is already running`, { containerId: this.id });
@@ -285,6 +285,7 @@ export class Container implements AsyncDisposable {
       const layers = [this.paths.upper, ...this.config.layers];
       const users = readStartUserDatabase(this.paths.upper, this.config.layers, join(this.runtime.root, 'layers'), `container ${this.name}`, this.id);
       const user = resolveUser(this.config.user, users, this.id);
+      await monitorLetGo(this.paths); // the last run's monitor removes its cgroups just after reporting the exit
       await this.removeCgroup();
       // synchronous on purpose: a handful of tiny calls, cheaper than the thread pool
       rmSync(this.paths.exit, { force: true });
@@ -519,7 +520,8 @@ export class Container implements AsyncDisposable {
       await readContainerCgroup(this.paths.cgroup)?.killAll();
       await this.wait();
     }
-    await withFileLock(this.paths.lock, async () => {
+    await monitorLetGo(this.paths); // it lets go of the container's filesystem and cgroups just after reporting the exit
+    await withDirectoryLock(this.paths.dir, async () => {
       state = this.state();
       if (state.status === 'running') throw new InvalidStateError(`container ${this.name} was started again while being removed`, { containerId: this.id });
       await this.removeCgroup();
@@ -618,7 +620,7 @@ export class Container implements AsyncDisposable {
     if (this.config.network === 'host' || this.config.network.startsWith('container:') || parseSlirp4netns(this.config.network)) {
       throw new InvalidStateError(`container ${this.name} uses network '${this.config.network}': it cannot join bridge networks`, { containerId: this.id });
     }
-    return withFileLock(this.paths.lock, async () => {
+    return withDirectoryLock(this.paths.dir, async () => {
       const endpoints = readEndpoints(this.paths.dir);
       if (endpoints.some((e) => e.network === network)) throw new ConflictError(`container ${this.name} is already on network ${network}`);
       const record = await this.runtime.networks.ensure(network);
@@ -641,7 +643,7 @@ export class Container implements AsyncDisposable {
    */
   async rename(newName: string): Promise<void> {
     checkContainerName(newName);
-    await withFileLock(this.paths.lock, async () => {
+    await withDirectoryLock(this.paths.dir, async () => {
       const config = readJsonIfExists<ContainerConfig>(this.paths.config);
       if (!config) throw new NotFoundError(`container ${this.name} no longer exists`, { containerId: this.id, path: this.paths.dir });
       if (config.name === newName) return;
@@ -656,7 +658,7 @@ export class Container implements AsyncDisposable {
 
   /** Takes the container off a bridge network (its interface goes away if it runs). */
   async disconnect(network: string): Promise<void> {
-    await withFileLock(this.paths.lock, async () => {
+    await withDirectoryLock(this.paths.dir, async () => {
       const endpoints = readEndpoints(this.paths.dir);
       const endpoint = endpoints.find((e) => e.network === network);
       if (!endpoint) throw new NotFoundError(`container ${this.name} is not on network ${network}`, { containerId: this.id });
@@ -689,7 +691,7 @@ export class Container implements AsyncDisposable {
   async snapshot(options: StartOptions = {}): Promise<Snapshot> {
     const running = this.state().status === 'running';
     if (running) await this.stop();
-    const snapshot = await withFileLock(this.paths.lock, async () => {
+    const snapshot = await withDirectoryLock(this.paths.dir, async () => {
       this.assertStopped('snapshot');
       const taken = await takeSnapshot(this.config, this.paths, this.runtime.userns);
       writeJsonAtomic(this.paths.config, this.config);
@@ -715,7 +717,7 @@ export class Container implements AsyncDisposable {
       await this.kill('SIGKILL').catch(ignoreNotRunning);
       await this.wait();
     }
-    await withFileLock(this.paths.lock, async () => {
+    await withDirectoryLock(this.paths.dir, async () => {
       this.assertStopped('reset');
       await resetToSnapshot(this.config, this.paths, id, this.runtime.userns);
       writeJsonAtomic(this.paths.config, this.config);
@@ -800,7 +802,7 @@ export class Container implements AsyncDisposable {
     const quick = readContainerState(this.paths);
     if (quick.status === 'running' || quick.starting) return;
     if (existsSync(this.paths.cgroup)) {
-      await withFileLock(this.paths.lock, async () => {
+      await withDirectoryLock(this.paths.dir, async () => {
         if (!existsSync(this.paths.config)) return;
         const state = this.state();
         if (state.status !== 'running' && !state.starting) await this.removeCgroup();
@@ -814,12 +816,14 @@ export class Container implements AsyncDisposable {
 
   /**
    * @internal What `list()` filters on, from the fewest files: the state
-   * (exit.json, monitor.json, the monitor's lock) and, only when
-   * `tellPaused`, the cgroup freezer.
+   * (`lockProbe`, the monitor's lock as list() probed it; exit.json and
+   * monitor.json only when that does not tell) and, only when `tellPaused`,
+   * the cgroup freezer.
    * @throws NotFoundError when it is not there (any more, or not yet: half-created)
    */
-  listed(tellPaused: boolean): ListedContainer {
-    const state = readContainerState(this.paths);
+  listed(tellPaused: boolean, lockProbe: number): ListedContainer {
+    // running by its monitor's lock alone (nearly every container a busy list() shows); else the state files
+    const state = probeSaysRunning(lockProbe) ? { status: 'running' as const, starting: false } : readContainerState(this.paths);
     // a live monitor proves config.json (a start read it); otherwise look: half-created or being removed
     if (state.status !== 'running' && !state.starting && !existsSync(this.paths.config)) {
       throw new NotFoundError(`container ${this.name} no longer exists`, { containerId: this.id, path: this.paths.dir });

@@ -120,10 +120,15 @@ export function launchMonitor(dir: string, options: LaunchOptions): Promise<Moni
   });
 }
 
-/** The monitor is our child until this process exits: collect its exit status once it is gone. */
+/**
+ * The monitor is our child until this process exits: collect its exit status
+ * once it is gone (its control pipe closes as it exits, but after the exit it
+ * reported it may still be letting go of the container's filesystem, which
+ * syncs it: retried for about a minute, more and more slowly).
+ */
 function reapSoon(pid: number, attempt = 0): void {
-  if (nativeAddon().reap(pid) || attempt > 200) return;
-  setTimeout(() => reapSoon(pid, attempt + 1), 5).unref();
+  if (nativeAddon().reap(pid) || attempt > 70) return;
+  setTimeout(() => reapSoon(pid, attempt + 1), Math.min(5 * 2 ** Math.floor(attempt / 10), 1000)).unref();
 }
 
 /** What to do about the most common setup failures. */

@@ -56,16 +56,19 @@ function valueText(key: string, value: SpecValue): string {
  * @throws ContainerSetupError `ERR_SPEC_INVALID` (step `spec`); TypeError for a key or value berth itself got wrong.
  */
 export function encodeSpec(records: readonly SpecRecord[]): Buffer {
-  const parts: Buffer[] = [];
+  // one string, encoded once: keys and separators are ASCII, so the UTF-8 of
+  // the whole is each value's UTF-8 between them, as its length says
+  let text = '';
   for (const [key, value] of records) {
     if (!KEY.test(key)) throw new TypeError(`spec: '${key}' is not a spec key`);
-    const bytes = Buffer.from(valueText(key, value), 'utf8');
-    if (bytes.length > SPEC_MAX_VALUE) {
-      throw new ContainerSetupError(`the value of '${key}' is ${bytes.length} bytes, more than the ${SPEC_MAX_VALUE} a spec value may have`, {
+    const valueString = valueText(key, value);
+    const length = Buffer.byteLength(valueString, 'utf8');
+    if (length > SPEC_MAX_VALUE) {
+      throw new ContainerSetupError(`the value of '${key}' is ${length} bytes, more than the ${SPEC_MAX_VALUE} a spec value may have`, {
         code: 'ERR_SPEC_INVALID', step: 'spec',
       });
     }
-    parts.push(Buffer.from(`${key}:${bytes.length}:`, 'latin1'), bytes, Buffer.from('\n'));
+    text += `${key}:${length}:${valueString}\n`;
   }
-  return Buffer.concat(parts);
+  return Buffer.from(text, 'utf8');
 }

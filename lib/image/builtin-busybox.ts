@@ -57,7 +57,7 @@ const EPOCH = new Date('2000-01-01T00:00:00Z');
 
 /**
  * The busybox layer as an uncompressed tar: `/bin/busybox` with a symlink per
- * applet, a small /etc, the usual empty directories. The same busybox gives
+ * applet, a small /etc (with empty hosts and resolv.conf), the usual empty directories. The same busybox gives
  * the same bytes, so the same diff_id and image id on every host.
  */
 export async function busyboxLayerTar(): Promise<Buffer> {
@@ -79,6 +79,10 @@ export async function busyboxLayerTar(): Promise<Buffer> {
   entry({ name: 'etc/passwd', type: 'file', mode: 0o644 }, Buffer.from(PASSWD));
   entry({ name: 'etc/group', type: 'file', mode: 0o644 }, Buffer.from(GROUP));
   entry({ name: 'etc/hostname', type: 'file', mode: 0o644 }, Buffer.from('localhost\n'));
+  // empty, as distribution images ship them: the targets of the files a start binds over
+  // /etc/hosts and /etc/resolv.conf, which a container then need not create in its upper directory
+  entry({ name: 'etc/hosts', type: 'file', mode: 0o644 }, Buffer.alloc(0));
+  entry({ name: 'etc/resolv.conf', type: 'file', mode: 0o644 }, Buffer.alloc(0));
   tar.finalize();
   await ended;
   return Buffer.concat(chunks);
