@@ -336,6 +336,7 @@ test("'auto' takes the ranges of user containers in /etc/subuid and /etc/subgid;
       (error: unknown) => error instanceof UsernsError && /every block of 65536 ids in the ranges of user 'containers' in \/etc\/subgid is taken/.test(error.message),
     );
     assert.equal((await runtime.containers.list({ all: true })).length, 1, 'nothing was left by the refused one');
+    await withDeadline(first.wait(), 'the first container to exit');
     await first.remove();
     const again = await runtime.containers.create({ image: BUSYBOX, cmd: ['true'], userns: 'auto' });
     assert.equal(await mappedRoot(again), 300000, 'removing a container frees its range');

@@ -67,3 +67,14 @@ test('a bridge network is refused rootless with ERR_ROOTLESS_UNSUPPORTED, and no
   await assert.rejects(runtime.containers.create({ image: BUSYBOX, cmd: ['true'], network: 'bridge' }), { code: 'ERR_ROOTLESS_UNSUPPORTED' });
   assert.deepEqual(await runtime.containers.list({ all: true }), [], 'no container stored');
 });
+
+test("another container's network namespace (network: 'container:<name>') is refused rootless, and nothing is made", async () => {
+  await using runtime = await rootlessRuntime();
+  await using peer = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '60'], name: 'peer' });
+  await assert.rejects(runtime.containers.create({ image: BUSYBOX, cmd: ['true'], network: 'container:peer' }), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'ERR_ROOTLESS_UNSUPPORTED');
+    assert.match(error.message, /container:peer' needs root/);
+    return true;
+  });
+  assert.deepEqual((await runtime.containers.list({ all: true })).map((c) => c.name), [peer.name], 'only the peer');
+});

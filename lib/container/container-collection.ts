@@ -355,11 +355,20 @@ function mergeEnv(base: string[], overrides: string[]): string[] {
 
 /**
  * What a rootless runtime cannot give a container, refused before anything
- * exists: a bridge network, limits or a cgroupParent without a delegated cgroup.
+ * exists: a bridge network, another container's network namespace, limits or
+ * a cgroupParent without a delegated cgroup.
  */
 function checkRootlessCreate(options: ContainerCreateOptions, delegation: CgroupDelegation | undefined): void {
   const network = options.network ?? 'none';
   if (isBridgeNetwork(network)) throw rootlessBridgeError(`containers.create: network '${network}'`);
+  if (network.startsWith('container:')) {
+    // each rootless container has a user namespace of its own, and joining the
+    // other's network namespace needs CAP_SYS_ADMIN in the namespace that owns it
+    throw new RootlessUnsupportedError(
+      `containers.create: network '${network}' needs root: a rootless container's user namespace has no rights over another container's network namespace. ` +
+        'Publish the other container\'s ports and connect to them, or run berth as root.',
+    );
+  }
   if (!delegation) return;
   checkRootlessLimits(pickResources(options), delegation, 'containers.create');
   if (options.cgroupParent !== undefined && !delegation.delegated) {
