@@ -5,7 +5,7 @@
  */
 export { Runtime, DEFAULT_ROOT, type RuntimeOptions, type RuntimeInfo } from './runtime.js';
 export type { CgroupDelegation } from './cgroup/cgroup-delegation.js';
-export type { IdMaps, IdMapping } from './userns/id-map.js';
+export type { IdMaps, IdMapping, UsernsMaps } from './userns/id-map.js';
 export { Container, type RunOptions, type RunResult, type StartOptions, type StartResult, type StopOptions, type RemoveOptions } from './container/container.js';
 export { Wait } from './container/wait-strategies/wait.js';
 export type { Snapshot } from './container/snapshot.js';
@@ -69,6 +69,7 @@ export { DEFAULT_SECCOMP_PROFILE } from './container/seccomp-default.js';
 export type {
   ContainerCreateOptions,
   ContainerInspect,
+  ContainerUsernsInfo,
   ContainerStatus,
   RestartPolicy,
   SeccompAction,

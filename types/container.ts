@@ -6,7 +6,7 @@ import type { Image } from '../lib/image/image.js';
 import type { PullPolicy } from './image.js';
 import type { ContainerMount, MountOptions } from './volume.js';
 import type { WaitStrategy } from '../lib/container/wait-strategies/wait-strategy.js';
-import type { IdMapping } from '../lib/userns/id-map.js';
+import type { UsernsMaps } from '../lib/userns/id-map.js';
 
 /** Signal names accepted by `kill` and `stopSignal`. */
 export type SignalName = NodeJS.Signals;
@@ -211,7 +211,7 @@ export interface ContainerCreateOptions extends ResourceLimits {
    * See docs/containers.md.
    * @throws UsernsError (`ERR_USERNS`) for bad maps, `'auto'` without root, or no free range.
    */
-  userns?: 'host' | 'auto' | { uidMap: IdMapping[]; gidMap: IdMapping[] };
+  userns?: 'host' | 'auto' | UsernsMaps;
 }
 
 /** The `healthcheck` create option. Durations are milliseconds; missing fields come from the image, then Docker's defaults. */
@@ -422,7 +422,7 @@ export interface ContainerInspect {
      * mounts (root), `'chowned'` copies (root, where the filesystem refused
      * idmapped mounts), or the rootless store's own view.
      */
-    userns: { mode: 'auto' | 'explicit' | 'rootless'; uidMap: IdMapping[]; gidMap: IdMapping[]; layers: 'idmapped' | 'chowned' | 'rootless' } | null;
+    userns: ContainerUsernsInfo | null;
     /** Runs under berth-init (`init: true`). */
     init: boolean;
   };
@@ -548,4 +548,16 @@ export interface CopyToOptions {
   uid?: number;
   /** Group of everything written, instead of the archive's (or the host files'). */
   gid?: number;
+}
+
+/** A container's user namespace as `inspect().config.userns` shows it. */
+export interface ContainerUsernsInfo extends UsernsMaps {
+  /** How it was asked for: `userns: 'auto'`, explicit maps, or the rootless runtime's own ranges. */
+  mode: 'auto' | 'explicit' | 'rootless';
+  /**
+   * How image layers keep their owners: `'idmapped'` mounts (root), `'chowned'`
+   * copies (root, where the filesystem refused idmapped mounts), or
+   * `'rootless'`: the rootless store's own view (unpacked with mapped owners).
+   */
+  layers: 'idmapped' | 'chowned' | 'rootless';
 }

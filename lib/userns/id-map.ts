@@ -17,10 +17,16 @@ export interface IdMapping {
   size: number;
 }
 
-/** The uid and gid maps of one user namespace, and who writes them. */
-export interface IdMaps {
+/** The uid and gid maps of one user namespace (the `userns` create option's explicit form). */
+export interface UsernsMaps {
+  /** Container uids → host uids (`/proc/<pid>/uid_map`); must map container id 0. */
   uidMap: IdMapping[];
+  /** Container gids → host gids (`/proc/<pid>/gid_map`); must map container id 0. */
   gidMap: IdMapping[];
+}
+
+/** The uid and gid maps of one user namespace, and who writes them. */
+export interface IdMaps extends UsernsMaps {
   /**
    * `'write'`: the monitor writes `/proc/<pid>/uid_map` itself (a root caller);
    * `'newuidmap'`: the monitor runs the setuid `newuidmap`/`newgidmap` (a rootless caller

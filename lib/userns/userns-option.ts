@@ -14,10 +14,10 @@
 import { join } from 'node:path';
 import { UsernsError } from '../errors.js';
 import { allocateAutoMaps } from './auto-range.js';
-import { idMapProblem, hostIdOf, type IdMapping, type IdMaps } from './id-map.js';
+import { idMapProblem, hostIdOf, type IdMapping, type IdMaps, type UsernsMaps } from './id-map.js';
 
 /** The `userns` create option. */
-export type UsernsOption = 'host' | 'auto' | { uidMap: IdMapping[]; gidMap: IdMapping[] };
+export type UsernsOption = 'host' | 'auto' | UsernsMaps;
 
 /** A container's user namespace as config.json keeps it (absent: none). */
 export interface UsernsRecord extends IdMaps {
