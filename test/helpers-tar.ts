@@ -18,6 +18,8 @@ export interface TarEntry {
 /** Reads a whole tar stream. */
 export async function tarEntries(stream: Readable): Promise<TarEntry[]> {
   const extract = tar.extract();
+  // pipe() does not pass an error on: the source's (a failed copyFrom) ends the read with it
+  stream.once('error', (error) => extract.destroy(error));
   stream.pipe(extract as unknown as NodeJS.WritableStream);
   const entries: TarEntry[] = [];
   for await (const entry of extract) {

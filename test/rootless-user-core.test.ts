@@ -81,6 +81,13 @@ test('copyTo and copyFrom keep the owners of the container\'s view (files of uid
   const out = await tarEntries(await container.copyFrom('/srv/in'));
   const summary = Object.fromEntries(out.map((e) => [e.name, `${e.uid}:${e.gid} ${e.data.toString()}`]));
   assert.deepEqual(summary, { 'in/': '0:0 ', 'in/app.txt': '1000:1000 by app\n', 'in/root.txt': '0:0 by root\n' });
+  // a file private to the container's user 1000 is not the caller's on the host: a typed error that says so
+  await container.exec(['sh', '-c', 'echo secret > /srv/in/private && chown 1000:1000 /srv/in/private && chmod 600 /srv/in/private']);
+  await assert.rejects(async () => tarEntries(await container.copyFrom('/srv/in')), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'ERR_ROOTLESS_UNSUPPORTED');
+    assert.match(error.message, /in\/private: EACCES: a rootless runtime cannot read this file of the container/);
+    return true;
+  });
 });
 
 test('commit: a container\'s changes become an image whose files keep their container owners, and it runs', async () => {

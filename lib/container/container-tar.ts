@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import tar, { type Pack } from 'tar-stream';
 import { BerthError, ConflictError } from '../errors.js';
 import type { FileOp } from '../userns/userns-file-ops.js';
+import { rootlessUnreadable } from '../userns/rootless-unreadable.js';
 import { fdPath, findRegularFile, lstatIfExists, makeDirectory, openDirectory, READ_FOUND_FILE, splitPath, UnsafePathError } from './path-in-root.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
@@ -69,6 +70,8 @@ async function packEntry(pack: Pack, dirFd: number, name: string, archiveName: s
     await packOne(pack, dirFd, name, archiveName, options, links);
   } catch (error) {
     const shown = archiveName || name || '.';
+    const code = (error as NodeJS.ErrnoException).code;
+    if (options.idMaps?.mapWith === 'newuidmap' && (code === 'EACCES' || code === 'EPERM')) throw rootlessUnreadable(shown, code, 'copied out (copyFrom, export)', error);
     throw error instanceof BerthError || !(error instanceof Error) ? error : withPath(error, `copying ${shown}`, shown);
   }
 }

@@ -17,7 +17,8 @@ import { closeSync, constants, createReadStream, fstatSync, lstatSync, openSync,
 import { Readable } from 'node:stream';
 import { once } from 'node:events';
 import { pack, type Header, type Pack } from 'tar-stream';
-import { BerthError, RootlessUnsupportedError } from '../errors.js';
+import { BerthError } from '../errors.js';
+import { rootlessUnreadable } from '../userns/rootless-unreadable.js';
 import type { IdMaps } from '../userns/id-map.js';
 import { nativeAddon } from '../native/addon.js';
 import { seenOwner } from '../userns/owner-ids.js';
@@ -38,7 +39,7 @@ export interface PackOptions {
 export function packLayer(dir: string, options: PackOptions = {}): Readable {
   const tar = pack();
   walk(tar, dir, options).catch((error: unknown) => {
-    throw options.idMaps?.mapWith === 'newuidmap' && ['EACCES', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '') ? unreadable(error as NodeJS.ErrnoException) : error;
+    throw options.idMaps?.mapWith === 'newuidmap' && ['EACCES', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '') ? rootlessUnreadable((error as NodeJS.ErrnoException).path ?? 'a file', (error as NodeJS.ErrnoException).code, 'committed', error) : error;
   }).then(
     () => tar.finalize(),
     (error: unknown) => tar.destroy(error as Error),
@@ -164,12 +165,4 @@ async function walk(tar: Pack, root: string, options: PackOptions): Promise<void
 function baseHeader(name: string, stat: Stats, options: PackOptions): EntryHeader {
   const { uid, gid } = seenOwner(options.idMaps, stat);
   return { name, mode: stat.mode & 0o7777, uid, gid, mtime: options.mtime ?? stat.mtime, uname: '', gname: '' };
-}
-
-function unreadable(error: NodeJS.ErrnoException): RootlessUnsupportedError {
-  return new RootlessUnsupportedError(
-    `${error.path ?? 'a file'}: ${error.code}: a rootless runtime cannot read this file the container wrote (it belongs to one of the container's users and is private to it), ` +
-      'so it cannot be committed. Make it readable inside the container (chmod), or commit as root.',
-    { path: error.path, cause: error },
-  );
 }
