@@ -137,6 +137,26 @@ test('a service\'s keys on its container: labels, user, working_dir, tmpfs, limi
   await runtime.stacks.down('keys');
 });
 
+test('userns_mode: auto gives the service a user namespace of its own; network_mode: slirp4netns its own stack', { timeout: 120_000 }, async () => {
+  await using runtime = await temporaryRuntime();
+  using dir = projectDir('userns', {});
+  await runtime.stacks.up({
+    services: {
+      app: { ...SLEEPER, userns_mode: 'auto', network_mode: 'slirp4netns' },
+    },
+  }, { projectDir: dir.path });
+  const info = await (await runtime.containers.get('userns-app-1')).inspect();
+  assert.equal(info.config.userns?.mode, 'auto');
+  assert.equal(info.config.network, 'slirp4netns');
+  const exec = await runtime.stacks.exec('userns', 'app', ['sh', '-c', 'cat /proc/self/uid_map; ip -4 addr show tap0']);
+  const [inside, outside] = exec.stdout.trim().split(/\s+/);
+  assert.equal(inside, '0');
+  assert.notEqual(outside, '0', 'the container\'s root is not host root');
+  assert.match(exec.stdout, /inet 10\.0\.2\.100\//);
+  await runtime.stacks.down('userns');
+  await assert.rejects(runtime.stacks.up({ services: { app: { ...SLEEPER, userns_mode: 'keep-id' } } }, { projectDir: dir.path }), { code: 'ERR_COMPOSE_UNSUPPORTED' });
+});
+
 test('a refused file or a missing external network creates nothing', { timeout: 60_000 }, async () => {
   await using runtime = await temporaryRuntime();
   await assert.rejects(runtime.stacks.up({ name: 'bad', services: { a: { ...SLEEPER, ports: ['80:80:80:80'] } } }), ComposeError);

@@ -91,8 +91,10 @@ export interface StackService {
     /** Extra names on this network. */
     aliases: string[];
   }>;
-  /** `none` or `host` instead of networks. */
-  network_mode?: 'none' | 'host';
+  /** `none`, `host` or `slirp4netns` instead of networks. */
+  network_mode?: 'none' | 'host' | 'slirp4netns';
+  /** The container's user namespace: `host` (the default) or `auto` (the `userns` create option). */
+  userns_mode?: 'host' | 'auto';
   /** What must be true of other services before this one starts, by service. */
   depends_on: Record<string, StackDependency>;
   /** The healthcheck (`test: ['NONE']` when disabled). */

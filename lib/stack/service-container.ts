@@ -103,6 +103,7 @@ export function serviceContainer(spec: StackSpec, name: string, projectDir: stri
     ...(service.healthcheck ? { healthcheck: healthcheck(service.healthcheck) } : {}),
     restart: service.restart,
     network: service.network_mode ?? first?.network ?? 'none',
+    ...(service.userns_mode ? { userns: service.userns_mode } : {}),
     ...(first ? { networkAliases: first.aliases } : {}),
     ...(service.ports.length ? { ports: ports(service, where) } : {}),
     ...(service.volumes.length ? { mounts: mounts(service, spec) } : {}),

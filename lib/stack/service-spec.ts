@@ -27,12 +27,12 @@ const SERVICE_KEYS = [
   'image', 'build', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'volumes', 'tmpfs', 'networks', 'network_mode',
   'depends_on', 'healthcheck', 'restart', 'labels', 'user', 'working_dir', 'init', 'deploy', 'container_name', 'hostname',
   'tty', 'stdin_open', 'read_only', 'privileged', 'cap_add', 'cap_drop', 'stop_signal', 'stop_grace_period', 'expose',
-  'mem_limit', 'cpus', 'pids_limit',
+  'mem_limit', 'cpus', 'pids_limit', 'userns_mode',
 ];
 /** Compose keys berth does not implement: refused by name rather than ignored. */
 const UNSUPPORTED_KEYS = [
   'extends', 'profiles', 'secrets', 'configs', 'devices', 'dns', 'dns_search', 'extra_hosts', 'links', 'external_links',
-  'ipc', 'pid', 'logging', 'sysctls', 'ulimits', 'security_opt', 'userns_mode', 'platform', 'pull_policy', 'scale', 'shm_size',
+  'ipc', 'pid', 'logging', 'sysctls', 'ulimits', 'security_opt', 'platform', 'pull_policy', 'scale', 'shm_size',
   'domainname', 'mac_address', 'group_add', 'cgroup_parent', 'develop', 'post_start', 'pre_stop', 'runtime', 'storage_opt',
 ];
 const RESTART = /^(no|always|unless-stopped|on-failure(:\d+)?)$/;
@@ -165,7 +165,13 @@ export function readService(name: string, value: unknown, where: Where, context:
   const restart = service.restart === undefined ? 'no' : readString(service.restart, at('restart'));
   if (!RESTART.test(restart)) at('restart').fail(`must be no, always, unless-stopped or on-failure[:N], got ${shown(restart)}`);
   const networkMode = service.network_mode === undefined ? undefined : readString(service.network_mode, at('network_mode'));
-  if (networkMode !== undefined && networkMode !== 'none' && networkMode !== 'host') at('network_mode').fail(`berth supports none and host here, got ${shown(networkMode)}`, 'ERR_COMPOSE_UNSUPPORTED');
+  if (networkMode !== undefined && !['none', 'host', 'slirp4netns'].includes(networkMode)) {
+    at('network_mode').fail(`berth supports none, host and slirp4netns here, got ${shown(networkMode)}`, 'ERR_COMPOSE_UNSUPPORTED');
+  }
+  const usernsMode = service.userns_mode === undefined ? undefined : readString(service.userns_mode, at('userns_mode'));
+  if (usernsMode !== undefined && usernsMode !== 'host' && usernsMode !== 'auto') {
+    at('userns_mode').fail(`berth supports host and auto (as Podman) here, got ${shown(usernsMode)}`, 'ERR_COMPOSE_UNSUPPORTED');
+  }
   if (networkMode !== undefined && service.networks !== undefined) at('network_mode').fail('cannot be given together with networks');
   const environment = {
     ...(service.env_file === undefined ? {} : readEnvFiles(service.env_file, at('env_file'), context)),
@@ -191,7 +197,8 @@ export function readService(name: string, value: unknown, where: Where, context:
       ...(service.tmpfs === undefined ? [] : readTmpfs(service.tmpfs, at('tmpfs'))),
     ],
     networks: networkMode ? {} : service.networks === undefined ? { default: { aliases: [] } } : readNetworks(service.networks, at('networks'), context),
-    ...(networkMode ? { network_mode: networkMode as 'none' | 'host' } : {}),
+    ...(networkMode ? { network_mode: networkMode as 'none' | 'host' | 'slirp4netns' } : {}),
+    ...(usernsMode ? { userns_mode: usernsMode as 'host' | 'auto' } : {}),
     depends_on: service.depends_on === undefined ? {} : readDependsOn(service.depends_on, at('depends_on'), name, context),
     ...optional('healthcheck', readHealthcheck),
     restart: restart as RestartPolicy,
