@@ -66,6 +66,21 @@ test('pool: more callers than warm containers all get their own; destroy; close 
   assert.throws(() => runtime.pool({ image: BUSYBOX, size: 0 }), RangeError);
 });
 
+test("pool with userns: 'auto': each warm container has its own range, and release() resets files its root wrote", async () => {
+  await using runtime = await temporaryRuntime();
+  await using pool = runtime.pool({ image: BUSYBOX, init: true, cmd: ['sleep', '600'], userns: 'auto', size: 2 });
+  const [a, b] = [await pool.acquire(), await pool.acquire()];
+  const roots = await Promise.all([a, b].map(async (c) => (await c.exec(['cat', '/proc/self/uid_map'])).stdout.trim().split(/\s+/)[1]));
+  assert.notEqual(roots[0], '0');
+  assert.notEqual(roots[0], roots[1], 'disjoint ranges');
+  await a.exec(['sh', '-c', 'echo x > /etc/dirty && chown 1000 /etc/dirty']);
+  await pool.release(a);
+  const again = await pool.acquire();
+  assert.equal((await again.exec(['ls', '/etc/dirty'])).exitCode, 1, 'fresh: no file of a previous user');
+  await pool.release(again);
+  await pool.release(b);
+});
+
 test('pool: a configuration that cannot start fails acquire() with its error, and leaves nothing', async () => {
   await using runtime = await temporaryRuntime();
   await using pool = runtime.pool({ image: BUSYBOX, cmd: ['no-such-command'], size: 2 });
