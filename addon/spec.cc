@@ -95,8 +95,10 @@ bool is_id_mapping(const std::string& v) {
   int consumed = 0;
   if (sscanf(v.c_str(), "%llu %llu %llu%n", &container_id, &host_id, &size, &consumed) != 3) return false;
   const unsigned long long limit = 0xffffffffULL;
+  // each below 2^32 first, so the sums below cannot wrap
   return static_cast<size_t>(consumed) == v.size() && v.find_first_not_of("0123456789 ") == std::string::npos &&
-         size >= 1 && container_id + size <= limit && host_id + size <= limit;
+         container_id < limit && host_id < limit && size < limit && size >= 1 && container_id + size <= limit &&
+         host_id + size <= limit;
 }
 
 // "ro,nosuid,rslave,idmap": mount flags, at most one propagation, idmap.

@@ -277,6 +277,11 @@ test('berth-monitor refuses a malformed or injected spec on its own, and mounts 
     ['a mount-source before any mount', valid + record('mount-source', '/'), /before any `mount`|given twice for one mount/],
     ['slirp4netns mode without its binary', valid.replace(/\nnetwork-mode:\d+:[^\n]*\n/, '\n') + record('network-mode', 'slirp4netns'), /network-mode slirp4netns and its slirp4netns binary go together/],
     ['a relative slirp4netns binary', valid + record('slirp4netns', 'slirp4netns'), /spec: key `slirp4netns` needs an absolute path/],
+    ['a uid map whose end wraps past 2^64', valid + record('uid-map', '18446744073709551615 0 2') + record('gid-map', '0 0 1'), /spec: bad uid-map/],
+    ['a uid map with a sign', valid + record('uid-map', '0 -1 1') + record('gid-map', '0 0 1'), /spec: bad uid-map/],
+    ['a uid map without a gid map', valid + record('uid-map', '0 100000 65536'), /uid-map and gid-map go together/],
+    ['map-with newuidmap without the tools', valid + record('uid-map', '0 100000 65536') + record('gid-map', '0 100000 65536') + record('map-with', 'newuidmap'), /needs the newuidmap and newgidmap paths/],
+    ['idmapped layers without a user namespace', valid + record('idmap-lower', '1'), /need a user namespace/],
   ];
   for (const [what, spec, message] of cases) {
     writeFileSync(join(dir, 'spec'), spec, 'latin1');
