@@ -691,6 +691,8 @@ export class Container implements AsyncDisposable {
   async snapshot(options: StartOptions = {}): Promise<Snapshot> {
     const running = this.state().status === 'running';
     if (running) await this.stop();
+    // the last run's overlay goes with its monitor, just after the exit report: not while its upper directory moves
+    await monitorLetGo(this.paths);
     const snapshot = await withDirectoryLock(this.paths.dir, async () => {
       this.assertStopped('snapshot');
       const taken = await takeSnapshot(this.config, this.paths, this.runtime.userns);
@@ -717,6 +719,7 @@ export class Container implements AsyncDisposable {
       await this.kill('SIGKILL').catch(ignoreNotRunning);
       await this.wait();
     }
+    await monitorLetGo(this.paths); // as in snapshot(): the old overlay is gone before its upper directory is replaced
     await withDirectoryLock(this.paths.dir, async () => {
       this.assertStopped('reset');
       await resetToSnapshot(this.config, this.paths, id, this.runtime.userns);
