@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Runtime } from '../lib/index.js';
+import { Runtime, type Container, type ContainerCreateOptions } from '../lib/index.js';
 import { connect } from 'node:net';
 
 /** The built-in image, made from the host's busybox-static. */
@@ -118,4 +118,46 @@ export function roundTrip(port: number, text: string): Promise<string> {
     socket.on('error', reject);
     socket.end(text);
   }), `the reply on port ${port}`);
+}
+
+/** Alive and not a zombie (init on this machine may reap orphans late). */
+export function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Creates a container with `options` attached, runs it to its end; its exit code and everything it wrote to stdout. */
+export async function runAttached(runtime: Runtime, options: ContainerCreateOptions): Promise<{ exitCode: number; stdout: string }> {
+  await using container = await runtime.containers.create({ ...options, attach: true });
+  const chunks: Buffer[] = [];
+  await container.start();
+  container.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const ended = new Promise((resolve) => container.stdout!.once('end', resolve));
+  const status = await withDeadline(container.wait(), 'the container to exit');
+  await withDeadline(ended, 'the end of stdout');
+  return { exitCode: status.exitCode, stdout: Buffer.concat(chunks).toString() };
+}
+
+/**
+ * Kills the running container's monitor with SIGKILL, waits for the container
+ * to die with it, opens the runtime's root again and asserts that the exit was
+ * recorded as the monitor's death, with nothing left running or mounted.
+ * Returns the container as the new runtime sees it.
+ */
+export async function killMonitorAndReopen(runtime: Runtime, container: Container): Promise<Container> {
+  const { pid, monitorPid } = (await container.inspect()).state;
+  process.kill(monitorPid!, 'SIGKILL');
+  await waitUntil(() => !alive(pid!), 'the container process to die with its monitor');
+  const reopened = await Runtime.open({ root: runtime.root });
+  const again = await reopened.containers.get(container.id);
+  const { state } = await again.inspect();
+  assert.equal(state.status, 'exited');
+  assert.equal(state.exitCode, 255);
+  assert.match(state.error!, /monitor died/);
+  assert.deepEqual(processesMentioning(runtime.root), []);
+  assert.deepEqual(mountsUnder(runtime.root), []);
+  return again;
 }

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';
 import { LayerUnpackError, type Runtime } from '../lib/index.js';
-import { withDeadline } from './helpers.js';
+import { runAttached, withDeadline } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -444,15 +444,9 @@ export function treeOf(dir: string): string[] {
 
 /** Runs a container with the image's own Cmd/Entrypoint; returns its stdout. */
 export async function runImageDefault(runtime: Runtime, image: string): Promise<string> {
-  await using container = await runtime.containers.create({ image, attach: true });
-  const chunks: Buffer[] = [];
-  await container.start();
-  container.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const ended = new Promise((resolve) => container.stdout!.once('end', resolve));
-  const status = await withDeadline(container.wait(), 'the container to exit');
-  await withDeadline(ended, 'the end of stdout');
-  if (status.exitCode !== 0) throw new Error(`${image} exited with ${status.exitCode}`);
-  return Buffer.concat(chunks).toString();
+  const { exitCode, stdout } = await runAttached(runtime, { image });
+  if (exitCode !== 0) throw new Error(`${image} exited with ${exitCode}`);
+  return stdout;
 }
 
 /** The store holds no layer, blob, image record or temporary file. */

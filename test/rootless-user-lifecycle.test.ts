@@ -7,18 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Runtime } from '../lib/index.js';
-import { BUSYBOX, mountsUnder, processesMentioning, waitUntil, withDeadline } from './helpers.js';
+import { alive, BUSYBOX, killMonitorAndReopen, processesMentioning, waitUntil, withDeadline } from './helpers.js';
 import { rootlessRuntime } from './rootless-helpers.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('restart policy rootless: each run is a new user namespace over the same upper directory', async () => {
   await using runtime = await rootlessRuntime();
@@ -55,18 +45,7 @@ test('kill -9 of a rootless monitor: the container dies with it, the next open r
   await using runtime = await rootlessRuntime();
   const container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '300'] });
   await container.start();
-  const { pid, monitorPid } = (await container.inspect()).state;
-  process.kill(monitorPid!, 'SIGKILL');
-  await waitUntil(() => !alive(pid!), 'the container process to die with its monitor');
-
-  const reopened = await Runtime.open({ root: runtime.root });
-  const again = await reopened.containers.get(container.id);
-  const { state } = await again.inspect();
-  assert.equal(state.status, 'exited');
-  assert.equal(state.exitCode, 255);
-  assert.match(state.error!, /monitor died/);
-  assert.deepEqual(processesMentioning(runtime.root), []);
-  assert.deepEqual(mountsUnder(runtime.root), []);
+  const again = await killMonitorAndReopen(runtime, container);
   await again.start();
   assert.equal((await again.inspect()).state.status, 'running');
   await again.remove({ force: true });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
-import { BUSYBOX, roundTrip, withDeadline } from './helpers.js';
+import { BUSYBOX, roundTrip, runAttached } from './helpers.js';
 import { requireTool } from './image-helpers.js';
 import { outboundAddress, rootlessRuntime } from './rootless-helpers.js';
 
@@ -38,19 +38,10 @@ test('network slirp4netns: the container connects out to an address of the host\
   await new Promise<void>((resolve) => server.listen(0, address, resolve));
   try {
     const { port } = server.address() as { port: number };
-    await using container = await runtime.containers.create({
-      image: BUSYBOX, network: 'slirp4netns', attach: true,
-      cmd: ['sh', '-c', `echo container | nc ${address} ${port}`],
-    });
-    const chunks: Buffer[] = [];
-    await container.start();
-    container.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const ended = new Promise((resolve) => container.stdout!.once('end', resolve));
-    const status = await withDeadline(container.wait(), 'the container to exit');
-    await withDeadline(ended, 'the end of stdout');
-    assert.equal(status.exitCode, 0);
+    const { exitCode, stdout } = await runAttached(runtime, { image: BUSYBOX, network: 'slirp4netns', cmd: ['sh', '-c', `echo container | nc ${address} ${port}`] });
+    assert.equal(exitCode, 0);
     assert.deepEqual(received, ['container\n']);
-    assert.equal(Buffer.concat(chunks).toString(), 'hello container\n');
+    assert.equal(stdout, 'hello container\n');
   } finally {
     server.close();
   }

@@ -5,32 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Runtime } from '../lib/index.js';
 import { startFixture } from './helpers-process.js';
-import { BUSYBOX, cgroupsNamed, mountsUnder, processesMentioning, temporaryRuntime, withDeadline, waitUntil } from './helpers.js';
-
-/** Alive and not a zombie (init on this machine may reap orphans late). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\S+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+import { alive, BUSYBOX, cgroupsNamed, killMonitorAndReopen, mountsUnder, processesMentioning, temporaryRuntime, withDeadline, waitUntil } from './helpers.js';
 
 test('kill -9 of a monitor: the container dies with it and the next open records it as exited', async () => {
   await using runtime = await temporaryRuntime();
   const container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '300'] });
   await container.start();
-  const { pid, monitorPid } = (await container.inspect()).state;
-  process.kill(monitorPid!, 'SIGKILL');
-  await waitUntil(() => !alive(pid!), 'the container process to die with its monitor');
-
-  const reopened = await Runtime.open({ root: runtime.root });
-  const state = (await (await reopened.containers.get(container.id)).inspect()).state;
-  assert.equal(state.status, 'exited');
-  assert.equal(state.exitCode, 255);
-  assert.match(state.error!, /monitor died/);
-  assert.deepEqual(processesMentioning(runtime.root), []);
-  assert.deepEqual(mountsUnder(runtime.root), []);
+  await killMonitorAndReopen(runtime, container);
   assert.deepEqual(cgroupsNamed([container.id]), []);
   // and it can start again
   await container.start();
