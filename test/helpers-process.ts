@@ -1,7 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withDeadline } from './helpers.js';
+import { processesMentioning, waitUntil, withDeadline } from './helpers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 
@@ -51,4 +52,26 @@ export function childrenOf(parentPid: number, matches: (pid: string, stat: strin
       }
     })
     .map(Number);
+}
+
+/**
+ * Starts containers on `root` from fixture processes killed with SIGKILL at
+ * `delays` (ms) after they said "starting", then kills whatever monitors got
+ * going: the crashes that Runtime.open must clean up after. Returns once no
+ * process mentions the root.
+ */
+export async function crashStartsOn(root: string, delays: readonly number[]): Promise<void> {
+  for (const [i, delay] of delays.entries()) {
+    const child = startFixture('start-and-hang.ts', [root, `victim-${i}`]);
+    await withDeadline(new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('starting') && resolve());
+      child.once('exit', (code) => reject(new Error(`the fixture exited (${code}) before starting`)));
+    }), 'the fixture to start');
+    await sleep(delay);
+    child.kill('SIGKILL');
+    await withDeadline(new Promise((resolve) => child.once('exit', resolve)), 'the killed fixture to exit');
+  }
+  // whatever got started keeps running under its monitor: now kill those monitors too
+  for (const pid of processesMentioning(root)) process.kill(pid, 'SIGKILL');
+  await waitUntil(() => processesMentioning(root).length === 0, 'the monitors to go');
 }

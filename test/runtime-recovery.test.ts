@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Runtime } from '../lib/index.js';
-import { startFixture } from './helpers-process.js';
-import { alive, BUSYBOX, cgroupsNamed, killMonitorAndReopen, mountsUnder, processesMentioning, temporaryRuntime, withDeadline, waitUntil } from './helpers.js';
+import { crashStartsOn } from './helpers-process.js';
+import { alive, BUSYBOX, cgroupsNamed, killMonitorAndReopen, mountsUnder, processesMentioning, temporaryRuntime, waitUntil } from './helpers.js';
 
 test('kill -9 of a monitor: the container dies with it and the next open records it as exited', async () => {
   await using runtime = await temporaryRuntime();
@@ -23,19 +23,7 @@ test('kill -9 of the Node process mid-start and of the monitor: Runtime.open cle
   await using runtime = await temporaryRuntime();
   await runtime.images.get(BUSYBOX); // built once, so the kills land in start()
   const delays = [0, 1, 2, 4, 8, 16, 32];
-  for (const [i, delay] of delays.entries()) {
-    const child = startFixture('start-and-hang.ts', [runtime.root, `victim-${i}`]);
-    await withDeadline(new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => d.toString().includes('starting') && resolve());
-      child.once('exit', (code) => reject(new Error(`the fixture exited (${code}) before starting`)));
-    }), 'the fixture to start');
-    await sleep(delay);
-    child.kill('SIGKILL');
-    await withDeadline(new Promise((resolve) => child.once('exit', resolve)), 'the killed fixture to exit');
-  }
-  // whatever got started keeps running under its monitor: now kill those monitors too
-  for (const pid of processesMentioning(runtime.root)) process.kill(pid, 'SIGKILL');
-  await waitUntil(() => processesMentioning(runtime.root).length === 0, 'the monitors to go');
+  await crashStartsOn(runtime.root, delays);
 
   const reopened = await Runtime.open({ root: runtime.root });
   const containers = await reopened.containers.list({ all: true });
