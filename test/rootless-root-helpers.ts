@@ -51,7 +51,9 @@ export interface AgentAnswer {
  * its HOME and the given environment); with `cgroup`, in that cgroup (v2 directory).
  */
 export function asTestUser(request: Record<string, unknown>, env: Record<string, string> = {}, cgroup?: string): AgentAnswer {
-  const agent = join(import.meta.dirname, 'fixtures', 'rootless-agent.ts');
+  // the checkout as the test user reaches it (test/run.mjs), else this one
+  const checkout = process.env.BERTH_TEST_USER_CHECKOUT ?? join(import.meta.dirname, '..');
+  const agent = join(checkout, 'test', 'fixtures', 'rootless-agent.ts');
   const command = ['setpriv', `--reuid=${TEST_USER.uid}`, `--regid=${TEST_USER.uid}`, '--init-groups', process.execPath, '--import', 'tsx', agent, JSON.stringify(request)];
   const [file, ...args] = cgroup ? ['sh', '-c', 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', 'sh', cgroup, ...command] : command;
   const result = spawnSync(
@@ -60,7 +62,7 @@ export function asTestUser(request: Record<string, unknown>, env: Record<string,
     {
       encoding: 'utf8',
       timeout: 120_000,
-      cwd: join(import.meta.dirname, '..'),
+      cwd: checkout,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: `/home/${TEST_USER.name}`, ...env },
     },
   );

@@ -9,9 +9,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isRootlessUserFile, prepareRootlessUser, runRootlessPhase } from './rootless-phase.mjs';
+import { isRootlessUserFile, openRootlessSandbox, prepareRootlessUser, runRootlessPhase } from './rootless-phase.mjs';
+
+/** Files of the rootless work: `rootless-user-*` run as the test user, the other `rootless-*` as root with steps as that user. */
+const isRootlessFile = (file) => basename(file).startsWith('rootless-');
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
@@ -68,7 +71,7 @@ function mustRun(what, command, args, options = {}) {
 function prepare() {
   const env = {};
   const cleanups = [];
-  if (files.some(isRootlessUserFile)) {
+  if (files.some(isRootlessFile)) {
     try {
       prepareRootlessUser();
     } catch (error) {
@@ -141,15 +144,26 @@ function testRunnerArgs(phase) {
   return ['--import', 'tsx', '--test', '--test-reporter', 'spec', '--test-concurrency', '2', `--test-timeout=${phase.timeout}`, ...phase.files];
 }
 
-/** Runs a phase's files with node's test runner as root; its output and exit status. */
+/**
+ * Runs a phase's files with node's test runner as root; its output and exit
+ * status. Root's `rootless-*` files run steps as the test user: they get the
+ * checkout where that user can reach it (the rootless sandbox's read-only
+ * bind mount; the checkout itself may be under a 0700 /root) in
+ * BERTH_TEST_USER_CHECKOUT.
+ */
 function runAsRoot(phase) {
-  const result = spawnSync(process.execPath, testRunnerArgs(phase), {
-    cwd: root,
-    stdio: ['inherit', 'pipe', 'inherit'],
-    env: process.env,
-    maxBuffer: 256 * 1024 * 1024,
-  });
-  return { output: result.stdout.toString(), status: result.status ?? 1 };
+  const sandbox = phase.files.some(isRootlessFile) ? openRootlessSandbox(root) : undefined;
+  try {
+    const result = spawnSync(process.execPath, testRunnerArgs(phase), {
+      cwd: root,
+      stdio: ['inherit', 'pipe', 'inherit'],
+      env: sandbox ? { ...process.env, BERTH_TEST_USER_CHECKOUT: sandbox.checkout } : process.env,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    return { output: result.stdout.toString(), status: result.status ?? 1 };
+  } finally {
+    for (const problem of sandbox?.close() ?? []) console.error(`test/run.mjs: rootless sandbox: ${problem}`);
+  }
 }
 
 /**
