@@ -65,7 +65,7 @@ export async function crashStartsOn(root: string, delays: readonly number[]): Pr
     const child = startFixture('start-and-hang.ts', [root, `victim-${i}`]);
     await withDeadline(new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (d: Buffer) => d.toString().includes('starting') && resolve());
-      child.once('exit', (code) => reject(new Error(`the fixture exited (${code}) before starting`)));
+      child.once('exit', (code, signal) => reject(new Error(`the fixture exited (${code ?? signal}) before starting`)));
     }), 'the fixture to start');
     await sleep(delay);
     child.kill('SIGKILL');
