@@ -4,7 +4,7 @@
 //
 // Started detached (own session) by lib/container/monitor-process.ts, from a
 // sealed memfd copy (docs/architecture.md, "Helpers run from a sealed copy"). It reads
-// <dir>/spec, clones the container's first process into new namespaces
+// its spec from fd 4, clones the container's first process into new namespaces
 // (container_setup.cc), holds its stdio, writes its output to the log, reaps
 // it and records the exit status atomically in <dir>/exit.json. It outlives the
 // Node process that started it.
@@ -13,6 +13,8 @@
 //   0  the container's stdin when the spec says `stdin`, else /dev/null
 //   1, 2  attached output (copies of stdout/stderr) when the spec says `attach`
 //   3  control pipe: one JSON event per line — started, error, exited
+//   4  the spec: a pipe Node writes once it has made the cgroups the spec
+//      names, ending with an `end` record (spec.cc); closed once read
 //
 // State it writes in <dir>: monitor.json (its pid, then the container's pid),
 // exit.json (exit code, signal, time), container.log. It holds an exclusive
@@ -491,12 +493,14 @@ bool backoff_unless_stopped(const Spec& spec, int ms, OwnerWatch& owner) {
 
 }  // namespace
 
+constexpr int kSpecFd = 4;  // the spec, from Node (lib/container/monitor-process.ts)
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: berth-monitor <container-dir>\n");
     return 2;
   }
-  close_range(4, ~0U, 0);  // nothing of the starter's but 0-3
+  close_range(kSpecFd + 1, ~0U, 0);  // nothing of the starter's but 0-4
   // Started from a sealed memfd (lib/native/addon.ts): name ourselves, and
   // stay non-dumpable. Each container's first process is a clone of us and
   // inherits both until its execve, so a process of the container can
@@ -512,7 +516,12 @@ int main(int argc, char** argv) {
   const std::string dir = argv[1];
   Spec spec;
   std::string spec_error;
-  if (!spec_read((dir + "/spec").c_str(), spec, spec_error)) {
+  // Node writes the spec while we start (it makes the cgroups meanwhile);
+  // a Node process gone or failing before it is whole closes the pipe
+  // without `end`: nothing was started, nothing to undo
+  const bool spec_read_ok = spec_read(kSpecFd, spec, spec_error);
+  close(kSpecFd);
+  if (!spec_read_ok) {
     errno = EINVAL;
     fail_before_clone("spec", "read", spec_error.c_str());
   }

@@ -86,11 +86,12 @@ Napi::Value TryLock(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// spawnMonitor(path, args, { stdin, attach, argv0 }) → { pid, control, stdin, stdout, stderr }
+// spawnMonitor(path, args, { stdin, attach, argv0 }) → { pid, control, spec, stdin, stdout, stderr }
 //
 // posix_spawn (vfork-fast; libuv's spawn forks the whole Node process) of a
 // detached process in a session of its own, with fresh pipes: fd 3 is the
-// control pipe it writes events to; 0 is a pipe (stdin) or /dev/null; 1 and 2
+// control pipe it writes events to; fd 4 the pipe it reads its spec from
+// (`spec`: our blocking write end); 0 is a pipe (stdin) or /dev/null; 1 and 2
 // are pipes (attach) or /dev/null. Returns our ends (-1 where none). The
 // caller reaps the pid with reap() once the control pipe closes. `path` may
 // be /proc/self/fd/<n> of a sealed copy (sealExecutable); argv[0] is then
@@ -110,13 +111,13 @@ Napi::Value SpawnMonitor(const Napi::CallbackInfo& info) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  int control[2] = {-1, -1}, in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+  int control[2] = {-1, -1}, spec[2] = {-1, -1}, in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
   auto close_all = [&]() {
-    for (int* p : {control, in, out, err})
+    for (int* p : {control, spec, in, out, err})
       for (int i = 0; i < 2; i++)
         if (p[i] >= 0) close(p[i]);
   };
-  if (pipe2(control, O_CLOEXEC) < 0 || (want_stdin && pipe2(in, O_CLOEXEC) < 0) ||
+  if (pipe2(control, O_CLOEXEC) < 0 || pipe2(spec, O_CLOEXEC) < 0 || (want_stdin && pipe2(in, O_CLOEXEC) < 0) ||
       (attach && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0))) {
     int saved = errno;
     close_all();
@@ -136,6 +137,7 @@ Napi::Value SpawnMonitor(const Napi::CallbackInfo& info) {
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   }
   posix_spawn_file_actions_adddup2(&actions, control[1], 3);
+  posix_spawn_file_actions_adddup2(&actions, spec[0], 4);
 
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
@@ -151,10 +153,10 @@ Napi::Value SpawnMonitor(const Napi::CallbackInfo& info) {
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   // the child's ends
-  for (int fd : {control[1], in[0], out[1], err[1]})
+  for (int fd : {control[1], spec[0], in[0], out[1], err[1]})
     if (fd >= 0) close(fd);
   if (result != 0) {
-    for (int fd : {control[0], in[1], out[0], err[0]})
+    for (int fd : {control[0], spec[1], in[1], out[0], err[0]})
       if (fd >= 0) close(fd);
     Napi::Error error = system_error(env, result, "posix_spawn");
     error.Set("path", Napi::String::New(env, path));
@@ -164,6 +166,7 @@ Napi::Value SpawnMonitor(const Napi::CallbackInfo& info) {
   Napi::Object spawned = Napi::Object::New(env);
   spawned.Set("pid", Napi::Number::New(env, pid));
   spawned.Set("control", Napi::Number::New(env, control[0]));
+  spawned.Set("spec", Napi::Number::New(env, spec[1]));
   spawned.Set("stdin", Napi::Number::New(env, in[1]));
   spawned.Set("stdout", Napi::Number::New(env, out[0]));
   spawned.Set("stderr", Napi::Number::New(env, err[0]));

@@ -4,6 +4,8 @@ export interface SpawnedMonitor {
   pid: number;
   /** Read end of the control pipe (the monitor's fd 3). */
   control: number;
+  /** Write end of the spec pipe (the monitor's fd 4), blocking: the monitor reads its spec from it. */
+  spec: number;
   /** Write end of the monitor's stdin. */
   stdin: number;
   /** Read ends of the monitor's stdout and stderr (attached output). */
