@@ -95,11 +95,28 @@ void mark_lock(int lock_fd, off_t state) {
   if (lock_fd >= 0) (void)ftruncate(lock_fd, state);
 }
 
-// Lets go of the container's root (see root_hold in main): the overlay is
-// shut down, and the upper filesystem synced, here.
-void release_root(int& fd) {
-  if (fd >= 0) close(fd);
-  fd = -1;
+// What the monitor holds of a run's container from its start until after
+// its exit is reported (see root_hold in main).
+struct RunHold {
+  int root = -1;      // /proc/<pid>/root: the overlay
+  int mount_ns = -1;  // /proc/<pid>/ns/mnt: the mount namespace
+};
+
+// Takes hold of the running container's root and mount namespace.
+void hold_run(RunHold& hold, int pid) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  hold.root = open((proc + "/root").c_str(), O_PATH | O_CLOEXEC);
+  hold.mount_ns = open((proc + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC);
+}
+
+// Lets go of the container's root and mount namespace (see root_hold in
+// main): the namespace's mounts are torn down, the overlay shut down and the
+// upper filesystem synced, here.
+void release_root(RunHold& hold) {
+  for (int* fd : {&hold.mount_ns, &hold.root}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
 }
 
 int dup_high(int fd) {
@@ -586,8 +603,11 @@ int main(int argc, char** argv) {
   // the last reference to an overlay mount shuts it down, and that syncs the
   // whole upper filesystem (the state root's), milliseconds on a busy host.
   // Held here, the sync happens when we let go, after exit.json and the
-  // exited event, not in the container's exit that waitpid waits for.
-  int root_hold = -1;
+  // exited event, not in the container's exit that waitpid waits for. So does
+  // the mount namespace's teardown (every mount of the container unmounted,
+  // which waits for an expedited RCU grace period) that the exit of its last
+  // process would do: we hold the namespace too.
+  RunHold root_hold;
   for (;;) {
     oom_kills_before = cgroup_oom_kills(spec.oom_counter);
     RunStart run = start_container(spec, dns, agent, slirp, first_files);
@@ -609,7 +629,7 @@ int main(int argc, char** argv) {
         control_event_send("{\"event\":\"started\",\"pid\":" + std::to_string(run.pid) + ",\"startedAt\":\"" +
                            started_at + "\",\"ports\":" + ports_json(spec.ports) + "}");
       forwarder.set_container_netns(open(("/proc/" + std::to_string(run.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
-      root_hold = open(("/proc/" + std::to_string(run.pid) + "/root").c_str(), O_PATH | O_CLOEXEC);
+      hold_run(root_hold, run.pid);
       health.run_started(run.pid);
       pump_output(spec, run, log, forwarder, dns, owner, health);
       health.run_ended();
