@@ -424,6 +424,14 @@ export class Container implements AsyncDisposable {
     this.state(); // NotFoundError once removed
     options.signal?.throwIfAborted();
     this.keepAlive(+1);
+    try {
+      // started by this object: its monitor's exit event, nothing to watch
+      const own = await this.ownExit(options.signal);
+      if (own) return own;
+    } finally {
+      this.keepAlive(-1);
+    }
+    this.keepAlive(+1);
     let wake = () => {};
     const watcher: FSWatcher = watch(this.paths.dir, (_event, file) => file === 'exit.json' && wake());
     watcher.on('error', () => wake());
@@ -451,6 +459,27 @@ export class Container implements AsyncDisposable {
       timers.abort();
       watcher.close();
       this.keepAlive(-1);
+    }
+  }
+
+  /**
+   * The exit our own monitor (started by this object) reports; undefined when
+   * there is none, or when it went away without an exit record (the caller
+   * then looks at the state files).
+   */
+  private async ownExit(signal: AbortSignal | undefined): Promise<ExitStatus | undefined> {
+    if (!this.monitor) return undefined;
+    if (!signal) {
+      const record = await this.monitor.exited;
+      return record && exitStatus(record);
+    }
+    const stop = new AbortController();
+    try {
+      const record = await Promise.race([this.monitor.exited, once(signal, 'abort', { signal: stop.signal }).then(() => undefined, () => undefined)]);
+      signal.throwIfAborted();
+      return record && exitStatus(record);
+    } finally {
+      stop.abort();
     }
   }
 
