@@ -531,6 +531,10 @@ int main(int argc, char** argv) {
   if (fcntl(kControlFd, F_GETFD) < 0) control_events_disable();
 
   const std::string dir = argv[1];
+  // the lock first, while Node writes the spec: a new container's lock file is
+  // a new inode, slow to make on a busy disk
+  const int lock_fd = hold_liveness_lock(dir + "/monitor.lock");
+  mark_lock(lock_fd, 0);  // a monitor killed while its command ran left its mark
   Spec spec;
   std::string spec_error;
   // Node writes the spec while we start (it makes the cgroups meanwhile);
@@ -543,8 +547,6 @@ int main(int argc, char** argv) {
     fail_before_clone("spec", "read", spec_error.c_str());
   }
   const int monitor_pid = getpid();
-  const int lock_fd = spec.pid_path.empty() ? -1 : hold_liveness_lock(dir + "/monitor.lock");
-  mark_lock(lock_fd, 0);  // a monitor killed while its command ran left its mark
   if (chdir("/") < 0) fail_before_clone("state", "chdir", "/");
   HealthChecker health;
   std::string health_failed;
