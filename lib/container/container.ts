@@ -475,9 +475,13 @@ export class Container implements AsyncDisposable {
     }
     const stop = new AbortController();
     try {
-      const record = await Promise.race([this.monitor.exited, once(signal, 'abort', { signal: stop.signal }).then(() => undefined, () => undefined)]);
-      signal.throwIfAborted();
-      return record && exitStatus(record);
+      // an exit already reported wins over an abort, as in the loop below
+      const outcome = await Promise.race([
+        this.monitor.exited.then((record) => ({ record })),
+        once(signal, 'abort', { signal: stop.signal }).then(() => undefined, () => undefined),
+      ]);
+      if (!outcome) signal.throwIfAborted();
+      return outcome?.record && exitStatus(outcome.record);
     } finally {
       stop.abort();
     }
