@@ -2,7 +2,7 @@ import { closeSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { BerthError, ContainerSetupError, errnoName } from '../errors.js';
-import { nativeAddon, sealedHelper } from '../native/addon.js';
+import { nativeAddon, sealedHelper, type SealedHelper } from '../native/addon.js';
 import type { ExitRecord } from './container-state.js';
 import type { PublishedPort } from '../../types/network.js';
 import type { SpawnedMonitor } from '../../types/native.js';
@@ -57,34 +57,44 @@ export interface MonitorLaunch {
  */
 export function spawnMonitor(dir: string, options: LaunchOptions): MonitorLaunch {
   let spawned;
-  let monitor;
+  let monitor: SealedHelper | undefined;
+  const failure = (error: unknown) => {
+    if (error instanceof BerthError) return error;
+    const e = error as { message: string; errno?: number; syscall?: string };
+    return new ContainerSetupError(`cannot start berth-monitor: ${e.message}`, {
+      step: 'monitor', code: e.errno ? errnoName(e.errno) : 'ERR_MONITOR', errno: e.errno, syscall: e.syscall ?? 'posix_spawn',
+      path: monitor?.argv0, containerId: options.containerId, cause: error,
+    });
+  };
   try {
     // the sealed copy, so that the container's first process (a clone of the
     // monitor until its execve) and any restart never run the file on disk
     monitor = sealedHelper('berth-monitor');
     spawned = nativeAddon().spawnMonitor(monitor.path, [dir], { stdin: options.stdin, attach: options.attach, argv0: monitor.argv0 });
   } catch (error) {
-    if (error instanceof BerthError) throw error;
-    const e = error as { message: string; errno?: number; syscall?: string };
-    throw new ContainerSetupError(`cannot start berth-monitor: ${e.message}`, {
-      step: 'monitor', code: e.errno ? errnoName(e.errno) : 'ERR_MONITOR', errno: e.errno, syscall: e.syscall ?? 'posix_spawn',
-      path: monitor?.argv0, containerId: options.containerId, cause: error,
-    });
+    throw failure(error);
   }
-  let specFd = spawned.spec;
+  const ours = spawned;
+  // the spawn itself runs on a thread of the addon's, while the caller makes the spec
+  const pid = ours.pid.catch((error: unknown) => {
+    for (const fd of [ours.control, ours.stdin, ours.stdout, ours.stderr]) if (fd >= 0) closeSync(fd);
+    throw failure(error);
+  });
+  let specFd = ours.spec;
   const closeSpec = () => {
     if (specFd >= 0) closeSync(specFd);
     specFd = -1;
   };
   let started: Promise<MonitorHandle> | undefined;
-  const events = () => (started ??= monitorEvents(dir, options, spawned));
+  const events = () => (started ??= pid.then((monitorPid) => monitorEvents(dir, options, ours, monitorPid)));
   return {
     send(spec: Buffer): Promise<MonitorHandle> {
       try {
-        // blocking: the monitor reads as we write (a spec larger than the pipe takes several rounds)
+        // the pipe holds it until the monitor reads; a spec larger than the
+        // pipe blocks here until the monitor has read the rest
         for (let offset = 0; offset < spec.length;) offset += writeSync(specFd, spec, offset);
       } catch (error) {
-        // EPIPE: the monitor is gone; its control pipe says why
+        // EPIPE: the monitor is gone (or was never spawned); its control pipe or the spawn says why
         if ((error as NodeJS.ErrnoException).code !== 'EPIPE') {
           closeSpec();
           events().catch(() => {});
@@ -102,8 +112,7 @@ export function spawnMonitor(dir: string, options: LaunchOptions): MonitorLaunch
 }
 
 /** The monitor's events on its control pipe, from `started` (or `error`) to `exited`. */
-function monitorEvents(dir: string, options: LaunchOptions, spawned: SpawnedMonitor): Promise<MonitorHandle> {
-  const monitorPid = spawned.pid;
+function monitorEvents(dir: string, options: LaunchOptions, spawned: SpawnedMonitor, monitorPid: number): Promise<MonitorHandle> {
   const stream = (fd: number, readable: boolean) => (fd < 0 ? null : new Socket({ fd, readable, writable: !readable }));
   const control = stream(spawned.control, true)!;
   const stdin = stream(spawned.stdin, false);
