@@ -21,8 +21,6 @@ import { measureMonitorMemory } from './monitor-rss.mjs';
 import { inPrivateMountNamespace } from './mount-namespace.mjs';
 import { OciRuntime, which } from './oci.mjs';
 import { rootlessPeers } from './rootless.mjs';
-import { leftoverSettler } from './settle.mjs';
-import { ROOTLESS_USER } from '../test/rootless-phase.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
@@ -304,14 +302,9 @@ async function startupBenchmark(rootfs) {
 
   for (const peer of peers) peer.samples = [];
   const active = () => peers.filter((p) => !p.failed && !p.missing);
-  // what the rootless rows leave running (podman's cleanup) is waited for
-  // after each run, outside the clock, so that no next row is timed with it
-  const leftovers = leftoverSettler(ROOTLESS_USER.uid);
-  leftovers.begin();
   const runOnce = async (peer, record) => {
     try {
       const ms = await peer.run();
-      await leftovers.settle();
       if (record) peer.samples.push(ms);
     } catch (error) {
       if (interrupted) return; // the signal reached the peer too
@@ -375,10 +368,6 @@ async function startupBenchmark(rootfs) {
   }
   console.log('\ntimed: "spawn → exit" = spawned from this Node process with child_process.spawn, from spawn() to the child\'s exit event;');
   console.log('       "API, in-process" = berth\'s API from this same process, from create() (or start()) until wait() resolves (remove() not timed).');
-  if (leftovers.stats.waited) {
-    console.log(`settled: after ${leftovers.stats.waited} of ${leftovers.stats.runs} runs, processes a rootless row left running ` +
-      `(${[...leftovers.stats.names].join(', ')}) were waited for outside the clock, ${fmt(leftovers.stats.totalMs)} ms in all`);
-  }
 
   const berthRow = peers.find((p) => p.name === 'berth create+start+wait');
   const berth = berthRow.failed ? NaN : stats(berthRow.samples).median;
