@@ -1,5 +1,5 @@
 // The form in which Node hands plain values to the native processes: the
-// monitor's spec file (lib/container/monitor-spec.ts, read by spec.cc) and
+// monitor's spec pipe (lib/container/monitor-spec.ts, read by spec.cc) and
 // berth-exec's control socket (lib/container/exec-helper.ts, read by
 // exec_spec.cc). lib/container/spec-encoding.ts writes it.
 //
