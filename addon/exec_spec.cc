@@ -1,5 +1,7 @@
 #include "exec_spec.h"
 
+#include <cstdint>
+
 namespace {
 
 // berth-exec's keys besides the process's (process_spec.cc).
@@ -23,14 +25,7 @@ bool exec_spec_read(int fd, KeyValueBuffer& buffer, ExecSpec& spec, std::string&
   KeyValueSchema schema({kProcessSpecKeys, KeyValueSchema::table(kExecSpecKeys)});
   std::string key, value;
   for (;;) {
-    KeyValueNext next;
-    while ((next = key_value_next(buffer, key, value, error)) == KeyValueNext::kIncomplete) {
-      if (key_value_fill(fd, buffer) <= 0) {
-        error = "spec: the control socket closed before \"end\"";
-        return false;
-      }
-    }
-    if (next == KeyValueNext::kMalformed) return false;
+    if (!key_value_next_from(fd, buffer, key, value, error, SIZE_MAX)) return false;
     if (key == "end") {
       if (!value.empty()) { error = "spec: `end` takes no value"; return false; }
       break;

@@ -32,7 +32,10 @@ ssize_t key_value_fill(int fd, KeyValueBuffer& buffer) {
   for (;;) {
     ssize_t n = read(fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
-    if (n > 0) buffer.data.append(chunk, static_cast<size_t>(n));
+    if (n > 0) {
+      buffer.data.append(chunk, static_cast<size_t>(n));
+      buffer.total += static_cast<size_t>(n);
+    }
     return n;
   }
 }
@@ -52,6 +55,28 @@ bool key_value_read_file(const char* path, KeyValueBuffer& buffer, size_t max_by
   close(fd);
   errno = saved;
   return n == 0;
+}
+
+bool key_value_next_from(int fd, KeyValueBuffer& buffer, std::string& key, std::string& value, std::string& error,
+                         size_t max_bytes) {
+  KeyValueNext next;
+  while ((next = key_value_next(buffer, key, value, error)) == KeyValueNext::kIncomplete) {
+    ssize_t n = key_value_fill(fd, buffer);
+    if (n < 0) {
+      error = std::string("spec: read: ") + strerror(errno);
+      return false;
+    }
+    if (n == 0) {
+      error = key_value_pending(buffer) ? "spec: truncated: the last record is cut off"
+                                        : "spec: the input closed before \"end\"";
+      return false;
+    }
+    if (buffer.total > max_bytes) {
+      error = "spec: larger than the " + std::to_string(max_bytes) + " bytes a spec may have";
+      return false;
+    }
+  }
+  return next == KeyValueNext::kRecord;
 }
 
 KeyValueNext key_value_next(KeyValueBuffer& buffer, std::string& key, std::string& value, std::string& error) {

@@ -1,5 +1,5 @@
 // The form in which Node hands plain values to the native processes: the
-// monitor's spec file (lib/container/monitor-spec.ts, read by spec.cc) and
+// monitor's spec pipe (lib/container/monitor-spec.ts, read by spec.cc) and
 // berth-exec's control socket (lib/container/exec-helper.ts, read by
 // exec_spec.cc). lib/container/spec-encoding.ts writes it.
 //
@@ -39,6 +39,7 @@ constexpr size_t kKeyValueMaxValue = 1 << 20;
 struct KeyValueBuffer {
   std::string data;
   size_t start = 0;  // where the next record begins
+  size_t total = 0;  // bytes read into it so far
 };
 
 // One read(2) from `fd` into `buffer`: the number of bytes read, 0 at EOF, or
@@ -57,6 +58,13 @@ enum class KeyValueNext {
 
 // Takes the next record out of `buffer`.
 KeyValueNext key_value_next(KeyValueBuffer& buffer, std::string& key, std::string& value, std::string& error);
+
+// Takes the next record out of `buffer`, reading more from `fd` as needed
+// (at most `max_bytes` in all); false with `error` set when the input is
+// malformed, larger, unreadable or closes before a whole record: a stream
+// ends with a record named "end", which the caller looks for.
+bool key_value_next_from(int fd, KeyValueBuffer& buffer, std::string& key, std::string& value, std::string& error,
+                         size_t max_bytes);
 
 // True when `buffer` holds bytes that do not form a whole record.
 bool key_value_pending(const KeyValueBuffer& buffer);

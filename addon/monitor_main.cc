@@ -4,7 +4,7 @@
 //
 // Started detached (own session) by lib/container/monitor-process.ts, from a
 // sealed memfd copy (docs/architecture.md, "Helpers run from a sealed copy"). It reads
-// <dir>/spec, clones the container's first process into new namespaces
+// its spec from fd 4, clones the container's first process into new namespaces
 // (container_setup.cc), holds its stdio, writes its output to the log, reaps
 // it and records the exit status atomically in <dir>/exit.json. It outlives the
 // Node process that started it.
@@ -13,6 +13,8 @@
 //   0  the container's stdin when the spec says `stdin`, else /dev/null
 //   1, 2  attached output (copies of stdout/stderr) when the spec says `attach`
 //   3  control pipe: one JSON event per line — started, error, exited
+//   4  the spec: a pipe Node writes once it has made the cgroups the spec
+//      names, ending with an `end` record (spec.cc); closed once read
 //
 // State it writes in <dir>: monitor.json (its pid, then the container's pid),
 // exit.json (exit code, signal, time), container.log. It holds an exclusive
@@ -93,11 +95,28 @@ void mark_lock(int lock_fd, off_t state) {
   if (lock_fd >= 0) (void)ftruncate(lock_fd, state);
 }
 
-// Lets go of the container's root (see root_hold in main): the overlay is
-// shut down, and the upper filesystem synced, here.
-void release_root(int& fd) {
-  if (fd >= 0) close(fd);
-  fd = -1;
+// What the monitor holds of a run's container from its start until after
+// its exit is reported (see root_hold in main).
+struct RunHold {
+  int root = -1;      // /proc/<pid>/root: the overlay
+  int mount_ns = -1;  // /proc/<pid>/ns/mnt: the mount namespace
+};
+
+// Takes hold of the running container's root and mount namespace.
+void hold_run(RunHold& hold, int pid) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  hold.root = open((proc + "/root").c_str(), O_PATH | O_CLOEXEC);
+  hold.mount_ns = open((proc + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC);
+}
+
+// Lets go of the container's root and mount namespace (see root_hold in
+// main): the namespace's mounts are torn down, the overlay shut down and the
+// upper filesystem synced, here.
+void release_root(RunHold& hold) {
+  for (int* fd : {&hold.mount_ns, &hold.root}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
 }
 
 int dup_high(int fd) {
@@ -491,12 +510,14 @@ bool backoff_unless_stopped(const Spec& spec, int ms, OwnerWatch& owner) {
 
 }  // namespace
 
+constexpr int kSpecFd = 4;  // the spec, from Node (lib/container/monitor-process.ts)
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: berth-monitor <container-dir>\n");
     return 2;
   }
-  close_range(4, ~0U, 0);  // nothing of the starter's but 0-3
+  close_range(kSpecFd + 1, ~0U, 0);  // nothing of the starter's but 0-4
   // Started from a sealed memfd (lib/native/addon.ts): name ourselves, and
   // stay non-dumpable. Each container's first process is a clone of us and
   // inherits both until its execve, so a process of the container can
@@ -510,15 +531,22 @@ int main(int argc, char** argv) {
   if (fcntl(kControlFd, F_GETFD) < 0) control_events_disable();
 
   const std::string dir = argv[1];
+  // the lock first, while Node writes the spec: a new container's lock file is
+  // a new inode, slow to make on a busy disk
+  const int lock_fd = hold_liveness_lock(dir + "/monitor.lock");
+  mark_lock(lock_fd, 0);  // a monitor killed while its command ran left its mark
   Spec spec;
   std::string spec_error;
-  if (!spec_read((dir + "/spec").c_str(), spec, spec_error)) {
+  // Node writes the spec while we start (it makes the cgroups meanwhile);
+  // a Node process gone or failing before it is whole closes the pipe
+  // without `end`: nothing was started, nothing to undo
+  const bool spec_read_ok = spec_read(kSpecFd, spec, spec_error);
+  close(kSpecFd);
+  if (!spec_read_ok) {
     errno = EINVAL;
     fail_before_clone("spec", "read", spec_error.c_str());
   }
   const int monitor_pid = getpid();
-  const int lock_fd = spec.pid_path.empty() ? -1 : hold_liveness_lock(dir + "/monitor.lock");
-  mark_lock(lock_fd, 0);  // a monitor killed while its command ran left its mark
   if (chdir("/") < 0) fail_before_clone("state", "chdir", "/");
   HealthChecker health;
   std::string health_failed;
@@ -577,8 +605,11 @@ int main(int argc, char** argv) {
   // the last reference to an overlay mount shuts it down, and that syncs the
   // whole upper filesystem (the state root's), milliseconds on a busy host.
   // Held here, the sync happens when we let go, after exit.json and the
-  // exited event, not in the container's exit that waitpid waits for.
-  int root_hold = -1;
+  // exited event, not in the container's exit that waitpid waits for. So does
+  // the mount namespace's teardown (every mount of the container unmounted,
+  // which waits for an expedited RCU grace period) that the exit of its last
+  // process would do: we hold the namespace too.
+  RunHold root_hold;
   for (;;) {
     oom_kills_before = cgroup_oom_kills(spec.oom_counter);
     RunStart run = start_container(spec, dns, agent, slirp, first_files);
@@ -600,7 +631,7 @@ int main(int argc, char** argv) {
         control_event_send("{\"event\":\"started\",\"pid\":" + std::to_string(run.pid) + ",\"startedAt\":\"" +
                            started_at + "\",\"ports\":" + ports_json(spec.ports) + "}");
       forwarder.set_container_netns(open(("/proc/" + std::to_string(run.pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
-      root_hold = open(("/proc/" + std::to_string(run.pid) + "/root").c_str(), O_PATH | O_CLOEXEC);
+      hold_run(root_hold, run.pid);
       health.run_started(run.pid);
       pump_output(spec, run, log, forwarder, dns, owner, health);
       health.run_ended();

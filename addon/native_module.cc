@@ -14,12 +14,14 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <string>
+#include <system_error>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -86,13 +88,81 @@ Napi::Value TryLock(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// spawnMonitor(path, args, { stdin, attach, argv0 }) → { pid, control, stdin, stdout, stderr }
+// The posix_spawn of spawnMonitor, on a thread of its own: a vfork-style
+// spawn blocks its caller until the child's execve is done (0.15 ms on an idle
+// host, milliseconds when the child waits for a busy CPU), and the Node
+// process has the monitor's spec to make meanwhile. Not on libuv's thread
+// pool: a start holds the container's lock while it waits for the spawn, and
+// pool threads blocked in flock on that lock (lock() below) could fill the
+// pool. Everything it needs is copied in on the main thread (the environment
+// too: Node may setenv there); the result goes back through a thread-safe
+// function, whose callback runs on the main thread.
+struct MonitorSpawn {
+  std::string path;
+  std::vector<std::string> args, environment;
+  std::vector<int> child_ends;  // control[1], spec[0], in[0] (or -1), out[1], err[1] (or -1)
+  bool want_stdin = false, attach = false;
+  int error = 0;
+  pid_t pid = -1;
+  Napi::Promise::Deferred deferred;
+};
+
+void monitor_spawn_run(MonitorSpawn& job) {
+  std::vector<char*> argv, envp;
+  for (auto& a : job.args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : job.environment) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (job.want_stdin) posix_spawn_file_actions_adddup2(&actions, job.child_ends[2], 0);
+  else posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (job.attach) {
+    posix_spawn_file_actions_adddup2(&actions, job.child_ends[3], 1);
+    posix_spawn_file_actions_adddup2(&actions, job.child_ends[4], 2);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  }
+  posix_spawn_file_actions_adddup2(&actions, job.child_ends[0], 3);
+  posix_spawn_file_actions_adddup2(&actions, job.child_ends[1], 4);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setsigdefault(&attributes, &all);  // Node ignores SIGPIPE; the monitor starts clean
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  job.error = posix_spawn(&job.pid, job.path.c_str(), &actions, &attributes, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+}
+
+// On the main thread: the child's ends closed, the promise settled.
+void monitor_spawn_done(Napi::Env env, Napi::Function, MonitorSpawn* job) {
+  for (int fd : job->child_ends)
+    if (fd >= 0) close(fd);
+  if (job->error == 0) {
+    job->deferred.Resolve(Napi::Number::New(env, job->pid));
+  } else {
+    Napi::Error error = system_error(env, job->error, "posix_spawn");
+    error.Set("path", Napi::String::New(env, job->path));
+    job->deferred.Reject(error.Value());
+  }
+  delete job;
+}
+
+// spawnMonitor(path, args, { stdin, attach, argv0 }) → { pid: Promise<number>, control, spec, stdin, stdout, stderr }
 //
 // posix_spawn (vfork-fast; libuv's spawn forks the whole Node process) of a
 // detached process in a session of its own, with fresh pipes: fd 3 is the
-// control pipe it writes events to; 0 is a pipe (stdin) or /dev/null; 1 and 2
-// are pipes (attach) or /dev/null. Returns our ends (-1 where none). The
-// caller reaps the pid with reap() once the control pipe closes. `path` may
+// control pipe it writes events to; fd 4 the pipe it reads its spec from
+// (`spec`: our blocking write end, writable at once: the pipe holds what is
+// written until the monitor reads); 0 is a pipe (stdin) or /dev/null; 1 and 2
+// are pipes (attach) or /dev/null. Returns our ends (-1 where none) at once,
+// and the pid once the spawn on a thread of its own is done (MonitorSpawn).
+// The caller reaps the pid with reap() once the control pipe closes. `path` may
 // be /proc/self/fd/<n> of a sealed copy (sealExecutable); argv[0] is then
 // `argv0`, the file it was copied from.
 Napi::Value SpawnMonitor(const Napi::CallbackInfo& info) {
@@ -106,67 +176,40 @@ Napi::Value SpawnMonitor(const Napi::CallbackInfo& info) {
 
   std::vector<std::string> args = {argv0.IsString() ? argv0.As<Napi::String>().Utf8Value() : path};
   for (uint32_t i = 0; i < js_args.Length(); i++) args.push_back(js_args.Get(i).As<Napi::String>().Utf8Value());
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  std::vector<std::string> environment;
+  for (char** e = environ; *e; e++) environment.emplace_back(*e);
 
-  int control[2] = {-1, -1}, in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-  auto close_all = [&]() {
-    for (int* p : {control, in, out, err})
-      for (int i = 0; i < 2; i++)
-        if (p[i] >= 0) close(p[i]);
-  };
-  if (pipe2(control, O_CLOEXEC) < 0 || (want_stdin && pipe2(in, O_CLOEXEC) < 0) ||
+  int control[2] = {-1, -1}, spec[2] = {-1, -1}, in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+  if (pipe2(control, O_CLOEXEC) < 0 || pipe2(spec, O_CLOEXEC) < 0 || (want_stdin && pipe2(in, O_CLOEXEC) < 0) ||
       (attach && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0))) {
     int saved = errno;
-    close_all();
+    for (int* p : {control, spec, in, out, err})
+      for (int i = 0; i < 2; i++)
+        if (p[i] >= 0) close(p[i]);
     system_error(env, saved, "pipe2").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (want_stdin) posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-  else posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  if (attach) {
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-  } else {
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  }
-  posix_spawn_file_actions_adddup2(&actions, control[1], 3);
-
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setsigdefault(&attributes, &all);  // Node ignores SIGPIPE; the monitor starts clean
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-  pid_t pid = -1;
-  int result = posix_spawn(&pid, path.c_str(), &actions, &attributes, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  // the child's ends
-  for (int fd : {control[1], in[0], out[1], err[1]})
-    if (fd >= 0) close(fd);
-  if (result != 0) {
-    for (int fd : {control[0], in[1], out[0], err[0]})
-      if (fd >= 0) close(fd);
-    Napi::Error error = system_error(env, result, "posix_spawn");
-    error.Set("path", Napi::String::New(env, path));
-    error.ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  auto* job = new MonitorSpawn{path, std::move(args), std::move(environment), {control[1], spec[0], in[0], out[1], err[1]},
+                               want_stdin, attach, 0, -1, Napi::Promise::Deferred::New(env)};
   Napi::Object spawned = Napi::Object::New(env);
-  spawned.Set("pid", Napi::Number::New(env, pid));
+  spawned.Set("pid", job->deferred.Promise());
   spawned.Set("control", Napi::Number::New(env, control[0]));
+  spawned.Set("spec", Napi::Number::New(env, spec[1]));
   spawned.Set("stdin", Napi::Number::New(env, in[1]));
   spawned.Set("stdout", Napi::Number::New(env, out[0]));
   spawned.Set("stderr", Napi::Number::New(env, err[0]));
+  auto done = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "berth-monitor spawn", 0, 1);
+  try {
+    std::thread([job, done]() mutable {
+      monitor_spawn_run(*job);
+      done.BlockingCall(job, monitor_spawn_done);
+      done.Release();
+    }).detach();
+  } catch (const std::system_error&) {  // no thread to be had: spawn here, blocking
+    monitor_spawn_run(*job);
+    monitor_spawn_done(env, Napi::Function(), job);
+    done.Release();
+  }
   return spawned;
 }
 

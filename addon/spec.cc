@@ -79,7 +79,7 @@ const KeyValueKey kSpecKeys[] = {
     {"lower-mapped", KeyValueKind::kPath, true},
 };
 
-// The largest spec file: far above what the largest argv and environment make.
+// The largest spec: far above what the largest argv and environment make.
 constexpr size_t kMaxSpecFile = 64u << 20;
 
 bool one_of(const std::string& value, std::initializer_list<const char*> allowed) {
@@ -142,16 +142,17 @@ bool parse_device(const std::string& v, DeviceNode& d) {
 
 }  // namespace
 
-bool spec_read(const char* path, Spec& spec, std::string& error) {
+bool spec_read(int fd, Spec& spec, std::string& error) {
   KeyValueBuffer data;
-  if (!key_value_read_file(path, data, kMaxSpecFile)) {
-    error = std::string("open `") + path + "`: " + strerror(errno);
-    return false;
-  }
   KeyValueSchema schema({kProcessSpecKeys, KeyValueSchema::table(kSpecKeys)});
   std::string key, value, mount_keys;  // mount_keys: the mount-* keys the latest mount has
-  KeyValueNext next;
-  while ((next = key_value_next(data, key, value, error)) == KeyValueNext::kRecord) {
+  for (;;) {
+    if (!key_value_next_from(fd, data, key, value, error, kMaxSpecFile)) return false;
+    if (key == "end") {  // the whole spec arrived; nothing may follow
+      if (!value.empty()) { error = "spec: `end` takes no value"; return false; }
+      if (data.start != data.data.size()) { error = "spec: records after `end`"; return false; }
+      break;
+    }
     if (!schema.accept(key, value, error)) return false;
     if (process_spec_set(spec.process, key, value, error)) {
       if (!error.empty()) return false;
@@ -272,8 +273,6 @@ bool spec_read(const char* path, Spec& spec, std::string& error) {
     else if (key == "lower-mapped") spec.lower_mapped.push_back(value);
     else { error = "spec: unknown key `" + key + "`"; return false; }
   }
-  if (next == KeyValueNext::kMalformed) return false;
-  if (key_value_pending(data)) { error = "spec: truncated: the last record is cut off"; return false; }
   if (!process_spec_complete(schema, error)) return false;
   if (!schema.require({"lower", "upper", "work", "rootfs", "exit-file", "pid-file"}, error)) return false;
   for (const auto& m : spec.mounts) {

@@ -102,5 +102,6 @@ struct Spec {
   HealthSpec health;
 };
 
-// Reads a spec file; on failure returns false and fills `error`.
-bool spec_read(const char* path, Spec& spec, std::string& error);
+// Reads the spec from `fd` (the monitor's fd 4, a pipe from Node), up to
+// its closing `end` record; on failure returns false and fills `error`.
+bool spec_read(int fd, Spec& spec, std::string& error);

@@ -92,10 +92,10 @@ try {
       rows.push({
         'create': t1 - t0,
         '  of which fsync (config.json)': fsyncInCreate,
-        'start: Node work before spawn (lock, rm/mkdir, user, cgroups, spec)': current.spawnCalled - t1,
+        'start: Node work before spawn (lock, user, rm, cgroup.json)': current.spawnCalled - t1,
         '  of which fsync (state files written by start())': (current.fsync ?? 0) - fsyncInCreate,
-        'start: addon.spawnMonitor() call (posix_spawn, blocks)': current.spawnReturned - current.spawnCalled,
-        'start: spawn returned → "started" event handled': t2 - current.spawnReturned,
+        'start: addon.spawnMonitor() call (pipes; the spawn runs on a thread of its own)': current.spawnReturned - current.spawnCalled,
+        'start: spawn returned → "started" (dirs, cgroups, /etc files, spec sent, monitor, child)': t2 - current.spawnReturned,
         'wait: start resolved → wait resolved': t3 - t2,
         'total': t3 - t0,
       });

@@ -5,7 +5,7 @@
 // own directories) for a root the user gave that holds other files too.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -63,12 +63,13 @@ function assertPrivate(root: string, container: Container): void {
     join(root, 'layers'), join(root, 'blobs'), join(root, 'images'), join(root, 'names')]) {
     assertDenied(['ls', listed]);
   }
-  for (const read of [join(dir, 'config.json'), join(dir, 'spec'), join(dir, 'upper', 'written.txt'), join(dir, 'container.log'),
+  for (const read of [join(dir, 'config.json'), join(dir, 'upper', 'written.txt'), join(dir, 'container.log'),
     join(dir, 'exit.json'), join(volumeData, 'in-volume.txt')]) {
     assertDenied(['cat', read]);
   }
   // the files themselves are private too, and the container's own files keep their modes
-  for (const file of ['config.json', 'spec', 'container.log', 'exit.json', 'cgroup.json']) assert.equal(mode(join(dir, file)), '600', file);
+  for (const file of ['config.json', 'container.log', 'exit.json', 'cgroup.json', 'monitor.lock']) assert.equal(mode(join(dir, file)), '600', file);
+  assert.equal(existsSync(join(dir, 'spec')), false, 'the spec (environment included) is never on disk: it goes over a pipe');
   for (const private_ of [root, join(root, 'containers'), dir, join(root, 'volumes'), join(root, 'layers')]) assert.equal(mode(private_), '700', private_);
   assert.equal(mode(join(dir, 'upper')), '755');
   assert.equal(mode(volumeData), '755');

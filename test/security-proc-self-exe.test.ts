@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sealedHelper } from '../lib/native/addon.js';
+import { nativeAddon, sealedHelper } from '../lib/native/addon.js';
 import { BUSYBOX, temporaryRuntime } from './helpers.js';
 import { runFixture } from './helpers-process.js';
 
@@ -179,9 +179,12 @@ test('first process: a handle on /proc/1/exe passed out of the container cannot 
   const before = helperHashes();
   using work = attackerWorkspace();
   // berth-monitor as the container's pid 1 (its /proc/self/exe), kept
-  // running: its "container directory" has a FIFO for a spec
+  // running: the monitor.lock of its "container directory" is held here, so
+  // it waits for it (the first thing it does)
   mkdirSync(join(work.shared, 'evil'));
-  execFileSync('mkfifo', [join(work.shared, 'evil', 'spec')]);
+  const heldLock = openSync(join(work.shared, 'evil', 'monitor.lock'), 'w', 0o600);
+  assert.ok(nativeAddon().tryLock(heldLock, true));
+  t.after(() => closeSync(heldLock));
   await using runtime = await temporaryRuntime();
   const mounts = [{ type: 'bind' as const, source: work.shared, target: '/shared' }];
   // the receiver lives in a second container, outside the first one's pid namespace

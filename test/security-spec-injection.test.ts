@@ -15,7 +15,9 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { ContainerSetupError, InvalidImageError, type Runtime } from '../lib/index.js';
 import { sealedHelper } from '../lib/native/addon.js';
-import { launchMonitor } from '../lib/container/monitor-process.js';
+import { spawnMonitor } from '../lib/container/monitor-process.js';
+import { monitorSpec } from '../lib/container/monitor-spec.js';
+import { ContainerPaths, type ContainerConfig } from '../lib/container/container-config.js';
 import { BUSYBOX, mountsUnder, temporaryRuntime } from './helpers.js';
 import { busyboxTar, pushImage, registryForThisFile, tarOf, temporaryDir, treeOf, writeLayout } from './image-helpers.js';
 
@@ -224,7 +226,7 @@ test('an image stored before the checks existed is refused at create', async () 
   assert.deepEqual(await runtime.containers.list({ all: true }), []);
 });
 
-test('the spec writer refuses a value with a NUL byte before writing anything', async () => {
+test('the spec writer refuses a value with a NUL byte before sending anything', async () => {
   await using runtime = await temporaryRuntime();
   const container = await runtime.containers.create({ image: BUSYBOX, cmd: ['true'] });
   // config.json as something else than create could have left it
@@ -239,7 +241,9 @@ test('the spec writer refuses a value with a NUL byte before writing anything', 
     assert.match(error.message, /'arg' contains a NUL byte/);
     return true;
   });
-  assert.equal(existsSync(join(runtime.root, 'containers', container.id, 'spec')), false, 'no spec was written');
+  for (const left of ['monitor.json', 'cgroup.json']) {
+    assert.equal(existsSync(join(runtime.root, 'containers', container.id, left)), false, `no ${left}: the monitor got no spec and started nothing`);
+  }
   assert.equal((await reopened.inspect()).state.status, 'created');
 });
 
@@ -250,42 +254,50 @@ function record(key: string, value: string): string {
 
 test('berth-monitor refuses a malformed or injected spec on its own, and mounts nothing', async () => {
   await using runtime = await temporaryRuntime();
-  // a real spec, from a real start
   const container = await runtime.containers.create({ image: BUSYBOX, cmd: ['/bin/sh', '-c', 'test -e /hostroot && echo HOST ROOT MOUNTED; echo done'], attach: true });
   await container.start();
   await container.wait();
   const dir = join(runtime.root, 'containers', container.id);
-  const valid = readFileSync(join(dir, 'spec'), 'latin1');
+  // a real spec, as start() makes it (without cgroups), less its closing `end`
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as ContainerConfig;
+  const end = record('end', '');
+  const made = monitorSpec(config, new ContainerPaths(dir), { uid: 0, gid: 0, groups: [], home: '/' }, ['PATH=/bin'], []).toString('latin1');
+  assert.ok(made.endsWith(end), 'the spec ends with `end`');
+  const valid = made.slice(0, -end.length);
   assert.match(valid, /^lower:\d+:\//);
   const withoutUid = valid.replace(/(^|\n)uid:\d+:\d+\n/, '$1');
   assert.notEqual(withoutUid, valid);
   const cases: [string, string, RegExp][] = [
     ['the old NUL-separated format with the payload', `arg\0${PAYLOAD}\0`, /spec: malformed key/],
-    ['a value holding the payload', valid + record('arg', PAYLOAD), /spec: the value of key `arg` contains a NUL byte/],
-    ['an unknown key', valid + record('evil', '1'), /spec: unknown key `evil`/],
-    ['a second rootfs', valid + record('rootfs', '/'), /spec: key `rootfs` given twice/],
-    ['a second uid', valid + record('uid', '0'), /spec: key `uid` given twice/],
-    ['a length longer than the value', valid + 'hostname:99:abc\n', /spec: truncated/],
-    ['a length shorter than the value', valid + 'hostname:1:abc\n', /does not end where its length says/],
-    ['a length with a sign', valid + 'hostname:-3:abc\n', /spec: bad length/],
-    ['a length with a leading zero', valid + 'hostname:03:abc\n', /spec: bad length/],
-    ['a huge length', valid + 'hostname:99999999:abc\n', /spec: bad length/],
+    ['a value holding the payload', valid + record('arg', PAYLOAD) + end, /spec: the value of key `arg` contains a NUL byte/],
+    ['an unknown key', valid + record('evil', '1') + end, /spec: unknown key `evil`/],
+    ['a second rootfs', valid + record('rootfs', '/') + end, /spec: key `rootfs` given twice/],
+    ['a second uid', valid + record('uid', '0') + end, /spec: key `uid` given twice/],
+    ['a length longer than the value', valid + 'hostname:99:abc\n' + end, /spec: truncated/],
+    ['a length shorter than the value', valid + 'hostname:1:abc\n' + end, /does not end where its length says/],
+    ['a length with a sign', valid + 'hostname:-3:abc\n' + end, /spec: bad length/],
+    ['a length with a leading zero', valid + 'hostname:03:abc\n' + end, /spec: bad length/],
+    ['a huge length', valid + 'hostname:99999999:abc\n' + end, /spec: bad length/],
     ['a cut-off last record', valid.slice(0, -3), /spec: truncated/],
-    ['a missing uid', withoutUid, /spec: key `uid` is missing/],
-    ['a relative cwd', valid.replace(/\ncwd:\d+:[^\n]*\n/, '\n') + record('cwd', 'tmp'), /spec: key `cwd` needs an absolute path/],
-    ['a uid out of range', valid.replace(/\nuid:\d+:\d+\n/, '\n') + record('uid', '4294967296'), /spec: key `uid` needs a number in range/],
-    ['a mount-source before any mount', valid + record('mount-source', '/'), /before any `mount`|given twice for one mount/],
-    ['slirp4netns mode without its binary', valid.replace(/\nnetwork-mode:\d+:[^\n]*\n/, '\n') + record('network-mode', 'slirp4netns'), /network-mode slirp4netns and its slirp4netns binary go together/],
-    ['a relative slirp4netns binary', valid + record('slirp4netns', 'slirp4netns'), /spec: key `slirp4netns` needs an absolute path/],
-    ['a uid map whose end wraps past 2^64', valid + record('uid-map', '18446744073709551615 0 2') + record('gid-map', '0 0 1'), /spec: bad uid-map/],
-    ['a uid map with a sign', valid + record('uid-map', '0 -1 1') + record('gid-map', '0 0 1'), /spec: bad uid-map/],
-    ['a uid map without a gid map', valid + record('uid-map', '0 100000 65536'), /uid-map and gid-map go together/],
-    ['map-with newuidmap without the tools', valid + record('uid-map', '0 100000 65536') + record('gid-map', '0 100000 65536') + record('map-with', 'newuidmap'), /needs the newuidmap and newgidmap paths/],
-    ['idmapped layers without a user namespace', valid + record('idmap-lower', '1'), /need a user namespace/],
+    ['no end (the starter went away before the whole spec)', valid, /spec: the input closed before "end"/],
+    ['nothing at all', '', /spec: the input closed before "end"/],
+    ['an end with a value', valid + record('end', 'x'), /spec: `end` takes no value/],
+    ['a missing uid', withoutUid + end, /spec: key `uid` is missing/],
+    ['a relative cwd', valid.replace(/\ncwd:\d+:[^\n]*\n/, '\n') + record('cwd', 'tmp') + end, /spec: key `cwd` needs an absolute path/],
+    ['a uid out of range', valid.replace(/\nuid:\d+:\d+\n/, '\n') + record('uid', '4294967296') + end, /spec: key `uid` needs a number in range/],
+    ['a mount-source before any mount', valid + record('mount-source', '/') + end, /before any `mount`|given twice for one mount/],
+    ['slirp4netns mode without its binary', valid.replace(/\nnetwork-mode:\d+:[^\n]*\n/, '\n') + record('network-mode', 'slirp4netns') + end, /network-mode slirp4netns and its slirp4netns binary go together/],
+    ['a relative slirp4netns binary', valid + record('slirp4netns', 'slirp4netns') + end, /spec: key `slirp4netns` needs an absolute path/],
+    ['a uid map whose end wraps past 2^64', valid + record('uid-map', '18446744073709551615 0 2') + record('gid-map', '0 0 1') + end, /spec: bad uid-map/],
+    ['a uid map with a sign', valid + record('uid-map', '0 -1 1') + record('gid-map', '0 0 1') + end, /spec: bad uid-map/],
+    ['a uid map without a gid map', valid + record('uid-map', '0 100000 65536') + end, /uid-map and gid-map go together/],
+    ['map-with newuidmap without the tools', valid + record('uid-map', '0 100000 65536') + record('gid-map', '0 100000 65536') + record('map-with', 'newuidmap') + end, /needs the newuidmap and newgidmap paths/],
+    ['idmapped layers without a user namespace', valid + record('idmap-lower', '1') + end, /need a user namespace/],
   ];
+  // the spec as start() hands it over: on the monitor's fd 4
+  const launch = (spec: string) => spawnMonitor(dir, { containerId: container.id, attach: false, stdin: false }).send(Buffer.from(spec, 'latin1'));
   for (const [what, spec, message] of cases) {
-    writeFileSync(join(dir, 'spec'), spec, 'latin1');
-    await assert.rejects(launchMonitor(dir, { containerId: container.id, attach: false, stdin: false }), (error: unknown) => {
+    await assert.rejects(launch(spec), (error: unknown) => {
       assert.ok(error instanceof ContainerSetupError, `${what}: ${String(error)}`);
       assert.equal(error.step, 'spec', what);
       assert.match(error.message, message, what);
@@ -293,12 +305,15 @@ test('berth-monitor refuses a malformed or injected spec on its own, and mounts 
     });
     assert.deepEqual(mountsUnder(dir), [], `${what}: nothing is mounted`);
   }
-  // start() writes a good spec again; the host's / never reached the container
+  // the hand-made spec itself is good: the same command runs from it
+  const handMade = await launch(valid + end);
+  assert.deepEqual(await handMade.exited.then((exit) => exit?.exitCode), 0);
+  // start() sends a good spec again; the host's / never reached the container
   await container.start();
   await container.wait();
   const lines: string[] = [];
   for await (const entry of container.logs()) lines.push(entry.line);
-  assert.deepEqual(lines, ['done', 'done']);
+  assert.deepEqual(lines, ['done', 'done', 'done']);
   await container.remove();
 });
 
@@ -325,9 +340,9 @@ test('berth-exec refuses malformed or injected input on its own', async () => {
     ['an unknown key', good + record('evil', '1') + end, /spec: unknown key `evil`/],
     ['a second pid', good + record('pid', '2') + end, /spec: key `pid` given twice/],
     ['a second mode', good + record('mode', 'mount') + end, /spec: key `mode` given twice/],
-    ['a bad length', good + 'cwd:99:/\n' + end, /control socket closed|does not end/],
+    ['a bad length', good + 'cwd:99:/\n' + end, /spec: truncated|does not end/],
     ['no pid', good.replace(record('pid', '1'), '') + end, /spec: key `pid` is missing/],
-    ['no end', good, /control socket closed before "end"/],
+    ['no end', good, /spec: the input closed before "end"/],
   ];
   for (const [what, input, message] of cases) {
     const { event, code } = await execHelperWith(input);

@@ -1,9 +1,12 @@
 /** The typed interface of the N-API module built from addon/native_module.cc. */
 /** Our ends of the pipes of a process started with `spawnMonitor`; -1 where there is none. */
 export interface SpawnedMonitor {
-  pid: number;
+  /** The monitor's pid once the spawn (on a thread of its own) is done; rejects with the posix_spawn error. */
+  pid: Promise<number>;
   /** Read end of the control pipe (the monitor's fd 3). */
   control: number;
+  /** Write end of the spec pipe (the monitor's fd 4), blocking: the monitor reads its spec from it. */
+  spec: number;
   /** Write end of the monitor's stdin. */
   stdin: number;
   /** Read ends of the monitor's stdout and stderr (attached output). */
@@ -13,7 +16,7 @@ export interface SpawnedMonitor {
 
 export interface NativeAddon {
   /**
-   * posix_spawn of a detached process (own session, default signals) with fresh pipes.
+   * posix_spawn of a detached process (own session, default signals) with fresh pipes: the pipes at once, the pid once the spawn, on a thread of its own, is done.
    * `argv0` is its argv[0] when `path` is a sealed copy's `/proc/self/fd/<n>` (default: `path`).
    */
   spawnMonitor(path: string, args: string[], options: { stdin: boolean; attach: boolean; argv0?: string }): SpawnedMonitor;

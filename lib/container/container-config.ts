@@ -75,7 +75,6 @@ export class ContainerPaths {
     return join(this.dir, '..', '..');
   }
   get config(): string { return `${this.dir}/config.json`; }
-  get spec(): string { return `${this.dir}/spec`; }
   get monitor(): string { return `${this.dir}/monitor.json`; }
   /** Held (flock) by the monitor while it lives. */
   get monitorLock(): string { return `${this.dir}/monitor.lock`; }

@@ -25,8 +25,8 @@ import { withDirectoryLock } from '../state/file-lock.js';
 import type { Runtime } from '../runtime.js';
 import { containerPaths, type ContainerConfig, type ContainerPaths } from './container-config.js';
 import { isSameProcess, monitorLetGo, probeSaysRunning, readContainerState, signalName, type ContainerState } from './container-state.js';
-import { launchMonitor, type MonitorHandle } from './monitor-process.js';
-import { writeMonitorSpec } from './monitor-spec.js';
+import { spawnMonitor, type MonitorHandle, type MonitorLaunch } from './monitor-process.js';
+import { monitorSpec } from './monitor-spec.js';
 import { chownToMappedRoot, wantsChownedLayers } from '../userns/userns-spec.js';
 import { seccompMode } from './seccomp-program.js';
 import { readStartUserDatabase, resolveUser } from './user-resolve.js';
@@ -292,18 +292,23 @@ export class Container implements AsyncDisposable {
       rmSync(this.paths.monitor, { force: true });
       rmSync(this.paths.stopped, { force: true });
       rmSync(healthPaths(this.paths).state, { force: true });
-      for (const dir of [this.paths.upper, this.paths.work, this.paths.rootfs]) mkdirSync(dir, { recursive: true });
-      chownToMappedRoot(this.config.userns, [this.paths.upper, this.paths.work]);
-      // volumes: made again if removed meanwhile, filled from the image on their first mount
-      await this.runtime.volumes.prepare(this.config.mounts ?? [], layers);
       const limits = normalizeLimits(this.config.resources, true);
       if (this.config.privileged) limits.devices = [...ALL_DEVICES]; // every device, as Docker's --privileged
       // rootless without a delegated cgroup: none (a limit was refused at create)
       const delegation = this.runtime.cgroupDelegation;
       if (delegation) checkRootlessLimits(this.config.resources, delegation, `container ${this.name}`);
       const cgroup = delegation && !delegation.delegated ? undefined : planContainerCgroup(this.id, this.config.cgroupParent ?? undefined, limits);
+      // before any cgroup is made: what Runtime.open() removes after a crash
       if (cgroup) writeJsonAtomic(this.paths.cgroup, cgroup.record, false);
+      let launch: MonitorLaunch | undefined;
       try {
+        // the monitor starts up (exec, its first steps) while we make what its
+        // spec names; it waits for the spec on its fd 4 before touching any of it
+        launch = spawnMonitor(this.paths.dir, { containerId: this.id, attach: this.config.attach, stdin: this.config.stdin });
+        for (const dir of [this.paths.upper, this.paths.work, this.paths.rootfs]) mkdirSync(dir, { recursive: true });
+        chownToMappedRoot(this.config.userns, [this.paths.upper, this.paths.work]);
+        // volumes: made again if removed meanwhile, filled from the image on their first mount
+        await this.runtime.volumes.prepare(this.config.mounts ?? [], layers);
         cgroup?.create(limits);
         const endpoints = readEndpoints(this.paths.dir);
         const containersDir = join(this.paths.dir, '..');
@@ -311,17 +316,16 @@ export class Container implements AsyncDisposable {
         prepareEtcFiles(this.paths.dir, this.config, this.runtime.networks, containersDir, resolver);
         const network = await networkSpec(this.paths.dir, this.config, this.runtime.containers, this.runtime.networks, endpoints);
         const init = initWrapping(this.config);
-        writeMonitorSpec({ ...this.config, cmd: init.cmd }, this.paths, user, this.processEnv(user.home), [
+        const spec = monitorSpec({ ...this.config, cmd: init.cmd }, this.paths, user, this.processEnv(user.home), [
           ...(cgroup?.monitorSpec() ?? []), ...network, ...etcMounts(this.paths.dir, (this.config.mounts ?? []).map((m) => m.target)),
           ...ownerSpec(this.config, this.paths), ...init.spec, ...prepareHealthcheck(this.config, this.paths, user, cgroup?.record.dirs ?? []),
         ]);
-        this.monitor = await launchMonitor(this.paths.dir, {
-          containerId: this.id,
-          attach: this.config.attach,
-          stdin: this.config.stdin,
-        });
+        const sending = launch;
+        launch = undefined; // sent: its own events say how it went
+        this.monitor = await sending.send(spec);
         refreshNeighbours(endpoints.map((e) => e.network), this.runtime.networks, containersDir, this.id);
       } catch (error) {
+        launch?.abort(); // no spec: the monitor exits having started nothing
         await rm(this.paths.monitor, { force: true });
         await this.removeCgroup();
         throw withContainerId(error, this.id);
@@ -420,6 +424,14 @@ export class Container implements AsyncDisposable {
     this.state(); // NotFoundError once removed
     options.signal?.throwIfAborted();
     this.keepAlive(+1);
+    try {
+      // started by this object: its monitor's exit event, nothing to watch
+      const own = await this.ownExit(options.signal);
+      if (own) return own;
+    } finally {
+      this.keepAlive(-1);
+    }
+    this.keepAlive(+1);
     let wake = () => {};
     const watcher: FSWatcher = watch(this.paths.dir, (_event, file) => file === 'exit.json' && wake());
     watcher.on('error', () => wake());
@@ -447,6 +459,31 @@ export class Container implements AsyncDisposable {
       timers.abort();
       watcher.close();
       this.keepAlive(-1);
+    }
+  }
+
+  /**
+   * The exit our own monitor (started by this object) reports; undefined when
+   * there is none, or when it went away without an exit record (the caller
+   * then looks at the state files).
+   */
+  private async ownExit(signal: AbortSignal | undefined): Promise<ExitStatus | undefined> {
+    if (!this.monitor) return undefined;
+    if (!signal) {
+      const record = await this.monitor.exited;
+      return record && exitStatus(record);
+    }
+    const stop = new AbortController();
+    try {
+      // an exit already reported wins over an abort, as in the loop below
+      const outcome = await Promise.race([
+        this.monitor.exited.then((record) => ({ record })),
+        once(signal, 'abort', { signal: stop.signal }).then(() => undefined, () => undefined),
+      ]);
+      if (!outcome) signal.throwIfAborted();
+      return outcome?.record && exitStatus(outcome.record);
+    } finally {
+      stop.abort();
     }
   }
 

@@ -1,9 +1,11 @@
+import { closeSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { BerthError, ContainerSetupError, errnoName } from '../errors.js';
-import { nativeAddon, sealedHelper } from '../native/addon.js';
+import { nativeAddon, sealedHelper, type SealedHelper } from '../native/addon.js';
 import type { ExitRecord } from './container-state.js';
 import type { PublishedPort } from '../../types/network.js';
+import type { SpawnedMonitor } from '../../types/native.js';
 
 /** The events berth-monitor writes on its control pipe (fd 3), one JSON object per line. */
 type MonitorEvent =
@@ -30,29 +32,87 @@ export interface LaunchOptions {
   stdin: boolean;
 }
 
+/** A monitor spawned and waiting for its spec (its fd 4). */
+export interface MonitorLaunch {
+  /**
+   * Hands the monitor its spec (lib/container/monitor-spec.ts) and closes
+   * the pipe; resolves once the container's command has been exec'd. A
+   * setup failure rejects with a ContainerSetupError naming the step, the
+   * system call, the errno and the path.
+   */
+  send(spec: Buffer): Promise<MonitorHandle>;
+  /**
+   * Closes the pipe without a spec: the monitor exits having started
+   * nothing (it reads no `end`). For a start that failed before its spec
+   * was whole.
+   */
+  abort(): void;
+}
+
 /**
  * Starts berth-monitor for the container in `dir`, detached in its own session
- * so it outlives this process, and resolves once the container's command has
- * been exec'd. A setup failure rejects with a ContainerSetupError naming the
- * step, the system call, the errno and the path.
+ * so it outlives this process. It starts up while the caller makes what the
+ * spec names (the cgroups, the /etc files), then waits for the spec.
+ * @throws ContainerSetupError step `monitor` when the process cannot be spawned.
  */
-export function launchMonitor(dir: string, options: LaunchOptions): Promise<MonitorHandle> {
+export function spawnMonitor(dir: string, options: LaunchOptions): MonitorLaunch {
   let spawned;
-  let monitor;
+  let monitor: SealedHelper | undefined;
+  const failure = (error: unknown) => {
+    if (error instanceof BerthError) return error;
+    const e = error as { message: string; errno?: number; syscall?: string };
+    return new ContainerSetupError(`cannot start berth-monitor: ${e.message}`, {
+      step: 'monitor', code: e.errno ? errnoName(e.errno) : 'ERR_MONITOR', errno: e.errno, syscall: e.syscall ?? 'posix_spawn',
+      path: monitor?.argv0, containerId: options.containerId, cause: error,
+    });
+  };
   try {
     // the sealed copy, so that the container's first process (a clone of the
     // monitor until its execve) and any restart never run the file on disk
     monitor = sealedHelper('berth-monitor');
     spawned = nativeAddon().spawnMonitor(monitor.path, [dir], { stdin: options.stdin, attach: options.attach, argv0: monitor.argv0 });
   } catch (error) {
-    if (error instanceof BerthError) return Promise.reject(error);
-    const e = error as { message: string; errno?: number; syscall?: string };
-    return Promise.reject(new ContainerSetupError(`cannot start berth-monitor: ${e.message}`, {
-      step: 'monitor', code: e.errno ? errnoName(e.errno) : 'ERR_MONITOR', errno: e.errno, syscall: e.syscall ?? 'posix_spawn',
-      path: monitor?.argv0, containerId: options.containerId, cause: error,
-    }));
+    throw failure(error);
   }
-  const monitorPid = spawned.pid;
+  const ours = spawned;
+  // the spawn itself runs on a thread of the addon's, while the caller makes the spec
+  const pid = ours.pid.catch((error: unknown) => {
+    for (const fd of [ours.control, ours.stdin, ours.stdout, ours.stderr]) if (fd >= 0) closeSync(fd);
+    throw failure(error);
+  });
+  let specFd = ours.spec;
+  const closeSpec = () => {
+    if (specFd >= 0) closeSync(specFd);
+    specFd = -1;
+  };
+  let started: Promise<MonitorHandle> | undefined;
+  const events = () => (started ??= pid.then((monitorPid) => monitorEvents(dir, options, ours, monitorPid)));
+  return {
+    send(spec: Buffer): Promise<MonitorHandle> {
+      try {
+        // the pipe holds it until the monitor reads; a spec larger than the
+        // pipe blocks here until the monitor has read the rest
+        for (let offset = 0; offset < spec.length;) offset += writeSync(specFd, spec, offset);
+      } catch (error) {
+        // EPIPE: the monitor is gone (or was never spawned); its control pipe or the spawn says why
+        if ((error as NodeJS.ErrnoException).code !== 'EPIPE') {
+          closeSpec();
+          events().catch(() => {});
+          throw error;
+        }
+      }
+      closeSpec();
+      return events();
+    },
+    abort(): void {
+      closeSpec();
+      events().catch(() => {}); // its error (no spec) is not the start's
+    },
+  };
+}
+
+/** The monitor's events on its control pipe, from `started` (or `error`) to `exited`. */
+function monitorEvents(dir: string, options: LaunchOptions, spawned: SpawnedMonitor, monitorPid: number): Promise<MonitorHandle> {
   const stream = (fd: number, readable: boolean) => (fd < 0 ? null : new Socket({ fd, readable, writable: !readable }));
   const control = stream(spawned.control, true)!;
   const stdin = stream(spawned.stdin, false);

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CAPABILITY_NAMES, MASKED_PATHS, READONLY_PATHS, RLIMIT_RESOURCES } from './security-defaults.js';
 import type { ContainerConfig, ContainerPaths } from './container-config.js';
@@ -20,19 +19,20 @@ export function capabilityMask(names: readonly string[]): bigint {
 }
 
 /**
- * Writes `<dir>/spec`, the monitor's input: length-prefixed records
- * (lib/container/spec-encoding.ts; addon/spec.cc reads them). Everything in it
- * is already decided and validated; the monitor applies it in order.
+ * The monitor's input: length-prefixed records (lib/container/spec-encoding.ts;
+ * addon/spec.cc reads them), ending with `end`, for its spec pipe (fd 4).
+ * Everything in it is already decided and validated; the monitor applies it
+ * in order.
  * @throws ContainerSetupError `ERR_SPEC_INVALID` when a value cannot be
- *   handed over (a NUL byte): nothing is written then.
+ *   handed over (a NUL byte): nothing is sent then.
  */
-export function writeMonitorSpec(
+export function monitorSpec(
   config: ContainerConfig,
   paths: ContainerPaths,
   user: ResolvedUser,
   env: string[],
   cgroup: [string, string][],
-): void {
+): Buffer {
   const records: SpecRecord[] = [];
   const add = (key: string, value: SpecValue) => records.push([key, value]);
 
@@ -88,5 +88,6 @@ export function writeMonitorSpec(
   add('exit-file', paths.exit);
   add('pid-file', paths.monitor);
 
-  writeFileSync(paths.spec, encodeSpec(records), { mode: 0o600 });
+  add('end', '');
+  return encodeSpec(records);
 }

@@ -26,17 +26,27 @@ export interface SeccompSubject {
 /** Part of the cache key: changes when what `berth-exec seccomp` makes of the same rules does. */
 const COMPILER_VERSION = 'berth-seccomp-1 (libseccomp, ENOSYS stub)';
 
-const compiled = new Map<string, string>(); // state root + rules → the program's path
-const resolved = new WeakMap<SeccompProfile, Map<string, string>>(); // profile → capabilities → rules
+/** A profile resolved for one capability set: its rules, and where each state root keeps their program. */
+interface ResolvedRules {
+  rules: string;
+  programs: Map<string, string>; // state root → the program's path
+}
 
-/** seccompRules(), remembered per profile object and capability set (it takes ~0.2 ms). */
-function rulesFor(profile: SeccompProfile, capabilities: readonly string[]): string {
+const resolved = new WeakMap<SeccompProfile, Map<string, ResolvedRules>>(); // profile → capabilities → rules
+
+/**
+ * seccompRules(), remembered per profile object and capability set (it takes
+ * ~0.2 ms), with the programs compiled from them: a start looks its program up
+ * by the profile object and the capability names, never by the rules' text
+ * (10-20 KB, hashed on every lookup).
+ */
+function rulesFor(profile: SeccompProfile, capabilities: readonly string[]): ResolvedRules {
   let byCapabilities = resolved.get(profile);
   if (!byCapabilities) resolved.set(profile, (byCapabilities = new Map()));
   const key = capabilities.join(',');
-  let rules = byCapabilities.get(key);
-  if (rules === undefined) byCapabilities.set(key, (rules = seccompRules(profile, capabilities)));
-  return rules;
+  let entry = byCapabilities.get(key);
+  if (entry === undefined) byCapabilities.set(key, (entry = { rules: seccompRules(profile, capabilities), programs: new Map() }));
+  return entry;
 }
 
 /** `'default'`, `'unconfined'` or `'custom'`: what inspect() shows. */
@@ -56,9 +66,8 @@ export function seccompProgram(root: string, subject: SeccompSubject): string | 
   const mode = seccompMode(subject);
   if (mode === 'unconfined') return null;
   const profile = mode === 'default' ? DEFAULT_SECCOMP_PROFILE : (subject.seccomp as SeccompProfile);
-  const rules = rulesFor(profile, subject.capabilities);
-  const key = `${root}\0${rules}`;
-  const known = compiled.get(key);
+  const { rules, programs } = rulesFor(profile, subject.capabilities);
+  const known = programs.get(root);
   if (known && existsSync(known)) return known; // (a root may have been removed and made again)
 
   const dir = join(root, 'seccomp');
@@ -75,6 +84,6 @@ export function seccompProgram(root: string, subject: SeccompSubject): string | 
     writeFileSync(temporary, result.stdout, { mode: 0o600 });
     renameSync(temporary, path); // whole or not at all, for concurrent creators
   }
-  compiled.set(key, path);
+  programs.set(root, path);
   return path;
 }

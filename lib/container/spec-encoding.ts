@@ -1,6 +1,6 @@
 /**
  * The form in which berth hands plain values to its native processes: the
- * monitor's spec file (`<container>/spec`, addon/spec.cc) and berth-exec's
+ * monitor's spec pipe (its fd 4, addon/spec.cc) and berth-exec's
  * control socket (addon/exec_spec.cc). Each value is a record
  *
  * ```

@@ -78,7 +78,8 @@ export async function waitForReady(container: Container, strategy: WaitStrategy,
     // a strategy that failed because the container went away (exec refused, the log ended): say so,
     // also when its process is gone but the monitor has not recorded the exit yet
     const state = (await container.inspect().catch(() => undefined))?.state;
-    if (!state || state.status === 'exited' || (state.pid !== null && processStartTime(state.pid) === undefined)) return exitFailure();
+    // awaited here: the `finally` below must not abort the exit's wait first
+    if (!state || state.status === 'exited' || (state.pid !== null && processStartTime(state.pid) === undefined)) return await exitFailure();
     throw error;
   } finally {
     clearTimeout(timer);
