@@ -1,7 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processesMentioning, waitUntil, withDeadline } from './helpers.js';
+import assert from 'node:assert/strict';
+import { Runtime, type Container } from '../lib/index.js';
+import { mountsUnder, processesMentioning, waitUntil, withDeadline } from './helpers.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
@@ -74,4 +76,24 @@ export async function crashStartsOn(root: string, delays: readonly number[]): Pr
   // whatever got started keeps running under its monitor: now kill those monitors too
   for (const pid of processesMentioning(root)) process.kill(pid, 'SIGKILL');
   await waitUntil(() => processesMentioning(root).length === 0, 'the monitors to go');
+}
+
+/**
+ * After {@link crashStartsOn}: opens the root again and asserts that every
+ * crashed start is a created or exited container with no process, and that no
+ * process or mount of the root remains. The containers, as the new runtime sees them.
+ */
+export async function reopenAfterCrashes(root: string, expected: number): Promise<Container[]> {
+  const reopened = await Runtime.open({ root });
+  const containers = await reopened.containers.list({ all: true });
+  assert.equal(containers.length, expected);
+  for (const container of containers) {
+    const { state } = await container.inspect();
+    assert.ok(state.status === 'created' || state.status === 'exited', `${container.name}: ${state.status}`);
+    assert.equal(state.pid, null);
+  }
+  await sleep(50);
+  assert.deepEqual(processesMentioning(root), [], 'no container or monitor process remains');
+  assert.deepEqual(mountsUnder(root), [], 'no mount remains');
+  return containers;
 }

@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Runtime } from '../lib/index.js';
-import { alive, BUSYBOX, killMonitorAndReopen, mountsUnder, processesMentioning, waitUntil, withDeadline } from './helpers.js';
-import { crashStartsOn } from './helpers-process.js';
+import { alive, BUSYBOX, killMonitorAndReopen, processesMentioning, waitUntil, withDeadline } from './helpers.js';
+import { crashStartsOn, reopenAfterCrashes } from './helpers-process.js';
 import { rootlessRuntime } from './rootless-helpers.js';
 
 test('restart policy rootless: each run is a new user namespace over the same upper directory', async () => {
@@ -60,16 +59,7 @@ test('kill -9 of rootless Node processes mid-start and of their monitors: Runtim
   await runtime.images.get(BUSYBOX); // made once, so the kills land in start()
   const delays = [0, 2, 8, 32];
   await crashStartsOn(runtime.root, delays);
-  const reopened = await Runtime.open({ root: runtime.root });
-  const containers = await reopened.containers.list({ all: true });
-  assert.equal(containers.length, delays.length);
-  for (const container of containers) {
-    const { state } = await container.inspect();
-    assert.ok(state.status === 'created' || state.status === 'exited', `${container.name}: ${state.status}`);
-    assert.equal(state.pid, null);
-  }
-  assert.deepEqual(processesMentioning(runtime.root), [], 'no container or monitor process remains');
-  assert.deepEqual(mountsUnder(runtime.root), [], 'no mount remains');
+  const containers = await reopenAfterCrashes(runtime.root, delays.length);
   for (const container of containers) await container.remove();
   assert.deepEqual(readdirSync(join(runtime.root, 'containers')), [], 'the containers\' files, subordinate ids included, are gone');
 });
