@@ -20,6 +20,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeBerthCgroupParents } from '../scripts/berth-cgroup-parents.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
@@ -45,6 +46,7 @@ if (!process.env.BERTH_BENCH_NAMESPACE) {
     stdio: 'inherit',
     env: { ...process.env, BERTH_BENCH_NAMESPACE: '1' },
   });
+  removeBerthCgroupParents(); // berth keeps them for the next container; the benchmark leaves none
   process.exit(result.status ?? 1);
 }
 spawnSync('ip', ['link', 'set', 'lo', 'up'], { stdio: 'inherit' });

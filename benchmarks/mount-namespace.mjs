@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeBerthCgroupParents } from '../scripts/berth-cgroup-parents.mjs';
 
 export function inPrivateMountNamespace(key, root) {
   if (process.env[key]) return;
@@ -34,5 +35,7 @@ export function runInPrivateMountNamespace(key, root) {
     console.error(`cannot run unshare: ${result.error.message}`);
     process.exit(1);
   }
+  // the `berth/` cgroup parents the benchmark's containers left (berth keeps them for the next container)
+  removeBerthCgroupParents();
   return result.status ?? 1;
 }

@@ -15,7 +15,7 @@
 // cannot be set up is returned with `skipped` (the reason); a row that fails
 // later is optional: it is skipped, never failing the benchmark.
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ROOTLESS_RUNTIME_DIR, ROOTLESS_USER, openRootlessSandbox, prepareRootlessUser } from '../test/rootless-phase.mjs';
@@ -136,6 +136,11 @@ function preparePodman(sandbox, rootfs) {
         } catch {
           // gone already
         }
+        // its exit takes a moment; the sandbox's close() must not find it still there
+        const deadline = Date.now() + 2000;
+        while (existsSync(`/proc/${pid}/cwd`) && readlinkOr(`/proc/${pid}/cwd`) !== '' && Date.now() < deadline) {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        }
       }
     }
   };
@@ -151,4 +156,13 @@ function preparePodman(sandbox, rootfs) {
   const tried = spawnSync(bin, runArgs, { ...asUser, env: sandbox.env, cwd: dir, encoding: 'utf8' });
   if (tried.status !== 0) return { skipped: `podman run as ${ROOTLESS_USER.name} failed: ${tried.stderr.trim()}`, endPauseProcess };
   return { bin, runArgs, endPauseProcess };
+}
+
+/** readlink, or '' when the link cannot be read (a zombie's cwd, a process gone). */
+function readlinkOr(path) {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
 }

@@ -7,10 +7,11 @@
 // namespace (see `prepare`): the VM's kernel and busybox packages, and the npm
 // dependencies of the packed tarball that test/package-install.test.ts installs.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeBerthCgroupParents } from '../scripts/berth-cgroup-parents.mjs';
 import { isRootlessUserFile, openRootlessSandbox, prepareRootlessUser, runRootlessPhase } from './rootless-phase.mjs';
 
 /** Files of the rootless work: `rootless-user-*` run as the test user, the other `rootless-*` as root with steps as that user. */
@@ -163,32 +164,5 @@ function runAsRoot(phase) {
     return { output: result.stdout.toString(), status: result.status ?? 1 };
   } finally {
     for (const problem of sandbox?.close() ?? []) console.error(`test/run.mjs: rootless sandbox: ${problem}`);
-  }
-}
-
-/**
- * berth keeps its `berth/` cgroup parents for the next container (as Docker
- * keeps `docker/`); the test run removes the ones below its own cgroups once
- * every test is done. One still in use by a container elsewhere stays.
- */
-function removeBerthCgroupParents() {
-  const own = readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n').map((line) => {
-    const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
-    return { controllers: (controllers ?? '').split(',').filter(Boolean).sort().join(','), path: path ?? '/' };
-  });
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n')) {
-    const [before, after = ''] = line.split(' - ');
-    const [, , , mountRoot, mountPoint] = before.split(' ');
-    const [fstype, , superOptions = ''] = after.split(' ');
-    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
-    const controllers = fstype === 'cgroup2' ? '' : superOptions.split(',').filter((o) => !['rw', 'ro', 'xattr', 'nsdelegate', 'clone_children', 'noprefix', 'memory_recursiveprot'].includes(o) && !o.startsWith('release_agent=')).sort().join(',');
-    const mine = own.find((entry) => entry.controllers === controllers);
-    if (!mine) continue;
-    const dir = join(mountPoint, relative(mountRoot, mine.path), 'berth');
-    try {
-      rmdirSync(dir);
-    } catch {
-      // not there, or still holding a container's cgroup
-    }
   }
 }
