@@ -14,13 +14,13 @@
 // base image comes from a local registry (Debian's docker-registry) that berth
 // fills with its built-in busybox; everything lives in one temp dir, removed
 // at the end. Prints medians (ms) and buildah/berth ratios.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { removeBerthCgroupParents } from '../scripts/berth-cgroup-parents.mjs';
+import { inPrivateMountNamespace } from './mount-namespace.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
@@ -41,15 +41,7 @@ for (let i = 2; i < process.argv.length; i++) {
   else usage(`unknown argument ${flag}`);
 }
 if (process.getuid?.() !== 0) usage('needs root');
-if (!process.env.BERTH_BENCH_NAMESPACE) {
-  const result = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', process.execPath, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, BERTH_BENCH_NAMESPACE: '1' },
-  });
-  removeBerthCgroupParents(); // berth keeps them for the next container; the benchmark leaves none
-  process.exit(result.status ?? 1);
-}
-spawnSync('ip', ['link', 'set', 'lo', 'up'], { stdio: 'inherit' });
+inPrivateMountNamespace('BERTH_BENCH_NAMESPACE', root, { net: true }); // lo up inside; no berth/ cgroup parents left after
 for (const [tool, pkg] of [['/usr/bin/docker-registry', 'docker-registry'], ['/usr/bin/buildah', 'buildah']]) {
   if (!existsSync(tool)) usage(`${tool} is missing: apt-get install ${pkg}`);
 }

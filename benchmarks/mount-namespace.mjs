@@ -1,15 +1,20 @@
 // Benchmarks run as root in a private mount namespace of their own, so the
 // mounts they make (and hide) never reach the host's: this re-executes the
-// calling script under `unshare --mount --propagation private` and exits with
-// its status; inside (the environment variable `key` set), it returns.
+// calling script under `unshare --mount --propagation private` (with
+// `{ net: true }` also `--net`, lo brought up inside) and exits with its
+// status; inside (the environment variable `key` set), it returns. Afterwards
+// the `berth/` cgroup parents the benchmark's containers left are removed.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeBerthCgroupParents } from '../scripts/berth-cgroup-parents.mjs';
 
-export function inPrivateMountNamespace(key, root) {
-  if (process.env[key]) return;
-  process.exit(runInPrivateMountNamespace(key, root));
+export function inPrivateMountNamespace(key, root, options = {}) {
+  if (process.env[key]) {
+    if (options.net) spawnSync('ip', ['link', 'set', 'lo', 'up'], { stdio: 'inherit' });
+    return;
+  }
+  process.exit(runInPrivateMountNamespace(key, root, options));
 }
 
 /**
@@ -17,7 +22,7 @@ export function inPrivateMountNamespace(key, root) {
  * inside the namespace: returns its exit status (1 when it died by a signal),
  * for a caller with work to do after it. Call it only outside (`key` unset).
  */
-export function runInPrivateMountNamespace(key, root) {
+export function runInPrivateMountNamespace(key, root, { net = false } = {}) {
   if (process.getuid?.() !== 0) {
     console.error('the benchmark needs root (it creates namespaces, mounts and containers): run it as root');
     process.exit(1);
@@ -27,7 +32,7 @@ export function runInPrivateMountNamespace(key, root) {
     process.exit(1);
   }
   process.on('SIGINT', () => {}); // the benchmark inside gets it too, and cleans up
-  const result = spawnSync('unshare', ['--mount', '--propagation', 'private', process.execPath, ...process.argv.slice(1)], {
+  const result = spawnSync('unshare', [...(net ? ['--net'] : []), '--mount', '--propagation', 'private', process.execPath, ...process.argv.slice(1)], {
     stdio: 'inherit',
     env: { ...process.env, [key]: '1' },
   });

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { removeBerthCgroupParents } from '../scripts/berth-cgroup-parents.mjs';
+import { inPrivateMountNamespace } from './mount-namespace.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
@@ -47,15 +47,7 @@ if (process.getuid?.() !== 0) {
   console.error('pull.mjs needs root (berth, umoci and podman unpack as root)');
   process.exit(1);
 }
-if (!process.env.BERTH_BENCH_NAMESPACE) {
-  const result = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', process.execPath, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, BERTH_BENCH_NAMESPACE: '1' },
-  });
-  removeBerthCgroupParents(); // berth keeps them for the next container; the benchmark leaves none
-  process.exit(result.status ?? 1);
-}
-spawnSync('ip', ['link', 'set', 'lo', 'up'], { stdio: 'inherit' });
+inPrivateMountNamespace('BERTH_BENCH_NAMESPACE', root, { net: true }); // lo up inside; no berth/ cgroup parents left after
 
 for (const [tool, pkg] of [['/usr/bin/docker-registry', 'docker-registry'], ['/usr/bin/skopeo', 'skopeo'], ['/usr/bin/umoci', 'umoci'], ['/bin/busybox', 'busybox-static']]) {
   if (!existsSync(tool)) usage(`${tool} is missing: apt-get install ${pkg}`);
