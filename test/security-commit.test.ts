@@ -1,8 +1,10 @@
 /**
  * Committing a running container whose process works against the commit:
  * it swaps a file for a symlink to a host file, and a directory for a symlink
- * to a host directory, as fast as it can, while the host reads its writable
- * layer. The committed layer must never hold the host's bytes.
+ * to a host directory, and cuts a large file short in place, as fast as it
+ * can, while the host reads its writable layer. The committed layer must never
+ * hold the host's bytes, and a failed commit is a typed error, never an
+ * exception that takes down the caller's process.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, lstatSync, readlinkSync, existsSync } from 'node:fs';
@@ -44,6 +46,7 @@ test('a container swapping files and directories for symlinks to the host during
       '  rm -rf /w/d.tmp; mkdir /w/d.tmp; echo inside > /w/d.tmp/f',
       '  rm -rf /w/d; mv /w/d.tmp /w/d',
       '  ln -sfn $s /w/d.l; rm -rf /w/d; mv -f /w/d.l /w/d',
+      '  head -c 262144 /dev/zero > /w/big', // cut to 0 and written again in place: a short read mid-commit
       'done',
     ].join('\n');
     await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sh', '-c', script] });
@@ -97,4 +100,58 @@ test('commit pauses a running container and thaws it; a container paused by the 
   assert.equal((await container.inspect()).state.status, 'paused');
   await container.unpause();
   await assert.rejects(runtime.images.commit(container, { pause: 'yes' as unknown as boolean }), { name: 'TypeError', message: /pause must be a boolean/ });
+});
+
+test('packing a tree whose names flip between symlinks, files and truncated files gives a tar without host bytes, or ERR_CHANGED', async () => {
+  const { packLayer } = await import('../lib/image/layer-pack.js');
+  const { extract } = await import('tar-stream');
+  const { spawn } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'berth-flip-'));
+  const secretDir = mkdtempSync(join(tmpdir(), 'berth-secret-'));
+  writeFileSync(join(secretDir, 'secret'), SECRET);
+  // a shell on the host flips names as fast as it can: symlink ↔ file by rename, and a large file cut short in place
+  const flipper = spawn('busybox', ['sh', '-c', [
+    `cd ${dir}`,
+    'head -c 262144 /dev/zero > big',
+    'while :; do',
+    `  ln -sfn ${secretDir}/secret l.tmp; mv -f l.tmp x`,
+    '  echo innocent > f.tmp; mv -f f.tmp x',
+    '  : > big; head -c 262144 /dev/zero > big',
+    'done',
+  ].join('\n')], { stdio: 'ignore' });
+  const outcomes = { packed: 0, changed: 0 };
+  try {
+    const deadline = Date.now() + 3_000;
+    while (Date.now() < deadline || outcomes.packed === 0 || outcomes.changed === 0) {
+      assert.ok(Date.now() < deadline + 20_000, `both outcomes within the time: ${JSON.stringify(outcomes)}`);
+      try {
+        const tar = extract();
+        const read = new Promise<void>((resolve, reject) => {
+          tar.on('entry', (header, stream, next) => {
+            const chunks: Buffer[] = [];
+            stream.on('error', () => {}); // the extract's error ends the test's wait
+            stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+            stream.on('end', () => {
+              assert.ok(!Buffer.concat(chunks).toString().includes(SECRET), `${header.name} holds the host's secret`);
+              if (header.type === 'symlink') assert.ok(header.linkname?.startsWith(secretDir), 'a symlink is stored as a symlink');
+              next();
+            });
+          });
+          tar.on('finish', resolve);
+          tar.on('error', reject);
+        });
+        packLayer(dir).on('error', (error) => tar.destroy(error)).pipe(tar);
+        await read;
+        outcomes.packed++;
+      } catch (error) {
+        assert.ok(error instanceof BerthError, `a failed pack is a berth error: ${String(error)}`);
+        assert.equal(error.code, 'ERR_CHANGED');
+        outcomes.changed++;
+      }
+    }
+  } finally {
+    flipper.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(secretDir, { recursive: true, force: true });
+  }
 });

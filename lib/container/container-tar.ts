@@ -153,7 +153,8 @@ async function packOne(pack: Pack, dirFd: number, name: string, archiveName: str
 /** Gone, or replaced by something else, between listing and reading. */
 function vanished(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR' || code === 'ERR_NOT_FOUND' || code === 'ERR_NOT_REGULAR_FILE';
+  // EINVAL: readlink of a name that is no longer a symlink
+  return code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR' || code === 'EINVAL' || code === 'ERR_NOT_FOUND' || code === 'ERR_NOT_REGULAR_FILE';
 }
 
 /** An entry without content (a directory, a link, an empty file). */

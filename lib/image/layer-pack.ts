@@ -68,6 +68,8 @@ export async function addEntry(tar: Pack, header: EntryHeader, content?: Buffer 
       for await (const chunk of content) if (!sink.write(chunk)) await once(sink as unknown as NodeJS.EventEmitter, 'drain');
       (sink as unknown as { end(): void }).end();
     })().catch((error: unknown) => {
+      // the error is the caller's through reject; the entry's own 'error' event would be an uncaught exception
+      sink.on('error', () => {});
       sink.destroy(error as Error);
       reject(error as Error);
     });
@@ -97,6 +99,27 @@ function openChecked(path: string, flags: number, expected: Stats, name: string)
     throw changed(name);
   }
   return fd;
+}
+
+/** The target of the symlink at `path`; a name swapped for something else since its lstat is a change. */
+function readLinkChecked(path: string, name: string): string {
+  try {
+    return readlinkSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EINVAL' || code === 'ENOENT') throw changed(name, error);
+    throw error;
+  }
+}
+
+/** `content`, which must be `size` bytes: a file truncated while it is read is a change, not a short tar entry. */
+async function* exactly(size: number, content: AsyncIterable<Buffer>, name: string): AsyncIterable<Buffer> {
+  let read = 0;
+  for await (const chunk of content) {
+    read += chunk.length;
+    yield chunk;
+  }
+  if (read !== size) throw changed(name);
 }
 
 function changed(name: string, cause?: unknown): BerthError {
@@ -131,7 +154,7 @@ async function walk(tar: Pack, root: string, options: PackOptions): Promise<void
           closeSync(fd);
         }
       } else if (stat.isSymbolicLink()) {
-        await addEntry(tar, { ...header, type: 'symlink', linkname: readlinkSync(path) });
+        await addEntry(tar, { ...header, type: 'symlink', linkname: readLinkChecked(path, name) });
       } else if (stat.isFile()) {
         const key = `${stat.dev}:${stat.ino}`;
         const first = stat.nlink > 1 ? links.get(key) : undefined;
@@ -145,8 +168,8 @@ async function walk(tar: Pack, root: string, options: PackOptions): Promise<void
           continue;
         }
         const fd = openChecked(path, OPEN_FILE, stat, name);
-        // the stream closes the descriptor; at most the size the header says is read
-        await addEntry(tar, { ...header, type: 'file', size: stat.size }, createReadStream('', { fd, start: 0, end: stat.size - 1 }));
+        // the stream closes the descriptor; at most the size the header says is read, and a file cut shorter since is a change
+        await addEntry(tar, { ...header, type: 'file', size: stat.size }, exactly(stat.size, createReadStream('', { fd, start: 0, end: stat.size - 1 }), name));
       } else if (stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice()) {
         const type = stat.isFIFO() ? 'fifo' : stat.isCharacterDevice() ? 'character-device' : 'block-device';
         await addEntry(tar, { ...header, type, devmajor: Math.floor(stat.rdev / 256) & 0xfff, devminor: (stat.rdev & 0xff) | ((stat.rdev >> 12) & 0xfff00) });
