@@ -130,7 +130,7 @@ test('packing a tree whose names flip between symlinks, files and truncated file
           tar.on('entry', (header, stream, next) => {
             const chunks: Buffer[] = [];
             stream.on('error', () => {}); // the extract's error ends the test's wait
-            stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+            stream.on('data', (chunk) => chunks.push(chunk as Buffer));
             stream.on('end', () => {
               assert.ok(!Buffer.concat(chunks).toString().includes(SECRET), `${header.name} holds the host's secret`);
               if (header.type === 'symlink') assert.ok(header.linkname?.startsWith(secretDir), 'a symlink is stored as a symlink');
