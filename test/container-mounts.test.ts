@@ -228,3 +228,40 @@ test('mount options are checked before anything is made', async () => {
   assert.deepEqual(await runtime.containers.list({ all: true }), []);
   assert.deepEqual(await runtime.volumes.list(), []);
 });
+
+test('the user is looked up in what the mounts put at /etc: a host file over /etc/passwd, a directory over /etc, a tmpfs', async () => {
+  await using runtime = await temporaryRuntime();
+  using file = hostDir('passwd');
+  using etc = hostDir('etc');
+  writeFileSync(join(file.path, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nalice:x:1234:2345:Alice:/home/alice:/bin/sh\n');
+  writeFileSync(join(file.path, 'group'), 'root:x:0:\nteam:x:3456:alice\n');
+  // an /etc/passwd given with -v, read-only, and a group file the same way
+  const fileMounted = await run(runtime, 'id -u; id -g; id -G; echo $HOME', {
+    user: 'alice',
+    mounts: [
+      { type: 'bind', source: join(file.path, 'passwd'), target: '/etc/passwd', readonly: true },
+      { type: 'bind', source: join(file.path, 'group'), target: '/etc/group', readonly: true },
+    ],
+  });
+  assert.equal(fileMounted.exitCode, 0, fileMounted.stderr);
+  assert.equal(fileMounted.stdout, '1234\n2345\n2345 3456\n/home/alice\n');
+  // a user:group pair where only the passwd is mounted: the group comes from the image
+  const imageGroup = await run(runtime, 'id -u; id -g', {
+    user: 'alice:daemon', mounts: [{ type: 'bind', source: join(file.path, 'passwd'), target: '/etc/passwd', readonly: true }],
+  });
+  assert.equal(imageGroup.stdout, '1234\n1\n', imageGroup.stderr);
+
+  // a whole directory over /etc, its passwd a symlink to the host's: it resolves inside that directory, where it is missing
+  writeFileSync(join(etc.path, 'passwd'), 'bob:x:4321:4321::/home/bob:/bin/sh\n');
+  const dirMounted = await run(runtime, 'id -u; id -g', { user: 'bob', mounts: [{ type: 'bind', source: etc.path, target: '/etc', readonly: true }] });
+  assert.equal(dirMounted.stdout, '4321\n4321\n', dirMounted.stderr);
+  rmSync(join(etc.path, 'passwd'));
+  symlinkSync('/etc/passwd', join(etc.path, 'passwd'));
+  await assert.rejects(run(runtime, 'id -u', { user: 'root', mounts: [{ type: 'bind', source: etc.path, target: '/etc' }] }), {
+    name: 'ContainerSetupError', step: 'user', message: /unable to find user root/,
+  });
+  // a tmpfs over /etc has no users: numeric ones only
+  await assert.rejects(run(runtime, 'id -u', { user: 'daemon', mounts: [{ type: 'tmpfs', target: '/etc' }] }), { name: 'ContainerSetupError', step: 'user' });
+  const numeric = await run(runtime, 'id -u', { user: '4242', mounts: [{ type: 'tmpfs', target: '/etc' }] });
+  assert.equal(numeric.stdout, '4242\n');
+});

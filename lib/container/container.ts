@@ -283,7 +283,7 @@ export class Container implements AsyncDisposable {
         throw new InvalidStateError(`container ${this.name} is already running`, { containerId: this.id });
       }
       const layers = [this.paths.upper, ...this.config.layers];
-      const users = readStartUserDatabase(this.paths.upper, this.config.layers, join(this.runtime.root, 'layers'), `container ${this.name}`, this.id);
+      const users = readStartUserDatabase(this.paths.upper, this.config.layers, join(this.runtime.root, 'layers'), `container ${this.name}`, this.id, this.config.mounts);
       const user = resolveUser(this.config.user, users, this.id);
       await monitorLetGo(this.paths); // the last run's monitor removes its cgroups just after reporting the exit
       await this.removeCgroup();

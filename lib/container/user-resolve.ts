@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { BerthError, ContainerSetupError, NotFoundError } from '../errors.js';
+import type { ContainerMount } from '../../types/volume.js';
 import { LayerView } from './layer-view.js';
+import { mountedUserFile, readMountedUserFile } from './mounted-user-database.js';
 import type { RootDir } from './path-in-root.js';
 
 /** Who the container's first process runs as. */
@@ -67,13 +69,36 @@ const imageDatabases = new Map<string, UserDatabase>();
 const KEPT_IMAGE_DATABASES = 32;
 
 /**
- * The user database for a start: the container's layers (`upper` over
- * `layers`) as {@link readLayersUserDatabase} reads them, except that when
- * `upper` is missing or empty and every layer is an image layer of the store
- * (`<layersRoot>/<64 hex>/diff`: content-addressed, never changed), the result
- * of an earlier start from the same layers is used (no 30 file system calls).
+ * The user database for a start: what the container will see once its
+ * `mounts` are made (mounted-user-database.ts) over its layers (`upper` over
+ * `layers`) as {@link readLayersUserDatabase} reads them.
  */
-export function readStartUserDatabase(upper: string, layers: readonly string[], layersRoot: string, description: string, containerId: string): UserDatabase {
+export function readStartUserDatabase(upper: string, layers: readonly string[], layersRoot: string, description: string, containerId: string, mounts: readonly ContainerMount[] = []): UserDatabase {
+  const covered = new Map(USER_FILES.flatMap((file) => {
+    const mounted = mountedUserFile(mounts, file);
+    return mounted ? [[file, mounted] as const] : [];
+  }));
+  if (covered.size === 0) return readLayersOrKnown(upper, layers, layersRoot, description, containerId);
+  const fromMounts = readUserDatabase((path) => {
+    const mounted = covered.get(path.slice('/etc/'.length) as (typeof USER_FILES)[number]);
+    return mounted && readMountedUserFile(mounted, MAX_USER_FILE_SIZE, description);
+  }, containerId);
+  const fromLayers = covered.size < USER_FILES.length ? readLayersOrKnown(upper, layers, layersRoot, description, containerId) : {};
+  const database: UserDatabase = {};
+  for (const file of USER_FILES) {
+    const text = covered.has(file) ? fromMounts[file] : fromLayers[file];
+    if (text !== undefined) database[file] = text;
+  }
+  return database;
+}
+
+/**
+ * The layers' user database, except that when `upper` is missing or empty
+ * and every layer is an image layer of the store (`<layersRoot>/<64 hex>/diff`:
+ * content-addressed, never changed), the result of an earlier start from the
+ * same layers is used (no 30 file system calls).
+ */
+function readLayersOrKnown(upper: string, layers: readonly string[], layersRoot: string, description: string, containerId: string): UserDatabase {
   const storeLayer = new RegExp(`^${layersRoot.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[a-f0-9]{64}/diff$`);
   if (!layers.every((dir) => storeLayer.test(dir)) || !emptyOrMissing(upper)) {
     return readLayersUserDatabase([upper, ...layers], description, containerId);
