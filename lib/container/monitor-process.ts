@@ -111,6 +111,9 @@ export function spawnMonitor(dir: string, options: LaunchOptions): MonitorLaunch
   };
 }
 
+/** How long a failed start waits for its monitor to exit before it reports the failure anyway. */
+const MONITOR_EXIT_AFTER_ERROR_MS = 5_000;
+
 /** The monitor's events on its control pipe, from `started` (or `error`) to `exited`. */
 function monitorEvents(dir: string, options: LaunchOptions, spawned: SpawnedMonitor, monitorPid: number): Promise<MonitorHandle> {
   const stream = (fd: number, readable: boolean) => (fd < 0 ? null : new Socket({ fd, readable, writable: !readable }));
@@ -124,6 +127,7 @@ function monitorEvents(dir: string, options: LaunchOptions, spawned: SpawnedMoni
   return new Promise<MonitorHandle>((resolve, reject) => {
     let buffered = '';
     let settled = false;
+    let setupError: ContainerSetupError | undefined;
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;
@@ -160,10 +164,13 @@ function monitorEvents(dir: string, options: LaunchOptions, spawned: SpawnedMoni
         } else if (event.event === 'error') {
           const code = errnoName(event.errno);
           const where = event.path ? ` \`${event.path}\`` : '';
-          fail(new ContainerSetupError(
+          // reported once the monitor has exited (its control pipe closes): when start() fails, nothing of
+          // the attempt is left running or mounted; bounded, in case something else holds the pipe open
+          setupError ??= new ContainerSetupError(
             `container setup failed at step '${event.step}': ${event.syscall}${where}: ${code}${setupHint(event.step, code)}`,
             { step: event.step, syscall: event.syscall, errno: event.errno, code, path: event.path, containerId: options.containerId },
-          ));
+          );
+          setTimeout(() => fail(setupError!), MONITOR_EXIT_AFTER_ERROR_MS).unref();
         } else {
           const { event: _kind, ...record } = event;
           resolveExited(record);
@@ -173,7 +180,7 @@ function monitorEvents(dir: string, options: LaunchOptions, spawned: SpawnedMoni
     control.once('close', () => {
       reapSoon(monitorPid);
       resolveExited(undefined);
-      fail(new ContainerSetupError('berth-monitor exited before the container started', {
+      fail(setupError ?? new ContainerSetupError('berth-monitor exited before the container started', {
         step: 'monitor', code: 'ERR_MONITOR_EXITED', path: dir, containerId: options.containerId,
       }));
     });
