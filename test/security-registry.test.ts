@@ -12,12 +12,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { BerthError, type PullOptions, type Runtime } from '../lib/index.js';
-import { temporaryRuntime } from './helpers.js';
+import { temporaryRuntime, withDeadline } from './helpers.js';
 import { busyboxTar, freePort, requireTool, tarOf, treeOf } from './image-helpers.js';
 
 const REPO = 'evil/app';
@@ -380,4 +381,77 @@ test('an https registry cannot downgrade: no redirect to plain http, no plain-ht
     });
   });
   assert.deepEqual(plain.seen, [], 'nothing went over plain http');
+});
+
+test('a registry that closes or resets its connection mid-response never takes the process down: typed errors, or a resumed blob', async () => {
+  const { httpRequest } = await import('../lib/image/http.js');
+  let uncaught = 0;
+  const count = () => uncaught++;
+  process.on('uncaughtException', count);
+  const server = createNetServer();
+  try {
+    // `Connection: close` and the FIN (or a reset) right behind 64 KiB of body that waits for its reader:
+    // undici 7's parser asserts there (nodejs/undici#5360), from a socket listener nothing can catch
+    const body = Buffer.alloc(64 * 1024, 0x61);
+    let reset = false;
+    server.on('connection', (socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+        socket.write(body);
+        if (reset) setTimeout(() => socket.resetAndDestroy(), 5);
+        else socket.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/`);
+    for (const how of ['end', 'reset']) {
+      reset = how === 'reset';
+      for (let i = 0; i < 5; i++) {
+        const response = await httpRequest(url, { method: 'GET', headersTimeout: 5_000, bodyTimeout: 5_000 });
+        await new Promise((resolve) => setTimeout(resolve, 30)); // the reader is busy elsewhere
+        let read = 0;
+        try {
+          await withDeadline((async () => {
+            for await (const chunk of response.body) read += (chunk as Buffer).length;
+          })(), `the ${how} body`, 10_000);
+          assert.equal(read, body.length, `${how}: a body that completes is whole`);
+        } catch (error) {
+          assert.equal((error as { code?: string }).code, 'UND_ERR_SOCKET', `${how}: a broken connection: ${String(error)}`);
+        }
+      }
+    }
+    assert.equal(uncaught, 0, 'no uncaught exception');
+  } finally {
+    process.off('uncaughtException', count);
+    server.close();
+  }
+
+  // through a pull: a manifest and a blob cut short by a reset are typed errors; with retries the blob resumes
+  await using registry = await hostileRegistry();
+  await using runtime = await temporaryRuntime();
+  const { manifest } = registry.image('1', [plainLayer()]);
+  const layerDigest = digestOf(busyboxGz);
+  let cuts = 0;
+  const cut = (res: ServerResponse, data: Buffer) => {
+    res.writeHead(200, { 'content-type': MANIFEST, 'content-length': data.length });
+    res.write(data.subarray(0, data.length >> 1), () => setTimeout(() => res.socket?.resetAndDestroy(), 5));
+  };
+  registry.hook = (_req, res, url) => {
+    if (url.pathname.endsWith('/manifests/1')) cut(res, manifest);
+    else return false;
+    return true;
+  };
+  await assertPullFails(runtime, `${registry.host}/${REPO}:1`, 'ECONNRESET', /cannot GET .*\/manifests\/1/);
+  registry.hook = (req, res, url) => {
+    if (!url.pathname.endsWith(layerDigest) || (cuts > 0 && req.headers.range)) return false;
+    cuts++;
+    cut(res, busyboxGz);
+    return true;
+  };
+  await assertPullFails(runtime, `${registry.host}/${REPO}:1`, 'ECONNRESET', new RegExp(`cannot GET .*${layerDigest}`));
+  cuts = 0;
+  const image = await runtime.images.pull(`${registry.host}/${REPO}:1`, { ...PULL, retries: 2 });
+  assert.equal(image.layerPaths.length, 1);
+  assert.ok(registry.seen.some((r) => r.path.endsWith(layerDigest)) && cuts === 1, 'the blob was cut once, then resumed');
 });

@@ -2,6 +2,7 @@
  * undici, loaded on first use: it is most of berth's import time, and only
  * registry traffic needs it. One connection pool serves every registry.
  */
+import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 
 type Undici = typeof import('undici');
@@ -11,13 +12,48 @@ let pool: Dispatcher | undefined;
 
 /**
  * The shared pool. Idle sockets close soon and never hold the process.
- * Connections are kept alive: undici 7 asserts (and takes the process down,
- * nodejs/undici#5360) when a server closes a `Connection: close` response
- * while its body waits for a slow reader, which a layer body often does.
+ * Connections are kept alive: undici 7 asserts (nodejs/undici#5360) when a
+ * server closes a `Connection: close` response while its body waits for a
+ * slow reader, which a layer body often does. A registry or proxy can still
+ * answer that way, so every socket is guarded ({@link guardParserAssertion}).
  */
 async function dispatcher(undici: Undici): Promise<Dispatcher> {
-  pool ??= new undici.Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 10_000, connections: 16 });
+  if (pool) return pool;
+  const connector = undici.buildConnector({});
+  const connect: typeof connector = (options, callback) =>
+    connector(options, (...args) => {
+      if (args[1]) guardParserAssertion(args[1]);
+      callback(...args);
+    });
+  pool = new undici.Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 10_000, connections: 16, connect });
   return pool;
+}
+
+/**
+ * undici 7's HTTP/1 parser asserts that it is not paused when the server
+ * ends (or resets) a `Connection: close` response; it is paused whenever
+ * the body waits for its reader. The assertion is thrown from the socket's
+ * 'end' or 'error' listener, so nothing can catch it and it takes down the
+ * caller's process (nodejs/undici#5360, fixed in undici 8, which needs
+ * Node 22). Here it becomes what it is, a connection that broke before the
+ * response was read: the request fails with `UND_ERR_SOCKET`, which the
+ * registry client retries (a blob resumes with `Range`) or reports as an
+ * `ImagePullError`.
+ */
+function guardParserAssertion(socket: Socket): void {
+  const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+  socket.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+    if (event !== 'end' && event !== 'error') return emit(event, ...args);
+    try {
+      return emit(event, ...args);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'ERR_ASSERTION') throw error;
+      const broken = Object.assign(new Error('the server closed the connection before the response was read'), { code: 'UND_ERR_SOCKET', cause: error });
+      if (event === 'end') socket.destroy(broken);
+      else emit('error', broken);
+      return true;
+    }
+  }) as Socket['emit'];
 }
 
 /** undici's `request` through the shared pool. */

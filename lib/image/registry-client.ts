@@ -222,14 +222,20 @@ export class RegistryClient {
    * A digest reference is verified against the bytes.
    */
   async getManifest(repository: string, reference: string, accept = MANIFEST_ACCEPT): Promise<{ bytes: Buffer; mediaType: string | undefined; digest: string }> {
-    const response = await this.send({
+    const req: SendRequest = {
       method: 'GET',
       url: `/v2/${repository}/manifests/${reference}`,
       headers: { accept },
       scopes: [`repository:${repository}:pull`],
       accept: [200],
-    });
-    const bytes = await readLimited(response, MAX_MANIFEST_BYTES, `the manifest ${repository}${reference.startsWith('sha256:') ? '@' : ':'}${reference} from ${this.domain}`);
+    };
+    const response = await this.send(req);
+    let bytes: Buffer;
+    try {
+      bytes = await readLimited(response, MAX_MANIFEST_BYTES, `the manifest ${repository}${reference.startsWith('sha256:') ? '@' : ':'}${reference} from ${this.domain}`);
+    } catch (error) {
+      throw this.transportError(error, req); // a connection that broke mid-body
+    }
     const digest = sha256(bytes);
     if (reference.startsWith('sha256:')) verifyContent(`manifest ${repository}@${reference} from ${this.domain}`, { digest: reference }, { digest, size: bytes.length });
     const contentType = response.headers['content-type'];
