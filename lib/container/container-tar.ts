@@ -5,6 +5,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tar, { type Pack } from 'tar-stream';
 import { BerthError, ConflictError } from '../errors.js';
+import { drainedOrClosed, quietEntry } from '../image/tar-entry-sink.js';
 import type { FileOp } from '../userns/userns-file-ops.js';
 import { rootlessUnreadable } from '../userns/rootless-unreadable.js';
 import { fdPath, findRegularFile, lstatIfExists, makeDirectory, openDirectory, READ_FOUND_FILE, splitPath, UnsafePathError } from './path-in-root.js';
@@ -159,7 +160,7 @@ function vanished(error: unknown): boolean {
 
 /** An entry without content (a directory, a link, an empty file). */
 function addEntry(pack: Pack, header: Headers): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry(header, EMPTY, (error) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) => quietEntry(pack.entry(header, EMPTY, (error) => (error ? reject(error) : resolve()))));
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -169,7 +170,7 @@ async function addFile(pack: Pack, header: Headers, file: FileHandle, size: numb
   let settle!: (error?: Error | null) => void;
   const done = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
   done.catch(() => {}); // awaited below; until then a failure shows as a destroyed sink
-  const sink = pack.entry({ ...header, type: 'file', size }, settle); // throws once the pack is destroyed
+  const sink = quietEntry(pack.entry({ ...header, type: 'file', size }, settle)); // throws once the pack is destroyed
   const buffer = Buffer.allocUnsafe(CHUNK);
   for (let position = 0; position < size && !sink.destroyed;) {
     const { bytesRead } = await file.read(buffer, 0, Math.min(CHUNK, size - position), position);
@@ -179,19 +180,6 @@ async function addFile(pack: Pack, header: Headers, file: FileHandle, size: numb
   }
   if (!sink.destroyed) sink.end(undefined); // streamx: no last chunk
   await done;
-}
-
-/** Waits until the entry can take more, or was destroyed (the reader went away). */
-function drainedOrClosed(sink: ReturnType<Pack['entry']>): Promise<void> {
-  return new Promise((resolve) => {
-    const go = () => {
-      sink.off('drain', go);
-      sink.off('close', go);
-      resolve();
-    };
-    sink.on('drain', go);
-    sink.on('close', go);
-  });
 }
 
 function major(rdev: number): number {
