@@ -442,16 +442,75 @@ test('a registry that closes or resets its connection mid-response never takes t
     else return false;
     return true;
   };
-  await assertPullFails(runtime, `${registry.host}/${REPO}:1`, 'ECONNRESET', /cannot GET .*\/manifests\/1/);
+  // a reset is seen as ECONNRESET, or as the other side closing (UND_ERR_SOCKET), as the kernel delivers it
+  const assertBroken = (message: RegExp) =>
+    assert.rejects(runtime.images.pull(`${registry.host}/${REPO}:1`, PULL), (error: unknown) => {
+      assert.ok(error instanceof BerthError, `a berth error: ${String(error)}`);
+      assert.ok(['ECONNRESET', 'UND_ERR_SOCKET'].includes(error.code ?? ''), error.message);
+      assert.match(error.message, message);
+      return true;
+    });
+  await assertBroken(/cannot GET .*\/manifests\/1/);
   registry.hook = (req, res, url) => {
     if (!url.pathname.endsWith(layerDigest) || (cuts > 0 && req.headers.range)) return false;
     cuts++;
     cut(res, busyboxGz);
     return true;
   };
-  await assertPullFails(runtime, `${registry.host}/${REPO}:1`, 'ECONNRESET', new RegExp(`cannot GET .*${layerDigest}`));
+  await assertBroken(new RegExp(`cannot GET .*${layerDigest}`));
+  assert.equal((await runtime.images.list()).length, 0);
   cuts = 0;
   const image = await runtime.images.pull(`${registry.host}/${REPO}:1`, { ...PULL, retries: 2 });
   assert.equal(image.layerPaths.length, 1);
   assert.ok(registry.seen.some((r) => r.path.endsWith(layerDigest)) && cuts === 1, 'the blob was cut once, then resumed');
+});
+
+test('error answers and token answers without end, or cut off, are typed errors read only in part, never buffered whole', async () => {
+  await using registry = await hostileRegistry();
+  await using tokens = await hostileRegistry();
+  await using runtime = await temporaryRuntime();
+  registry.image('1', [plainLayer()]);
+  /** A body that never ends (16 KiB a millisecond, until the client goes away), or one cut off by a reset. */
+  const endless = (res: ServerResponse, status: number) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    const more = () => {
+      if (res.destroyed) return;
+      res.write(Buffer.alloc(16 * 1024, 0x20), () => setTimeout(more, 1));
+    };
+    more();
+  };
+  const cutOff = (res: ServerResponse, status: number) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': 1000 });
+    res.write('{"token":', () => setTimeout(() => res.socket?.resetAndDestroy(), 5));
+  };
+  const pull = (options: PullOptions = {}) => withDeadline(runtime.images.pull(`${registry.host}/${REPO}:1`, { ...PULL, ...options }), 'the pull', 20_000);
+  for (const answer of [endless, cutOff]) {
+    // the registry's 500 about a manifest
+    registry.hook = (_req, res, url) => {
+      if (!url.pathname.endsWith('/manifests/1')) return false;
+      answer(res, 500);
+      return true;
+    };
+    await assert.rejects(pull(), (error: unknown) => {
+      assert.ok(error instanceof BerthError, `a berth error: ${String(error)}`);
+      assert.match(error.message, /HTTP 500/);
+      return true;
+    });
+  }
+  // the token service's answer (the registry's challenge is remembered from here on)
+  registry.hook = undefined;
+  registry.bearer = { token: 'secret-token', realm: `http://${tokens.host}/auth` };
+  for (const answer of [endless, cutOff]) {
+    tokens.hook = (_req, res) => {
+      answer(res, 200);
+      return true;
+    };
+    await assert.rejects(pull(), (error: unknown) => {
+      assert.ok(error instanceof BerthError, `a berth error: ${String(error)}`);
+      assert.equal(error.code, 'ERR_REGISTRY_AUTH', error.message);
+      assert.match(error.message, /token service/);
+      return true;
+    });
+  }
+  assert.equal((await runtime.images.list()).length, 0);
 });

@@ -62,3 +62,24 @@ export async function httpRequest(url: URL, options: Omit<Dispatcher.RequestOpti
   const undici = await loading;
   return (await undici.request(url, { ...options, dispatcher: await dispatcher(undici) } as Parameters<Undici['request']>[1])) as Dispatcher.ResponseData;
 }
+
+/**
+ * At most `limit` bytes of a response body, as text: what a server says
+ * besides the content asked for (an error page, a token answer), which it
+ * may make endless. The rest is not read (the connection is dropped), and a
+ * body that breaks off gives what came; `complete` says whether it was all.
+ */
+export async function bodyText(response: Dispatcher.ResponseData, limit: number): Promise<{ text: string; complete: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > limit) return { text: Buffer.concat(chunks).subarray(0, limit).toString('utf8'), complete: false }; // leaving the loop destroys the body
+    }
+  } catch {
+    return { text: Buffer.concat(chunks).toString('utf8'), complete: false };
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), complete: true };
+}

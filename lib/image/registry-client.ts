@@ -11,7 +11,7 @@ import type { Descriptor, RegistryOptions } from '../../types/image.js';
 import { BerthError, ImageContentError, ImagePullError, NotFoundError, RegistryAuthError } from '../errors.js';
 import { resolveCredentials, type Credentials } from './credentials.js';
 import { sha256, verifyContent } from './digest.js';
-import { httpRequest } from './http.js';
+import { bodyText, httpRequest } from './http.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { USER_AGENT, basicAuthorization, bearerToken, checkTokenRealm, forgetToken, parseChallenge, type Challenge } from './registry-auth.js';
 
@@ -23,6 +23,8 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** The largest image config accepted: real ones are kilobytes. */
 export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
+/** What is read of an error answer's body, for its message (`{"errors":[{"code":…}]}`). */
+const ERROR_BODY_BYTES = 64 * 1024;
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 /** The host that serves a reference's domain. */
@@ -154,7 +156,7 @@ export class RegistryClient {
         throw this.authError(await this.getCredentials(), knownChallenges.get(host), req, 403);
       }
       if (req.accept.includes(response.statusCode)) return response;
-      const text = req.method === 'HEAD' ? '' : (await response.body.text()).slice(0, 300);
+      const text = req.method === 'HEAD' ? '' : (await bodyText(response, ERROR_BODY_BYTES)).text.slice(0, 300);
       if (RETRYABLE_STATUS.has(response.statusCode) && attempt < this.retries) {
         await this.backoff(attempt, response.headers['retry-after']);
         continue;
