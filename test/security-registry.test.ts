@@ -514,3 +514,21 @@ test('error answers and token answers without end, or cut off, are typed errors 
   }
   assert.equal((await runtime.images.list()).length, 0);
 });
+
+test('layers whose gzip breaks after some entries, or whose tar ends mid-entry (digests matching), are typed errors', async () => {
+  await using registry = await hostileRegistry();
+  await using runtime = await temporaryRuntime();
+  const tar = await tarOf([{ name: 'a', content: randomBytes(100_000) }, { name: 'b', content: randomBytes(300_000) }, { name: 'c', content: 'x' }]);
+  const gz = gzipSync(tar);
+  const brokenGzip = Buffer.concat([gz.subarray(0, gz.length >> 1), randomBytes(4096)]);
+  const midEntry = tar.subarray(0, 512 + 100_352 + 512 + 1000); // a, then b's header and part of its data
+  const cases: [string, Layer, RegExp][] = [
+    ['gzip that breaks', { blob: brokenGzip, tar }, /not valid gzip/],
+    ['gzip of a tar that ends mid-entry', { blob: gzipSync(midEntry), tar: midEntry }, /entry 'b': Unexpected end of data|not a valid tar/],
+    ['a tar that ends mid-entry', { blob: midEntry, tar: midEntry, mediaType: 'application/vnd.oci.image.layer.v1.tar' }, /entry 'b': Unexpected end of data|not a valid tar/],
+  ];
+  for (const [what, layer, message] of cases) {
+    registry.image(what.replaceAll(' ', '-'), [layer]);
+    await assertPullFails(runtime, `${registry.host}/${REPO}:${what.replaceAll(' ', '-')}`, 'ERR_LAYER_INVALID', message);
+  }
+});
