@@ -164,3 +164,22 @@ test('copyFrom and export of a container swapping names for symlinks and FIFOs a
     rmSync(secretDir, { recursive: true, force: true });
   }
 });
+
+test('copyTo of a tar stream cut short, or garbage, is ERR_ARCHIVE_INVALID; a source that fails is its own error', async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['true'] });
+  const { rawTar } = await import('./helpers-hostile-tar.js');
+  const tar = rawTar([{ name: 'a', content: Buffer.alloc(10_000, 0x61) }, { name: 'b', content: Buffer.alloc(100_000, 0x62) }]);
+  await withoutUncaught(async () => {
+    for (const bytes of [tar.subarray(0, 512 + 10_240 + 512 + 5_000), tar.subarray(0, 700), Buffer.from('not a tar at all'.repeat(64))]) {
+      await assert.rejects(withDeadline(container.copyTo(Readable.from([bytes]), '/in'), 'the copy'), (error: unknown) => {
+        assert.ok(error instanceof BerthError, `a berth error: ${String(error)}`);
+        assert.equal(error.code, 'ERR_ARCHIVE_INVALID', error.message);
+        assert.match(error.message, /copying into \/in: the stream is not a valid tar/);
+        return true;
+      });
+    }
+    const failing = new Readable({ read() { this.destroy(new Error('the upload broke')); } });
+    await assert.rejects(withDeadline(container.copyTo(failing, '/in'), 'the copy'), { message: 'the upload broke' });
+  });
+});

@@ -234,7 +234,14 @@ function entryComponents(name: string, base: string): string[] {
  */
 export async function extractTar(baseFd: number, basePath: string, source: Readable, options: ExtractOptions = {}): Promise<void> {
   const extract = tar.extract();
-  source.on('error', (error) => extract.destroy(error));
+  let sourceError: unknown; // the caller's stream failed: its error, as it is
+  source.on('error', (error) => {
+    sourceError ??= error;
+    extract.destroy(error);
+  });
+  // tar-stream's own complaint (a bad header, data cut short); an entry being read sees only 'Stream was destroyed'
+  let tarError: Error | undefined;
+  extract.on('error', (error: Error) => (tarError ??= error));
   source.pipe(extract as unknown as NodeJS.WritableStream);
   const parents = new ParentCache(baseFd, basePath);
   const directories: { parts: string[]; mtime: Date | undefined }[] = [];
@@ -316,7 +323,16 @@ export async function extractTar(baseFd: number, basePath: string, source: Reada
     extract.destroy();
     source.unpipe();
     source.destroy();
-    throw error instanceof BerthError || !(error instanceof Error) ? error : withPath(error, `copying into ${basePath}`, basePath);
+    if (sourceError !== undefined) throw sourceError;
+    if (error instanceof BerthError || !(error instanceof Error)) throw error;
+    if (tarError !== undefined && (error === tarError || (error as NodeJS.ErrnoException).code === 'STREAM_DESTROYED')) {
+      throw new BerthError(`copying into ${basePath}: the stream is not a valid tar (${tarError.message}); what came before that point was written`, {
+        code: 'ERR_ARCHIVE_INVALID',
+        path: basePath,
+        cause: tarError,
+      });
+    }
+    throw withPath(error, `copying into ${basePath}`, basePath);
   } finally {
     parents.close();
   }
