@@ -532,3 +532,25 @@ test('layers whose gzip breaks after some entries, or whose tar ends mid-entry (
     await assertPullFails(runtime, `${registry.host}/${REPO}:${what.replaceAll(' ', '-')}`, 'ERR_LAYER_INVALID', message);
   }
 });
+
+test('a push to a registry that opens its uploads at a Location that is not a URL, or not http(s), is a typed error', async () => {
+  await using registry = await hostileRegistry();
+  await using runtime = await temporaryRuntime();
+  const image = await runtime.images.get('localhost/busybox');
+  for (const [location, code, message] of [
+    ['http://[not a url', 'ERR_REGISTRY', /Location that is not a URL/],
+    ['file:///etc/passwd', 'ERR_REDIRECT_REFUSED', /file: URL; only http and https/],
+  ] as const) {
+    registry.hook = (req, res, url) => {
+      if (req.method !== 'POST' || !url.pathname.endsWith('/blobs/uploads/')) return false;
+      res.writeHead(202, { location, 'content-length': 0 }).end();
+      return true;
+    };
+    await assert.rejects(withDeadline(image.push(`${registry.host}/${REPO}:pushed`, { dockerConfig: false, retries: 0 }), 'the push'), (error: unknown) => {
+      assert.ok(error instanceof BerthError, `a berth error: ${String(error)}`);
+      assert.equal(error.code, code, error.message);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+});

@@ -364,7 +364,16 @@ export class RegistryClient {
   private location(response: Dispatcher.ResponseData): string {
     const location = response.headers.location;
     if (typeof location !== 'string') throw new ImagePullError(`${this.domain} opened an upload without a Location header`, { registry: this.domain });
-    return new URL(location, this.origin).toString();
+    let url: URL;
+    try {
+      url = new URL(location, this.origin);
+    } catch (error) {
+      throw new ImagePullError(`${this.domain} opened an upload at a Location that is not a URL: ${location.slice(0, 200)}`, { registry: this.domain, cause: error });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ImagePullError(`${this.domain} opened an upload at a ${url.protocol} URL; only http and https are used`, { registry: this.domain, code: 'ERR_REDIRECT_REFUSED' });
+    }
+    return url.toString();
   }
 
   /**
