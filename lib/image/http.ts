@@ -63,6 +63,13 @@ export async function httpRequest(url: URL, options: Omit<Dispatcher.RequestOpti
   return (await undici.request(url, { ...options, dispatcher: await dispatcher(undici) } as Parameters<Undici['request']>[1])) as Dispatcher.ResponseData;
 }
 
+/** undici's `fetch` (redirects followed) through the shared pool, its sockets guarded as above. */
+export async function httpFetch(url: string, init: { signal?: AbortSignal | undefined }): Promise<Awaited<ReturnType<Undici['fetch']>>> {
+  loading ??= import('undici');
+  const undici = await loading;
+  return undici.fetch(url, { ...(init.signal ? { signal: init.signal } : {}), dispatcher: await dispatcher(undici) });
+}
+
 /**
  * At most `limit` bytes of a response body, as text: what a server says
  * besides the content asked for (an error page, a token answer), which it
