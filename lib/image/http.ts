@@ -58,15 +58,13 @@ function guardParserAssertion(socket: Socket): void {
 
 /** undici's `request` through the shared pool. */
 export async function httpRequest(url: URL, options: Omit<Dispatcher.RequestOptions, 'origin' | 'path'>): Promise<Dispatcher.ResponseData> {
-  loading ??= import('undici');
-  const undici = await loading;
+  const undici = await (loading ??= import('undici'));
   return (await undici.request(url, { ...options, dispatcher: await dispatcher(undici) } as Parameters<Undici['request']>[1])) as Dispatcher.ResponseData;
 }
 
 /** undici's `fetch` (redirects followed) through the shared pool, its sockets guarded as above. */
 export async function httpFetch(url: string, init: { signal?: AbortSignal | undefined }): Promise<Awaited<ReturnType<Undici['fetch']>>> {
-  loading ??= import('undici');
-  const undici = await loading;
+  const undici = await (loading ??= import('undici'));
   return undici.fetch(url, { ...(init.signal ? { signal: init.signal } : {}), dispatcher: await dispatcher(undici) });
 }
 
