@@ -554,3 +554,49 @@ test('a push to a registry that opens its uploads at a Location that is not a UR
     });
   }
 });
+
+test('one layer refused while the others still stream: the pull fails at once with its error, the others are cut, nothing unhandled', async () => {
+  await using registry = await hostileRegistry();
+  await using runtime = await temporaryRuntime();
+  const slowTar = await tarOf([{ name: 'slow', content: randomBytes(2 * 1024 * 1024) }]);
+  const slow = { blob: gzipSync(slowTar), tar: slowTar };
+  const bad = { blob: gzipSync(busybox), tar: Buffer.from('not what the config says') }; // its diff_id cannot match
+  registry.image('1', [slow, bad, slow]);
+  const slowDigest = digestOf(slow.blob);
+  let open = 0;
+  // the slow blob trickles, 1 KiB every 20 ms: the pull must not wait for it once another layer failed
+  registry.hook = (_req, res, url) => {
+    if (!url.pathname.endsWith(slowDigest)) return false;
+    open++;
+    res.writeHead(200, { 'content-length': slow.blob.length });
+    let sent = 0;
+    const more = () => {
+      if (res.destroyed || sent >= slow.blob.length) return;
+      res.write(slow.blob.subarray(sent, sent + 1024), () => setTimeout(more, 20));
+      sent += 1024;
+    };
+    res.on('close', () => open--);
+    more();
+    return true;
+  };
+  const seen: unknown[] = [];
+  const record = (error: unknown) => seen.push(error);
+  process.on('unhandledRejection', record);
+  process.on('uncaughtException', record);
+  try {
+    await assert.rejects(withDeadline(runtime.images.pull(`${registry.host}/${REPO}:1`, PULL), 'the failed pull', 15_000), (error: unknown) => {
+      assert.ok(error instanceof BerthError, `a berth error: ${String(error)}`);
+      assert.equal(error.code, 'ERR_DIGEST_MISMATCH', error.message);
+      return true;
+    });
+    await withDeadline((async () => {
+      while (open > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    })(), 'the slow downloads to be cut', 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    process.off('unhandledRejection', record);
+    process.off('uncaughtException', record);
+  }
+  assert.deepEqual(seen.map(String), [], 'nothing unhandled or uncaught');
+  assert.equal((await runtime.images.list()).length, 0);
+});
