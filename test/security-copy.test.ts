@@ -64,7 +64,7 @@ async function readArchive(stream: Readable): Promise<Map<string, Buffer>> {
   return files;
 }
 
-test('a consumer that fails in the middle of a file ends copyFrom and export with its error, nothing uncaught', async () => {
+test('a consumer that fails or stops in the middle of a file ends copyFrom and export with its error, nothing uncaught, nothing held', async () => {
   await using runtime = await temporaryRuntime();
   await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sh', '-c', 'head -c 4194304 /dev/zero > /big; echo ready; exec sleep 60'] });
   await container.start();
@@ -83,6 +83,10 @@ test('a consumer that fails in the middle of a file ends copyFrom and export wit
         });
         await assert.rejects(withDeadline(pipeline(await open(), failing), 'the failed copy'), { message: 'the disk is full' });
       }
+      // a reader that stops without an error (a loop left early)
+      const stream = await open();
+      stream.once('data', () => stream.destroy());
+      await withDeadline(new Promise((resolve) => stream.on('close', resolve)), 'the abandoned copy');
     }
   });
   // the archive's files and the container's root are closed, not held by a copy waiting forever
