@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -239,4 +240,39 @@ test('build options: network sets the network of RUN steps that do not say; a pl
   const other = process.arch === 'arm64' ? 'linux/amd64' : 'linux/arm64';
   await assert.rejects(runtime.images.build({ context: context.dir, platform: other }), { code: 'ERR_PLATFORM_UNAVAILABLE' });
   await build(runtime, { context: context.dir, platform: process.arch === 'arm64' ? 'linux/arm64' : 'linux/amd64' });
+});
+
+test('ADD of a URL whose server resets mid-body, closes without answering or sends less than it announced is a step error, nothing uncaught', async () => {
+  await using runtime = await temporaryRuntime();
+  const body = Buffer.alloc(256 * 1024, 0x61);
+  const server = createNetServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', (request) => {
+      const path = /^GET (\S+)/.exec(request.toString('latin1'))?.[1];
+      if (path === '/silent') return socket.end(); // no answer at all
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+      if (path === '/reset') socket.write(body.subarray(0, body.length >> 1), () => setTimeout(() => socket.resetAndDestroy(), 5));
+      else socket.end(body.subarray(0, body.length >> 1)); // /short: fewer bytes than announced, then the FIN
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  let uncaught = 0;
+  const count = () => uncaught++;
+  process.on('uncaughtException', count);
+  try {
+    for (const path of ['/reset', '/silent', '/short']) {
+      using context = makeContext({ Dockerfile: `FROM ${BUSYBOX}\nADD http://127.0.0.1:${port}${path} /downloads/\n` });
+      await assert.rejects(withDeadline(build(runtime, { context: context.dir, tags: ['add:1'] }), 'the build'), (error: unknown) => {
+        assert.ok(error instanceof BuildStepError, `${path}: a step error, got ${String(error)}`);
+        assert.match(error.message, new RegExp(`^Dockerfile:2: ADD .*: downloading http://127.0.0.1:${port}${path}: `));
+        return true;
+      });
+    }
+  } finally {
+    process.off('uncaughtException', count);
+    await withDeadline(new Promise((resolve) => server.close(resolve)), 'the server to close');
+  }
+  assert.equal(uncaught, 0, 'no uncaught exception');
+  assert.equal((await runtime.images.list()).filter((image) => image.references.includes('docker.io/library/add:1')).length, 0);
 });

@@ -181,3 +181,21 @@ test('timeout, abort, forExit, allOf and anyOf', async () => {
   await assert.rejects(runtime.containers.create({ image: BUSYBOX, cmd: ['true'], waitFor: {} as never }), TypeError);
   await assert.rejects(runtime.containers.create({ image: BUSYBOX, cmd: ['true'], startupTimeout: -1 }), RangeError);
 });
+
+test('forHttp against a server that never ends its answer: the status alone is ready; a body predicate gets bounded attempts, not one without end', async () => {
+  await using runtime = await temporaryRuntime();
+  // every connection: a 200 and then a body without end; each connection served is counted
+  const serve = "echo >> /tmp/served; printf 'HTTP/1.1 200 OK\\r\\n\\r\\n'; while :; do echo 0123456789abcdef0123456789abcdef; done";
+  await using container = await runtime.containers.create({
+    image: BUSYBOX, ports: { '8080': 0 },
+    cmd: ['sh', '-c', `printf '%s\\n' '#!/bin/sh' "${serve}" > /serve; chmod +x /serve; exec nc -ll -p 8080 -e /serve`],
+  });
+  await container.start({ waitFor: Wait.forHttp('/', 8080), timeout: 10_000 });
+  const served = async () => Number((await container.exec(['sh', '-c', 'wc -l < /tmp/served'])).stdout.trim());
+  const before = await served();
+  await assert.rejects(
+    container.waitFor(Wait.forHttp('/', 8080, { body: (text) => text.includes('never there'), requestTimeout: 300 }), { timeout: 3_000 }),
+    WaitTimeoutError,
+  );
+  assert.ok((await served()) - before >= 2, 'each attempt ended and the next one connected again');
+});

@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { createGzip, gzipSync } from 'node:zlib';
-import { ImageArchiveError, type Runtime } from '../lib/index.js';
+import { BerthError, ImageArchiveError, type Runtime } from '../lib/index.js';
 import { temporaryRuntime } from './helpers.js';
 import { rawTar, type RawEntry } from './helpers-hostile-tar.js';
 import { busyboxTar, treeOf } from './image-helpers.js';
@@ -156,4 +156,39 @@ test('import: a hostile rootfs tarball is refused like a hostile layer', async (
   const bomb = gzipSync(rawTar([{ name: 'zeros', content: Buffer.alloc(32 * 1024 * 1024) }]));
   await assert.rejects(runtime.images.import(Readable.from([bomb]), { maxLayerSize: 1024 * 1024 }), { code: 'ERR_LAYER_TOO_LARGE' });
   assert.deepEqual(storeFiles(runtime), before);
+});
+
+test('archives cut short anywhere, or garbage, are typed errors for load and import, and nothing is kept', async () => {
+  await using runtime = await temporaryRuntime();
+  const before = storeFiles(runtime);
+  let uncaught = 0;
+  const count = () => uncaught++;
+  process.on('uncaughtException', count);
+  try {
+    const archive = dockerArchive();
+    const gzipped = gzipSync(archive);
+    const rootfs = rawTar([{ name: 'bin/file', content: Buffer.alloc(200_000, 0x61) }, { name: 'etc/passwd', content: 'root:x:0:0::/:/bin/sh\n' }]);
+    const cuts = (data: Buffer) => [1, 100, 511, 512, 513, 1024, data.length >> 2, data.length >> 1, data.length - 1024, data.length - 1].map((at) => data.subarray(0, at));
+    const loaded: number[] = [];
+    for (const cut of [...cuts(archive), ...cuts(gzipped), Buffer.from('garbage'.repeat(200))]) {
+      await runtime.images.load(Readable.from([cut])).then(
+        async (images) => {
+          loaded.push(cut.length); // cut within the end-of-archive blocks: every member is whole
+          for (const image of images) await image.remove();
+        },
+        (error: unknown) => assert.ok(error instanceof BerthError && error.code?.startsWith('ERR_'), `load of ${cut.length} bytes: a typed error, got ${String(error)}`),
+      );
+    }
+    assert.deepEqual(loaded, [archive.length - 1024], 'only the archive without its end blocks loads');
+    for (const cut of [...cuts(rootfs), ...cuts(gzipSync(rootfs))]) {
+      await runtime.images.import(Readable.from([cut])).then(
+        async (image) => image.remove(), // a cut at an entry's end is a shorter, valid tarball
+        (error: unknown) => assert.ok(error instanceof BerthError && error.code?.startsWith('ERR_'), `import of ${cut.length} bytes: a typed error, got ${String(error)}`),
+      );
+    }
+  } finally {
+    process.off('uncaughtException', count);
+  }
+  assert.equal(uncaught, 0, 'no uncaught exception');
+  assert.deepEqual(storeFiles(runtime), before, 'the store gained nothing');
 });

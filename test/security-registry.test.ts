@@ -12,12 +12,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { BerthError, type PullOptions, type Runtime } from '../lib/index.js';
-import { temporaryRuntime } from './helpers.js';
+import { temporaryRuntime, withDeadline } from './helpers.js';
 import { busyboxTar, freePort, requireTool, tarOf, treeOf } from './image-helpers.js';
 
 const REPO = 'evil/app';
@@ -380,4 +381,222 @@ test('an https registry cannot downgrade: no redirect to plain http, no plain-ht
     });
   });
   assert.deepEqual(plain.seen, [], 'nothing went over plain http');
+});
+
+test('a registry that closes or resets its connection mid-response never takes the process down: typed errors, or a resumed blob', async () => {
+  const { httpRequest } = await import('../lib/image/http.js');
+  let uncaught = 0;
+  const count = () => uncaught++;
+  process.on('uncaughtException', count);
+  const server = createNetServer();
+  try {
+    // `Connection: close` and the FIN (or a reset) right behind 64 KiB of body that waits for its reader:
+    // undici 7's parser asserts there (nodejs/undici#5360), from a socket listener nothing can catch
+    const body = Buffer.alloc(64 * 1024, 0x61);
+    let reset = false;
+    server.on('connection', (socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+        socket.write(body);
+        if (reset) setTimeout(() => socket.resetAndDestroy(), 5);
+        else socket.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/`);
+    for (const how of ['end', 'reset']) {
+      reset = how === 'reset';
+      for (let i = 0; i < 5; i++) {
+        const response = await httpRequest(url, { method: 'GET', headersTimeout: 5_000, bodyTimeout: 5_000 });
+        await new Promise((resolve) => setTimeout(resolve, 30)); // the reader is busy elsewhere
+        let read = 0;
+        try {
+          await withDeadline((async () => {
+            for await (const chunk of response.body) read += (chunk as Buffer).length;
+          })(), `the ${how} body`, 10_000);
+          assert.equal(read, body.length, `${how}: a body that completes is whole`);
+        } catch (error) {
+          assert.equal((error as { code?: string }).code, 'UND_ERR_SOCKET', `${how}: a broken connection: ${String(error)}`);
+        }
+      }
+    }
+    assert.equal(uncaught, 0, 'no uncaught exception');
+  } finally {
+    process.off('uncaughtException', count);
+    server.close();
+  }
+
+  // through a pull: a manifest and a blob cut short by a reset are typed errors; with retries the blob resumes
+  await using registry = await hostileRegistry();
+  await using runtime = await temporaryRuntime();
+  const { manifest } = registry.image('1', [plainLayer()]);
+  const layerDigest = digestOf(busyboxGz);
+  let cuts = 0;
+  const cut = (res: ServerResponse, data: Buffer) => {
+    res.writeHead(200, { 'content-type': MANIFEST, 'content-length': data.length });
+    res.write(data.subarray(0, data.length >> 1), () => setTimeout(() => res.socket?.resetAndDestroy(), 5));
+  };
+  registry.hook = (_req, res, url) => {
+    if (url.pathname.endsWith('/manifests/1')) cut(res, manifest);
+    else return false;
+    return true;
+  };
+  // a reset is seen as ECONNRESET, or as the other side closing (UND_ERR_SOCKET), as the kernel delivers it
+  const assertBroken = (message: RegExp) =>
+    assert.rejects(runtime.images.pull(`${registry.host}/${REPO}:1`, PULL), (error: unknown) => {
+      assert.ok(error instanceof BerthError, `a berth error: ${String(error)}`);
+      assert.ok(['ECONNRESET', 'UND_ERR_SOCKET'].includes(error.code ?? ''), error.message);
+      assert.match(error.message, message);
+      return true;
+    });
+  await assertBroken(/cannot GET .*\/manifests\/1/);
+  registry.hook = (req, res, url) => {
+    if (!url.pathname.endsWith(layerDigest) || (cuts > 0 && req.headers.range)) return false;
+    cuts++;
+    cut(res, busyboxGz);
+    return true;
+  };
+  await assertBroken(new RegExp(`cannot GET .*${layerDigest}`));
+  assert.equal((await runtime.images.list()).length, 0);
+  cuts = 0;
+  const image = await runtime.images.pull(`${registry.host}/${REPO}:1`, { ...PULL, retries: 2 });
+  assert.equal(image.layerPaths.length, 1);
+  assert.ok(registry.seen.some((r) => r.path.endsWith(layerDigest)) && cuts === 1, 'the blob was cut once, then resumed');
+});
+
+test('error answers and token answers without end, or cut off, are typed errors read only in part, never buffered whole', async () => {
+  await using registry = await hostileRegistry();
+  await using tokens = await hostileRegistry();
+  await using runtime = await temporaryRuntime();
+  registry.image('1', [plainLayer()]);
+  /** A body that never ends (16 KiB a millisecond, until the client goes away), or one cut off by a reset. */
+  const endless = (res: ServerResponse, status: number) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    const more = () => {
+      if (res.destroyed) return;
+      res.write(Buffer.alloc(16 * 1024, 0x20), () => setTimeout(more, 1));
+    };
+    more();
+  };
+  const cutOff = (res: ServerResponse, status: number) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': 1000 });
+    res.write('{"token":', () => setTimeout(() => res.socket?.resetAndDestroy(), 5));
+  };
+  const pull = (options: PullOptions = {}) => withDeadline(runtime.images.pull(`${registry.host}/${REPO}:1`, { ...PULL, ...options }), 'the pull', 20_000);
+  for (const answer of [endless, cutOff]) {
+    // the registry's 500 about a manifest
+    registry.hook = (_req, res, url) => {
+      if (!url.pathname.endsWith('/manifests/1')) return false;
+      answer(res, 500);
+      return true;
+    };
+    await assert.rejects(pull(), (error: unknown) => {
+      assert.ok(error instanceof BerthError, `a berth error: ${String(error)}`);
+      assert.match(error.message, /HTTP 500/);
+      return true;
+    });
+  }
+  // the token service's answer (the registry's challenge is remembered from here on)
+  registry.hook = undefined;
+  registry.bearer = { token: 'secret-token', realm: `http://${tokens.host}/auth` };
+  for (const answer of [endless, cutOff]) {
+    tokens.hook = (_req, res) => {
+      answer(res, 200);
+      return true;
+    };
+    await assert.rejects(pull(), (error: unknown) => {
+      assert.ok(error instanceof BerthError, `a berth error: ${String(error)}`);
+      assert.equal(error.code, 'ERR_REGISTRY_AUTH', error.message);
+      assert.match(error.message, /token service/);
+      return true;
+    });
+  }
+  assert.equal((await runtime.images.list()).length, 0);
+});
+
+test('layers whose gzip breaks after some entries, or whose tar ends mid-entry (digests matching), are typed errors', async () => {
+  await using registry = await hostileRegistry();
+  await using runtime = await temporaryRuntime();
+  const tar = await tarOf([{ name: 'a', content: randomBytes(100_000) }, { name: 'b', content: randomBytes(300_000) }, { name: 'c', content: 'x' }]);
+  const gz = gzipSync(tar);
+  const brokenGzip = Buffer.concat([gz.subarray(0, gz.length >> 1), randomBytes(4096)]);
+  const midEntry = tar.subarray(0, 512 + 100_352 + 512 + 1000); // a, then b's header and part of its data
+  const cases: [string, Layer, RegExp][] = [
+    ['gzip that breaks', { blob: brokenGzip, tar }, /not valid gzip/],
+    ['gzip of a tar that ends mid-entry', { blob: gzipSync(midEntry), tar: midEntry }, /entry 'b': Unexpected end of data|not a valid tar/],
+    ['a tar that ends mid-entry', { blob: midEntry, tar: midEntry, mediaType: 'application/vnd.oci.image.layer.v1.tar' }, /entry 'b': Unexpected end of data|not a valid tar/],
+  ];
+  for (const [what, layer, message] of cases) {
+    registry.image(what.replaceAll(' ', '-'), [layer]);
+    await assertPullFails(runtime, `${registry.host}/${REPO}:${what.replaceAll(' ', '-')}`, 'ERR_LAYER_INVALID', message);
+  }
+});
+
+test('a push to a registry that opens its uploads at a Location that is not a URL, or not http(s), is a typed error', async () => {
+  await using registry = await hostileRegistry();
+  await using runtime = await temporaryRuntime();
+  const image = await runtime.images.get('localhost/busybox');
+  for (const [location, code, message] of [
+    ['http://[not a url', 'ERR_REGISTRY', /Location that is not a URL/],
+    ['file:///etc/passwd', 'ERR_REDIRECT_REFUSED', /file: URL; only http and https/],
+  ] as const) {
+    registry.hook = (req, res, url) => {
+      if (req.method !== 'POST' || !url.pathname.endsWith('/blobs/uploads/')) return false;
+      res.writeHead(202, { location, 'content-length': 0 }).end();
+      return true;
+    };
+    await assert.rejects(withDeadline(image.push(`${registry.host}/${REPO}:pushed`, { dockerConfig: false, retries: 0 }), 'the push'), (error: unknown) => {
+      assert.ok(error instanceof BerthError, `a berth error: ${String(error)}`);
+      assert.equal(error.code, code, error.message);
+      assert.match(error.message, message);
+      return true;
+    });
+  }
+});
+
+test('one layer refused while the others still stream: the pull fails at once with its error, the others are cut, nothing unhandled', async () => {
+  await using registry = await hostileRegistry();
+  await using runtime = await temporaryRuntime();
+  const slowTar = await tarOf([{ name: 'slow', content: randomBytes(2 * 1024 * 1024) }]);
+  const slow = { blob: gzipSync(slowTar), tar: slowTar };
+  const bad = { blob: gzipSync(busybox), tar: Buffer.from('not what the config says') }; // its diff_id cannot match
+  registry.image('1', [slow, bad, slow]);
+  const slowDigest = digestOf(slow.blob);
+  let open = 0;
+  // the slow blob trickles, 1 KiB every 20 ms: the pull must not wait for it once another layer failed
+  registry.hook = (_req, res, url) => {
+    if (!url.pathname.endsWith(slowDigest)) return false;
+    open++;
+    res.writeHead(200, { 'content-length': slow.blob.length });
+    let sent = 0;
+    const more = () => {
+      if (res.destroyed || sent >= slow.blob.length) return;
+      res.write(slow.blob.subarray(sent, sent + 1024), () => setTimeout(more, 20));
+      sent += 1024;
+    };
+    res.on('close', () => open--);
+    more();
+    return true;
+  };
+  const seen: unknown[] = [];
+  const record = (error: unknown) => seen.push(error);
+  process.on('unhandledRejection', record);
+  process.on('uncaughtException', record);
+  try {
+    await assert.rejects(withDeadline(runtime.images.pull(`${registry.host}/${REPO}:1`, PULL), 'the failed pull', 15_000), (error: unknown) => {
+      assert.ok(error instanceof BerthError, `a berth error: ${String(error)}`);
+      assert.equal(error.code, 'ERR_DIGEST_MISMATCH', error.message);
+      return true;
+    });
+    await withDeadline((async () => {
+      while (open > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    })(), 'the slow downloads to be cut', 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    process.off('unhandledRejection', record);
+    process.off('uncaughtException', record);
+  }
+  assert.deepEqual(seen.map(String), [], 'nothing unhandled or uncaught');
+  assert.equal((await runtime.images.list()).length, 0);
 });

@@ -14,7 +14,7 @@ import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fetch } from 'undici';
+import { httpFetch } from '../image/http.js';
 import { LayerView } from '../container/layer-view.js';
 import { readLayersUserDatabase, resolveUser } from '../container/user-resolve.js';
 import { BuildStepError } from '../errors.js';
@@ -154,8 +154,19 @@ function entriesSource(entries: CopyEntry[], ownership: Ownership, hash: string,
 async function urlSource(session: BuildSession, url: string, ownership: Ownership, checksum: string | undefined): Promise<Source> {
   if (checksum !== undefined && !/^sha256:[a-f0-9]{64}$/.test(checksum)) throw new CopyError(`--checksum=${checksum}: expected sha256:<64 hex digits>`);
   const file = join(session.tempDir, `download-${createHash('sha256').update(url).digest('hex').slice(0, 16)}`);
-  const response = await fetch(url, { signal: session.signal });
-  if (!response.ok || !response.body) throw new CopyError(`downloading ${url}: HTTP ${response.status}`);
+  // the server is not trusted to answer, or to answer whole: a connection that fails is the step's error
+  const failed = (error: unknown): Error => {
+    if (session.signal?.aborted) return error as Error;
+    const cause = (error as { cause?: { message?: string; code?: string } }).cause;
+    return new CopyError(`downloading ${url}: ${cause?.message ?? (error as Error).message}${cause?.code ? ` (${cause.code})` : ''}`);
+  };
+  const response = await httpFetch(url, { signal: session.signal }).catch((error: unknown) => {
+    throw failed(error);
+  });
+  if (!response.ok || !response.body) {
+    await response.body?.cancel().catch(() => {});
+    throw new CopyError(`downloading ${url}: HTTP ${response.status}`);
+  }
   const hash = createHash('sha256');
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -163,7 +174,9 @@ async function urlSource(session: BuildSession, url: string, ownership: Ownershi
       callback(null, chunk);
     },
   });
-  await pipeline(Readable.fromWeb(response.body as never), hashing, createWriteStream(file, { mode: 0o600 }));
+  await pipeline(Readable.fromWeb(response.body as never), hashing, createWriteStream(file, { mode: 0o600 })).catch((error: unknown) => {
+    throw failed(error);
+  });
   const digest = `sha256:${hash.digest('hex')}`;
   if (checksum !== undefined && digest !== checksum) throw new CopyError(`the content of ${url} has digest ${digest}, not ${checksum} as --checksum says`);
   const modified = Date.parse(response.headers.get('last-modified') ?? '');

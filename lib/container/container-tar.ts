@@ -5,6 +5,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tar, { type Pack } from 'tar-stream';
 import { BerthError, ConflictError } from '../errors.js';
+import { drainedOrClosed, quietEntry } from '../image/tar-entry-sink.js';
 import type { FileOp } from '../userns/userns-file-ops.js';
 import { rootlessUnreadable } from '../userns/rootless-unreadable.js';
 import { fdPath, findRegularFile, lstatIfExists, makeDirectory, openDirectory, READ_FOUND_FILE, splitPath, UnsafePathError } from './path-in-root.js';
@@ -159,7 +160,7 @@ function vanished(error: unknown): boolean {
 
 /** An entry without content (a directory, a link, an empty file). */
 function addEntry(pack: Pack, header: Headers): Promise<void> {
-  return new Promise((resolve, reject) => pack.entry(header, EMPTY, (error) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) => quietEntry(pack.entry(header, EMPTY, (error) => (error ? reject(error) : resolve()))));
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -169,7 +170,7 @@ async function addFile(pack: Pack, header: Headers, file: FileHandle, size: numb
   let settle!: (error?: Error | null) => void;
   const done = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
   done.catch(() => {}); // awaited below; until then a failure shows as a destroyed sink
-  const sink = pack.entry({ ...header, type: 'file', size }, settle); // throws once the pack is destroyed
+  const sink = quietEntry(pack.entry({ ...header, type: 'file', size }, settle)); // throws once the pack is destroyed
   const buffer = Buffer.allocUnsafe(CHUNK);
   for (let position = 0; position < size && !sink.destroyed;) {
     const { bytesRead } = await file.read(buffer, 0, Math.min(CHUNK, size - position), position);
@@ -179,19 +180,6 @@ async function addFile(pack: Pack, header: Headers, file: FileHandle, size: numb
   }
   if (!sink.destroyed) sink.end(undefined); // streamx: no last chunk
   await done;
-}
-
-/** Waits until the entry can take more, or was destroyed (the reader went away). */
-function drainedOrClosed(sink: ReturnType<Pack['entry']>): Promise<void> {
-  return new Promise((resolve) => {
-    const go = () => {
-      sink.off('drain', go);
-      sink.off('close', go);
-      resolve();
-    };
-    sink.on('drain', go);
-    sink.on('close', go);
-  });
 }
 
 function major(rdev: number): number {
@@ -246,7 +234,14 @@ function entryComponents(name: string, base: string): string[] {
  */
 export async function extractTar(baseFd: number, basePath: string, source: Readable, options: ExtractOptions = {}): Promise<void> {
   const extract = tar.extract();
-  source.on('error', (error) => extract.destroy(error));
+  let sourceError: unknown; // the caller's stream failed: its error, as it is
+  source.on('error', (error) => {
+    sourceError ??= error;
+    extract.destroy(error);
+  });
+  // tar-stream's own complaint (a bad header, data cut short); an entry being read sees only 'Stream was destroyed'
+  let tarError: Error | undefined;
+  extract.on('error', (error: Error) => (tarError ??= error));
   source.pipe(extract as unknown as NodeJS.WritableStream);
   const parents = new ParentCache(baseFd, basePath);
   const directories: { parts: string[]; mtime: Date | undefined }[] = [];
@@ -328,7 +323,16 @@ export async function extractTar(baseFd: number, basePath: string, source: Reada
     extract.destroy();
     source.unpipe();
     source.destroy();
-    throw error instanceof BerthError || !(error instanceof Error) ? error : withPath(error, `copying into ${basePath}`, basePath);
+    if (sourceError !== undefined) throw sourceError;
+    if (error instanceof BerthError || !(error instanceof Error)) throw error;
+    if (tarError !== undefined && (error === tarError || (error as NodeJS.ErrnoException).code === 'STREAM_DESTROYED')) {
+      throw new BerthError(`copying into ${basePath}: the stream is not a valid tar (${tarError.message}); what came before that point was written`, {
+        code: 'ERR_ARCHIVE_INVALID',
+        path: basePath,
+        cause: tarError,
+      });
+    }
+    throw withPath(error, `copying into ${basePath}`, basePath);
   } finally {
     parents.close();
   }

@@ -15,9 +15,9 @@
  */
 import { closeSync, constants, createReadStream, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
-import { once } from 'node:events';
 import { pack, type Header, type Pack } from 'tar-stream';
 import { BerthError } from '../errors.js';
+import { drainedOrClosed, quietEntry } from './tar-entry-sink.js';
 import { rootlessUnreadable } from '../userns/rootless-unreadable.js';
 import type { IdMaps } from '../userns/id-map.js';
 import { nativeAddon } from '../native/addon.js';
@@ -57,19 +57,20 @@ export async function addEntry(tar: Pack, header: EntryHeader, content?: Buffer 
       const done = (error?: Error | null) => (error ? reject(error) : resolve());
       // a file entry (the default type) without content would wait for content forever: it gets an empty one
       const body = content ?? (header.type === undefined || header.type === 'file' ? Buffer.alloc(0) : undefined);
-      if (body) tar.entry({ ...header, size: body.length }, body, done);
-      else tar.entry(header, done);
+      quietEntry(body ? tar.entry({ ...header, size: body.length }, body, done) : tar.entry(header, done));
     });
     return;
   }
   await new Promise<void>((resolve, reject) => {
-    const sink = tar.entry(header, (error) => (error ? reject(error) : resolve()));
+    // the entry's failure is the caller's through reject (tar-entry-sink.ts)
+    const sink = quietEntry(tar.entry(header, (error) => (error ? reject(error) : resolve())));
     (async () => {
-      for await (const chunk of content) if (!sink.write(chunk)) await once(sink as unknown as NodeJS.EventEmitter, 'drain');
-      (sink as unknown as { end(): void }).end();
+      for await (const chunk of content) {
+        if (sink.destroyed) break; // the reader went away: the callback has its error
+        if (!sink.write(chunk)) await drainedOrClosed(sink);
+      }
+      if (!sink.destroyed) (sink as unknown as { end(): void }).end();
     })().catch((error: unknown) => {
-      // the error is the caller's through reject; the entry's own 'error' event would be an uncaught exception
-      sink.on('error', () => {});
       sink.destroy(error as Error);
       reject(error as Error);
     });

@@ -4,7 +4,7 @@
  */
 import { RegistryAuthError } from '../errors.js';
 import type { Credentials } from './credentials.js';
-import { httpRequest } from './http.js';
+import { bodyText, httpRequest } from './http.js';
 
 /** A parsed `WWW-Authenticate` challenge. */
 export interface Challenge {
@@ -72,6 +72,8 @@ const tokens = new Map<string, CachedToken>();
 
 /** Tokens live at least this long when the server does not say (the distribution spec's default). */
 const DEFAULT_TOKEN_SECONDS = 60;
+/** The largest token answer read: real ones are kilobytes (a JWT and a few fields). */
+const MAX_TOKEN_ANSWER_BYTES = 1024 * 1024;
 
 function cacheKey(challenge: Challenge, scopes: readonly string[], credentials: Credentials | undefined): string {
   const who = credentials?.username ?? (credentials?.identityToken ? 'identity:' + credentials.identityToken.slice(0, 8) : '');
@@ -134,7 +136,8 @@ export async function bearerToken(
   } catch (error) {
     throw new RegistryAuthError(`cannot reach the token service ${url.origin} of ${registry}: ${(error as Error).message}`, { registry, cause: error });
   }
-  const text = await response.body.text();
+  // a token answer is a few kilobytes: one without end, or cut off, is not waited for nor kept
+  const { text, complete } = await bodyText(response, MAX_TOKEN_ANSWER_BYTES);
   if (response.statusCode === 401 || response.statusCode === 403) {
     throw new RegistryAuthError(
       `the token service of ${registry} refused ${credentials ? 'the credentials' : 'anonymous access'} (HTTP ${response.statusCode}); ` +
@@ -144,6 +147,9 @@ export async function bearerToken(
   }
   if (response.statusCode !== 200) {
     throw new RegistryAuthError(`the token service of ${registry} answered HTTP ${response.statusCode}: ${text.slice(0, 200)}`, { registry, status: response.statusCode });
+  }
+  if (!complete) {
+    throw new RegistryAuthError(`the token service of ${registry} sent an answer that broke off or is larger than ${MAX_TOKEN_ANSWER_BYTES} bytes`, { registry });
   }
   let answer: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
   try {

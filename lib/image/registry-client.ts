@@ -11,7 +11,7 @@ import type { Descriptor, RegistryOptions } from '../../types/image.js';
 import { BerthError, ImageContentError, ImagePullError, NotFoundError, RegistryAuthError } from '../errors.js';
 import { resolveCredentials, type Credentials } from './credentials.js';
 import { sha256, verifyContent } from './digest.js';
-import { httpRequest } from './http.js';
+import { bodyText, httpRequest } from './http.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { USER_AGENT, basicAuthorization, bearerToken, checkTokenRealm, forgetToken, parseChallenge, type Challenge } from './registry-auth.js';
 
@@ -23,6 +23,8 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** The largest image config accepted: real ones are kilobytes. */
 export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
+/** What is read of an error answer's body, for its message (`{"errors":[{"code":…}]}`). */
+const ERROR_BODY_BYTES = 64 * 1024;
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 /** The host that serves a reference's domain. */
@@ -154,7 +156,7 @@ export class RegistryClient {
         throw this.authError(await this.getCredentials(), knownChallenges.get(host), req, 403);
       }
       if (req.accept.includes(response.statusCode)) return response;
-      const text = req.method === 'HEAD' ? '' : (await response.body.text()).slice(0, 300);
+      const text = req.method === 'HEAD' ? '' : (await bodyText(response, ERROR_BODY_BYTES)).text.slice(0, 300);
       if (RETRYABLE_STATUS.has(response.statusCode) && attempt < this.retries) {
         await this.backoff(attempt, response.headers['retry-after']);
         continue;
@@ -222,14 +224,20 @@ export class RegistryClient {
    * A digest reference is verified against the bytes.
    */
   async getManifest(repository: string, reference: string, accept = MANIFEST_ACCEPT): Promise<{ bytes: Buffer; mediaType: string | undefined; digest: string }> {
-    const response = await this.send({
+    const req: SendRequest = {
       method: 'GET',
       url: `/v2/${repository}/manifests/${reference}`,
       headers: { accept },
       scopes: [`repository:${repository}:pull`],
       accept: [200],
-    });
-    const bytes = await readLimited(response, MAX_MANIFEST_BYTES, `the manifest ${repository}${reference.startsWith('sha256:') ? '@' : ':'}${reference} from ${this.domain}`);
+    };
+    const response = await this.send(req);
+    let bytes: Buffer;
+    try {
+      bytes = await readLimited(response, MAX_MANIFEST_BYTES, `the manifest ${repository}${reference.startsWith('sha256:') ? '@' : ':'}${reference} from ${this.domain}`);
+    } catch (error) {
+      throw this.transportError(error, req); // a connection that broke mid-body
+    }
     const digest = sha256(bytes);
     if (reference.startsWith('sha256:')) verifyContent(`manifest ${repository}@${reference} from ${this.domain}`, { digest: reference }, { digest, size: bytes.length });
     const contentType = response.headers['content-type'];
@@ -356,7 +364,16 @@ export class RegistryClient {
   private location(response: Dispatcher.ResponseData): string {
     const location = response.headers.location;
     if (typeof location !== 'string') throw new ImagePullError(`${this.domain} opened an upload without a Location header`, { registry: this.domain });
-    return new URL(location, this.origin).toString();
+    let url: URL;
+    try {
+      url = new URL(location, this.origin);
+    } catch (error) {
+      throw new ImagePullError(`${this.domain} opened an upload at a Location that is not a URL: ${location.slice(0, 200)}`, { registry: this.domain, cause: error });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ImagePullError(`${this.domain} opened an upload at a ${url.protocol} URL; only http and https are used`, { registry: this.domain, code: 'ERR_REDIRECT_REFUSED' });
+    }
+    return url.toString();
   }
 
   /**

@@ -8,7 +8,7 @@ import { checkInterval, pollUntil, type WaitStrategy } from './wait-strategy.js'
 export interface HttpWaitOptions {
   /** The status to wait for, or a predicate on it. Default 200. */
   status?: number | ((status: number) => boolean);
-  /** A predicate on the response body (UTF-8), checked after the status. */
+  /** A predicate on the response body (UTF-8, at most 1 MiB: a longer body fails the attempt), checked after the status. */
   body?: (body: string) => boolean;
   /** Default `GET`. */
   method?: string;
@@ -20,25 +20,50 @@ export interface HttpWaitOptions {
   insecure?: boolean;
   /** Milliseconds between attempts. Default 10. */
   interval?: number;
-  /** Milliseconds one attempt may take. Default 2000. */
+  /** Milliseconds one attempt may take, the body included. Default 2000. */
   requestTimeout?: number;
 }
 
-/** One request; resolves with the status and body, or undefined when it failed. */
+/** The most of a response body read for the `body` predicate: a server that streams without end is not kept in memory. */
+export const MAX_HTTP_WAIT_BODY = 1024 * 1024;
+
+/**
+ * One request; resolves with the status and body, or undefined when it
+ * failed. The container's server is not trusted to end its answer: the
+ * attempt takes at most `timeout` in all (not only while the socket is idle),
+ * the body is read only for a `body` predicate and only up to
+ * {@link MAX_HTTP_WAIT_BODY} (more fails the attempt).
+ */
 function attempt(url: URL, options: HttpWaitOptions, signal: AbortSignal, timeout: number): Promise<{ status: number; body: string } | undefined> {
   const request = options.tls ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
+    let settled = false;
+    const finish = (result: { status: number; body: string } | undefined) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy(); // a body still coming is not waited for
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish(undefined), timeout);
     const req = request(url, {
       method: options.method ?? 'GET', headers: options.headers, signal, timeout, agent: false,
       ...(options.tls && options.insecure ? { rejectUnauthorized: false } : {}),
     }, (res) => {
+      const status = res.statusCode ?? 0;
+      res.on('error', () => finish(undefined));
+      if (!options.body) return finish({ status, body: '' }); // the status is the answer
       const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', () => resolve(undefined));
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_HTTP_WAIT_BODY) finish(undefined);
+        else chunks.push(chunk);
+      });
+      res.on('end', () => finish({ status, body: Buffer.concat(chunks).toString('utf8') }));
     });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
+    req.on('timeout', () => finish(undefined));
+    req.on('error', () => finish(undefined));
     req.end();
   });
 }
