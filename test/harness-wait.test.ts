@@ -12,7 +12,10 @@ import { freePort } from './image-helpers.js';
 /** Milliseconds from the container's log line matching `marker` (its monitor's time) to now. */
 async function sinceLogLine(container: Container, marker: string): Promise<number> {
   const now = Date.now();
-  for await (const { line, time } of container.logs()) if (line.includes(marker)) return now - time.getTime();
+  // the monitor writes a line out within moments of reading it (records are batched): looked for up to 5 s
+  for (const deadline = now + 5_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
+    for await (const { line, time } of container.logs()) if (line.includes(marker)) return now - time.getTime();
+  }
   throw new Error(`no log line ${marker}`);
 }
 
