@@ -102,3 +102,26 @@ test('execStream: streams in and out, a tty from the container with its size, re
   shell.kill('SIGKILL');
   assert.deepEqual(await withDeadline(shell.wait(), 'the exec to end'), { exitCode: 137, signal: 'SIGKILL' });
 });
+
+test('a command that writes without end cannot grow the caller: exec kills it past maxBuffer, forSuccessfulCommand keeps nothing', async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '600'] });
+  await container.start();
+  // a flood on stdout, and one from children the kill does not reach (they get EPIPE once exec stops reading)
+  for (const script of ['yes', 'yes >&2', 'yes & yes & wait']) {
+    await assert.rejects(withDeadline(container.exec(['sh', '-c', script], { maxBuffer: 1024 * 1024 }), `exec of ${script} to give up`), {
+      name: 'BerthError', code: 'ERR_EXEC_OUTPUT_TOO_LARGE', message: /more than 1048576 bytes to std(out|err)/,
+    });
+  }
+  // (the first process, sleep, does not reap: the writers stay as zombies, as without an init in Docker)
+  const writers = async () => (await container.exec(['ps', '-o', 'stat,comm'])).stdout.split('\n').filter((line) => /^[^Z]\S*\s+yes$/.test(line.trim()));
+  await waitUntil(async () => (await writers()).length === 0, 'no writer left');
+  // within the limit: all of it
+  const exact = await container.exec(['head', '-c', '1048576', '/dev/zero'], { maxBuffer: 1024 * 1024 });
+  assert.equal(exact.stdout.length, 1024 * 1024);
+  await assert.rejects(container.exec(['true'], { maxBuffer: -1 }), RangeError);
+  // a readiness command that writes 200 MB before it succeeds: ready, its output dropped as it came
+  const { Wait } = await import('../lib/index.js');
+  await container.waitFor(Wait.forSuccessfulCommand(['sh', '-c', 'head -c 200000000 /dev/zero; true']), { timeout: 60_000 });
+  assert.equal((await container.inspect()).state.status, 'running');
+});

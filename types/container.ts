@@ -500,6 +500,14 @@ export interface ExecBaseOptions {
 export interface ExecOptions extends ExecBaseOptions {
   /** Written to the command's stdin, which is then closed. */
   stdin?: string | Uint8Array | Readable;
+  /**
+   * The most bytes of stdout, and of stderr, that `exec()` keeps (as Node's
+   * `execFile`): a command that writes more is killed (SIGKILL) and `exec()`
+   * rejects with a `BerthError` `ERR_EXEC_OUTPUT_TOO_LARGE`, so that a
+   * container cannot grow the caller's memory without bound. For large
+   * output, read `execStream()`'s streams instead. Default 64 MiB.
+   */
+  maxBuffer?: number;
 }
 
 /** Options of `container.execStream()`. */

@@ -2,7 +2,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import type { ExecBaseOptions, ExecExit, ExecOptions, ExecProcess, ExecResult, ExecStreamOptions, SignalName } from '../../types/container.js';
-import { ContainerSetupError, InvalidStateError } from '../errors.js';
+import { BerthError, ContainerSetupError, InvalidStateError } from '../errors.js';
 import { readJsonIfExists } from '../state/atomic-file.js';
 import { readContainerCgroup } from '../cgroup/cgroup-driver.js';
 import type { ContainerHandle } from './container-handle.js';
@@ -187,23 +187,53 @@ async function waitForExit(helper: ExecHelper): Promise<ExecExit> {
  * has exited.
  */
 export async function exec(handle: ContainerHandle, cmd: string[], options: ExecOptions = {}): Promise<ExecResult> {
-  const { stdin, ...rest } = options ?? {};
+  const { stdin, maxBuffer = DEFAULT_MAX_BUFFER, ...rest } = options ?? {};
   if (stdin !== undefined && typeof stdin !== 'string' && !(stdin instanceof Uint8Array) && !(stdin instanceof Readable)) {
     throw new TypeError('exec: stdin must be a string, a Buffer or a readable stream');
   }
+  if (!Number.isSafeInteger(maxBuffer) || maxBuffer < 0) throw new RangeError(`exec: maxBuffer must be a whole number of bytes, got ${String(maxBuffer)}`);
   const proc = await execStream(handle, cmd, { ...rest, stdin: stdin !== undefined });
   if (proc.stdin) {
     proc.stdin.on('error', () => {}); // the command may exit without reading it all
     if (stdin instanceof Readable) stdin.pipe(proc.stdin);
     else proc.stdin.end(stdin);
   }
-  const [status, stdout, stderr] = await Promise.all([proc.wait(), text(proc.stdout), text(proc.stderr)]);
+  let tooLarge: string | undefined;
+  const overflow = (name: string) => {
+    tooLarge ??= name;
+    proc.kill('SIGKILL');
+  };
+  const [status, stdout, stderr] = await Promise.all([
+    proc.wait(), text(proc.stdout, maxBuffer, () => overflow('stdout')), text(proc.stderr, maxBuffer, () => overflow('stderr')),
+  ]);
+  if (tooLarge) {
+    throw new BerthError(`exec: the command wrote more than ${maxBuffer} bytes to ${tooLarge} and was killed; raise maxBuffer, or read execStream()'s streams`, {
+      code: 'ERR_EXEC_OUTPUT_TOO_LARGE', containerId: handle.id,
+    });
+  }
   return { ...status, stdout, stderr };
 }
 
-async function text(stream: Readable | null): Promise<string> {
+/** What exec() keeps of each output stream unless told otherwise. */
+const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024;
+
+/**
+ * The stream as UTF-8. Beyond `maxBuffer` bytes it calls `overflow` and stops
+ * reading (closing the pipe: writers the kill does not reach, such as the
+ * command's own children, get EPIPE rather than hold exec() open).
+ */
+async function text(stream: Readable | null, maxBuffer: number, overflow: () => void): Promise<string> {
   if (!stream) return '';
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  let kept = 0;
+  for await (const chunk of stream) {
+    kept += (chunk as Buffer).length;
+    if (kept > maxBuffer) {
+      overflow();
+      stream.destroy();
+      return '';
+    }
+    chunks.push(chunk as Buffer);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }

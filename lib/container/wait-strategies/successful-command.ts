@@ -21,6 +21,12 @@ export class SuccessfulCommandWait implements WaitStrategy {
   }
 
   async waitUntilReady(container: Container, signal: AbortSignal): Promise<void> {
-    await pollUntil(async () => (await container.exec(this.cmd)).exitCode === 0, this.interval, signal);
+    await pollUntil(async () => {
+      // only the exit code counts: the output is read and dropped, never kept (a command may write without end)
+      const command = await container.execStream(this.cmd);
+      command.stdout.resume();
+      command.stderr?.resume();
+      return (await command.wait()).exitCode === 0;
+    }, this.interval, signal);
   }
 }
