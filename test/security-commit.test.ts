@@ -155,3 +155,16 @@ test('packing a tree whose names flip between symlinks, files and truncated file
     rmSync(secretDir, { recursive: true, force: true });
   }
 });
+
+test('a name that is not valid UTF-8 fails the commit with ERR_NAME_NOT_UTF8 naming it; nothing is stored', async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sh', '-c', "mkdir -p /data && touch \"/data/bad$(printf '\\377')name\" /data/good"] });
+  await container.start();
+  assert.equal((await container.wait()).exitCode, 0);
+  const before = (await runtime.images.list()).length;
+  await assert.rejects(runtime.images.commit(container, { ref: 'localhost/not-utf8:1' }), {
+    name: 'BerthError', code: 'ERR_NAME_NOT_UTF8', path: 'data/bad\\xffname', message: /rename it in the container/,
+  });
+  assert.equal((await runtime.images.list()).length, before);
+  await assert.rejects(runtime.images.get('localhost/not-utf8:1'), { name: 'NotFoundError' });
+});

@@ -102,6 +102,24 @@ function openChecked(path: string, flags: number, expected: Stats, name: string)
   return fd;
 }
 
+/**
+ * The names as strings. A tar entry's name is UTF-8 here, so a name that is
+ * not valid UTF-8 cannot be stored: refused, rather than left out (a
+ * whiteout left out would bring a deleted file back in the image).
+ */
+function utf8Names(names: Buffer[], rel: string): string[] {
+  return names.map((raw) => {
+    const name = raw.toString('utf8');
+    if (!Buffer.from(name, 'utf8').equals(raw)) {
+      const shown = `${rel === '' ? '' : `${rel}/`}${raw.toString('latin1').replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}`;
+      throw new BerthError(`'${shown}' is not a valid UTF-8 name, which a layer cannot store here; rename it in the container (or remove it) and commit again`, {
+        code: 'ERR_NAME_NOT_UTF8', path: shown,
+      });
+    }
+    return name;
+  });
+}
+
 /** The target of the symlink at `path`; a name swapped for something else since its lstat is a change. */
 function readLinkChecked(path: string, name: string): string {
   try {
@@ -134,7 +152,7 @@ function changed(name: string, cause?: unknown): BerthError {
 async function walk(tar: Pack, root: string, options: PackOptions): Promise<void> {
   const links = new Map<string, string>(); // dev:ino → first name
   const visit = async (dirFd: number, rel: string): Promise<void> => {
-    const names = readdirSync(`/proc/self/fd/${dirFd}`).sort();
+    const names = utf8Names(readdirSync(`/proc/self/fd/${dirFd}`, { encoding: 'buffer' }), rel).sort();
     for (const base of names) {
       const name = rel === '' ? base : `${rel}/${base}`;
       const path = at(dirFd, base);
