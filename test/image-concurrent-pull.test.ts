@@ -36,4 +36,5 @@ test('two processes pulling the same image at once download each layer once and 
   assert.equal(readdirSync(join(runtime.root, 'layers')).filter((name) => /^[a-f0-9]{64}$/.test(name)).length, 6);
   assert.equal(readdirSync(join(runtime.root, 'images')).filter((name) => name.endsWith('.json')).length, 1);
   assert.deepEqual(treeOf(runtime.root).filter((path) => path.includes('.tmp')), []);
+  assert.deepEqual(readdirSync(join(runtime.root, 'locks')).filter((name) => name.startsWith('layer-')), [], 'no layer lock file is left');
 });

@@ -130,7 +130,7 @@ const PULL: PullOptions = { dockerConfig: false, retries: 0, timeout: 15_000 };
 
 /** Everything under the runtime root but the lock files (empty files flock needs, not content). */
 function storeFiles(runtime: Runtime): string[] {
-  return treeOf(runtime.root).filter((path) => !path.startsWith('locks/'));
+  return treeOf(runtime.root).filter((path) => !['locks/collector', 'locks/records'].includes(path)) // the store's long-lived locks; a layer's goes with it;
 }
 
 /** Pulls, expecting a typed berth error with `code`; the store is as it was before. */

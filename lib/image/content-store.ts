@@ -14,7 +14,7 @@
  * removed when the store opens.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,14 +36,27 @@ export interface LayerRecord {
   createdAt: string;
 }
 
-/** Runs `fn` holding flock on `path`, polling (never parks a thread-pool thread on a lock). */
-async function withPolledLock<T>(path: string, exclusive: boolean, fn: () => Promise<T>): Promise<T> {
-  const fd = openSync(path, 'a', 0o600);
-  try {
-    for (let delay = 2; !nativeAddon().tryLock(fd, exclusive); delay = Math.min(delay * 2, 100)) await sleep(delay);
-    return await fn();
-  } finally {
-    closeSync(fd);
+/**
+ * Runs `fn` holding flock on `path`, polling (never parks a thread-pool
+ * thread on a lock). With `removeAfter` (exclusive only) the lock file is
+ * removed while still held, so that one-off locks (one per layer made) leave
+ * nothing behind; whoever then gets the lock on the removed file sees that it
+ * is no longer the one at `path` and takes the lock again on a new one.
+ */
+async function withPolledLock<T>(path: string, exclusive: boolean, fn: () => Promise<T>, removeAfter = false): Promise<T> {
+  for (;;) {
+    const fd = openSync(path, 'a', 0o600);
+    try {
+      for (let delay = 2; !nativeAddon().tryLock(fd, exclusive); delay = Math.min(delay * 2, 100)) await sleep(delay);
+      if (removeAfter && fstatSync(fd).ino !== statSync(path, { throwIfNoEntry: false })?.ino) continue; // removed by the holder before us
+      try {
+        return await fn();
+      } finally {
+        if (removeAfter) rmSync(path, { force: true });
+      }
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
@@ -201,13 +214,13 @@ export class ContentStore {
    * Runs `fn` holding the lock `name` (exclusive or shared) against other
    * processes; inside this process, callers of the same name take turns.
    */
-  async withLock<T>(name: string, fn: () => Promise<T>, exclusive = true): Promise<T> {
+  async withLock<T>(name: string, fn: () => Promise<T>, exclusive = true, removeAfter = false): Promise<T> {
     const path = join(this.locksDir, name);
     if (!exclusive) return withPolledLock(path, false, fn);
     const previous = this.queues.get(name) ?? Promise.resolve();
     const run = previous.then(
-      () => withPolledLock(path, true, fn),
-      () => withPolledLock(path, true, fn),
+      () => withPolledLock(path, true, fn, removeAfter),
+      () => withPolledLock(path, true, fn, removeAfter),
     );
     const settled = run.catch(() => {});
     this.queues.set(name, settled);
@@ -220,7 +233,7 @@ export class ContentStore {
 
   /** While a layer is made: one maker per layer across processes. */
   withLayerLock<T>(diffId: string, fn: () => Promise<T>): Promise<T> {
-    return this.withLock(`layer-${digestHex(diffId)}`, fn);
+    return this.withLock(`layer-${digestHex(diffId)}`, fn, true, true);
   }
 
   /**
