@@ -46,11 +46,16 @@ void put32(std::string& s, unsigned v) {
   put16(s, v & 0xffff);
 }
 
-// A name as a DNS container name may be: letters, digits, `_ . -`.
+// A name as a DNS container name may be: letters, digits, `_ . -`, in
+// labels DNS can carry (at most 63 bytes: a longer container name is never
+// answered, nor sent back in a PTR answer as a malformed label).
 bool plain_name(const std::string& name) {
   if (name.empty() || name.size() > 253) return false;
+  size_t label = 0;
   for (char c : name) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) return false;
+    label = c == '.' ? 0 : label + 1;
+    if (label > 63) return false;
   }
   return true;
 }

@@ -155,7 +155,7 @@ ssize_t receive_setup_message(int sync_fd, SetupError& error, int* fd) {
   size_t received = 0;
   ssize_t n = receive_with_fds(sync_fd, &error, sizeof error, &passed, 1, received);
   if (received == 1 && fd) *fd = passed;
-  else if (received == 1) close(passed);
+  else if (received >= 1) close(passed);  // (those past the first were closed on receipt)
   return n;
 }
 
