@@ -22,6 +22,7 @@ namespace {
 
 constexpr size_t kMaxOutput = 4096;  // Docker keeps at most 4 KiB of a check's output
 constexpr size_t kLogEntries = 5;    // and the last five results
+constexpr size_t kMaxEvents = 64 * 1024;  // berth-exec's few event lines, with room to spare
 
 long long monotonic_ms() {
   timespec now;
@@ -182,6 +183,7 @@ void HealthChecker::handle(const pollfd* fds, size_t count) {
     std::string& into = &fd == &control_fd_ ? events_ : output_;
     into.append(buf, static_cast<size_t>(n));
     if (output_.size() > kMaxOutput) output_.resize(kMaxOutput);
+    if (events_.size() > kMaxEvents) events_.resize(kMaxEvents);
   }
   if (helper_pid_ < 0) return;
   if (control_fd_ < 0 && output_fd_ < 0) {  // berth-exec is done

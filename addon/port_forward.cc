@@ -139,8 +139,11 @@ void PortForwarder::add_pollfds(std::vector<pollfd>& fds) {
       if (!p.upstream_eof && p.to_client.size() < kBufferLimit) upstream_events |= POLLIN;
       if (!p.to_upstream.empty()) upstream_events |= POLLOUT;
     }
-    add(p.client, client_events, Slot::kClient, &p);
-    if (p.upstream >= 0) add(p.upstream, upstream_events, Slot::kUpstream, &p);
+    // a side with nothing to do is not polled: a socket shut down both ways
+    // reports POLLHUP whatever is asked, and would wake us at once, again and
+    // again, while the other side does not read
+    add(client_events ? p.client : -1, client_events, Slot::kClient, &p);
+    if (p.upstream >= 0) add(upstream_events ? p.upstream : -1, upstream_events, Slot::kUpstream, &p);
     ++it;
   }
   for (auto it = flows_.begin(); it != flows_.end();) {
@@ -236,6 +239,8 @@ void PortForwarder::handle(const pollfd* fds, size_t count) {
           getsockopt(p.upstream, SOL_SOCKET, SO_ERROR, &error, &len);
           if (error == 0) {
             p.connecting = false;
+            // a client that half-closed meanwhile with nothing to send: its end of file now
+            if (p.client_eof && p.to_upstream.empty()) shutdown(p.upstream, SHUT_WR);
           } else {
             close(p.upstream);
             p.upstream = -1;

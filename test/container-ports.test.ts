@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ContainerSetupError } from '../lib/index.js';
-import { BUSYBOX, roundTrip, temporaryRuntime, withDeadline } from './helpers.js';
+import { BUSYBOX, roundTrip, temporaryRuntime, waitUntil, withDeadline } from './helpers.js';
 
 test('a published TCP port (host port 0) accepts a connection the moment start() resolves, both ways', async () => {
   await using runtime = await temporaryRuntime();
@@ -72,6 +73,69 @@ test('ports on a bridge network forward to the container address; a taken host p
     assert.equal((await clash.inspect()).state.status, 'created');
   } finally {
     blocker.close();
+  }
+});
+
+/** How many read(2) calls the process has made so far. */
+function readCalls(pid: number): number {
+  return Number(/^syscr: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1]);
+}
+
+test('connections the container closed while their clients half-closed and stopped reading leave the monitor idle', async () => {
+  await using runtime = await temporaryRuntime();
+  // connection n gets n × 256 KiB from a server that then closes: in some of
+  // them the container's side is shut both ways while the monitor still holds
+  // bytes for a client that does not read (such a socket reports POLLHUP
+  // whatever poll asks: it once woke the monitor again and again, and had it
+  // read everything the container sent, past its buffer limit)
+  await using container = await runtime.containers.create({
+    image: BUSYBOX, ports: { '80/tcp': 0 },
+    cmd: ['sh', '-c', 'i=0; while true; do i=$((i + 1)); nc -l -p 80 -e sh -c "echo $i > /tmp/n; head -c $((i * 262144)) /dev/zero &"; done'],
+  });
+  await container.start();
+  const port = (await container.port('80/tcp'))!;
+  const { monitorPid } = (await container.inspect()).state;
+  const clients: Socket[] = [];
+  try {
+    for (let n = 1; n <= 24; n++) {
+      const client = connect(port, '127.0.0.1');
+      client.pause(); // never reads
+      clients.push(client);
+      await withDeadline(once(client, 'connect'), 'a connection');
+      await waitUntil(async () => (await container.exec(['cat', '/tmp/n'])).stdout.trim() === String(n), `server ${n} to take its connection`);
+      client.end(); // and has nothing to send
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the servers send what fits and close
+    // a sample of a second: an idle monitor reads nothing, the busy loop read a million times
+    const before = readCalls(monitorPid!);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const reads = readCalls(monitorPid!) - before;
+    assert.ok(reads < 1000, `the monitor made ${reads} reads in a second with nothing to do`);
+    assert.equal((await container.inspect()).state.status, 'running');
+  } finally {
+    for (const client of clients) client.destroy();
+  }
+});
+
+test('a client that half-closes before the server inside listens: the server still reads its end of file', async () => {
+  await using runtime = await temporaryRuntime();
+  // the server starts only once the client has sent its end of file: the monitor is still retrying its connection then
+  await using container = await runtime.containers.create({
+    image: BUSYBOX, ports: { '80/tcp': 0 },
+    cmd: ['sh', '-c', 'while [ ! -f /tmp/go ]; do sleep 0.05; done; nc -l -p 80 -e sh -c "cat >/dev/null; echo got-eof"; exec sleep 600'],
+  });
+  await container.start();
+  const client = connect((await container.port('80/tcp'))!, '127.0.0.1');
+  try {
+    await withDeadline(once(client, 'connect'), 'a connection');
+    client.end();
+    await container.exec(['touch', '/tmp/go']);
+    let reply = '';
+    client.on('data', (chunk: Buffer) => (reply += chunk.toString()));
+    await withDeadline(once(client, 'end'), 'the reply to an end of file');
+    assert.equal(reply, 'got-eof\n');
+  } finally {
+    client.destroy();
   }
 });
 
