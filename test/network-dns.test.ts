@@ -144,6 +144,25 @@ test('hostile questions (cut short, pointer loops, responses, huge TCP lengths) 
   assert.equal((await ask(pid, 'udp', 'probe', String(TYPE.A))).rcode, 0);
 });
 
+test('a container name with a label longer than DNS carries is never answered, not even in a malformed PTR answer', async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.networks.create({ name: 'longnames', subnet: '10.77.26.0/24', internal: true });
+  // a valid container name, one label of 128 bytes: written into a PTR answer
+  // as it was, its length byte (0x80) is a label type no resolver knows
+  await using named = await runtime.containers.create({ image: BUSYBOX, name: 'x'.repeat(128), network: 'longnames', cmd: sleeper });
+  await using target = await runtime.containers.create({ image: BUSYBOX, name: 'probe', network: 'longnames', cmd: sleeper });
+  await named.start();
+  await target.start();
+  const pid = await pidOf(target);
+  const reverse = `${(await named.inspect()).networks[0]!.ip.split('.').reverse().join('.')}.in-addr.arpa`;
+  for (const transport of ['udp', 'tcp'] as const) {
+    const answer = await ask(pid, transport, reverse, String(TYPE.PTR));
+    assert.deepEqual({ rcode: answer.rcode, answers: answer.answers }, { rcode: 3, answers: [] });
+  }
+  assert.deepEqual((await ask(pid, 'udp', 'probe', String(TYPE.A))).answers, [(await target.inspect()).networks[0]!.ip]);
+  assert.equal((await named.inspect()).state.status, 'running');
+});
+
 /**
  * A tiny DNS server for "external" names, on an address of the test's own
  * network namespace (one end of a veth pair): nothing leaves the machine.
