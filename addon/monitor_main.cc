@@ -422,7 +422,13 @@ RunStart start_container(const Spec& spec, DnsServer& dns, NetnsAgent& agent, Sl
 // namespace, so the pipes close.
 void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder& forwarder, DnsServer& dns,
                  OwnerWatch& owner, HealthChecker& health) {
-  bool forward_stdin = spec.process.tty && spec.process.open_stdin;
+  bool forward_stdin = spec.process.tty && spec.process.open_stdin;  // our stdin is read
+  // Input the terminal has not taken yet. A command that does not read its
+  // input must not stop us: the master is non-blocking, and no more is read
+  // from our stdin while this much waits.
+  std::string to_tty;
+  constexpr size_t kTtyInputLimit = 64 * 1024;
+  if (forward_stdin) fcntl(run.tty_master, F_SETFL, fcntl(run.tty_master, F_GETFL) | O_NONBLOCK);
   char buf[65536];
   std::vector<pollfd> fds;
   for (;;) {
@@ -434,10 +440,18 @@ void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder&
       fds.push_back({o.fd, POLLIN, 0});
     }
     if (fds.empty()) break;
-    int stdin_index = -1;
-    if (forward_stdin) {
+    int stdin_index = -1, tty_index = -1;
+    if (run.tty_master >= 0 && run.outputs[0].fd < 0) {  // the terminal closed
+      forward_stdin = false;
+      to_tty.clear();
+    }
+    if (forward_stdin && to_tty.size() < kTtyInputLimit) {
       stdin_index = static_cast<int>(fds.size());
       fds.push_back({0, POLLIN, 0});
+    }
+    if (!to_tty.empty()) {
+      tty_index = static_cast<int>(fds.size());
+      fds.push_back({run.tty_master, POLLOUT, 0});
     }
     const int count = static_cast<int>(fds.size());
     forwarder.add_pollfds(fds);
@@ -463,9 +477,17 @@ void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder&
       if (!fds[i].revents) continue;
       if (i == stdin_index) {
         ssize_t r = read(0, buf, sizeof buf);
-        bool ok = r > 0;
-        if (ok) write_all(run.tty_master, buf, static_cast<size_t>(r), ok);
-        if (!ok) forward_stdin = false;
+        if (r > 0) to_tty.append(buf, static_cast<size_t>(r));
+        else if (!(r < 0 && (errno == EINTR || errno == EAGAIN))) forward_stdin = false;  // what was read still goes
+        continue;
+      }
+      if (i == tty_index) {
+        ssize_t w = write(run.tty_master, to_tty.data(), to_tty.size());
+        if (w > 0) to_tty.erase(0, static_cast<size_t>(w));
+        else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+          forward_stdin = false;
+          to_tty.clear();
+        }
         continue;
       }
       Output& o = *polled[i];
