@@ -36,7 +36,9 @@ int exit_code_from_events(const std::string& events) {
   size_t at = events.find("\"event\":\"exited\"");
   if (at == std::string::npos) return -1;
   size_t code = events.find("\"exitCode\":", at);
-  return code == std::string::npos ? -1 : atoi(events.c_str() + code + 11);
+  if (code == std::string::npos) return -1;
+  const long value = strtol(events.c_str() + code + 11, nullptr, 10);  // (atoi's overflow is undefined)
+  return value < 0 || value > 255 ? -1 : static_cast<int>(value);
 }
 
 void append_result_json(std::string& j, const char* name, const std::string& value) {
