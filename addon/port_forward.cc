@@ -12,6 +12,10 @@
 namespace {
 
 const size_t kBufferLimit = 256 * 1024;  // per direction, before we stop reading
+// in all connections' buffers together: past this nothing more is read, so
+// however many connections peers open and leave unread, the monitor's memory
+// (outside the container's cgroup) stays bounded
+const size_t kTotalBufferLimit = 8u << 20;
 const int kConnectAttempts = 100;         // × 50 ms: the server may still be starting
 const int kRetryMs = 50;
 const long long kUdpIdleMs = 60 * 1000;
@@ -30,12 +34,13 @@ sockaddr_in address(const std::string& ip, int port) {
   return a;
 }
 
-// Moves what `from` has into `buffer`; false on EOF or a hard error.
-bool read_into(int from, std::string& buffer) {
+// Moves what `from` has into `buffer`, counted in `total`; false on EOF or a hard error.
+bool read_into(int from, std::string& buffer, size_t& total) {
   char chunk[65536];
   ssize_t n = read(from, chunk, sizeof chunk);
   if (n > 0) {
     buffer.append(chunk, static_cast<size_t>(n));
+    total += static_cast<size_t>(n);
     return true;
   }
   return n < 0 && (errno == EAGAIN || errno == EINTR);
@@ -45,6 +50,7 @@ bool read_into(int from, std::string& buffer) {
 bool write_from(int to, std::string& buffer) {
   ssize_t n = send(to, buffer.data(), buffer.size(), MSG_NOSIGNAL);
   if (n > 0) buffer.erase(0, static_cast<size_t>(n));
+  if (buffer.empty()) std::string().swap(buffer);  // an idle connection holds no memory
   return n >= 0 || errno == EAGAIN || errno == EINTR;
 }
 
@@ -116,6 +122,9 @@ void PortForwarder::add_pollfds(std::vector<pollfd>& fds) {
   if (!mappings_) return;
   for (auto& m : *mappings_) add(m.fd, POLLIN, Slot::kListener, &m);
   long long now = now_ms();
+  buffered_ = 0;
+  for (const auto& p : pairs_) buffered_ += p.to_upstream.capacity() + p.to_client.capacity();  // what they hold allocated
+  const bool room = buffered_ < kTotalBufferLimit;
   for (auto it = pairs_.begin(); it != pairs_.end();) {
     TcpPair& p = *it;
     if (p.client < 0 || (p.client_eof && p.upstream_eof && p.to_client.empty() && p.to_upstream.empty())) {
@@ -132,11 +141,11 @@ void PortForwarder::add_pollfds(std::vector<pollfd>& fds) {
       if (p.upstream < 0) p.retry_at_ms = now + kRetryMs;
     }
     short client_events = 0, upstream_events = 0;
-    if (!p.client_eof && p.to_upstream.size() < kBufferLimit) client_events |= POLLIN;
+    if (!p.client_eof && p.to_upstream.size() < kBufferLimit && room) client_events |= POLLIN;
     if (!p.to_client.empty()) client_events |= POLLOUT;
     if (p.connecting) upstream_events |= POLLOUT;
     else if (p.upstream >= 0) {
-      if (!p.upstream_eof && p.to_client.size() < kBufferLimit) upstream_events |= POLLIN;
+      if (!p.upstream_eof && p.to_client.size() < kBufferLimit && room) upstream_events |= POLLIN;
       if (!p.to_upstream.empty()) upstream_events |= POLLOUT;
     }
     // a side with nothing to do is not polled: a socket shut down both ways
@@ -217,8 +226,9 @@ void PortForwarder::handle(const pollfd* fds, size_t count) {
       case Slot::kClient: {
         auto& p = *static_cast<TcpPair*>(slot.owner);
         if (p.client < 0) break;
-        if ((revents & POLLIN) || (revents & POLLHUP && !(revents & POLLOUT))) {
-          if (!read_into(p.client, p.to_upstream)) {
+        const bool readable = (revents & POLLIN) || (revents & POLLHUP && !(revents & POLLOUT));
+        if (readable && buffered_ < kTotalBufferLimit) {  // (the limit again: one poll wakes many connections)
+          if (!read_into(p.client, p.to_upstream, buffered_)) {
             p.client_eof = true;
             if (p.upstream >= 0 && !p.connecting && p.to_upstream.empty()) shutdown(p.upstream, SHUT_WR);
           }
@@ -250,8 +260,8 @@ void PortForwarder::handle(const pollfd* fds, size_t count) {
           }
           break;
         }
-        if ((revents & POLLIN) || (revents & POLLHUP)) {
-          if (!read_into(p.upstream, p.to_client)) p.upstream_eof = true;
+        if (((revents & POLLIN) || (revents & POLLHUP)) && buffered_ < kTotalBufferLimit) {
+          if (!read_into(p.upstream, p.to_client, buffered_)) p.upstream_eof = true;
         }
         if (revents & POLLOUT) {
           if (!write_from(p.upstream, p.to_upstream)) close_pair(p);

@@ -117,6 +117,42 @@ test('connections the container closed while their clients half-closed and stopp
   }
 });
 
+test("connections that send into a server that never reads cannot grow the monitor's memory past its limit", async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({
+    image: BUSYBOX, ports: { '80/tcp': 0 }, cmd: ['nc', '-ll', '-p', '80', '-e', 'sleep', '600'],
+  });
+  await container.start();
+  const port = (await container.port('80/tcp'))!;
+  const { monitorPid } = (await container.inspect()).state;
+  const rssKiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${monitorPid}/status`, 'utf8'))![1]);
+  // 150 connections of 8 MiB each: 256 KiB a connection, as the monitor once
+  // held for each, would be 38 MiB
+  const megabyte = Buffer.alloc(1 << 20);
+  const clients: Socket[] = [];
+  try {
+    for (let i = 0; i < 150; i++) {
+      const client = connect(port, '127.0.0.1');
+      client.on('error', () => {}); // (reset when the test ends)
+      clients.push(client);
+      await withDeadline(once(client, 'connect'), 'a connection');
+      for (let m = 0; m < 8; m++) client.write(megabyte); // more than the kernel's buffers on the way hold
+    }
+    // the monitor stops reading: what it holds stops growing
+    let previous = -1;
+    await waitUntil(() => {
+      const now = rssKiB();
+      const still = now === previous;
+      previous = now;
+      return still;
+    }, 'the monitor to stop reading', 60_000, 500);
+    assert.ok(previous < 24 * 1024, `monitor RSS ${previous} KiB`);
+    assert.equal((await container.inspect()).state.status, 'running');
+  } finally {
+    for (const client of clients) client.destroy();
+  }
+});
+
 test('a client that half-closes before the server inside listens: the server still reads its end of file', async () => {
   await using runtime = await temporaryRuntime();
   // the server starts only once the client has sent its end of file: the monitor is still retrying its connection then
