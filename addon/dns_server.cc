@@ -473,23 +473,9 @@ void DnsServer::add_pollfds(std::vector<pollfd>& fds) {
   add(udp_, POLLIN, Slot::kUdp, nullptr);
   add(tcp_, POLLIN, Slot::kTcpListener, nullptr);
   const long long now = now_ms();
-  for (auto it = tcp_clients_.begin(); it != tcp_clients_.end();) {
-    if (it->fd >= 0 && now - it->idle_since_ms > kTcpIdleMs) {
-      close(it->fd);
-      it->fd = -1;
-    }
-    if (it->fd < 0) {
-      it = tcp_clients_.erase(it);
-      continue;
-    }
-    // a client that does not read its answers is not read from either: the
-    // monitor's memory, outside the container's cgroup, stays bounded
-    const short events = static_cast<short>((it->out.size() < kTcpOutLimit ? POLLIN : 0) | (it->out.empty() ? 0 : POLLOUT));
-    add(it->fd, events, Slot::kTcpClient, &*it);
-    ++it;
-  }
   for (auto it = pending_.begin(); it != pending_.end();) {
-    // a server that did not answer in time (or refused): the next one, then SERVFAIL
+    // a server that did not answer in time (or refused): the next one, then
+    // SERVFAIL (before the TCP clients below: one may have it to send now)
     if (it->upstream >= 0 && it->deadline_ms <= now) {
       bool sent = false;
       while (!sent && ++it->server < upstreams_.size()) sent = send_upstream(*it);
@@ -504,6 +490,21 @@ void DnsServer::add_pollfds(std::vector<pollfd>& fds) {
       continue;
     }
     add(it->upstream, static_cast<short>(POLLIN | (it->upstream_out.empty() ? 0 : POLLOUT)), Slot::kUpstream, &*it);
+    ++it;
+  }
+  for (auto it = tcp_clients_.begin(); it != tcp_clients_.end();) {
+    if (it->fd >= 0 && now - it->idle_since_ms > kTcpIdleMs) {
+      close(it->fd);
+      it->fd = -1;
+    }
+    if (it->fd < 0) {
+      it = tcp_clients_.erase(it);
+      continue;
+    }
+    // a client that does not read its answers is not read from either: the
+    // monitor's memory, outside the container's cgroup, stays bounded
+    const short events = static_cast<short>((it->out.size() < kTcpOutLimit ? POLLIN : 0) | (it->out.empty() ? 0 : POLLOUT));
+    add(it->fd, events, Slot::kTcpClient, &*it);
     ++it;
   }
 }
