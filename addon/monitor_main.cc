@@ -429,17 +429,40 @@ void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder&
   std::string to_tty;
   constexpr size_t kTtyInputLimit = 64 * 1024;
   if (forward_stdin) fcntl(run.tty_master, F_SETFL, fcntl(run.tty_master, F_GETFL) | O_NONBLOCK);
+  // Output the attached reader (Node) has not taken yet. A reader that does
+  // not read must not stop us either: our ends of its pipes are non-blocking,
+  // and a stream with output waiting is not read from meanwhile (the
+  // container's writes wait, as they would on the full pipe).
+  std::string to_attach[2];
+  if (spec.attach)
+    for (int fd : {1, 2}) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  auto send_attached = [&](int stream) {
+    std::string& out = to_attach[stream];
+    ssize_t w = attach_open ? write(1 + stream, out.data(), out.size()) : -1;
+    if (w > 0) {
+      out.erase(0, static_cast<size_t>(w));
+    } else if (!attach_open || (errno != EAGAIN && errno != EINTR)) {  // the reader went away: carry on without it
+      attach_open = false;
+      out.clear();
+    }
+  };
   char buf[65536];
   std::vector<pollfd> fds;
   for (;;) {
     fds.clear();
-    Output* polled[3] = {};
+    Output* polled[6] = {};
     for (auto& o : run.outputs) {
       if (o.fd < 0) continue;
       polled[fds.size()] = &o;
-      fds.push_back({o.fd, POLLIN, 0});
+      fds.push_back({to_attach[o.stream].empty() ? o.fd : -1, POLLIN, 0});
     }
-    if (fds.empty()) break;
+    int attach_index[2] = {-1, -1};
+    for (int stream : {0, 1}) {
+      if (to_attach[stream].empty()) continue;
+      attach_index[stream] = static_cast<int>(fds.size());
+      fds.push_back({1 + stream, POLLOUT, 0});
+    }
+    if (fds.empty()) break;  // the container's output closed, and all of it went to the attached reader
     int stdin_index = -1, tty_index = -1;
     if (run.tty_master >= 0 && run.outputs[0].fd < 0) {  // the terminal closed
       forward_stdin = false;
@@ -481,6 +504,10 @@ void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder&
         else if (!(r < 0 && (errno == EINTR || errno == EAGAIN))) forward_stdin = false;  // what was read still goes
         continue;
       }
+      if (i == attach_index[0] || i == attach_index[1]) {
+        send_attached(i == attach_index[0] ? 0 : 1);
+        continue;
+      }
       if (i == tty_index) {
         ssize_t w = write(run.tty_master, to_tty.data(), to_tty.size());
         if (w > 0) to_tty.erase(0, static_cast<size_t>(w));
@@ -500,7 +527,10 @@ void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder&
         continue;
       }
       log.write(o.stream, buf, static_cast<size_t>(r));
-      if (spec.attach) write_all(1 + o.stream, buf, static_cast<size_t>(r), attach_open);
+      if (spec.attach && attach_open) {
+        to_attach[o.stream].append(buf, static_cast<size_t>(r));
+        send_attached(o.stream);
+      }
     }
   }
 }

@@ -175,6 +175,23 @@ test('a client that half-closes before the server inside listens: the server sti
   }
 });
 
+test('an attached reader that does not read holds back only the output: published ports keep forwarding', async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({
+    image: BUSYBOX, attach: true, ports: { '80/tcp': 0 }, cmd: ['sh', '-c', 'nc -ll -p 80 -e echo pong & exec yes'],
+  });
+  await container.start();
+  try {
+    // container.stdout is never read: its pipe fills, then the monitor's buffer
+    const port = (await container.port('80/tcp'))!;
+    assert.equal(await withDeadline(roundTrip(port, 'ping\n'), 'a round trip while the output waits'), 'pong\n');
+    assert.equal((await container.inspect()).state.status, 'running');
+  } finally {
+    container.stdout!.destroy();
+    container.stderr!.destroy();
+  }
+});
+
 test('invalid port specs are TypeErrors/RangeErrors', async () => {
   await using runtime = await temporaryRuntime();
   const bad: [unknown, RegExp][] = [
