@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +59,11 @@ bool write_from(int to, std::string& buffer) {
 
 bool PortForwarder::listen_all(std::vector<PortMapping>& mappings, std::string& failed) {
   mappings_ = &mappings;
+  // connections may hold half of our descriptors (two a TCP connection, one
+  // a UDP flow); the rest stay for the DNS server, the run and its helpers
+  rlimit files = {};
+  const rlim_t limit = getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < (1u << 20) ? files.rlim_cur : (1u << 20);
+  max_sockets_ = limit > 1024 ? (limit - 512) / 2 : 256;
   own_netns_ = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   for (auto& m : mappings) {
     failed = (m.udp ? "udp " : "tcp ") + m.host_ip + ":" + std::to_string(m.host_port);
@@ -120,8 +126,9 @@ void PortForwarder::add_pollfds(std::vector<pollfd>& fds) {
     slots_.push_back({kind, owner});
   };
   if (!mappings_) return;
-  for (auto& m : *mappings_) add(m.fd, POLLIN, Slot::kListener, &m);
   long long now = now_ms();
+  // (a TCP listener whose accept failed for want of descriptors waits a little: its backlog stays readable)
+  for (auto& m : *mappings_) add(!m.udp && now < listen_paused_until_ms_ ? -1 : m.fd, POLLIN, Slot::kListener, &m);
   buffered_ = 0;
   for (const auto& p : pairs_) buffered_ += p.to_upstream.capacity() + p.to_client.capacity();  // what they hold allocated
   const bool room = buffered_ < kTotalBufferLimit;
@@ -168,6 +175,7 @@ void PortForwarder::add_pollfds(std::vector<pollfd>& fds) {
 
 int PortForwarder::next_timeout_ms() const {
   long long next = -1, now = now_ms();
+  if (listen_paused_until_ms_ > now) next = listen_paused_until_ms_ - now;
   for (const auto& p : pairs_) {
     if (p.upstream >= 0) continue;
     long long wait = p.retry_at_ms > now ? p.retry_at_ms - now : 0;
@@ -187,6 +195,7 @@ void PortForwarder::on_udp_datagram(const PortMapping& m) {
     if (f.mapping == &m && f.client.sin_addr.s_addr == from.sin_addr.s_addr && f.client.sin_port == from.sin_port) flow = &f;
   }
   if (!flow) {
+    if (2 * pairs_.size() + flows_.size() + 1 > max_sockets_) return;  // as many as we hold sockets for: dropped
     int fd = upstream_socket(SOCK_DGRAM);
     if (fd < 0) return;
     sockaddr_in to = address(m.container_ip, m.container_port);
@@ -214,7 +223,14 @@ void PortForwarder::handle(const pollfd* fds, size_t count) {
           break;
         }
         int client = accept4(m.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (client < 0) break;
+        if (client < 0) {
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) listen_paused_until_ms_ = now_ms() + kRetryMs;
+          break;
+        }
+        if (2 * pairs_.size() + flows_.size() + 2 > max_sockets_) {  // as many as we hold sockets for: refused
+          close(client);
+          break;
+        }
         pairs_.push_back({});
         TcpPair& pair = pairs_.back();
         pair.mapping = &m;

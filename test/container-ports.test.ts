@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,6 +190,42 @@ test('an attached reader that does not read holds back only the output: publishe
     container.stdout!.destroy();
     container.stderr!.destroy();
   }
+});
+
+/** CPU time the process has used so far, in clock ticks. */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime, stime
+}
+
+test('a monitor out of descriptors pauses accepting instead of spinning, and accepts again once connections close', async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({
+    image: BUSYBOX, ports: { '80/tcp': 0 }, cmd: ['nc', '-ll', '-p', '80', '-e', 'cat'],
+  });
+  await container.start();
+  const port = (await container.port('80/tcp'))!;
+  const { monitorPid } = (await container.inspect()).state;
+  // room for about five connections more (two descriptors each)
+  const open = readdirSync(`/proc/${monitorPid}/fd`).length;
+  execFileSync('prlimit', [`--pid=${monitorPid}`, `--nofile=${open + 10}:${open + 10}`]);
+  const clients: Socket[] = [];
+  try {
+    for (let i = 0; i < 20; i++) {
+      const client = connect(port, '127.0.0.1');
+      client.on('error', () => {});
+      clients.push(client);
+      await withDeadline(once(client, 'connect'), 'a connection'); // (the kernel's backlog takes it)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the monitor takes what it can
+    const before = cpuTicks(monitorPid!);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const used = cpuTicks(monitorPid!) - before;
+    assert.ok(used < 20, `the monitor used ${used} ticks of CPU in a second, out of descriptors`);
+  } finally {
+    for (const client of clients) client.destroy();
+  }
+  assert.equal(await roundTrip(port, 'after the flood\n'), 'after the flood\n');
 });
 
 test('invalid port specs are TypeErrors/RangeErrors', async () => {
