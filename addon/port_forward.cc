@@ -13,9 +13,10 @@
 namespace {
 
 const size_t kBufferLimit = 256 * 1024;  // per direction, before we stop reading
-// in all connections' buffers together: past this nothing more is read, so
-// however many connections peers open and leave unread, the monitor's memory
-// (outside the container's cgroup) stays bounded
+// in all connections' buffers together: past this a side is read from only
+// while its buffer is empty (one read, 64 KiB, as docker-proxy holds), so
+// connections that peers leave unread cannot take the monitor's memory
+// (outside the container's cgroup), and those that flow keep flowing
 const size_t kTotalBufferLimit = 8u << 20;
 const int kConnectAttempts = 100;         // × 50 ms: the server may still be starting
 const int kRetryMs = 50;
@@ -148,11 +149,11 @@ void PortForwarder::add_pollfds(std::vector<pollfd>& fds) {
       if (p.upstream < 0) p.retry_at_ms = now + kRetryMs;
     }
     short client_events = 0, upstream_events = 0;
-    if (!p.client_eof && p.to_upstream.size() < kBufferLimit && room) client_events |= POLLIN;
+    if (!p.client_eof && p.to_upstream.size() < kBufferLimit && (room || p.to_upstream.empty())) client_events |= POLLIN;
     if (!p.to_client.empty()) client_events |= POLLOUT;
     if (p.connecting) upstream_events |= POLLOUT;
     else if (p.upstream >= 0) {
-      if (!p.upstream_eof && p.to_client.size() < kBufferLimit && room) upstream_events |= POLLIN;
+      if (!p.upstream_eof && p.to_client.size() < kBufferLimit && (room || p.to_client.empty())) upstream_events |= POLLIN;
       if (!p.to_upstream.empty()) upstream_events |= POLLOUT;
     }
     // a side with nothing to do is not polled: a socket shut down both ways
@@ -243,7 +244,7 @@ void PortForwarder::handle(const pollfd* fds, size_t count) {
         auto& p = *static_cast<TcpPair*>(slot.owner);
         if (p.client < 0) break;
         const bool readable = (revents & POLLIN) || (revents & POLLHUP && !(revents & POLLOUT));
-        if (readable && buffered_ < kTotalBufferLimit) {  // (the limit again: one poll wakes many connections)
+        if (readable && (buffered_ < kTotalBufferLimit || p.to_upstream.empty())) {  // (again: one poll wakes many)
           if (!read_into(p.client, p.to_upstream, buffered_)) {
             p.client_eof = true;
             if (p.upstream >= 0 && !p.connecting && p.to_upstream.empty()) shutdown(p.upstream, SHUT_WR);
@@ -276,7 +277,7 @@ void PortForwarder::handle(const pollfd* fds, size_t count) {
           }
           break;
         }
-        if (((revents & POLLIN) || (revents & POLLHUP)) && buffered_ < kTotalBufferLimit) {
+        if (((revents & POLLIN) || (revents & POLLHUP)) && (buffered_ < kTotalBufferLimit || p.to_client.empty())) {
           if (!read_into(p.upstream, p.to_client, buffered_)) p.upstream_eof = true;
         }
         if (revents & POLLOUT) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -225,6 +225,16 @@ test('a monitor out of descriptors pauses accepting instead of spinning, and acc
   } finally {
     for (const client of clients) client.destroy();
   }
+  // its sockets: the listener only, again
+  const isSocket = (fd: string) => {
+    try {
+      return readlinkSync(`/proc/${monitorPid}/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false; // closed meanwhile
+    }
+  };
+  const sockets = () => readdirSync(`/proc/${monitorPid}/fd`).filter(isSocket).length;
+  await waitUntil(() => sockets() === 1, 'the monitor to let go of the connections');
   assert.equal(await roundTrip(port, 'after the flood\n'), 'after the flood\n');
 });
 
