@@ -64,7 +64,7 @@ bool PortForwarder::listen_all(std::vector<PortMapping>& mappings, std::string& 
   // a UDP flow); the rest stay for the DNS server, the run and its helpers
   rlimit files = {};
   const rlim_t limit = getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < (1u << 20) ? files.rlim_cur : (1u << 20);
-  max_sockets_ = limit > 1024 ? (limit - 512) / 2 : 256;
+  max_sockets_ = limit > 1024 ? (limit - 512) / 2 : limit / 4;
   own_netns_ = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   for (auto& m : mappings) {
     failed = (m.udp ? "udp " : "tcp ") + m.host_ip + ":" + std::to_string(m.host_port);
