@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <list>
 #include <string>
 #include <vector>
@@ -117,6 +118,9 @@ std::string names_file() {
   text += "bad line\n no-name 10.0.0.1\nx 999.1.1.1\n";
   require(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()), "write");
   close(fd);
+  static char made[sizeof path];
+  memcpy(made, path, sizeof path);
+  atexit([] { unlink(made); });
   return path;
 }
 

@@ -26,13 +26,20 @@ void require(bool ok, const char* what) {
   abort();
 }
 
+char made_dir[] = "/tmp/berth-log-fuzz-XXXXXX";
+
+// The directory of the log files, made once and removed at exit.
 std::string dir() {
-  static std::string path = [] {
-    char name[] = "/tmp/berth-log-fuzz-XXXXXX";
-    require(mkdtemp(name) != nullptr, "mkdtemp");
-    return std::string(name);
+  static bool made = [] {
+    require(mkdtemp(made_dir) != nullptr, "mkdtemp");
+    atexit([] {
+      for (const char* name : {"container.log", "container.log.1", "container.log.2", "container.log.3"})
+        unlink((std::string(made_dir) + "/" + name).c_str());
+      rmdir(made_dir);
+    });
+    return true;
   }();
-  return path;
+  return made ? made_dir : "";
 }
 
 std::string read_all(const std::string& path) {
