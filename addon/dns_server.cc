@@ -46,11 +46,16 @@ void put32(std::string& s, unsigned v) {
   put16(s, v & 0xffff);
 }
 
-// A name as a DNS container name may be: letters, digits, `_ . -`.
+// A name as a DNS container name may be: letters, digits, `_ . -`, in
+// labels DNS can carry (at most 63 bytes: a longer container name is never
+// answered, nor sent back in a PTR answer as a malformed label).
 bool plain_name(const std::string& name) {
   if (name.empty() || name.size() > 253) return false;
+  size_t label = 0;
   for (char c : name) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) return false;
+    label = c == '.' ? 0 : label + 1;
+    if (label > 63) return false;
   }
   return true;
 }
@@ -468,23 +473,9 @@ void DnsServer::add_pollfds(std::vector<pollfd>& fds) {
   add(udp_, POLLIN, Slot::kUdp, nullptr);
   add(tcp_, POLLIN, Slot::kTcpListener, nullptr);
   const long long now = now_ms();
-  for (auto it = tcp_clients_.begin(); it != tcp_clients_.end();) {
-    if (it->fd >= 0 && now - it->idle_since_ms > kTcpIdleMs) {
-      close(it->fd);
-      it->fd = -1;
-    }
-    if (it->fd < 0) {
-      it = tcp_clients_.erase(it);
-      continue;
-    }
-    // a client that does not read its answers is not read from either: the
-    // monitor's memory, outside the container's cgroup, stays bounded
-    const short events = static_cast<short>((it->out.size() < kTcpOutLimit ? POLLIN : 0) | (it->out.empty() ? 0 : POLLOUT));
-    add(it->fd, events, Slot::kTcpClient, &*it);
-    ++it;
-  }
   for (auto it = pending_.begin(); it != pending_.end();) {
-    // a server that did not answer in time (or refused): the next one, then SERVFAIL
+    // a server that did not answer in time (or refused): the next one, then
+    // SERVFAIL (before the TCP clients below: one may have it to send now)
     if (it->upstream >= 0 && it->deadline_ms <= now) {
       bool sent = false;
       while (!sent && ++it->server < upstreams_.size()) sent = send_upstream(*it);
@@ -499,6 +490,21 @@ void DnsServer::add_pollfds(std::vector<pollfd>& fds) {
       continue;
     }
     add(it->upstream, static_cast<short>(POLLIN | (it->upstream_out.empty() ? 0 : POLLOUT)), Slot::kUpstream, &*it);
+    ++it;
+  }
+  for (auto it = tcp_clients_.begin(); it != tcp_clients_.end();) {
+    if (it->fd >= 0 && now - it->idle_since_ms > kTcpIdleMs) {
+      close(it->fd);
+      it->fd = -1;
+    }
+    if (it->fd < 0) {
+      it = tcp_clients_.erase(it);
+      continue;
+    }
+    // a client that does not read its answers is not read from either: the
+    // monitor's memory, outside the container's cgroup, stays bounded
+    const short events = static_cast<short>((it->out.size() < kTcpOutLimit ? POLLIN : 0) | (it->out.empty() ? 0 : POLLOUT));
+    add(it->fd, events, Slot::kTcpClient, &*it);
     ++it;
   }
 }

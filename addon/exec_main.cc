@@ -293,10 +293,12 @@ struct Relay {
 };
 
 // Copies what `relay.from` has; closes it on EOF (or EIO from a pty whose
-// last slave closed). With `drain`, reads until nothing is left.
+// last slave closed). With `drain`, reads until nothing is left, or as much
+// as a full pipe holds (pipe-max-size, 1 MiB): a process left behind that
+// keeps writing cannot keep us copying.
 void pump(Relay& relay, bool drain) {
   char buf[65536];
-  while (relay.open) {
+  for (size_t copied = 0; relay.open && copied <= (1u << 20); ) {
     ssize_t n = read(relay.from, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
@@ -307,6 +309,7 @@ void pump(Relay& relay, bool drain) {
     }
     bool writable = true;
     write_all(relay.to, buf, static_cast<size_t>(n), writable);
+    copied += static_cast<size_t>(n);
     if (!drain) return;
   }
 }

@@ -22,6 +22,7 @@ namespace {
 
 constexpr size_t kMaxOutput = 4096;  // Docker keeps at most 4 KiB of a check's output
 constexpr size_t kLogEntries = 5;    // and the last five results
+constexpr size_t kMaxEvents = 64 * 1024;  // berth-exec's few event lines, with room to spare
 
 long long monotonic_ms() {
   timespec now;
@@ -35,7 +36,9 @@ int exit_code_from_events(const std::string& events) {
   size_t at = events.find("\"event\":\"exited\"");
   if (at == std::string::npos) return -1;
   size_t code = events.find("\"exitCode\":", at);
-  return code == std::string::npos ? -1 : atoi(events.c_str() + code + 11);
+  if (code == std::string::npos) return -1;
+  const long value = strtol(events.c_str() + code + 11, nullptr, 10);  // (atoi's overflow is undefined)
+  return value < 0 || value > 255 ? -1 : static_cast<int>(value);
 }
 
 void append_result_json(std::string& j, const char* name, const std::string& value) {
@@ -182,6 +185,7 @@ void HealthChecker::handle(const pollfd* fds, size_t count) {
     std::string& into = &fd == &control_fd_ ? events_ : output_;
     into.append(buf, static_cast<size_t>(n));
     if (output_.size() > kMaxOutput) output_.resize(kMaxOutput);
+    if (events_.size() > kMaxEvents) events_.resize(kMaxEvents);
   }
   if (helper_pid_ < 0) return;
   if (control_fd_ < 0 && output_fd_ < 0) {  // berth-exec is done

@@ -155,7 +155,7 @@ ssize_t receive_setup_message(int sync_fd, SetupError& error, int* fd) {
   size_t received = 0;
   ssize_t n = receive_with_fds(sync_fd, &error, sizeof error, &passed, 1, received);
   if (received == 1 && fd) *fd = passed;
-  else if (received == 1) close(passed);
+  else if (received >= 1) close(passed);  // (those past the first were closed on receipt)
   return n;
 }
 
@@ -422,22 +422,59 @@ RunStart start_container(const Spec& spec, DnsServer& dns, NetnsAgent& agent, Sl
 // namespace, so the pipes close.
 void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder& forwarder, DnsServer& dns,
                  OwnerWatch& owner, HealthChecker& health) {
-  bool forward_stdin = spec.process.tty && spec.process.open_stdin;
+  bool forward_stdin = spec.process.tty && spec.process.open_stdin;  // our stdin is read
+  // Input the terminal has not taken yet. A command that does not read its
+  // input must not stop us: the master is non-blocking, and no more is read
+  // from our stdin while this much waits.
+  std::string to_tty;
+  constexpr size_t kTtyInputLimit = 64 * 1024;
+  if (forward_stdin) fcntl(run.tty_master, F_SETFL, fcntl(run.tty_master, F_GETFL) | O_NONBLOCK);
+  // Output the attached reader (Node) has not taken yet. A reader that does
+  // not read must not stop us either: our ends of its pipes are non-blocking,
+  // and a stream with output waiting is not read from meanwhile (the
+  // container's writes wait, as they would on the full pipe).
+  std::string to_attach[2];
+  if (spec.attach)
+    for (int fd : {1, 2}) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  auto send_attached = [&](int stream) {
+    std::string& out = to_attach[stream];
+    ssize_t w = attach_open ? write(1 + stream, out.data(), out.size()) : -1;
+    if (w > 0) {
+      out.erase(0, static_cast<size_t>(w));
+    } else if (!attach_open || (errno != EAGAIN && errno != EINTR)) {  // the reader went away: carry on without it
+      attach_open = false;
+      out.clear();
+    }
+  };
   char buf[65536];
   std::vector<pollfd> fds;
   for (;;) {
     fds.clear();
-    Output* polled[3] = {};
+    Output* polled[6] = {};
     for (auto& o : run.outputs) {
       if (o.fd < 0) continue;
       polled[fds.size()] = &o;
-      fds.push_back({o.fd, POLLIN, 0});
+      fds.push_back({to_attach[o.stream].empty() ? o.fd : -1, POLLIN, 0});
     }
-    if (fds.empty()) break;
-    int stdin_index = -1;
-    if (forward_stdin) {
+    int attach_index[2] = {-1, -1};
+    for (int stream : {0, 1}) {
+      if (to_attach[stream].empty()) continue;
+      attach_index[stream] = static_cast<int>(fds.size());
+      fds.push_back({1 + stream, POLLOUT, 0});
+    }
+    if (fds.empty()) break;  // the container's output closed, and all of it went to the attached reader
+    int stdin_index = -1, tty_index = -1;
+    if (run.tty_master >= 0 && run.outputs[0].fd < 0) {  // the terminal closed
+      forward_stdin = false;
+      to_tty.clear();
+    }
+    if (forward_stdin && to_tty.size() < kTtyInputLimit) {
       stdin_index = static_cast<int>(fds.size());
       fds.push_back({0, POLLIN, 0});
+    }
+    if (!to_tty.empty()) {
+      tty_index = static_cast<int>(fds.size());
+      fds.push_back({run.tty_master, POLLOUT, 0});
     }
     const int count = static_cast<int>(fds.size());
     forwarder.add_pollfds(fds);
@@ -463,9 +500,21 @@ void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder&
       if (!fds[i].revents) continue;
       if (i == stdin_index) {
         ssize_t r = read(0, buf, sizeof buf);
-        bool ok = r > 0;
-        if (ok) write_all(run.tty_master, buf, static_cast<size_t>(r), ok);
-        if (!ok) forward_stdin = false;
+        if (r > 0) to_tty.append(buf, static_cast<size_t>(r));
+        else if (!(r < 0 && (errno == EINTR || errno == EAGAIN))) forward_stdin = false;  // what was read still goes
+        continue;
+      }
+      if (i == attach_index[0] || i == attach_index[1]) {
+        send_attached(i == attach_index[0] ? 0 : 1);
+        continue;
+      }
+      if (i == tty_index) {
+        ssize_t w = write(run.tty_master, to_tty.data(), to_tty.size());
+        if (w > 0) to_tty.erase(0, static_cast<size_t>(w));
+        else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+          forward_stdin = false;
+          to_tty.clear();
+        }
         continue;
       }
       Output& o = *polled[i];
@@ -478,7 +527,10 @@ void pump_output(const Spec& spec, RunStart& run, LogWriter& log, PortForwarder&
         continue;
       }
       log.write(o.stream, buf, static_cast<size_t>(r));
-      if (spec.attach) write_all(1 + o.stream, buf, static_cast<size_t>(r), attach_open);
+      if (spec.attach && attach_open) {
+        to_attach[o.stream].append(buf, static_cast<size_t>(r));
+        send_attached(o.stream);
+      }
     }
   }
 }

@@ -146,8 +146,17 @@ int NetnsAgent::make_socket(int domain, int type) {
   int value = 0, fd = -1;
   size_t received = 0;
   ssize_t n = receive_with_fds(fd_, &value, sizeof value, &fd, 1, received);
-  if (n == static_cast<ssize_t>(sizeof value) && value == 0 && received == 1) return fd;
-  if (received == 1) close(fd);
+  // one descriptor, and the socket asked for (a late answer to an earlier
+  // request that timed out would be another's)
+  int got_domain = -1, got_type = -1;
+  socklen_t length = sizeof got_domain;
+  if (received == 1 && getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &got_domain, &length) == 0) {
+    length = sizeof got_type;
+    getsockopt(fd, SOL_SOCKET, SO_TYPE, &got_type, &length);
+  }
+  if (n == static_cast<ssize_t>(sizeof value) && value == 0 && received == 1 && got_domain == domain && got_type == type)
+    return fd;
+  if (received >= 1) close(fd);  // (those past the first were closed on receipt)
   errno = n < 0 ? errno : n == 0 ? ECONNRESET : value != 0 ? value : EPROTO;
   return -1;
 }

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +13,11 @@
 namespace {
 
 const size_t kBufferLimit = 256 * 1024;  // per direction, before we stop reading
+// in all connections' buffers together: past this a side is read from only
+// while its buffer is empty (one read, 64 KiB, as docker-proxy holds), so
+// connections that peers leave unread cannot take the monitor's memory
+// (outside the container's cgroup), and those that flow keep flowing
+const size_t kTotalBufferLimit = 8u << 20;
 const int kConnectAttempts = 100;         // × 50 ms: the server may still be starting
 const int kRetryMs = 50;
 const long long kUdpIdleMs = 60 * 1000;
@@ -30,12 +36,13 @@ sockaddr_in address(const std::string& ip, int port) {
   return a;
 }
 
-// Moves what `from` has into `buffer`; false on EOF or a hard error.
-bool read_into(int from, std::string& buffer) {
+// Moves what `from` has into `buffer`, counted in `total`; false on EOF or a hard error.
+bool read_into(int from, std::string& buffer, size_t& total) {
   char chunk[65536];
   ssize_t n = read(from, chunk, sizeof chunk);
   if (n > 0) {
     buffer.append(chunk, static_cast<size_t>(n));
+    total += static_cast<size_t>(n);
     return true;
   }
   return n < 0 && (errno == EAGAIN || errno == EINTR);
@@ -45,6 +52,7 @@ bool read_into(int from, std::string& buffer) {
 bool write_from(int to, std::string& buffer) {
   ssize_t n = send(to, buffer.data(), buffer.size(), MSG_NOSIGNAL);
   if (n > 0) buffer.erase(0, static_cast<size_t>(n));
+  if (buffer.empty()) std::string().swap(buffer);  // an idle connection holds no memory
   return n >= 0 || errno == EAGAIN || errno == EINTR;
 }
 
@@ -52,6 +60,11 @@ bool write_from(int to, std::string& buffer) {
 
 bool PortForwarder::listen_all(std::vector<PortMapping>& mappings, std::string& failed) {
   mappings_ = &mappings;
+  // connections may hold half of our descriptors (two a TCP connection, one
+  // a UDP flow); the rest stay for the DNS server, the run and its helpers
+  rlimit files = {};
+  const rlim_t limit = getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < (1u << 20) ? files.rlim_cur : (1u << 20);
+  max_sockets_ = limit > 1024 ? (limit - 512) / 2 : limit / 4;
   own_netns_ = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   for (auto& m : mappings) {
     failed = (m.udp ? "udp " : "tcp ") + m.host_ip + ":" + std::to_string(m.host_port);
@@ -114,8 +127,12 @@ void PortForwarder::add_pollfds(std::vector<pollfd>& fds) {
     slots_.push_back({kind, owner});
   };
   if (!mappings_) return;
-  for (auto& m : *mappings_) add(m.fd, POLLIN, Slot::kListener, &m);
   long long now = now_ms();
+  // (a TCP listener whose accept failed for want of descriptors waits a little: its backlog stays readable)
+  for (auto& m : *mappings_) add(!m.udp && now < listen_paused_until_ms_ ? -1 : m.fd, POLLIN, Slot::kListener, &m);
+  buffered_ = 0;
+  for (const auto& p : pairs_) buffered_ += p.to_upstream.capacity() + p.to_client.capacity();  // what they hold allocated
+  const bool room = buffered_ < kTotalBufferLimit;
   for (auto it = pairs_.begin(); it != pairs_.end();) {
     TcpPair& p = *it;
     if (p.client < 0 || (p.client_eof && p.upstream_eof && p.to_client.empty() && p.to_upstream.empty())) {
@@ -132,15 +149,18 @@ void PortForwarder::add_pollfds(std::vector<pollfd>& fds) {
       if (p.upstream < 0) p.retry_at_ms = now + kRetryMs;
     }
     short client_events = 0, upstream_events = 0;
-    if (!p.client_eof && p.to_upstream.size() < kBufferLimit) client_events |= POLLIN;
+    if (!p.client_eof && p.to_upstream.size() < kBufferLimit && (room || p.to_upstream.empty())) client_events |= POLLIN;
     if (!p.to_client.empty()) client_events |= POLLOUT;
     if (p.connecting) upstream_events |= POLLOUT;
     else if (p.upstream >= 0) {
-      if (!p.upstream_eof && p.to_client.size() < kBufferLimit) upstream_events |= POLLIN;
+      if (!p.upstream_eof && p.to_client.size() < kBufferLimit && (room || p.to_client.empty())) upstream_events |= POLLIN;
       if (!p.to_upstream.empty()) upstream_events |= POLLOUT;
     }
-    add(p.client, client_events, Slot::kClient, &p);
-    if (p.upstream >= 0) add(p.upstream, upstream_events, Slot::kUpstream, &p);
+    // a side with nothing to do is not polled: a socket shut down both ways
+    // reports POLLHUP whatever is asked, and would wake us at once, again and
+    // again, while the other side does not read
+    add(client_events ? p.client : -1, client_events, Slot::kClient, &p);
+    if (p.upstream >= 0) add(upstream_events ? p.upstream : -1, upstream_events, Slot::kUpstream, &p);
     ++it;
   }
   for (auto it = flows_.begin(); it != flows_.end();) {
@@ -156,6 +176,7 @@ void PortForwarder::add_pollfds(std::vector<pollfd>& fds) {
 
 int PortForwarder::next_timeout_ms() const {
   long long next = -1, now = now_ms();
+  if (listen_paused_until_ms_ > now) next = listen_paused_until_ms_ - now;
   for (const auto& p : pairs_) {
     if (p.upstream >= 0) continue;
     long long wait = p.retry_at_ms > now ? p.retry_at_ms - now : 0;
@@ -175,6 +196,7 @@ void PortForwarder::on_udp_datagram(const PortMapping& m) {
     if (f.mapping == &m && f.client.sin_addr.s_addr == from.sin_addr.s_addr && f.client.sin_port == from.sin_port) flow = &f;
   }
   if (!flow) {
+    if (2 * pairs_.size() + flows_.size() + 1 > max_sockets_) return;  // as many as we hold sockets for: dropped
     int fd = upstream_socket(SOCK_DGRAM);
     if (fd < 0) return;
     sockaddr_in to = address(m.container_ip, m.container_port);
@@ -202,7 +224,14 @@ void PortForwarder::handle(const pollfd* fds, size_t count) {
           break;
         }
         int client = accept4(m.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (client < 0) break;
+        if (client < 0) {
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) listen_paused_until_ms_ = now_ms() + kRetryMs;
+          break;
+        }
+        if (2 * pairs_.size() + flows_.size() + 2 > max_sockets_) {  // as many as we hold sockets for: refused
+          close(client);
+          break;
+        }
         pairs_.push_back({});
         TcpPair& pair = pairs_.back();
         pair.mapping = &m;
@@ -214,8 +243,9 @@ void PortForwarder::handle(const pollfd* fds, size_t count) {
       case Slot::kClient: {
         auto& p = *static_cast<TcpPair*>(slot.owner);
         if (p.client < 0) break;
-        if ((revents & POLLIN) || (revents & POLLHUP && !(revents & POLLOUT))) {
-          if (!read_into(p.client, p.to_upstream)) {
+        const bool readable = (revents & POLLIN) || (revents & POLLHUP && !(revents & POLLOUT));
+        if (readable && (buffered_ < kTotalBufferLimit || p.to_upstream.empty())) {  // (again: one poll wakes many)
+          if (!read_into(p.client, p.to_upstream, buffered_)) {
             p.client_eof = true;
             if (p.upstream >= 0 && !p.connecting && p.to_upstream.empty()) shutdown(p.upstream, SHUT_WR);
           }
@@ -236,6 +266,8 @@ void PortForwarder::handle(const pollfd* fds, size_t count) {
           getsockopt(p.upstream, SOL_SOCKET, SO_ERROR, &error, &len);
           if (error == 0) {
             p.connecting = false;
+            // a client that half-closed meanwhile with nothing to send: its end of file now
+            if (p.client_eof && p.to_upstream.empty()) shutdown(p.upstream, SHUT_WR);
           } else {
             close(p.upstream);
             p.upstream = -1;
@@ -245,8 +277,8 @@ void PortForwarder::handle(const pollfd* fds, size_t count) {
           }
           break;
         }
-        if ((revents & POLLIN) || (revents & POLLHUP)) {
-          if (!read_into(p.upstream, p.to_client)) p.upstream_eof = true;
+        if (((revents & POLLIN) || (revents & POLLHUP)) && (buffered_ < kTotalBufferLimit || p.to_client.empty())) {
+          if (!read_into(p.upstream, p.to_client, buffered_)) p.upstream_eof = true;
         }
         if (revents & POLLOUT) {
           if (!write_from(p.upstream, p.to_upstream)) close_pair(p);

@@ -62,6 +62,9 @@ class PortForwarder {
   int container_netns_ = -1;
   int own_netns_ = -1;
   std::list<TcpPair> pairs_;
+  size_t max_sockets_ = 256;       // what connections may hold (listen_all: about half of RLIMIT_NOFILE)
+  long long listen_paused_until_ms_ = 0;
+  size_t buffered_ = 0;  // allocated for every pair's buffers (counted in add_pollfds, grown by reads)
   std::list<UdpFlow> flows_;
   // what add_pollfds appended, in order, so handle() can find the owner
   struct Slot {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { test } from 'node:test';
 import { assertDockerDefaultCapabilities, BUSYBOX, temporaryRuntime, withDeadline, waitUntil } from './helpers.js';
@@ -75,6 +76,21 @@ test('exec failures are typed and name the step', async () => {
   await container.kill('SIGKILL');
   await withDeadline(container.wait(), 'the container to exit');
   await assert.rejects(container.exec(['true']), { name: 'InvalidStateError' });
+});
+
+test('an exec whose command leaves a process behind that writes without end still ends', async () => {
+  await using runtime = await temporaryRuntime();
+  await using container = await runtime.containers.create({ image: BUSYBOX, cmd: ['sleep', '60'] });
+  await container.start();
+  // the command exits at once; eight `cat`s keep its output pipe full
+  const exec = await container.execStream(['sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do cat /dev/zero & done; echo started']);
+  let received = 0;
+  exec.stdout.on('data', (chunk: Buffer) => (received += chunk.length));
+  const ended = once(exec.stdout, 'end');
+  assert.deepEqual(await withDeadline(exec.wait(), 'the exec to end'), { exitCode: 0, signal: null });
+  await withDeadline(ended, 'the end of its output');
+  assert.ok(received > 0);
+  assert.equal((await container.inspect()).state.status, 'running');
 });
 
 test('execStream: streams in and out, a tty from the container with its size, resize and kill', async () => {

@@ -50,6 +50,17 @@ test('tty: true gives the command a terminal', async () => {
   assert.match(result.stdout, /30 100/);
 });
 
+test('a tty command that never reads its input still has its output copied: the monitor never waits on the terminal', async () => {
+  await using runtime = await temporaryRuntime();
+  // far more input than the terminal holds, to a command that never reads it and prints more than it holds
+  const input = 'a line the command never reads\n'.repeat(32768);
+  const result = await withDeadline(Container.run(BUSYBOX, ['sh', '-c', 'yes | head -c 1000000; echo; echo all-printed'], {
+    runtime, tty: true, input,
+  }), 'the command to finish');
+  assert.equal(result.exitCode, 0);
+  assert.match(result.stdout, /all-printed/);
+});
+
 test('start, wait, kill, stop, inspect and await using', async () => {
   await using runtime = await temporaryRuntime();
   let id: string;

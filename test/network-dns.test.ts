@@ -144,11 +144,33 @@ test('hostile questions (cut short, pointer loops, responses, huge TCP lengths) 
   assert.equal((await ask(pid, 'udp', 'probe', String(TYPE.A))).rcode, 0);
 });
 
+test('a container name with a label longer than DNS carries is never answered, not even in a malformed PTR answer', async () => {
+  await using runtime = await temporaryRuntime();
+  await runtime.networks.create({ name: 'longnames', subnet: '10.77.37.0/24', internal: true });
+  // a valid container name, one label of 128 bytes: written into a PTR answer
+  // as it was, its length byte (0x80) is a label type no resolver knows
+  await using named = await runtime.containers.create({ image: BUSYBOX, name: 'x'.repeat(128), network: 'longnames', cmd: sleeper });
+  await using target = await runtime.containers.create({ image: BUSYBOX, name: 'probe', network: 'longnames', cmd: sleeper });
+  await named.start();
+  await target.start();
+  const pid = await pidOf(target);
+  const reverse = `${(await named.inspect()).networks[0]!.ip.split('.').reverse().join('.')}.in-addr.arpa`;
+  for (const transport of ['udp', 'tcp'] as const) {
+    const answer = await ask(pid, transport, reverse, String(TYPE.PTR));
+    assert.deepEqual({ rcode: answer.rcode, answers: answer.answers }, { rcode: 3, answers: [] });
+  }
+  assert.deepEqual((await ask(pid, 'udp', 'probe', String(TYPE.A))).answers, [(await target.inspect()).networks[0]!.ip]);
+  assert.equal((await named.inspect()).state.status, 'running');
+});
+
 /**
  * A tiny DNS server for "external" names, on an address of the test's own
  * network namespace (one end of a veth pair): nothing leaves the machine.
  * It answers over UDP and TCP; `body` gets the questions it was asked
- * (`udp <name>`, `tcp <name>`).
+ * (`udp <name>`, `tcp <name>`). Names under `hostile.` get what a server
+ * (or someone on the path) could send instead of an answer: `runt` 3 bytes,
+ * `wrong-id` an answer to another question, over TCP `runt` a length of
+ * 65535 before 3 bytes and the end, `empty` a length of 0.
  */
 async function withFakeUpstream(address: string, zone: Record<string, string[]>, body: (asked: string[]) => Promise<void>): Promise<void> {
   execFileSync('ip', ['link', 'add', 'berthdns0', 'type', 'veth', 'peer', 'name', 'berthdns1']);
@@ -166,8 +188,12 @@ async function withFakeUpstream(address: string, zone: Record<string, string[]>,
     const asked: string[] = [];
     server = createSocket('udp4');
     server.on('message', (query, from) => {
-      asked.push(`udp ${parseResponse(query).question}`);
-      server!.send(zoneReply(query, zone), from.port, from.address);
+      const { question } = parseResponse(query);
+      asked.push(`udp ${question}`);
+      let reply = zoneReply(query, zone);
+      if (question === 'runt.hostile') reply = Buffer.from('abc');
+      if (question === 'wrong-id.hostile') reply.writeUInt16BE((reply.readUInt16BE(0) + 1) & 0xffff, 0);
+      server!.send(reply, from.port, from.address);
     });
     await new Promise<void>((resolve) => server!.bind(53, address, resolve));
     tcpServer = createServer((connection) => {
@@ -176,7 +202,10 @@ async function withFakeUpstream(address: string, zone: Record<string, string[]>,
         received = Buffer.concat([received, chunk]);
         if (received.length < 2 || received.length < 2 + received.readUInt16BE(0)) return;
         const query = received.subarray(2, 2 + received.readUInt16BE(0));
-        asked.push(`tcp ${parseResponse(query).question}`);
+        const { question } = parseResponse(query);
+        asked.push(`tcp ${question}`);
+        if (question === 'runt.hostile') return connection.end(Buffer.from('ffff616263', 'hex'));
+        if (question === 'empty.hostile') return connection.end(Buffer.from('0000', 'hex'));
         const reply = zoneReply(query, zone);
         const length = Buffer.alloc(2);
         length.writeUInt16BE(reply.length);
@@ -259,6 +288,31 @@ test('a name server that does not answer is given up after its timeout: the next
       assert.deepEqual(asked, ['udp outside.example']);
       const unlucky = await ask(await pidOf(await runtime.containers.get('unlucky')), 'udp', 'outside.example', String(TYPE.A));
       assert.deepEqual({ rcode: unlucky.rcode, answers: unlucky.answers }, { rcode: 2, answers: [] });
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('hostile answers from a name server (runts, another question\'s answer, a cut TCP frame) are SERVFAIL, and the server keeps answering', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-dns-'));
+  try {
+    writeFileSync(join(dir, 'resolv.conf'), 'nameserver 10.77.29.83\n');
+    await withFakeUpstream('10.77.29.83', { 'outside.example': ['192.0.2.10'] }, async (asked) => {
+      await using runtime = await temporaryRuntime();
+      await runtime.networks.create({ name: 'path', subnet: '10.77.38.0/24' });
+      await startWithResolvConf(runtime.root, join(dir, 'resolv.conf'), 'path', 'victim');
+      const victim = await runtime.containers.get('victim');
+      const pid = await pidOf(victim);
+      for (const [transport, name] of [['tcp', 'runt.hostile'], ['udp', 'runt.hostile'], ['udp', 'wrong-id.hostile'], ['tcp', 'empty.hostile']] as const) {
+        const answer = await ask(pid, transport, name, String(TYPE.A));
+        assert.deepEqual({ rcode: answer.rcode, answers: answer.answers }, { rcode: 2, answers: [] }, `${transport} ${name}`);
+        assert.ok(asked.includes(`${transport} ${name}`), `the upstream was asked ${transport} ${name}`);
+      }
+      for (const transport of ['udp', 'tcp'] as const) {
+        assert.deepEqual((await ask(pid, transport, 'outside.example', String(TYPE.A))).answers, ['192.0.2.10']);
+      }
+      assert.equal((await victim.inspect()).state.status, 'running');
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
