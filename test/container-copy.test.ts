@@ -52,7 +52,10 @@ const EXPECTED = {
 };
 
 async function listing(container: Container, path: string): Promise<string> {
-  return (await container.exec(['sh', '-c', `cd ${path} && find . | sort | while read f; do stat -c "%n %a %u:%g %Y" "$f"; done; readlink absolute-link`])).stdout;
+  const listed = await container.exec(['sh', '-c', `cd ${path} && find . | sort | while read f; do stat -c "%n %a %u:%g %Y" "$f"; done; readlink absolute-link`]);
+  // everything about a failed listing, should one come (a run under load once saw an empty one)
+  assert.ok(listed.exitCode === 0 && listed.stdout !== '', `listing ${path} in ${container.name}: ${JSON.stringify(listed)}, state ${JSON.stringify((await container.inspect()).state)}`);
+  return listed.stdout;
 }
 
 test('copy in and out of a running container round-trips a tree: modes, owners, symlinks, hard links, mtimes', async () => {
