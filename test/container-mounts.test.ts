@@ -264,4 +264,14 @@ test('the user is looked up in what the mounts put at /etc: a host file over /et
   await assert.rejects(run(runtime, 'id -u', { user: 'daemon', mounts: [{ type: 'tmpfs', target: '/etc' }] }), { name: 'ContainerSetupError', step: 'user' });
   const numeric = await run(runtime, 'id -u', { user: '4242', mounts: [{ type: 'tmpfs', target: '/etc' }] });
   assert.equal(numeric.stdout, '4242\n');
+
+  // a new named volume over /etc is filled from the image first, so the image's users are there
+  const etcVolume = [{ type: 'volume' as const, source: 'etc-vol', target: '/etc' }];
+  const fromVolume = await run(runtime, 'id -u; id -g', { user: 'daemon', mounts: etcVolume });
+  assert.equal(fromVolume.stdout, '1\n1\n', fromVolume.stderr);
+  // a container that makes the volume's passwd a FIFO: the next start fails at step user, and never blocks on it
+  assert.equal((await run(runtime, 'rm /etc/passwd && mkfifo /etc/passwd', { mounts: etcVolume })).exitCode, 0);
+  await assert.rejects(withDeadline(run(runtime, 'id -u', { user: 'daemon', mounts: etcVolume }), 'a start over a FIFO /etc/passwd to fail'), {
+    name: 'ContainerSetupError', step: 'user', message: /not a regular file/,
+  });
 });

@@ -283,6 +283,9 @@ export class Container implements AsyncDisposable {
         throw new InvalidStateError(`container ${this.name} is already running`, { containerId: this.id });
       }
       const layers = [this.paths.upper, ...this.config.layers];
+      // volumes first (made again if removed meanwhile, filled from the image on their first mount):
+      // a volume over /etc holds the user database the container will see
+      await this.runtime.volumes.prepare(this.config.mounts ?? [], layers);
       const users = readStartUserDatabase(this.paths.upper, this.config.layers, join(this.runtime.root, 'layers'), `container ${this.name}`, this.id, this.config.mounts);
       const user = resolveUser(this.config.user, users, this.id);
       await monitorLetGo(this.paths); // the last run's monitor removes its cgroups just after reporting the exit
@@ -307,8 +310,6 @@ export class Container implements AsyncDisposable {
         launch = spawnMonitor(this.paths.dir, { containerId: this.id, attach: this.config.attach, stdin: this.config.stdin });
         for (const dir of [this.paths.upper, this.paths.work, this.paths.rootfs]) mkdirSync(dir, { recursive: true });
         chownToMappedRoot(this.config.userns, [this.paths.upper, this.paths.work]);
-        // volumes: made again if removed meanwhile, filled from the image on their first mount
-        await this.runtime.volumes.prepare(this.config.mounts ?? [], layers);
         cgroup?.create(limits);
         const endpoints = readEndpoints(this.paths.dir);
         const containersDir = join(this.paths.dir, '..');

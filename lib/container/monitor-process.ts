@@ -170,7 +170,8 @@ function monitorEvents(dir: string, options: LaunchOptions, spawned: SpawnedMoni
             `container setup failed at step '${event.step}': ${event.syscall}${where}: ${code}${setupHint(event.step, code)}`,
             { step: event.step, syscall: event.syscall, errno: event.errno, code, path: event.path, containerId: options.containerId },
           );
-          setTimeout(() => fail(setupError!), MONITOR_EXIT_AFTER_ERROR_MS).unref();
+          const giveUp = setTimeout(() => fail(setupError!), MONITOR_EXIT_AFTER_ERROR_MS).unref();
+          control.once('close', () => clearTimeout(giveUp));
         } else {
           const { event: _kind, ...record } = event;
           resolveExited(record);

@@ -40,6 +40,8 @@ export function mountedUserFile(mounts: readonly ContainerMount[], file: 'passwd
   return undefined;
 }
 
+const fileInDirectory = (path: string) => ({ dir: dirname(path), name: basename(path) });
+
 /** Whether the host path `source` (symlinks followed, as mount(2) does) is a directory; undefined when missing. */
 const isDirectory = (source: string) => statSync(source, { throwIfNoEntry: false })?.isDirectory();
 
@@ -47,8 +49,7 @@ const isDirectory = (source: string) => statSync(source, { throwIfNoEntry: false
 export function readMountedUserFile(mounted: MountedUserFile, maxSize: number, description: string): Buffer | undefined {
   if (mounted.from === 'nothing') return undefined;
   // a bind-mounted file: the host path the caller named, resolved as mount(2) resolves it
-  const source = mounted.from === 'file' ? realpathSync(mounted.source) : undefined;
-  const [dir, name] = source === undefined ? [mounted.from === 'directory' ? mounted.dir : '', mounted.from === 'directory' ? mounted.name : ''] : [dirname(source), basename(source)];
+  const { dir, name } = mounted.from === 'file' ? fileInDirectory(realpathSync(mounted.source)) : mounted;
   const view = LayerView.open([dir], `${description} (mounted)`);
   try {
     return view.readFile(`/${name}`, maxSize);
