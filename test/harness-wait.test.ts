@@ -13,8 +13,10 @@ import { freePort } from './image-helpers.js';
 async function sinceLogLine(container: Container, marker: string): Promise<number> {
   const now = Date.now();
   // the monitor writes a line out within moments of reading it (records are batched): looked for up to 5 s
-  for (const deadline = now + 5_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
+  const deadline = now + 5_000;
+  while (Date.now() < deadline) {
     for await (const { line, time } of container.logs()) if (line.includes(marker)) return now - time.getTime();
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`no log line ${marker}`);
 }
